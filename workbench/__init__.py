@@ -1,0 +1,46 @@
+"""Workbench: declare versioned data and model assets as Python functions; rerun only what is stale.
+
+The public names load lazily so that `import workbench` (and `wb --help`) stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "asset": "workbench.spec",
+    "source": "workbench.spec",
+    "Resources": "workbench.spec",
+    "Output": "workbench.spec",
+    "AssetSpec": "workbench.spec",
+    "SourceSpec": "workbench.spec",
+    "AssetGraph": "workbench.graph",
+    "WorkbenchError": "workbench.errors",
+    "materialize": "workbench.api",
+    "load": "workbench.api",
+    "Result": "workbench.api",
+}
+
+__all__ = sorted([*_EXPORTS, "__version__"])
+
+if TYPE_CHECKING:
+    from workbench.api import Result, load, materialize
+    from workbench.errors import WorkbenchError
+    from workbench.graph import AssetGraph
+    from workbench.spec import AssetSpec, Output, Resources, SourceSpec, asset, source
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'workbench' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

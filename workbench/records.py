@@ -1,0 +1,122 @@
+"""Domain values shared by the core and the stores: materialization records, runs, observations.
+
+A `Materialization` is immutable; its JSON form (`to_json`/`from_json`) is the record file
+written to the artifact store, from which the DuckDB index can always be rebuilt.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime, timezone
+from typing import Any
+
+RECORD_FORMAT = 1
+SUCCESS = "success"
+FAILED = "failed"
+TRIGGERS = frozenset({"cli", "watch", "tui", "push", "api"})
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True, slots=True)
+class Materialization:
+    """One attempt to materialize one asset (partition): what went in, what came out."""
+
+    id: str
+    asset_key: str
+    status: str
+    code_version: str
+    run_id: str
+    trigger: str
+    started_at: datetime
+    ended_at: datetime
+    partition: str = ""
+    data_version: str | None = None
+    input_versions: Mapping[str, str] = field(default_factory=dict)
+    artifact_uri: str | None = None
+    serializer: str | None = None
+    size: int | None = None
+    rows: int | None = None
+    error: str | None = None
+    traceback: str | None = None
+    log: str = ""
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    metrics: Mapping[str, float] = field(default_factory=dict)
+    git_commit: str | None = None
+    git_dirty: bool | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == SUCCESS
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["started_at"] = self.started_at.isoformat()
+        out["ended_at"] = self.ended_at.isoformat()
+        out["format"] = RECORD_FORMAT
+        return out
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True, default=str)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Materialization:
+        """Parse a record; raises `ValueError` on anything malformed."""
+        if not isinstance(data, Mapping):
+            raise ValueError("record is not a JSON object")
+        names = {f.name for f in fields(cls)}
+        kwargs = {k: v for k, v in data.items() if k in names}
+        missing = {"id", "asset_key", "status", "code_version", "run_id", "trigger", "started_at", "ended_at"} - set(kwargs)
+        if missing:
+            raise ValueError(f"record lacks {', '.join(sorted(missing))}")
+        for key in ("started_at", "ended_at"):
+            kwargs[key] = datetime.fromisoformat(str(kwargs[key]))
+        for key in ("input_versions", "metadata", "metrics"):
+            if not isinstance(kwargs.get(key, {}), Mapping):
+                raise ValueError(f"record field {key} is not an object")
+        if kwargs["status"] not in (SUCCESS, FAILED):
+            raise ValueError(f"record status {kwargs['status']!r} is unknown")
+        return cls(**kwargs)
+
+    @classmethod
+    def from_json(cls, text: str) -> Materialization:
+        return cls.from_dict(json.loads(text))
+
+
+@dataclass(frozen=True, slots=True)
+class SourceObservation:
+    """What a source looked like when last hashed; size+mtime let us skip rehashing."""
+
+    key: str
+    path: str
+    data_version: str | None  # None: the path does not exist (or matches nothing)
+    size: int
+    mtime_ns: int
+    observed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """One `materialize` invocation."""
+
+    run_id: str
+    trigger: str
+    selection: str
+    started_at: datetime
+    ended_at: datetime | None = None
+    status: str = "running"
+    materialized: int = 0
+    failed: int = 0
+    skipped: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Latest:
+    """The latest successful record of an asset and its latest record of any status."""
+
+    success: Materialization | None
+    last: Materialization | None

@@ -1,0 +1,183 @@
+"""The declaration API: `@asset`, `source(...)`, `Resources`, `Output`.
+
+Decorators record a frozen spec on the function and return the function itself, so an
+asset stays a plain callable that unit tests can call directly.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from workbench.errors import DefinitionError
+
+KEY_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(/[A-Za-z_][A-Za-z0-9_]*)*$")
+SPEC_ATTR = "__workbench_asset__"
+RESERVED_PARAMS = frozenset({"context", "partition"})
+IO_NAMES = frozenset({"parquet", "json", "bytes", "pickle"})
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True, slots=True)
+class Resources:
+    """Compute an asset asks for; mapped to Kubernetes requests/limits by `wb push`."""
+
+    cpu: float | None = None
+    memory: str | None = None
+    gpu: int = 0
+    node_selector: Mapping[str, str] = field(default_factory=dict)
+    tolerations: Sequence[Mapping[str, str]] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    """What an asset may return to attach metadata and metrics to its record."""
+
+    value: Any
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    metrics: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class AssetSpec:
+    """Everything `@asset` recorded about one function."""
+
+    key: str
+    fn: Callable[..., Any]
+    params: tuple[str, ...]
+    group: str = "default"
+    tags: Mapping[str, str] = field(default_factory=dict)
+    deps: tuple[str, ...] = ()
+    code_version: str | None = None
+    io: str | None = None
+    resources: Resources = field(default_factory=Resources)
+    retries: int = 0
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    file: str = ""
+    line: int = 0
+
+    @property
+    def kind(self) -> str:
+        return "asset"
+
+    @property
+    def location(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+@dataclass(frozen=True, slots=True)
+class SourceSpec:
+    """An external file or folder (glob allowed) whose data version is its content hash."""
+
+    key: str
+    path: str
+    group: str = "sources"
+    tags: Mapping[str, str] = field(default_factory=dict)
+    description: str = ""
+    file: str = ""
+    line: int = 0
+
+    @property
+    def kind(self) -> str:
+        return "source"
+
+    @property
+    def location(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+def check_key(key: str, where: str) -> str:
+    if not isinstance(key, str) or not KEY_PATTERN.match(key):
+        raise DefinitionError(
+            f"invalid asset key {key!r} at {where}: keys match [A-Za-z_][A-Za-z0-9_]*, "
+            "optionally with a '/'-separated prefix"
+        )
+    return key
+
+
+def _caller_location(depth: int = 2) -> tuple[str, int]:
+    frame = inspect.stack()[depth]
+    return frame.filename, frame.lineno
+
+
+def asset(
+    fn: F | None = None,
+    *,
+    name: str | None = None,
+    group: str = "default",
+    tags: Mapping[str, str] | None = None,
+    deps: Sequence[str] = (),
+    code_version: str | None = None,
+    io: str | None = None,
+    resources: Resources | None = None,
+    retries: int = 0,
+    metadata: Mapping[str, Any] | None = None,
+) -> Any:
+    """Declare a function as an asset. Usable bare (`@asset`) or with options."""
+
+    def decorate(func: F) -> F:
+        code = func.__code__
+        where = f"{code.co_filename}:{code.co_firstlineno}"
+        key = check_key(name or func.__name__, where)
+        if io is not None and io not in IO_NAMES:
+            raise DefinitionError(f"asset {key!r} at {where}: io={io!r} is not one of {sorted(IO_NAMES)}")
+        if retries < 0:
+            raise DefinitionError(f"asset {key!r} at {where}: retries must be >= 0")
+        params = tuple(
+            p.name
+            for p in inspect.signature(func).parameters.values()
+            if p.name not in RESERVED_PARAMS and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        )
+        spec = AssetSpec(
+            key=key,
+            fn=func,
+            params=params,
+            group=group,
+            tags=dict(tags or {}),
+            deps=tuple(deps),
+            code_version=code_version,
+            io=io,
+            resources=resources or Resources(),
+            retries=retries,
+            metadata=dict(metadata or {}),
+            file=code.co_filename,
+            line=code.co_firstlineno,
+        )
+        setattr(func, SPEC_ATTR, spec)
+        return func
+
+    return decorate(fn) if fn is not None else decorate
+
+
+def source(
+    name: str,
+    path: str | Path,
+    *,
+    group: str = "sources",
+    tags: Mapping[str, str] | None = None,
+    description: str = "",
+) -> SourceSpec:
+    """Declare an external file, folder or glob; paths are relative to the project root."""
+    file, line = _caller_location()
+    return SourceSpec(
+        key=check_key(name, f"{file}:{line}"),
+        path=str(path),
+        group=group,
+        tags=dict(tags or {}),
+        description=description,
+        file=file,
+        line=line,
+    )
+
+
+def spec_of(obj: object) -> AssetSpec | SourceSpec | None:
+    """The spec an object carries, if it is a declared asset or a source."""
+    if isinstance(obj, SourceSpec):
+        return obj
+    spec = getattr(obj, SPEC_ATTR, None) if callable(obj) else None
+    return spec if isinstance(spec, AssetSpec) else None
