@@ -1,0 +1,79 @@
+"""Per-thread capture of stdout, stderr and logging, so parallel assets each get their own log."""
+
+from __future__ import annotations
+
+import io
+import logging
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, TextIO
+
+MAX_LOG_CHARS = 200_000
+
+_local = threading.local()
+_install_lock = threading.Lock()
+
+
+class _Router(io.TextIOBase):
+    """Writes to the current thread's capture buffer if any, else to the original stream."""
+
+    def __init__(self, original: TextIO) -> None:
+        self.original = original
+
+    def write(self, text: str) -> int:
+        buffer = getattr(_local, "buffer", None)
+        if buffer is None:
+            return self.original.write(text)
+        return buffer.write(text)
+
+    def flush(self) -> None:
+        if getattr(_local, "buffer", None) is None:
+            self.original.flush()
+
+    def isatty(self) -> bool:
+        return getattr(_local, "buffer", None) is None and self.original.isatty()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.original, name)
+
+
+class _Handler(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        buffer = getattr(_local, "buffer", None)
+        if buffer is not None:
+            buffer.write(self.format(record) + "\n")
+
+
+def _install() -> None:
+    with _install_lock:
+        if not isinstance(sys.stdout, _Router):
+            sys.stdout = _Router(sys.stdout)
+        if not isinstance(sys.stderr, _Router):
+            sys.stderr = _Router(sys.stderr)
+        root = logging.getLogger()
+        if not any(isinstance(h, _Handler) for h in root.handlers):
+            handler = _Handler()
+            handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+            root.addHandler(handler)
+            if root.level > logging.INFO or root.level == logging.NOTSET:
+                root.setLevel(logging.INFO)
+
+
+@contextmanager
+def captured() -> Iterator[io.StringIO]:
+    """Route this thread's prints and log records into a buffer while the block runs."""
+    _install()
+    buffer = io.StringIO()
+    previous = getattr(_local, "buffer", None)
+    _local.buffer = buffer
+    try:
+        yield buffer
+    finally:
+        _local.buffer = previous
+
+
+def tail(text: str) -> str:
+    """Keep logs bounded: the last MAX_LOG_CHARS characters."""
+    return text if len(text) <= MAX_LOG_CHARS else "[... truncated ...]\n" + text[-MAX_LOG_CHARS:]

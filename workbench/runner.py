@@ -1,0 +1,179 @@
+"""Running one asset: load its inputs, call it inside the user-code boundary, store and record the output."""
+
+from __future__ import annotations
+
+import inspect
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from workbench import serializers
+from workbench.capture import captured, tail
+from workbench.errors import WorkbenchError
+from workbench.gitinfo import GitInfo
+from workbench.records import FAILED, SUCCESS, Materialization, utcnow
+from workbench.sources import source_location
+from workbench.spec import AssetSpec, Output, SourceSpec
+from workbench.staleness import Status
+
+
+@dataclass(frozen=True, slots=True)
+class RunContext:
+    """What every asset of one run shares."""
+
+    run_id: str
+    trigger: str
+    git: GitInfo
+    root: Path
+    partition: str = ""
+
+
+class InputError(WorkbenchError):
+    """An input cannot be loaded (never materialized, or its artifact is gone)."""
+
+
+def parameter_annotations(fn: Any) -> dict[str, Any]:
+    """Parameter annotations, evaluated when possible and left as strings otherwise."""
+    try:
+        sig = inspect.signature(fn, eval_str=True)
+    except Exception:  # unresolvable string annotations: fall back to the raw ones
+        sig = inspect.signature(fn)
+    return {name: p.annotation for name, p in sig.parameters.items() if p.annotation is not p.empty}
+
+
+def run_asset(
+    spec: AssetSpec,
+    inputs: Mapping[str, str],
+    upstream: Mapping[str, Status],
+    nodes: Mapping[str, AssetSpec | SourceSpec],
+    code_version: str,
+    artifacts: Any,
+    ctx: RunContext,
+) -> Materialization:
+    """Materialize `spec` once; failures come back as a failed record, never as an exception."""
+    started = utcnow()
+    input_versions = {p: upstream[p].data_version or "" for p in dict.fromkeys(inputs.values()) if p in upstream}
+    for dep in spec.deps:
+        input_versions.setdefault(dep, upstream[dep].data_version or "")
+    base = dict(
+        id=uuid.uuid4().hex,
+        asset_key=spec.key,
+        code_version=code_version,
+        run_id=ctx.run_id,
+        trigger=ctx.trigger,
+        started_at=started,
+        partition=ctx.partition,
+        input_versions=input_versions,
+        git_commit=ctx.git.commit,
+        git_dirty=ctx.git.dirty,
+    )
+    with captured() as log:
+        try:
+            fields = _compute_and_store(spec, inputs, upstream, nodes, artifacts, ctx)
+        except Exception as exc:
+            return Materialization(
+                status=FAILED,
+                ended_at=utcnow(),
+                error=f"{type(exc).__name__}: {exc}",
+                traceback=_user_traceback(exc),
+                log=tail(log.getvalue()),
+                **base,
+            )
+    return Materialization(status=SUCCESS, ended_at=utcnow(), log=tail(log.getvalue()), **base, **fields)
+
+
+def _compute_and_store(
+    spec: AssetSpec,
+    inputs: Mapping[str, str],
+    upstream: Mapping[str, Status],
+    nodes: Mapping[str, AssetSpec | SourceSpec],
+    artifacts: Any,
+    ctx: RunContext,
+) -> dict[str, Any]:
+    annotations = parameter_annotations(spec.fn)
+    connection = None
+    if any(serializers.annotation_name(a) == "DuckDBPyRelation" for a in annotations.values()):
+        import duckdb
+
+        connection = duckdb.connect()
+    try:
+        kwargs = {
+            param: _load_input(nodes[key], upstream[key], annotations.get(param), artifacts, ctx.root, connection)
+            for param, key in inputs.items()
+        }
+        if "partition" in inspect.signature(spec.fn).parameters:
+            kwargs["partition"] = ctx.partition
+        value = spec.fn(**kwargs)
+        metadata: dict[str, Any] = dict(spec.metadata)
+        metrics: dict[str, float] = {}
+        if isinstance(value, Output):
+            metadata.update(value.metadata)
+            metrics.update(value.metrics)
+            value = value.value
+        kind = spec.io or serializers.kind_of_value(value)
+        scratch = artifacts.scratch_path(f".{serializers.EXTENSIONS[kind]}")
+        try:
+            kind, rows, facts = serializers.write(value, kind, scratch)
+            uri, data_version, size = artifacts.put_file(scratch, serializers.EXTENSIONS[kind])
+        finally:
+            scratch.unlink(missing_ok=True)
+    finally:
+        if connection is not None:
+            connection.close()
+    metadata.update(facts)
+    return dict(
+        data_version=data_version,
+        artifact_uri=uri,
+        serializer=kind,
+        size=size,
+        rows=rows,
+        metadata=metadata,
+        metrics=metrics,
+    )
+
+
+def _load_input(
+    node: AssetSpec | SourceSpec,
+    status: Status,
+    annotation: Any,
+    artifacts: Any,
+    root: Path,
+    connection: Any,
+) -> Any:
+    if isinstance(node, SourceSpec):
+        if status.data_version is None:
+            raise InputError(f"source {node.key!r} has no file at {node.path}")
+        return serializers.read_source(source_location(node, root), annotation, connection)
+    record = status.record
+    if record is None or record.artifact_uri is None or record.serializer is None:
+        raise InputError(f"input {node.key!r} has never been materialized")
+    return serializers.read(artifacts.local_path(record.artifact_uri), record.serializer, annotation, connection)
+
+
+def _user_traceback(exc: BaseException) -> str:
+    """The traceback from the first frame of user code on: the workbench's own frames are noise."""
+    tb = exc.__traceback__
+    here = Path(__file__).resolve().parent
+    while tb is not None and Path(tb.tb_frame.f_code.co_filename).resolve().parent == here:
+        tb = tb.tb_next
+    return "".join(traceback.format_exception(type(exc), exc, tb))
+
+
+def attempt(
+    spec: AssetSpec,
+    run: Callable[[], Materialization],
+    on_retry: Callable[[str, int, str], None],
+) -> Materialization:
+    """Call `run()` up to 1 + spec.retries times while it returns a failed record."""
+    record = run()
+    for n in range(spec.retries):
+        if record.ok:
+            break
+        on_retry(spec.key, n + 1, record.error or "")
+        time.sleep(min(0.1 * 2**n, 2.0))
+        record = run()
+    return record

@@ -1,0 +1,48 @@
+"""Version references: a full data version, a unique prefix, `latest`, or `latest~N`."""
+
+from __future__ import annotations
+
+import re
+from typing import Protocol
+
+from workbench.errors import VersionRefError
+from workbench.records import Materialization
+
+LATEST = re.compile(r"^latest(?:~(\d+))?$")
+HEX = re.compile(r"^[0-9a-f]{1,64}$")
+
+
+class History(Protocol):
+    def history(self, key: str, partition: str | None = None, limit: int | None = None) -> list[Materialization]: ...
+    def find_versions(self, key: str, prefix: str) -> list[Materialization]: ...
+
+
+def split_ref(text: str) -> tuple[str, str | None]:
+    """`KEY@REF` -> (KEY, REF); a bare KEY -> (KEY, None)."""
+    key, sep, ref = text.partition("@")
+    if sep and not ref:
+        raise VersionRefError(f"empty version reference in {text!r}: use KEY@VERSION, KEY@latest or KEY@latest~N")
+    return key, (ref if sep else None)
+
+
+def resolve(store: History, key: str, ref: str | None) -> Materialization:
+    """The successful materialization of `key` that `ref` names (None means latest)."""
+    ref = (ref or "latest").strip()
+    match = LATEST.match(ref)
+    if match:
+        back = int(match.group(1) or 0)
+        versions = [m for m in store.history(key) if m.ok]
+        if back >= len(versions):
+            have = f"only {len(versions)} successful version(s)" if versions else "no successful version yet"
+            raise VersionRefError(f"{key}@{ref}: {key} has {have}")
+        return versions[back]
+    if not HEX.match(ref.lower()):
+        raise VersionRefError(f"{key}@{ref}: not a version (a data version, a unique prefix, latest or latest~N)")
+    found: dict[str | None, Materialization] = {}
+    for m in store.find_versions(key, ref.lower()):  # newest first: keep the newest record per version
+        found.setdefault(m.data_version, m)
+    if not found:
+        raise VersionRefError(f"{key}@{ref}: no version of {key} starts with {ref!r}")
+    if len(found) > 1:
+        raise VersionRefError(f"{key}@{ref}: ambiguous prefix, matches {', '.join(sorted(v or '' for v in found)[:5])}")
+    return next(iter(found.values()))

@@ -1,0 +1,121 @@
+"""A loaded project with its stores: the I/O edge that `status`, `materialize` and the TUI share."""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from workbench.project import Project, ProjectConfig, find_project, load_project
+from workbench.records import Materialization, SourceObservation
+from workbench.spec import AssetSpec, SourceSpec
+from workbench.staleness import Status, compute_status
+
+if TYPE_CHECKING:
+    from workbench.executor import Result
+    from workbench.graph import AssetGraph
+    from workbench.reporting import Reporter
+    from workbench.storage.artifacts import ArtifactStore
+    from workbench.storage.metadata import DuckDBMetadataStore
+
+
+class Workspace:
+    """One project, its metadata store and its artifact store."""
+
+    def __init__(self, project: Project) -> None:
+        self.project = project
+
+    @classmethod
+    def open(cls, path: str | Path | None = None) -> Workspace:
+        return cls(load_project(find_project(path)))
+
+    @classmethod
+    def from_config(cls, config: ProjectConfig) -> Workspace:
+        return cls(load_project(config))
+
+    @property
+    def root(self) -> Path:
+        return self.project.root
+
+    @property
+    def graph(self) -> AssetGraph:
+        return self.project.graph
+
+    @cached_property
+    def metadata(self) -> DuckDBMetadataStore:
+        from workbench.storage.metadata import DuckDBMetadataStore
+
+        return DuckDBMetadataStore(self.project.config.metadata_path)
+
+    @cached_property
+    def artifacts(self) -> ArtifactStore:
+        from workbench.storage.artifacts import ArtifactStore
+
+        return ArtifactStore(self.project.config.artifacts_url)
+
+    @cached_property
+    def code_versions(self) -> dict[str, str]:
+        from workbench.codeversion import CodeVersions
+
+        versions = CodeVersions(self.root, self.project.config.cache_dir / "code_versions.json")
+        out = {spec.key: versions.of(spec) for spec in self.graph.assets()}
+        versions.save()
+        return out
+
+    def observe_sources(self) -> dict[str, SourceObservation]:
+        """Current source observations; new hashes are saved so the next look is cheap."""
+        from workbench.sources import observe_all
+
+        specs = [n for n in self.graph.nodes.values() if isinstance(n, SourceSpec)]
+        if not specs:
+            return {}
+        previous = self.metadata.observations()
+        current = observe_all(specs, self.root, previous)
+        changed = [o for k, o in current.items() if previous.get(k) != o]
+        if changed:
+            self.metadata.observe(changed)
+        return current
+
+    def status(self) -> dict[str, Status]:
+        sources = {k: o.data_version for k, o in self.observe_sources().items()}
+        return compute_status(self.graph, self.code_versions, self.metadata.latest(), sources)
+
+    def select(self, expression: str | None) -> tuple[str, ...]:
+        from workbench.selection import select
+
+        return select(self.graph, expression)
+
+    def save_record(self, record: Materialization) -> None:
+        """The JSON record first, then the index row: a busy index never loses a run."""
+        self.artifacts.write_record(record)
+        self.metadata.add(record)
+
+    def materialize(
+        self,
+        selection: str | None = None,
+        *,
+        force: bool = False,
+        only: bool = False,
+        jobs: int | None = None,
+        trigger: str = "api",
+        reporter: Reporter | None = None,
+    ) -> Result:
+        from workbench.executor import execute
+        from workbench.plan import make_plan
+        from workbench.reporting import NullReporter
+
+        status = self.status()
+        plan = make_plan(self.graph, status, self.select(selection), force=force, only=only)
+        return execute(
+            self,
+            plan,
+            status,
+            reporter or NullReporter(),
+            jobs=jobs or os.cpu_count() or 1,
+            trigger=trigger,
+            selection=selection or "",
+        )
+
+    def spec(self, key: str) -> AssetSpec | SourceSpec:
+        return self.graph.nodes[key]
