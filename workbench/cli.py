@@ -1,0 +1,206 @@
+"""The `wb` command line: a thin click layer over `Workspace`, with one error boundary."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from workbench.errors import WorkbenchError
+
+_debug = bool(os.environ.get("WORKBENCH_DEBUG"))
+
+
+def _set_debug(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+    global _debug
+    _debug = _debug or value
+    return value
+
+
+def common(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Every command takes --project and --debug."""
+    fn = click.option("--debug", is_flag=True, expose_value=False, is_eager=True, callback=_set_debug,
+                      help="Show tracebacks.")(fn)
+    return click.option("--project", "-p", "project", default=None, metavar="PATH",
+                        help="Project directory (default: the current directory's project).")(fn)
+
+
+def _workspace(project: str | None) -> Any:
+    from workbench.workspace import Workspace
+
+    return Workspace.open(project)
+
+
+def _emit_json(doc: object) -> None:
+    click.echo(json.dumps(doc, indent=2, default=str))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="workbench", prog_name="wb")
+@click.option("--debug", is_flag=True, expose_value=False, is_eager=True, callback=_set_debug, help="Show tracebacks.")
+def cli() -> None:
+    """Workbench: versioned data and model assets; reruns only what is stale."""
+
+
+@cli.command()
+@click.argument("selection", nargs=-1)
+@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+@common
+def status(selection: tuple[str, ...], as_json: bool, project: str | None) -> int:
+    """Every asset's state (fresh, stale, missing, failed) and why."""
+    from workbench import views
+
+    ws = _workspace(project)
+    states = ws.status()
+    keys = ws.select(" ".join(selection) or None)
+    rows = [views.status_row(ws.graph.nodes[k], states[k]) for k in keys]
+    if as_json:
+        _emit_json(rows)
+    else:
+        views.print_status(rows)
+    return 0
+
+
+@cli.command()
+@click.argument("selection", nargs=-1)
+@click.option("--force", is_flag=True, help="Rerun the selected assets even if fresh.")
+@click.option("--dry-run", is_flag=True, help="Print the plan; run nothing.")
+@click.option("--only", is_flag=True, help="Restrict to the selection: do not bring upstream up to date.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Parallel assets (default: cores).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+@common
+def materialize(
+    selection: tuple[str, ...], force: bool, dry_run: bool, only: bool, jobs: int | None, as_json: bool, project: str | None
+) -> int:
+    """Bring the selection (and its upstream) up to date, running only what is stale."""
+    from workbench import views
+    from workbench.plan import make_plan
+
+    ws = _workspace(project)
+    expr = " ".join(selection) or None
+    if dry_run:
+        states = ws.status()
+        plan = make_plan(ws.graph, states, ws.select(expr), force=force, only=only)
+        if as_json:
+            _emit_json(views.plan_json(plan))
+        else:
+            views.print_plan(plan)
+        return 0
+    reporter = views.reporter(quiet=as_json)
+    result = ws.materialize(expr, force=force, only=only, jobs=jobs, trigger="cli", reporter=reporter)
+    if as_json:
+        _emit_json(result.to_json())
+    else:
+        views.print_result(result)
+    return 0 if result.ok else 1
+
+
+@cli.command()
+@click.argument("target")
+@click.option("--upstream", "direction", flag_value="upstream", help="Only the upstream side.")
+@click.option("--downstream", "direction", flag_value="downstream", help="Only the downstream side.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+@common
+def lineage(target: str, direction: str | None, as_json: bool, project: str | None) -> int:
+    """The graph around KEY; KEY@VERSION gives the exact input versions behind that version."""
+    from workbench import lineage as lin
+    from workbench import views
+    from workbench.versions import split_ref
+
+    ws = _workspace(project)
+    key, ref = split_ref(target)
+    views.require_key(ws.graph, key)
+    if ref is not None:
+        tree = lin.version_tree(ws, key, ref)
+        _emit_json(tree) if as_json else views.print_version_tree(tree)
+        return 0
+    doc = lin.graph_lineage(ws.graph, key, direction)
+    _emit_json(doc) if as_json else views.print_graph_lineage(ws.graph, key, direction)
+    return 0
+
+
+@cli.command()
+@click.argument("key")
+@click.option("--limit", "-n", type=click.IntRange(min=1), default=50, help="At most N versions.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+@common
+def history(key: str, limit: int, as_json: bool, project: str | None) -> int:
+    """Every materialization of KEY: time, versions, git commit, size, rows, metrics."""
+    from workbench import views
+
+    ws = _workspace(project)
+    views.require_key(ws.graph, key)
+    records = ws.metadata.history(key, limit=limit)
+    if as_json:
+        _emit_json([views.record_json(r) for r in records])
+    else:
+        views.print_history(key, records)
+    return 0
+
+
+@cli.command()
+@click.argument("target")
+@click.option("--rows", "-n", type=click.IntRange(min=1), default=10, help="Rows of a table to preview.")
+@common
+def show(target: str, rows: int, project: str | None) -> int:
+    """Preview KEY[@VERSION]: first rows and schema of a table, repr of an object, metrics."""
+    from workbench import views
+    from workbench.versions import resolve, split_ref
+
+    ws = _workspace(project)
+    key, ref = split_ref(target)
+    views.require_key(ws.graph, key)
+    if ws.graph.is_source(key):
+        views.print_source(ws, key)
+        return 0
+    last = next(iter(ws.metadata.history(key, limit=1)), None)
+    record = resolve(ws.metadata, key, ref) if (ref or (last and last.ok)) else None
+    views.print_show(ws, key, record, last if ref is None else None, rows)
+    return 0
+
+
+@cli.command()
+@click.option("--rebuild", is_flag=True, help="Rebuild the DuckDB index from the JSON records.")
+@common
+def doctor(rebuild: bool, project: str | None) -> int:
+    """Check the store: index, records and artifacts; repair what can be repaired."""
+    from workbench import doctor as doc
+    from workbench.project import find_project
+
+    config = find_project(project)
+    report = doc.rebuild(config) if rebuild else doc.check(config)
+    doc.print_report(report)
+    return 0 if report.healthy else 1
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: exit 0 ok, 1 an asset failed, 2 bad input."""
+    try:
+        code = cli.main(args=argv, prog_name="wb", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        code = exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        code = 2
+    except (click.Abort, KeyboardInterrupt):
+        click.echo("interrupted", err=True)
+        code = 130
+    except WorkbenchError as exc:
+        if _debug:
+            raise
+        click.echo(f"error: {exc}", err=True)
+        code = exc.exit_code
+    except Exception as exc:
+        if _debug:
+            raise
+        click.echo(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)", err=True)
+        code = 1
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

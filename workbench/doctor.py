@@ -1,0 +1,127 @@
+"""`wb doctor`: check the store, repair what can be repaired, rebuild the index from the records."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+from rich.text import Text
+
+from workbench.errors import StoreError
+from workbench.project import ProjectConfig
+from workbench.records import Materialization, Run
+
+
+@dataclass
+class Report:
+    ok: list[str] = field(default_factory=list)
+    repaired: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def healthy(self) -> bool:
+        return not self.problems
+
+
+def _stores(config: ProjectConfig):  # type: ignore[no-untyped-def]
+    from workbench.storage.artifacts import ArtifactStore, RecordProblem
+    from workbench.storage.metadata import DuckDBMetadataStore
+
+    return ArtifactStore(config.artifacts_url), DuckDBMetadataStore(config.metadata_path), RecordProblem
+
+
+def _read_records(config: ProjectConfig, report: Report) -> list[Materialization]:
+    artifacts, _, problem_type = _stores(config)
+    records: list[Materialization] = []
+    for item in artifacts.iter_records():
+        if isinstance(item, problem_type):
+            report.problems.append(f"unreadable record {item.uri}: {item.message} (left in place, not indexed)")
+        else:
+            records.append(item)
+    report.ok.append(f"{len(records)} JSON record(s) read from {config.artifacts_url}")
+    return records
+
+
+def _check_artifacts(config: ProjectConfig, records: list[Materialization], report: Report) -> None:
+    artifacts, _, _ = _stores(config)
+    missing = [r for r in records if r.ok and r.artifact_uri and not artifacts.exists(r.artifact_uri)]
+    for r in missing:
+        report.problems.append(
+            f"{r.asset_key}@{(r.data_version or '')[:12]}: artifact {r.artifact_uri} is missing "
+            f"(rerun: wb materialize {r.asset_key} --force)"
+        )
+    if not missing:
+        report.ok.append("every successful record's artifact is present")
+    artifacts.clean_scratch()
+
+
+def check(config: ProjectConfig) -> Report:
+    """Report problems; re-index JSON records that the DuckDB index lacks."""
+    report = Report()
+    records = _read_records(config, report)
+    _, metadata, _ = _stores(config)
+    try:
+        added = metadata.add_many(records)
+        total = metadata.count()
+    except StoreError as exc:
+        report.problems.append(str(exc))
+    else:
+        if added:
+            report.repaired.append(f"indexed {added} record(s) the DuckDB index was missing")
+        report.ok.append(f"metadata index {config.metadata_path} holds {total} record(s)")
+    _check_artifacts(config, records, report)
+    return report
+
+
+def rebuild(config: ProjectConfig) -> Report:
+    """Move the DuckDB file aside and rebuild the index (records and runs) from the JSON records."""
+    report = Report()
+    records = _read_records(config, report)
+    path = config.metadata_path
+    for old in (path, Path(f"{path}.wal")):
+        if old.exists():
+            backup = old.with_name(f"{old.name}.bak-{time.strftime('%Y%m%d-%H%M%S')}")
+            old.rename(backup)
+            report.repaired.append(f"moved the old index aside to {backup.name}")
+    _, metadata, _ = _stores(config)
+    added = metadata.add_many(records)
+    for run in _runs_of(records):
+        metadata.record_run(run)
+    report.repaired.append(f"rebuilt {path.name}: {added} record(s)")
+    _check_artifacts(config, records, report)
+    return report
+
+
+def _runs_of(records: list[Materialization]) -> list[Run]:
+    by_run: dict[str, list[Materialization]] = {}
+    for r in records:
+        by_run.setdefault(r.run_id, []).append(r)
+    runs = []
+    for run_id, rs in by_run.items():
+        failed = sum(1 for r in rs if not r.ok)
+        runs.append(
+            Run(
+                run_id=run_id,
+                trigger=rs[0].trigger,
+                selection="",
+                started_at=min(r.started_at for r in rs),
+                ended_at=max(r.ended_at for r in rs),
+                status="failed" if failed else "success",
+                materialized=len(rs) - failed,
+                failed=failed,
+            )
+        )
+    return runs
+
+
+def print_report(report: Report) -> None:
+    console = Console(highlight=False)
+    for line in report.ok:
+        console.print(Text.assemble(("ok        ", "green"), line))
+    for line in report.repaired:
+        console.print(Text.assemble(("repaired  ", "cyan"), line))
+    for line in report.problems:
+        console.print(Text.assemble(("problem   ", "bold red"), line))
+    console.print(Text("store is healthy" if report.healthy else f"{len(report.problems)} problem(s)", "bold"))

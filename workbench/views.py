@@ -1,0 +1,264 @@
+"""Rendering for the CLI: rich tables and trees on a terminal, plain text in pipes.
+
+User-provided strings are always wrapped in `Text`, never parsed as rich markup.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+from rich.tree import Tree
+
+from workbench.errors import SelectionError
+from workbench.graph import AssetGraph, suggest
+from workbench.records import Materialization
+from workbench.spec import AssetSpec, SourceSpec
+from workbench.staleness import Status
+
+if TYPE_CHECKING:
+    from workbench.executor import Result
+    from workbench.plan import Plan
+    from workbench.reporting import Reporter
+    from workbench.workspace import Workspace
+
+STATE_STYLE = {"fresh": "green", "stale": "yellow", "missing": "blue", "failed": "bold red"}
+console = Console(highlight=False, soft_wrap=False)
+
+
+def _t(value: object, style: str = "") -> Text:
+    return Text("" if value is None else str(value), style=style)
+
+
+def short(version: str | None, n: int = 12) -> str:
+    return (version or "")[:n]
+
+
+def human_size(size: int | None) -> str:
+    if size is None:
+        return ""
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return str(size)
+
+
+def require_key(graph: AssetGraph, key: str) -> None:
+    if key not in graph:
+        raise SelectionError(f"unknown asset {key!r}" + suggest(key, graph.nodes))
+
+
+def status_row(node: AssetSpec | SourceSpec, st: Status) -> dict[str, Any]:
+    record, last = st.record, st.last
+    return {
+        "key": st.key,
+        "kind": node.kind,
+        "group": node.group,
+        "state": st.state,
+        "reasons": [str(r) for r in st.reasons],
+        "data_version": st.data_version,
+        "code_version": st.code_version,
+        "materialized_at": record.ended_at.isoformat() if record else None,
+        "last_status": last.status if last else None,
+        "error": last.error if last and not last.ok else None,
+    }
+
+
+def print_status(rows: list[dict[str, Any]]) -> None:
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for col in ("asset", "state", "why", "data version", "materialized"):
+        table.add_column(col)
+    for row in rows:
+        when = (row["materialized_at"] or "")[:19].replace("T", " ")
+        table.add_row(
+            _t(row["key"], "dim" if row["kind"] == "source" else ""),
+            _t(row["state"], STATE_STYLE.get(row["state"], "")),
+            _t("; ".join(row["reasons"])),
+            _t(short(row["data_version"]), "dim"),
+            _t(when, "dim"),
+        )
+    console.print(table)
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row["state"]] = counts.get(row["state"], 0) + 1
+    summary = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
+    console.print(_t(f"{len(rows)} nodes: {summary}", "bold"))
+
+
+def plan_json(plan: Plan) -> dict[str, Any]:
+    return {
+        "dry_run": True,
+        "to_run": [{"key": k, "reasons": [str(r) for r in plan.reasons[k]]} for k in plan.to_run],
+        "materialized": [],
+        "skipped": list(plan.fresh),
+        "failed": [],
+    }
+
+
+def print_plan(plan: Plan) -> None:
+    if plan.empty:
+        console.print(_t(f"nothing to do: {len(plan.fresh)} asset(s) fresh", "green"))
+        return
+    console.print(_t(f"would run {len(plan.to_run)} asset(s), skip {len(plan.fresh)} fresh:", "bold"))
+    for key in plan.to_run:
+        console.print(Text.assemble("  ", (key, "bold"), "  ", ("; ".join(str(r) for r in plan.reasons[key]), "dim")))
+
+
+def reporter(quiet: bool) -> Reporter:
+    from workbench.reporting import NullReporter, PlainReporter, RichReporter
+
+    if quiet:
+        return NullReporter()
+    return RichReporter() if sys.stderr.isatty() else PlainReporter()
+
+
+def print_result(result: Result) -> None:
+    err = Console(stderr=True, highlight=False)
+    if not result.materialized and not result.failed and not result.blocked:
+        err.print(_t(f"everything is fresh: nothing to do ({len(result.skipped)} asset(s) skipped)", "green"))
+        return
+    parts = [f"materialized {len(result.materialized)}", f"skipped {len(result.skipped)}", f"failed {len(result.failed)}"]
+    err.print(_t(", ".join(parts), "bold red" if result.failed else "bold green"))
+    for key in result.failed:
+        err.print(Text.assemble(("failed  ", "bold red"), (key, "bold"), f": {result.errors.get(key, '')}"))
+    for key, cause in result.blocked.items():
+        err.print(Text.assemble(("skipped ", "yellow"), (key, "bold"), f": upstream {cause} failed"))
+    if result.failed:
+        err.print(_t(f"see the traceback with: wb history {result.failed[0]}", "dim"))
+
+
+def record_json(record: Materialization) -> dict[str, Any]:
+    doc = record.to_dict()
+    doc.pop("format", None)
+    return doc
+
+
+def print_history(key: str, records: list[Materialization]) -> None:
+    if not records:
+        console.print(_t(f"{key} has never been materialized", "dim"))
+        return
+    metric_names = sorted({m for r in records for m in r.metrics})
+    table = Table(box=None, pad_edge=False, header_style="bold", title=Text(key, "bold"), title_justify="left")
+    for col in ("time", "status", "data version", "code", "git", "size", "rows", "secs", "trigger", *metric_names):
+        table.add_column(col, justify="right" if col in ("size", "rows", "secs") or col in metric_names else "left")
+    for r in records:
+        git = short(r.git_commit, 8) + ("*" if r.git_dirty else "")
+        secs = (r.ended_at - r.started_at).total_seconds()
+        table.add_row(
+            _t(r.ended_at.strftime("%Y-%m-%d %H:%M:%S")),
+            _t(r.status, "green" if r.ok else "bold red"),
+            _t(short(r.data_version)),
+            _t(short(r.code_version, 8), "dim"),
+            _t(git, "dim"),
+            _t(human_size(r.size)),
+            _t(r.rows),
+            _t(f"{secs:.2f}"),
+            _t(r.trigger, "dim"),
+            *(_t(_fmt_metric(r.metrics.get(m))) for m in metric_names),
+        )
+    console.print(table)
+    latest = records[0]
+    if not latest.ok:
+        console.print(Text.assemble(("\nlatest run failed: ", "bold red"), latest.error or ""))
+        if latest.traceback:
+            console.print(_t(latest.traceback.rstrip(), "dim"))
+
+
+def _fmt_metric(value: object) -> str:
+    if value is None:
+        return ""
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def print_source(ws: Workspace, key: str) -> None:
+    obs = ws.observe_sources()[key]
+    spec = ws.graph.nodes[key]
+    console.print(Text.assemble(("source ", "bold"), (key, "bold"), f"  {spec.path}"))
+    console.print(_t(f"data version {obs.data_version or '(missing)'}, {human_size(obs.size)}"))
+
+
+def print_show(ws: Workspace, key: str, record: Materialization | None, last: Materialization | None, rows: int) -> None:
+    from workbench import serializers
+
+    if last is not None and not last.ok:
+        console.print(Text.assemble(("latest run failed: ", "bold red"), last.error or ""))
+        if last.traceback:
+            console.print(_t(last.traceback.rstrip(), "dim"))
+        if last.log:
+            console.print(Text.assemble(("log:\n", "bold"), (last.log.rstrip(), "dim")))
+    if record is None:
+        if last is None:
+            console.print(_t(f"{key} has never been materialized", "dim"))
+        return
+    facts = [f"data version {record.data_version}", record.serializer or "", human_size(record.size)]
+    if record.rows is not None:
+        facts.append(f"{record.rows} rows")
+    console.print(Text.assemble((key, "bold"), "  ", (", ".join(f for f in facts if f), "dim")))
+    for name, value in sorted(record.metrics.items()):
+        console.print(Text.assemble(("metric ", "cyan"), f"{name} = {_fmt_metric(value)}"))
+    assert record.artifact_uri and record.serializer
+    path = ws.artifacts.local_path(record.artifact_uri)
+    if record.serializer == "parquet":
+        import polars as pl
+
+        frame = pl.scan_parquet(path)
+        console.print(_t(", ".join(f"{k}: {v}" for k, v in frame.collect_schema().items()), "dim"))
+        with pl.Config(tbl_rows=rows, tbl_cols=12, fmt_str_lengths=40):
+            console.print(_t(str(frame.head(rows).collect())))
+        return
+    value = serializers.read(path, record.serializer)
+    if isinstance(value, bytes):
+        try:
+            text = value.decode()
+        except UnicodeDecodeError:
+            text = f"<{len(value)} bytes>"
+    elif record.serializer == "json":
+        import json
+
+        text = json.dumps(value, indent=2, default=str)
+    else:
+        text = repr(value)
+    console.print(_t(text[:4000] + ("\n..." if len(text) > 4000 else "")))
+
+
+def print_version_tree(tree: Mapping[str, Any]) -> None:
+    def label(node: Mapping[str, Any]) -> Text:
+        parts = [(node["key"], "bold"), "@", (short(node.get("data_version")), "cyan")]
+        if node.get("git_commit"):
+            parts += ["  git ", (short(node["git_commit"], 8) + ("*" if node.get("git_dirty") else ""), "dim")]
+        if node.get("materialized_at"):
+            parts += ["  ", (str(node["materialized_at"])[:19].replace("T", " "), "dim")]
+        if node.get("note"):
+            parts += ["  ", (node["note"], "yellow")]
+        return Text.assemble(*parts)
+
+    def add(branch: Tree, node: Mapping[str, Any]) -> None:
+        for child in node.get("inputs", []):
+            add(branch.add(label(child)), child)
+
+    root = Tree(label(tree))
+    add(root, tree)
+    console.print(root)
+
+
+def print_graph_lineage(graph: AssetGraph, key: str, direction: str | None) -> None:
+    def grow(branch: Tree, node: str, edges: Mapping[str, Iterable[str]], seen: frozenset[str]) -> None:
+        for nxt in edges[node]:
+            leaf = branch.add(Text(nxt, "dim" if graph.is_source(nxt) else ""))
+            if nxt not in seen:
+                grow(leaf, nxt, edges, seen | {nxt})
+
+    if direction in (None, "upstream"):
+        up = Tree(Text.assemble((key, "bold"), (" upstream", "dim")))
+        grow(up, key, graph.parents, frozenset({key}))
+        console.print(up)
+    if direction in (None, "downstream"):
+        down = Tree(Text.assemble((key, "bold"), (" downstream", "dim")))
+        grow(down, key, graph.children, frozenset({key}))
+        console.print(down)
