@@ -64,8 +64,8 @@ def find_project(path: str | Path | None = None) -> ProjectConfig:
         table = _workbench_table(folder / "pyproject.toml")
         if table is not None:
             return _config(folder, table)
-    if (start / "assets" / "__init__.py").is_file() or (start / "assets").is_dir():
-        return _config(start, {})
+        if (folder / "assets").is_dir():
+            return _config(folder, {})
     raise ProjectError(
         f"no workbench project at {start}: add a [tool.workbench] table with modules = [...] "
         "to pyproject.toml, or create an assets/ package"
