@@ -108,11 +108,16 @@ def collect_specs(config: ProjectConfig) -> list[Node]:
         sys.path.insert(0, root)
     importlib.invalidate_caches()
     specs: dict[int, Node] = {}
-    for module in _import_all(config):
-        for value in vars(module).values():
-            spec = spec_of(value)
-            if spec is not None:
-                specs.setdefault(id(spec), spec)
+    # Timestamp .pyc files have one-second resolution: a quick same-size edit would load stale code.
+    writing, sys.dont_write_bytecode = sys.dont_write_bytecode, True
+    try:
+        for module in _import_all(config):
+            for value in vars(module).values():
+                spec = spec_of(value)
+                if spec is not None:
+                    specs.setdefault(id(spec), spec)
+    finally:
+        sys.dont_write_bytecode = writing
     return list(specs.values())
 
 
