@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 import re
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,8 +102,8 @@ def check_key(key: str, where: str) -> str:
 
 
 def _caller_location(depth: int = 2) -> tuple[str, int]:
-    frame = inspect.stack()[depth]
-    return frame.filename, frame.lineno
+    frame = sys._getframe(depth)  # inspect.stack() reads every frame's source: 50 ms
+    return frame.f_code.co_filename, frame.f_lineno
 
 
 def asset(
