@@ -1,0 +1,214 @@
+"""The artifact store: content-addressed artifacts and immutable JSON records on any fsspec URL.
+
+Layout under the root: `objects/<2 hex>/<data_version>.<ext>`, `records/<asset_key>/<time>-<id>.json`
+and `tmp/` (scratch). URIs handed out are relative to the root, so a store can move. Local stores
+write into `tmp/` and rename, which is atomic on one filesystem; remote object stores publish each
+object whole.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+import shutil
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import timezone
+from pathlib import Path
+
+import fsspec.core
+from fsspec.implementations.local import LocalFileSystem
+
+from workbench.errors import StoreError
+from workbench.hashing import digest, file_digest
+from workbench.records import Materialization
+
+__all__ = ["ArtifactStore", "RecordProblem"]
+
+_SEGMENT = r"[A-Za-z0-9_][A-Za-z0-9_.\-]*"  # never '.', '..' or hidden
+_URI = re.compile(rf"{_SEGMENT}(/{_SEGMENT})*")
+_READ_BATCH = 256
+
+
+@dataclass(frozen=True, slots=True)
+class RecordProblem:
+    """A record file that could not be read or parsed."""
+
+    uri: str
+    message: str
+
+
+def _move(source: Path, dest: Path) -> None:
+    """Rename `source` to `dest`, copying through a sibling temp file across filesystems."""
+    try:
+        os.replace(source, dest)
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+        temp = dest.with_name(f".{uuid.uuid4().hex}.tmp")
+        try:
+            shutil.copyfile(source, temp)
+            os.replace(temp, dest)
+        finally:
+            temp.unlink(missing_ok=True)
+        source.unlink()
+
+
+def _parent_made(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+class ArtifactStore:
+    """Artifacts and records under one fsspec URL (a local path, `file://`, `memory://`, `s3://`...)."""
+
+    def __init__(self, url: str, *, cache_dir: Path | None = None) -> None:
+        self.url = url
+        self.fs, root = fsspec.core.url_to_fs(url)
+        self.root = root.rstrip("/")
+        self.is_local = isinstance(self.fs, LocalFileSystem)
+        home = Path(os.environ.get("XDG_CACHE_HOME") or "~/.cache").expanduser() / "workbench"
+        self.cache_dir = cache_dir or home / digest(self.fs.unstrip_protocol(self.root))[:16]
+        base = Path(self.root) if self.is_local else self.cache_dir
+        self.scratch_dir = base / "tmp"
+
+    def __repr__(self) -> str:
+        return f"ArtifactStore({self.url!r})"
+
+    def scratch_path(self, suffix: str) -> Path:
+        """A fresh local path (not yet created) to serialize into before `put_file`."""
+        self.scratch_dir.mkdir(parents=True, exist_ok=True)
+        return self.scratch_dir / f"{uuid.uuid4().hex}{suffix}"
+
+    def put_file(self, local: Path, ext: str) -> tuple[str, str, int]:
+        """Move `local` to its content address; returns (uri, data_version, size)."""
+        data_version = file_digest(local)
+        size = local.stat().st_size
+        name = f"{data_version}.{ext.lstrip('.')}" if ext.strip(".") else data_version
+        uri = self._check(f"objects/{data_version[:2]}/{name}")
+        path = self._path(uri)
+        if self.exists(uri):
+            local.unlink()
+        elif self.is_local:
+            self._io(lambda: _move(local, _parent_made(Path(path))), uri)
+        else:
+            self._io(lambda: self.fs.put_file(str(local), path), uri)  # an object store publishes it whole
+            local.unlink()
+        return uri, data_version, size
+
+    def local_path(self, uri: str) -> Path:
+        """A local file holding the artifact: the file itself, or a cached download of a remote one."""
+        if self.is_local:
+            path = Path(self._path(uri))
+            if not path.is_file():
+                raise StoreError(f"artifact {uri} is missing from {self.url}")
+            return path
+        cached = self.cache_dir / uri
+        if not cached.is_file() or not uri.startswith("objects/"):  # only objects are immutable
+            temp = self.scratch_path(cached.suffix)
+            self._io(lambda: self.fs.get_file(self._path(uri), str(temp)), uri)
+            os.replace(temp, _parent_made(cached))
+        return cached
+
+    def exists(self, uri: str) -> bool:
+        path = self._path(uri)
+        return os.path.exists(path) if self.is_local else bool(self.fs.exists(path))
+
+    def delete(self, uri: str) -> None:
+        """Remove an artifact or record; a missing one is not an error."""
+        if self.exists(uri):
+            self._io(lambda: self.fs.rm_file(self._path(uri)), uri)
+
+    def full_url(self, uri: str) -> str:
+        return str(self.fs.unstrip_protocol(self._path(uri)))
+
+    def write_record(self, m: Materialization) -> str:
+        """Write the record's JSON once (a record is immutable); returns its uri."""
+        ended = m.ended_at.astimezone(timezone.utc) if m.ended_at.tzinfo else m.ended_at
+        uri = self._check(f"records/{m.asset_key}/{ended:%Y%m%dT%H%M%S%f}-{m.id}.json")
+        if not self.exists(uri):
+            self.write_text(uri, m.to_json())
+        return uri
+
+    def iter_records(self) -> Iterator[Materialization | RecordProblem]:
+        """Every record in the store, in path order; unreadable ones come as `RecordProblem`."""
+        try:
+            found = self.fs.find(f"{self.root}/records")
+        except FileNotFoundError:
+            return
+        paths = sorted(p for p in found if p.endswith(".json"))
+        for start in range(0, len(paths), _READ_BATCH):
+            batch = paths[start : start + _READ_BATCH]
+            contents = self.fs.cat(batch, on_error="return")  # concurrent on async stores (s3, gcs)
+            for path in batch:
+                yield self._parse(self._relative(path), contents.get(path))
+
+    def write_text(self, uri: str, text: str) -> None:
+        """Write a small text file atomically, replacing any previous one."""
+        path = self._path(uri)
+        if not self.is_local:
+            self._io(lambda: self.fs.pipe_file(path, text.encode()), uri)
+            return
+        temp = self.scratch_path(".txt")
+
+        def publish() -> None:
+            temp.write_text(text, encoding="utf-8")
+            os.replace(temp, _parent_made(Path(path)))
+
+        self._io(publish, uri)
+
+    def read_text(self, uri: str) -> str:
+        content = self._cat(self._path(uri))
+        if isinstance(content, Exception):
+            raise StoreError(f"cannot read {uri} from {self.url}: {content}") from content
+        return content.decode("utf-8")
+
+    def clean_scratch(self, max_age: float = 3600.0) -> int:
+        """Delete scratch files older than `max_age` seconds (left by crashes); returns how many."""
+        if not self.scratch_dir.is_dir():
+            return 0
+        cutoff, removed = time.time() - max_age, 0
+        for path in self.scratch_dir.iterdir():
+            try:
+                if path.is_file() and path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    removed += 1
+            except FileNotFoundError:
+                continue  # another process cleaned or published it meanwhile
+        return removed
+
+    def _check(self, uri: str) -> str:
+        """`uri` if it is a plain relative path that stays inside the root; else `StoreError`."""
+        if not _URI.fullmatch(uri):  # no absolute paths, '.' or '..' segments, backslashes or schemes
+            raise StoreError(f"artifact uri {uri!r} is not a plain relative path inside the store")
+        return uri
+
+    def _path(self, uri: str) -> str:
+        return f"{self.root}/{self._check(uri)}"
+
+    def _relative(self, path: str) -> str:
+        return path[len(self.root) + 1 :] if path.startswith(f"{self.root}/") else path.lstrip("/")
+
+    def _cat(self, path: str) -> bytes | Exception:
+        try:
+            return bytes(self.fs.cat_file(path))
+        except (OSError, ValueError) as exc:
+            return exc
+
+    def _parse(self, uri: str, content: bytes | Exception | None) -> Materialization | RecordProblem:
+        if not isinstance(content, bytes):
+            return RecordProblem(uri, f"cannot read: {content}")
+        try:
+            return Materialization.from_json(content.decode("utf-8"))
+        except (ValueError, TypeError) as exc:
+            return RecordProblem(uri, f"not a valid record: {exc}")
+
+    def _io(self, action: Callable[[], object], uri: str) -> None:
+        """Run a filesystem action; its I/O errors become `StoreError` naming the uri."""
+        try:
+            action()
+        except OSError as exc:
+            raise StoreError(f"artifact store {self.url} failed on {uri}: {exc}") from exc

@@ -1,0 +1,47 @@
+"""The metadata store interface shared by the DuckDB store and the in-memory fake."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from workbench.records import Latest, Materialization, Run, SourceObservation
+
+SCHEMA_VERSION = 1
+
+
+class MetadataStore(Protocol):
+    """The fast index over materialization records, runs and source observations."""
+
+    def add(self, m: Materialization) -> None:
+        """Store one record; a record whose id is already stored is ignored."""
+
+    def add_many(self, ms: Sequence[Materialization]) -> int:
+        """Store many records, skipping stored ids; returns how many were inserted."""
+
+    def latest(self, partition: str = "") -> dict[str, Latest]:
+        """Per asset key: its latest successful record and its latest record of any status."""
+
+    def history(self, key: str, partition: str | None = None, limit: int | None = None) -> list[Materialization]:
+        """Records of `key` (of one partition, or all when None), newest first."""
+
+    def get(self, id: str) -> Materialization | None:
+        """The record with this id, if stored."""
+
+    def find_versions(self, key: str, prefix: str) -> list[Materialization]:
+        """Successful records of `key` whose data version starts with `prefix`, newest first."""
+
+    def record_run(self, run: Run) -> None:
+        """Insert or replace a run by its run id."""
+
+    def runs(self, limit: int = 20) -> list[Run]:
+        """The most recently started runs, newest first."""
+
+    def observations(self) -> dict[str, SourceObservation]:
+        """The last observation of every source, by source key."""
+
+    def observe(self, obs: Sequence[SourceObservation]) -> None:
+        """Insert or replace observations by source key."""
+
+    def count(self) -> int:
+        """How many materialization records are stored."""

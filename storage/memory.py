@@ -1,0 +1,70 @@
+"""An in-memory metadata store: the fake that tests use in place of DuckDB."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from workbench.records import Latest, Materialization, Run, SourceObservation
+
+__all__ = ["InMemoryMetadataStore"]
+
+
+def _newest_first(ms: list[Materialization]) -> list[Materialization]:
+    return sorted(ms, key=lambda m: (m.ended_at, m.id), reverse=True)
+
+
+class InMemoryMetadataStore:
+    """Keeps everything in dicts; same behaviour as `DuckDBMetadataStore`."""
+
+    def __init__(self) -> None:
+        self._records: dict[str, Materialization] = {}
+        self._runs: dict[str, Run] = {}
+        self._observations: dict[str, SourceObservation] = {}
+
+    def add(self, m: Materialization) -> None:
+        self._records.setdefault(m.id, m)
+
+    def add_many(self, ms: Sequence[Materialization]) -> int:
+        before = len(self._records)
+        for m in ms:
+            self.add(m)
+        return len(self._records) - before
+
+    def latest(self, partition: str = "") -> dict[str, Latest]:
+        success: dict[str, Materialization] = {}
+        last: dict[str, Materialization] = {}
+        for m in _newest_first([m for m in self._records.values() if m.partition == partition]):
+            last.setdefault(m.asset_key, m)
+            if m.ok:
+                success.setdefault(m.asset_key, m)
+        return {key: Latest(success=success.get(key), last=m) for key, m in last.items()}
+
+    def history(self, key: str, partition: str | None = None, limit: int | None = None) -> list[Materialization]:
+        found = _newest_first(
+            [m for m in self._records.values() if m.asset_key == key and partition in (None, m.partition)]
+        )
+        return found if limit is None else found[: max(limit, 0)]
+
+    def get(self, id: str) -> Materialization | None:
+        return self._records.get(id)
+
+    def find_versions(self, key: str, prefix: str) -> list[Materialization]:
+        return [
+            m for m in self.history(key) if m.ok and m.data_version is not None and m.data_version.startswith(prefix)
+        ]
+
+    def record_run(self, run: Run) -> None:
+        self._runs[run.run_id] = run
+
+    def runs(self, limit: int = 20) -> list[Run]:
+        ordered = sorted(self._runs.values(), key=lambda r: (r.started_at, r.run_id), reverse=True)
+        return ordered[: max(limit, 0)]
+
+    def observations(self) -> dict[str, SourceObservation]:
+        return dict(self._observations)
+
+    def observe(self, obs: Sequence[SourceObservation]) -> None:
+        self._observations.update((o.key, o) for o in obs)
+
+    def count(self) -> int:
+        return len(self._records)

@@ -1,0 +1,294 @@
+"""The DuckDB metadata store: the fast, rebuildable index over materialization records.
+
+DuckDB locks its file per process, so no connection to the file outlives one operation: the
+process keeps one in-memory DuckDB connection that ATTACHes the file, runs the operation and
+DETACHes it (~1-3 ms). A lock held by another process is retried with backoff and jitter; a
+damaged file becomes a `StoreError` that points at `wb doctor --rebuild`.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from pathlib import Path
+
+import duckdb
+
+from workbench.errors import StoreBusyError, StoreError
+from workbench.records import SUCCESS, Latest, Materialization, Run, SourceObservation
+from workbench.storage.base import SCHEMA_VERSION
+from workbench.storage.rows import MATERIALIZATIONS, OBSERVATIONS, RUNS, Codec, T, paused_gc
+
+__all__ = ["DuckDBMetadataStore"]
+
+_DB = "wb"
+_LOCK_MESSAGES = ("Could not set lock", "Conflicting lock", "Unique file handle conflict")
+_BAD_INPUT = (
+    duckdb.ConversionException,
+    duckdb.ConstraintException,
+    duckdb.InvalidInputException,
+    duckdb.OutOfRangeException,
+    duckdb.TypeMismatchException,
+)
+_FIRST_DELAY, _MAX_DELAY = 0.002, 0.05  # seconds; a short cap keeps readers from starving behind writers
+_NEWEST = "ended_at DESC, id DESC"
+_MAT = f"SELECT {MATERIALIZATIONS.projection} FROM {_DB}.materializations"
+_PICK_LATEST = f"""
+SELECT id, is_last, is_success FROM (
+    SELECT id,
+        row_number() OVER (PARTITION BY asset_key ORDER BY {_NEWEST}) = 1 AS is_last,
+        status = '{SUCCESS}' AND row_number() OVER (
+            PARTITION BY asset_key, status = '{SUCCESS}' ORDER BY {_NEWEST}) = 1 AS is_success
+    FROM {_DB}.materializations WHERE "partition" = ?
+) WHERE is_last OR is_success
+"""
+
+
+class _Engine:
+    """The process's one in-memory DuckDB connection, used under a process-wide lock."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self._conn: duckdb.DuckDBPyConnection | None = None
+        self._pid = 0
+
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        if self._conn is None or self._pid != os.getpid():
+            self._conn = duckdb.connect(":memory:")
+            self._conn.execute("SET TimeZone = 'UTC'")
+            self._pid = os.getpid()
+        return self._conn
+
+    def detach(self) -> None:
+        """Release the attached file; if DuckDB refuses, drop the connection (which releases it too)."""
+        if self._conn is None:
+            return
+        try:
+            self._conn.execute(f"DETACH DATABASE IF EXISTS {_DB}")
+        except duckdb.Error:
+            self.reset()
+
+    def reset(self) -> None:
+        """Drop the connection, e.g. after an error that may have left DuckDB in a bad state."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def after_fork(self) -> None:
+        self.lock = threading.RLock()
+        self._conn = None
+
+
+_ENGINE = _Engine()
+os.register_at_fork(after_in_child=_ENGINE.after_fork)
+
+
+class DuckDBMetadataStore:
+    """Metadata store in one DuckDB file, created with its schema on first use."""
+
+    def __init__(self, path: Path, *, busy_timeout: float = 15.0) -> None:
+        self.path = Path(path).expanduser().absolute()
+        self.busy_timeout = busy_timeout
+        self._ready = False
+        self._seen: dict[str, Materialization] = {}  # the records the last `latest()` returned, by id
+
+    def __repr__(self) -> str:
+        return f"DuckDBMetadataStore({str(self.path)!r})"
+
+    def add(self, m: Materialization) -> None:
+        # a plain INSERT is ~3 ms faster than INSERT OR IGNORE; a stored id means nothing to do
+        with self._session(write=True) as conn, suppress(duckdb.ConstraintException):
+            conn.execute(_insert("", MATERIALIZATIONS), MATERIALIZATIONS.to_row(m))
+
+    def add_many(self, ms: Sequence[Materialization]) -> int:
+        unique = {m.id: m for m in reversed(ms)}  # the first record of an id wins
+        if not unique:
+            return 0
+        with self._session(write=True) as conn:
+            return _insert_many(conn, "OR IGNORE", MATERIALIZATIONS, list(unique.values()))
+
+    def latest(self, partition: str = "") -> dict[str, Latest]:
+        """One window query picks the ids; only records not seen by the previous call are read.
+
+        Records are immutable, so a refresh loop (TUI, watch) skips rebuilding them: ~3x cheaper.
+        """
+        with self._session() as conn, paused_gc():
+            picks = conn.execute(_PICK_LATEST, [partition]).fetchall()
+            seen = self._seen
+            missing = [rid for rid, _, _ in picks if rid not in seen]
+            if missing:
+                found = _read(conn, MATERIALIZATIONS, f"{_MAT} WHERE id IN (SELECT unnest(?::VARCHAR[]))", [missing])
+                seen = {**seen, **{m.id: m for m in found}}
+            self._seen = {rid: seen[rid] for rid, _, _ in picks}
+            success: dict[str, Materialization] = {}
+            last: dict[str, Materialization] = {}
+            for rid, is_last, is_success in picks:
+                m = self._seen[rid]
+                if is_last:
+                    last[m.asset_key] = m
+                if is_success:
+                    success[m.asset_key] = m
+            return {key: Latest(success=success.get(key), last=m) for key, m in last.items()}
+
+    def history(self, key: str, partition: str | None = None, limit: int | None = None) -> list[Materialization]:
+        sql, params = f"{_MAT} WHERE asset_key = ?", [key]
+        if partition is not None:
+            sql, params = sql + ' AND "partition" = ?', [*params, partition]
+        sql += f" ORDER BY {_NEWEST}"
+        if limit is not None:
+            sql += f" LIMIT {max(int(limit), 0)}"
+        return self._materializations(sql, params)
+
+    def get(self, id: str) -> Materialization | None:
+        found = self._materializations(f"{_MAT} WHERE id = ?", [id])
+        return found[0] if found else None
+
+    def find_versions(self, key: str, prefix: str) -> list[Materialization]:
+        sql = f"{_MAT} WHERE asset_key = ? AND status = '{SUCCESS}' AND starts_with(data_version, ?) ORDER BY {_NEWEST}"
+        return self._materializations(sql, [key, prefix])
+
+    def record_run(self, run: Run) -> None:
+        with self._session(write=True) as conn:
+            conn.execute(_insert("OR REPLACE", RUNS), RUNS.to_row(run))
+
+    def runs(self, limit: int = 20) -> list[Run]:
+        order = f"ORDER BY started_at DESC, run_id DESC LIMIT {max(int(limit), 0)}"
+        sql = f"SELECT {RUNS.projection} FROM {_DB}.runs {order}"
+        with self._session() as conn:
+            return _read(conn, RUNS, sql)
+
+    def observations(self) -> dict[str, SourceObservation]:
+        with self._session() as conn:
+            found = _read(conn, OBSERVATIONS, f"SELECT {OBSERVATIONS.projection} FROM {_DB}.source_observations")
+        return {o.key: o for o in found}
+
+    def observe(self, obs: Sequence[SourceObservation]) -> None:
+        unique = {o.key: o for o in obs}  # the last observation of a key wins
+        if unique:
+            with self._session(write=True) as conn:
+                _insert_many(conn, "OR REPLACE", OBSERVATIONS, list(unique.values()))
+
+    def count(self) -> int:
+        with self._session() as conn:
+            row = conn.execute(f"SELECT count(*) FROM {_DB}.materializations").fetchone()
+        return int(row[0]) if row else 0
+
+    def _materializations(self, sql: str, params: Sequence[object]) -> list[Materialization]:
+        with self._session() as conn:
+            return _read(conn, MATERIALIZATIONS, sql, params)
+
+    @contextmanager
+    def _session(self, write: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The file attached as `wb` for one operation; DuckDB errors become `StoreError`."""
+        with _ENGINE.lock:
+            if not self._ready or not self.path.exists():
+                self._prepare()
+            conn = _ENGINE.connection()
+            self._attach(conn, write)
+            try:
+                yield conn
+            except duckdb.Error as exc:
+                raise self._error(exc) from exc
+            finally:
+                _ENGINE.detach()
+
+    def _prepare(self) -> None:
+        """Check the schema version, read-only if the file exists; create or migrate it if needed."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the metadata store folder {self.path.parent}: {exc}") from exc
+        if self._check_schema(write=not self.path.exists()) < SCHEMA_VERSION:
+            self._check_schema(write=True)
+        self._ready = True
+
+    def _check_schema(self, write: bool) -> int:
+        """The file's schema version; with `write`, an older schema is migrated first."""
+        conn = _ENGINE.connection()
+        self._attach(conn, write)
+        try:
+            version = _schema_version(conn)
+            if version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"metadata store {self.path} has schema version {version}, newer than this workbench"
+                    f" understands ({SCHEMA_VERSION}); upgrade workbench"
+                )
+            if version < SCHEMA_VERSION and write:
+                from workbench.storage.schema import migrate
+
+                migrate(conn, _DB, version)
+        except duckdb.Error as exc:
+            raise self._error(exc) from exc
+        finally:
+            _ENGINE.detach()
+        return version
+
+    def _attach(self, conn: duckdb.DuckDBPyConnection, write: bool) -> None:
+        """ATTACH the file, retrying while another process holds its lock."""
+        path = str(self.path).replace("'", "''")
+        sql = f"ATTACH '{path}' AS {_DB}" + ("" if write else " (READ_ONLY)")
+        deadline = time.monotonic() + self.busy_timeout
+        delay = _FIRST_DELAY
+        while True:
+            try:
+                conn.execute(sql)
+                return
+            except duckdb.Error as exc:
+                if not any(text in str(exc) for text in _LOCK_MESSAGES):
+                    raise self._error(exc) from exc
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise StoreBusyError(
+                        f"metadata store {self.path} stayed locked by another process for"
+                        f" {self.busy_timeout:g} s; wait for it to finish and retry ({exc})"
+                    ) from exc
+            time.sleep(min(random.uniform(delay / 2, delay), remaining))
+            delay = min(delay * 2, _MAX_DELAY)
+
+    def _error(self, exc: duckdb.Error) -> StoreError:
+        """The `StoreError` for a DuckDB error; the connection is dropped in case DuckDB is unwell."""
+        _ENGINE.reset()
+        if isinstance(exc, _BAD_INPUT):
+            return StoreError(f"metadata store {self.path} rejected a value: {exc}")
+        return StoreError(
+            f"metadata store {self.path} is damaged or unreadable ({exc});"
+            " run `wb doctor --rebuild` to rebuild it from the JSON records"
+        )
+
+
+def _schema_version(conn: duckdb.DuckDBPyConnection) -> int:
+    """The version stamped in the attached file; 0 for a new, empty file."""
+    exists = conn.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND table_name = 'schema_meta'", [_DB]
+    ).fetchone()
+    if not exists or not exists[0]:
+        return 0
+    row = conn.execute(f"SELECT value FROM {_DB}.schema_meta WHERE key = 'schema_version'").fetchone()
+    return int(row[0]) if row else 0
+
+
+def _read(conn: duckdb.DuckDBPyConnection, codec: Codec[T], sql: str, params: Sequence[object] = ()) -> list[T]:
+    with paused_gc():
+        return codec.from_rows(conn.execute(sql, params).fetchall())
+
+
+def _insert(verb: str, codec: Codec[T]) -> str:
+    return f"INSERT {verb} INTO {_DB}.{codec.table} ({codec.columns}) VALUES ({codec.placeholders})"
+
+
+def _insert_many(conn: duckdb.DuckDBPyConnection, verb: str, codec: Codec[T], values: Sequence[T]) -> int:
+    """Insert through a pyarrow table: 10k rows in ~0.3 s, where executemany takes seconds."""
+    import pyarrow as pa
+
+    columns = zip(*(codec.to_row(value) for value in values), strict=True)
+    conn.register("incoming", pa.table({name: list(column) for name, column in zip(codec.names, columns, strict=True)}))
+    sql = f"INSERT {verb} INTO {_DB}.{codec.table} ({codec.columns}) SELECT {codec.columns} FROM incoming"
+    try:
+        row = conn.execute(sql).fetchone()
+    finally:
+        conn.unregister("incoming")
+    return int(row[0]) if row else 0

@@ -1,0 +1,211 @@
+"""One contract suite, run over the in-memory fake and the DuckDB store."""
+
+from __future__ import annotations
+
+import inspect
+import subprocess
+import sys
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from workbench.records import FAILED, Latest, Materialization, Run, SourceObservation
+from workbench.storage.base import MetadataStore
+from workbench.storage.memory import InMemoryMetadataStore
+from workbench.storage.metadata import DuckDBMetadataStore
+
+T0 = datetime(2026, 11, 1, 12, 0, tzinfo=timezone.utc)
+MakeRecord = Callable[..., Materialization]
+
+
+@pytest.fixture(params=["memory", "duckdb"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> MetadataStore:
+    if request.param == "memory":
+        return InMemoryMetadataStore()
+    return DuckDBMetadataStore(tmp_path / "metadata.duckdb")
+
+
+def test_both_stores_have_the_protocol_signatures() -> None:
+    names = [n for n in vars(MetadataStore) if not n.startswith("_")]
+    assert len(names) == 11
+    for cls in (InMemoryMetadataStore, DuckDBMetadataStore):
+        for name in names:
+            assert inspect.signature(getattr(cls, name)) == inspect.signature(getattr(MetadataStore, name)), name
+
+
+def test_add_then_get_round_trips_every_field(store: MetadataStore, make_record: MakeRecord) -> None:
+    m = make_record(
+        "r1",
+        key="ns/model",
+        partition="2026-11-01",
+        input_versions={"raw": "v1", "prep": "v2"},
+        artifact_uri="objects/ab/abc.parquet",
+        serializer="parquet",
+        size=5_000_000_000,
+        rows=42,
+        log="line 1\nline 2 'quoted'",
+        metadata={"schema": ["a", "b"], "nested": {"x": 1}},
+        metrics={"auc": 0.93},
+        git_commit="deadbeef",
+        git_dirty=True,
+    )
+    store.add(m)
+    assert store.get("r1") == m
+    assert store.get("missing") is None
+
+
+def test_failed_record_round_trips(store: MetadataStore, make_record: MakeRecord) -> None:
+    m = make_record("f1", status=FAILED, data_version=None, error="boom", traceback="Traceback ...")
+    store.add(m)
+    assert store.get("f1") == m
+
+
+def test_times_in_other_zones_keep_their_instant(store: MetadataStore, make_record: MakeRecord) -> None:
+    local = timezone(timedelta(hours=2))
+    store.add(make_record("z1", started_at=T0.astimezone(local), ended_at=T0.astimezone(local)))
+    got = store.get("z1")
+    assert got is not None and got.ended_at == T0 and got.ended_at.utcoffset() is not None
+
+
+def test_add_is_idempotent_on_id(store: MetadataStore, make_record: MakeRecord) -> None:
+    store.add(make_record("r1"))
+    store.add(make_record("r1"))
+    store.add(make_record("r1", code_version="other"))
+    assert store.count() == 1
+    got = store.get("r1")
+    assert got is not None and got.code_version == "code1"
+
+
+def test_add_many_skips_stored_ids(store: MetadataStore, make_record: MakeRecord) -> None:
+    store.add(make_record("r1"))
+    added = store.add_many([make_record("r1"), make_record("r2"), make_record("r2"), make_record("r3", key="b")])
+    assert added == 2
+    assert store.count() == 3
+    assert store.add_many([]) == 0
+    assert store.add_many([make_record("r3")]) == 0
+
+
+def test_latest_tells_success_from_last(store: MetadataStore, make_record: MakeRecord) -> None:
+    ok_then_failed = [make_record("a1", key="a", second=1), make_record("a2", key="a", second=2, status=FAILED)]
+    only_failed = [make_record("b1", key="b", second=1, status=FAILED)]
+    failed_then_ok = [make_record("c1", key="c", second=1, status=FAILED), make_record("c2", key="c", second=2)]
+    store.add_many([*ok_then_failed, *only_failed, *failed_then_ok])
+    latest = store.latest()
+    assert latest == {
+        "a": Latest(success=ok_then_failed[0], last=ok_then_failed[1]),
+        "b": Latest(success=None, last=only_failed[0]),
+        "c": Latest(success=failed_then_ok[1], last=failed_then_ok[1]),
+    }
+
+
+def test_latest_follows_new_records_between_calls(store: MetadataStore, make_record: MakeRecord) -> None:
+    store.add_many([make_record("a1", key="a", second=1), make_record("b1", key="b", second=1)])
+    assert {k: v.last.id for k, v in store.latest().items() if v.last} == {"a": "a1", "b": "b1"}
+    store.add(make_record("a2", key="a", second=2, status=FAILED))
+    store.add(make_record("c1", key="c", second=2))
+    latest = store.latest()
+    assert {k: v.last.id for k, v in latest.items() if v.last} == {"a": "a2", "b": "b1", "c": "c1"}
+    assert latest["a"].success == make_record("a1", key="a", second=1)
+
+
+def test_latest_breaks_ties_by_id_and_ignores_insertion_order(store: MetadataStore, make_record: MakeRecord) -> None:
+    store.add(make_record("x9", second=5))
+    store.add(make_record("x2", second=5))
+    store.add(make_record("x7", second=3))
+    latest = store.latest()["a"]
+    assert latest.last is not None and latest.last.id == "x9"
+    assert latest.success is not None and latest.success.id == "x9"
+
+
+def test_latest_is_per_partition(store: MetadataStore, make_record: MakeRecord) -> None:
+    store.add(make_record("u1", key="plain"))
+    store.add(make_record("p1", key="daily", partition="2026-11-01"))
+    store.add(make_record("p2", key="daily", partition="2026-11-02", second=9))
+    assert set(store.latest()) == {"plain"}
+    day1 = store.latest("2026-11-01")
+    assert set(day1) == {"daily"} and day1["daily"].last is not None and day1["daily"].last.id == "p1"
+    assert store.latest("2027-01-01") == {}
+
+
+def test_history_is_newest_first_with_limit_and_partition(store: MetadataStore, make_record: MakeRecord) -> None:
+    store.add_many(
+        [
+            make_record("h1", second=1),
+            make_record("h3", second=3, status=FAILED),
+            make_record("h2", second=2, partition="eu"),
+            make_record("other", key="b", second=4),
+        ]
+    )
+    assert [m.id for m in store.history("a")] == ["h3", "h2", "h1"]
+    assert [m.id for m in store.history("a", limit=2)] == ["h3", "h2"]
+    assert [m.id for m in store.history("a", partition="")] == ["h3", "h1"]
+    assert [m.id for m in store.history("a", partition="eu")] == ["h2"]
+    assert store.history("a", limit=0) == []
+    assert store.history("nope") == []
+
+
+def test_find_versions_matches_prefix_of_successful_records(store: MetadataStore, make_record: MakeRecord) -> None:
+    store.add_many(
+        [
+            make_record("v1", second=1, data_version="abc111"),
+            make_record("v2", second=2, data_version="abc222"),
+            make_record("v3", second=3, data_version="abd333"),
+            make_record("v4", second=4, data_version="abc444", status=FAILED),
+            make_record("v5", key="b", second=5, data_version="abc555"),
+            make_record("v6", second=6, data_version=None, status=FAILED),
+        ]
+    )
+    assert [m.id for m in store.find_versions("a", "abc")] == ["v2", "v1"]
+    assert [m.id for m in store.find_versions("a", "abd3")] == ["v3"]
+    assert [m.id for m in store.find_versions("a", "")] == ["v3", "v2", "v1"]
+    assert store.find_versions("a", "zzz") == []
+    assert store.find_versions("a", "ab%") == []
+
+
+def test_record_run_upserts_and_runs_are_newest_first(store: MetadataStore) -> None:
+    first = Run(run_id="run-1", trigger="cli", selection="*", started_at=T0)
+    second = Run(run_id="run-2", trigger="watch", selection="a+", started_at=T0 + timedelta(minutes=1))
+    store.record_run(first)
+    store.record_run(second)
+    done = Run(
+        run_id="run-1",
+        trigger="cli",
+        selection="*",
+        started_at=T0,
+        ended_at=T0 + timedelta(seconds=3),
+        status="success",
+        materialized=3,
+        failed=1,
+        skipped=2,
+    )
+    store.record_run(done)
+    assert store.runs() == [second, done]
+    assert store.runs(limit=1) == [second]
+
+
+def test_observe_upserts_by_key(store: MetadataStore) -> None:
+    raw = SourceObservation("raw", "data/raw.csv", "v1", size=10, mtime_ns=1_700_000_000_123_456_789, observed_at=T0)
+    gone = SourceObservation("gone", "data/gone.csv", None, size=0, mtime_ns=0, observed_at=T0)
+    store.observe([raw, gone])
+    newer = SourceObservation("raw", "data/raw.csv", "v2", size=12, mtime_ns=1_800_000_000_000_000_001, observed_at=T0)
+    store.observe([newer])
+    store.observe([])
+    assert store.observations() == {"raw": newer, "gone": gone}
+
+
+def test_count_counts_records(store: MetadataStore, make_record: MakeRecord) -> None:
+    assert store.count() == 0
+    store.add_many([make_record(f"r{i}", key=f"k{i % 3}") for i in range(7)])
+    assert store.count() == 7
+
+
+def test_the_storage_package_exports_its_stores_lazily() -> None:
+    import workbench.storage as storage
+
+    assert storage.__all__ == sorted(storage._EXPORTS)
+    for name in storage.__all__:
+        assert getattr(storage, name).__name__ == name
+    code = "import sys, workbench.storage; assert 'duckdb' not in sys.modules and 'fsspec' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -1,0 +1,137 @@
+"""What only the DuckDB store does: schema and version, damaged files, locks held by other processes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from workbench.errors import StoreBusyError, StoreError
+from workbench.records import Materialization
+from workbench.storage.base import SCHEMA_VERSION
+from workbench.storage.metadata import DuckDBMetadataStore
+from workbench.storage.rows import MATERIALIZATIONS, OBSERVATIONS, RUNS
+from workbench.storage.schema import TABLES, UPGRADES
+
+MakeRecord = Callable[..., Materialization]
+
+HOLD_LOCK = """
+import sys, time, duckdb
+conn = duckdb.connect(sys.argv[1])
+conn.execute("CHECKPOINT")
+print("locked", flush=True)
+time.sleep(float(sys.argv[2]))
+conn.close()
+"""
+
+
+@contextmanager
+def lock_held_elsewhere(path: Path, seconds: float) -> Iterator[subprocess.Popen[str]]:
+    """Another process opens the file read-write (taking DuckDB's lock) for `seconds`."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(path), str(seconds)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "locked"
+        yield proc
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_first_use_creates_folder_schema_and_version(tmp_path: Path) -> None:
+    path = tmp_path / "deep" / "home" / "metadata.duckdb"
+    assert DuckDBMetadataStore(path).count() == 0
+    with duckdb.connect(str(path), read_only=True) as conn:  # the store keeps no lock between calls
+        assert conn.execute("SELECT value FROM schema_meta WHERE key = 'schema_version'").fetchall() == [
+            (str(SCHEMA_VERSION),)
+        ]
+        tables = {row[0] for row in conn.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    assert tables == {"materializations", "runs", "source_observations", "schema_meta"}
+
+
+def test_sqlmodel_tables_match_the_domain_values() -> None:
+    assert len(UPGRADES) == SCHEMA_VERSION - 1
+    columns = {table.name: [column.name for column in table.columns] for table in TABLES}
+    for codec in (MATERIALIZATIONS, RUNS, OBSERVATIONS):
+        assert sorted(columns[codec.table]) == sorted(codec.names)
+
+
+def test_an_empty_duckdb_file_is_migrated(tmp_path: Path, make_record: MakeRecord) -> None:
+    path = tmp_path / "metadata.duckdb"
+    duckdb.connect(str(path)).close()
+    store = DuckDBMetadataStore(path)
+    store.add(make_record("r1"))
+    assert store.count() == 1
+
+
+def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "metadata.duckdb"
+    DuckDBMetadataStore(path).count()
+    with duckdb.connect(str(path)) as conn:
+        conn.execute("UPDATE schema_meta SET value = '99' WHERE key = 'schema_version'")
+    with pytest.raises(StoreError, match="schema version 99"):
+        DuckDBMetadataStore(path).count()
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated"])
+def test_a_damaged_file_points_at_doctor_rebuild(tmp_path: Path, make_record: MakeRecord, damage: str) -> None:
+    path = tmp_path / "metadata.duckdb"
+    if damage == "garbage":
+        path.write_bytes(b"\x00not a database\xff" * 4096)
+    else:
+        store = DuckDBMetadataStore(path)
+        store.add_many([make_record(f"r{i}") for i in range(100)])
+        path.write_bytes(path.read_bytes()[:5000])
+    with pytest.raises(StoreError, match=r"wb doctor --rebuild") as info:
+        DuckDBMetadataStore(path).latest()
+    assert str(path) in str(info.value) and not isinstance(info.value, StoreBusyError)
+
+
+def test_damage_found_later_is_a_store_error_too(tmp_path: Path, make_record: MakeRecord) -> None:
+    path = tmp_path / "metadata.duckdb"
+    store = DuckDBMetadataStore(path)
+    store.add(make_record("r1"))
+    path.write_bytes(b"garbage" * 1000)
+    for call in (store.count, store.latest, lambda: store.add(make_record("r2")), lambda: store.history("a")):
+        with pytest.raises(StoreError, match="wb doctor --rebuild"):
+            call()
+
+
+def test_a_briefly_held_lock_is_waited_out(tmp_path: Path, make_record: MakeRecord) -> None:
+    path = tmp_path / "metadata.duckdb"
+    store = DuckDBMetadataStore(path)
+    store.add(make_record("r1"))
+    with lock_held_elsewhere(path, 1.0):
+        started = time.monotonic()
+        store.add(make_record("r2"))
+        assert store.count() == 2
+    assert time.monotonic() - started > 0.3
+
+
+def test_a_lock_held_too_long_raises_store_busy(tmp_path: Path) -> None:
+    path = tmp_path / "metadata.duckdb"
+    store = DuckDBMetadataStore(path, busy_timeout=0.5)
+    store.count()
+    with lock_held_elsewhere(path, 30):
+        started = time.monotonic()
+        with pytest.raises(StoreBusyError, match="locked by another process"):
+            store.latest()
+        assert 0.4 < time.monotonic() - started < 5
+
+
+def test_the_file_is_released_after_every_call(tmp_path: Path, make_record: MakeRecord) -> None:
+    path = tmp_path / "metadata.duckdb"
+    store = DuckDBMetadataStore(path)
+    store.add(make_record("r1"))
+    store.latest()
+    with pytest.raises(StoreError):
+        store.add_many([make_record("r2", started_at="not a time")])
+    with duckdb.connect(str(path)) as conn:  # would fail if this process still held the file
+        assert conn.execute("SELECT count(*) FROM materializations").fetchall() == [(1,)]
