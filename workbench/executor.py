@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Mapping
+from collections import deque
+from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
@@ -18,6 +19,7 @@ from workbench.records import Latest, Materialization, Run, utcnow
 from workbench.reporting import BLOCKED, FAILED, FRESH, MATERIALIZED, RETRY, Reporter
 from workbench.runner import RunContext, attempt, run_asset
 from workbench.staleness import FAILED as STATE_FAILED
+from workbench.spec import AssetSpec
 from workbench.staleness import Status, asset_status
 
 if TYPE_CHECKING:
@@ -52,6 +54,31 @@ class Result:
         }
 
 
+class _Recorder:
+    """JSON records at once (they are the durable truth); index rows in batches.
+
+    One DuckDB write costs ~12 ms, so records are indexed at most `interval` seconds after
+    they were written, many at a time, instead of once per asset.
+    """
+
+    def __init__(self, ws: Workspace, interval: float = 0.25) -> None:
+        self.ws = ws
+        self.interval = interval
+        self.pending: list[Materialization] = []
+        self.since = 0.0
+
+    def add(self, record: Materialization) -> None:
+        self.ws.artifacts.write_record(record)
+        if not self.pending:
+            self.since = time.monotonic()
+        self.pending.append(record)
+
+    def flush(self, *, due_only: bool = False) -> None:
+        if self.pending and not (due_only and time.monotonic() - self.since < self.interval):
+            self.ws.metadata.add_many(self.pending)
+            self.pending = []
+
+
 def execute(
     ws: Workspace,
     plan: Plan,
@@ -62,98 +89,126 @@ def execute(
     trigger: str,
     selection: str = "",
 ) -> Result:
+    """Run `plan`; each key's outcome is materialized, fresh (cut off), failed or blocked."""
     run = Run(run_id=uuid.uuid4().hex, trigger=trigger, selection=selection, started_at=utcnow())
     if plan.empty:
         return Result(run.run_id, skipped=plan.fresh)
     ws.metadata.record_run(run)
-    ctx = RunContext(run.run_id, trigger, git_info(ws.root), ws.root)
-    states = dict(status)
-    outcome: dict[str, str] = {}
-    records: dict[str, Materialization] = {}
-    errors: dict[str, str] = {}
-    blocked: dict[str, str] = {}
-    pending = list(plan.to_run)
-    graph = ws.graph
-    in_plan = set(plan.to_run)
-    running: dict[Future[Materialization], tuple[str, float]] = {}
-    reporter.planned(plan)
-
-    def ready(key: str) -> bool:
-        return all(p in outcome for p in graph.parents[key] if p in in_plan)
-
-    def on_retry(key: str, n: int, error: str) -> None:
-        reporter.finished(key, RETRY, 0.0, f"attempt {n + 1}: {error.splitlines()[0] if error else ''}")
-
-    pool = ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="wb-asset")
+    apply = _Apply(ws, plan, status, reporter, RunContext(run.run_id, trigger, git_info(ws.root), ws.root))
     try:
-        while pending or running:
-            for key in [k for k in pending if ready(k)]:
-                pending.remove(key)
-                bad = next((p for p in graph.parents[key] if outcome.get(p) in (FAILED, BLOCKED)), None)
-                if bad is not None:
-                    outcome[key] = BLOCKED
-                    blocked[key] = blocked.get(bad, bad)
-                    reporter.finished(key, BLOCKED, 0.0, f"upstream {bad} failed")
-                    continue
-                spec = graph.nodes[key]
-                now = asset_status(key, graph.parents[key], states[key].code_version or "", _latest(states[key]), states)
-                if now.fresh and key not in plan.forced:
-                    outcome[key] = FRESH
-                    states[key] = now
-                    reporter.finished(key, FRESH, 0.0, "upstream produced identical data")
-                    continue
-                upstream = {p: states[p] for p in graph.parents[key]}
-                code_version = now.code_version or ""
-
-                def job(spec=spec, upstream=upstream, code_version=code_version, key=key) -> Materialization:
-                    return attempt(
-                        spec,
-                        lambda: run_asset(spec, graph.inputs[key], upstream, graph.nodes, code_version, ws.artifacts, ctx),
-                        on_retry,
-                    )
-
-                reporter.started(key)
-                running[pool.submit(job)] = (key, time.perf_counter())
-            if not running:
-                continue
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in done:
-                key, t0 = running.pop(future)
-                record = future.result()
-                ws.save_record(record)
-                records[key] = record
-                if record.ok:
-                    outcome[key] = MATERIALIZED
-                    states[key] = Status(key, "fresh", (), record.code_version, record.data_version, record, record)
-                    reporter.finished(key, MATERIALIZED, time.perf_counter() - t0)
-                else:
-                    outcome[key] = FAILED
-                    errors[key] = record.error or "failed"
-                    states[key] = replace(states[key], state=STATE_FAILED, last=record)
-                    reporter.finished(key, FAILED, time.perf_counter() - t0, errors[key])
+        apply.run(max(1, jobs))
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        apply.recorder.flush()
         reporter.closed()
-        result = Result(
-            run_id=run.run_id,
-            materialized=tuple(k for k in plan.to_run if outcome.get(k) == MATERIALIZED),
-            skipped=plan.fresh + tuple(k for k in plan.to_run if outcome.get(k) in (FRESH, BLOCKED)),
-            failed=tuple(k for k in plan.to_run if outcome.get(k) == FAILED),
-            blocked=blocked,
-            errors=errors,
-            records=records,
-        )
+        result = apply.result()
         ws.metadata.record_run(
             replace(
                 run,
                 ended_at=utcnow(),
-                status="success" if result.ok and len(outcome) == len(plan.to_run) else "failed",
+                status="success" if result.ok and len(apply.outcome) == len(plan.to_run) else "failed",
                 materialized=len(result.materialized),
                 failed=len(result.failed),
                 skipped=len(result.skipped),
             )
         )
     return result
+
+
+class _Apply:
+    """The mutable state of one run, kept in the scheduling thread."""
+
+    def __init__(self, ws: Workspace, plan: Plan, status: Mapping[str, Status], reporter: Reporter, ctx: RunContext):
+        self.ws, self.plan, self.reporter, self.ctx = ws, plan, reporter, ctx
+        self.graph = ws.graph
+        self.states = dict(status)
+        self.recorder = _Recorder(ws)
+        self.outcome: dict[str, str] = {}
+        self.records: dict[str, Materialization] = {}
+        self.errors: dict[str, str] = {}
+        self.blocked: dict[str, str] = {}
+        in_plan = set(plan.to_run)
+        self.waiting = {k: sum(p in in_plan for p in self.graph.parents[k]) for k in plan.to_run}
+        self.ready = deque(k for k in plan.to_run if self.waiting[k] == 0)
+
+    def run(self, jobs: int) -> None:
+        running: dict[Future[Materialization], tuple[str, float]] = {}
+        self.reporter.planned(self.plan)
+        pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="wb-asset")
+        try:
+            while self.ready or running:
+                while self.ready:
+                    key = self.ready.popleft()
+                    job = self._job(key)
+                    if job is not None:
+                        self.reporter.started(key)
+                        running[pool.submit(job)] = (key, time.perf_counter())
+                if not running:
+                    continue
+                done, _ = wait(running, timeout=self.recorder.interval, return_when=FIRST_COMPLETED)
+                for future in done:
+                    key, t0 = running.pop(future)
+                    self._finished(key, future.result(), time.perf_counter() - t0)
+                self.recorder.flush(due_only=True)
+        finally:  # on Ctrl-C: queued assets never start, running ones finish and are recorded
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _job(self, key: str) -> Callable[[], Materialization] | None:
+        """The work for `key`, or None when it is blocked or (judged again now) fresh."""
+        graph = self.graph
+        bad = next((p for p in graph.parents[key] if self.outcome.get(p) in (FAILED, BLOCKED)), None)
+        if bad is not None:
+            self.blocked[key] = self.blocked.get(bad, bad)
+            self._settle(key, BLOCKED, 0.0, f"upstream {bad} failed")
+            return None
+        now = asset_status(key, graph.parents[key], self.states[key].code_version or "", _latest(self.states[key]), self.states)
+        if now.fresh and key not in self.plan.forced:
+            self.states[key] = now
+            self._settle(key, FRESH, 0.0, "upstream produced identical data")
+            return None
+        spec = graph.nodes[key]
+        assert isinstance(spec, AssetSpec)
+        upstream = {p: self.states[p] for p in graph.parents[key]}
+        inputs, nodes, artifacts, ctx, version = graph.inputs[key], graph.nodes, self.ws.artifacts, self.ctx, now.code_version or ""
+
+        def once() -> Materialization:
+            return run_asset(spec, inputs, upstream, nodes, version, artifacts, ctx)
+
+        return lambda: attempt(spec, once, self._on_retry)
+
+    def _on_retry(self, key: str, n: int, error: str) -> None:
+        self.reporter.finished(key, RETRY, 0.0, f"attempt {n + 1}: {error.splitlines()[0] if error else ''}")
+
+    def _finished(self, key: str, record: Materialization, seconds: float) -> None:
+        self.recorder.add(record)
+        self.records[key] = record
+        if record.ok:
+            self.states[key] = Status(key, "fresh", (), record.code_version, record.data_version, record, record)
+            self._settle(key, MATERIALIZED, seconds)
+        else:
+            self.errors[key] = record.error or "failed"
+            self.states[key] = replace(self.states[key], state=STATE_FAILED, last=record)
+            self._settle(key, FAILED, seconds, self.errors[key])
+
+    def _settle(self, key: str, outcome: str, seconds: float, detail: str = "") -> None:
+        self.outcome[key] = outcome
+        self.reporter.finished(key, outcome, seconds, detail)
+        for child in self.graph.children[key]:
+            if child in self.waiting:
+                self.waiting[child] -= 1
+                if self.waiting[child] == 0:
+                    self.ready.append(child)
+
+    def result(self) -> Result:
+        keys, outcome = self.plan.to_run, self.outcome
+        return Result(
+            run_id=self.ctx.run_id,
+            materialized=tuple(k for k in keys if outcome.get(k) == MATERIALIZED),
+            skipped=self.plan.fresh + tuple(k for k in keys if outcome.get(k) in (FRESH, BLOCKED)),
+            failed=tuple(k for k in keys if outcome.get(k) == FAILED),
+            blocked=self.blocked,
+            errors=self.errors,
+            records=self.records,
+        )
 
 
 def _latest(status: Status) -> Latest:

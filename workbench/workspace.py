@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from workbench.project import Project, ProjectConfig, find_project, load_project
-from workbench.records import Materialization, SourceObservation
+from workbench.records import SourceObservation
 from workbench.spec import AssetSpec, SourceSpec
 from workbench.staleness import Status, compute_status
 
@@ -85,11 +85,6 @@ class Workspace:
         from workbench.selection import select
 
         return select(self.graph, expression)
-
-    def save_record(self, record: Materialization) -> None:
-        """The JSON record first, then the index row: a busy index never loses a run."""
-        self.artifacts.write_record(record)
-        self.metadata.add(record)
 
     def materialize(
         self,
