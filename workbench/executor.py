@@ -149,8 +149,11 @@ class _Apply:
                     key, t0 = running.pop(future)
                     self._finished(key, future.result(), time.perf_counter() - t0)
                 self.recorder.flush(due_only=True)
-        finally:  # on Ctrl-C: queued assets never start, running ones finish and are recorded
+        finally:  # on Ctrl-C: queued assets never start; running ones finish and are recorded
             pool.shutdown(wait=True, cancel_futures=True)
+            for future, (key, t0) in running.items():
+                if not future.cancelled() and future.exception() is None:
+                    self._finished(key, future.result(), time.perf_counter() - t0)
 
     def _job(self, key: str) -> Callable[[], Materialization] | None:
         """The work for `key`, or None when it is blocked or (judged again now) fresh."""
