@@ -67,8 +67,13 @@ class _Recorder:
         self.pending: list[Materialization] = []
         self.since = 0.0
 
-    def add(self, record: Materialization) -> None:
+    def write(self, record: Materialization) -> Materialization:
+        """Write the JSON record (in the asset's worker thread, so file I/O overlaps)."""
         self.ws.artifacts.write_record(record)
+        return record
+
+    def add(self, record: Materialization) -> None:
+        """Queue an already written record for the index."""
         if not self.pending:
             self.since = time.monotonic()
         self.pending.append(record)
@@ -176,7 +181,7 @@ class _Apply:
         def once() -> Materialization:
             return run_asset(spec, inputs, upstream, nodes, version, artifacts, ctx)
 
-        return lambda: attempt(spec, once, self._on_retry)
+        return lambda: self.recorder.write(attempt(spec, once, self._on_retry))
 
     def _on_retry(self, key: str, n: int, error: str) -> None:
         self.reporter.finished(key, RETRY, 0.0, f"attempt {n + 1}: {error.splitlines()[0] if error else ''}")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from typing import Any
 
@@ -54,7 +54,9 @@ class Materialization:
         return self.status == SUCCESS
 
     def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
+        out = {f.name: getattr(self, f.name) for f in fields(self)}  # asdict() deep-copies: 10x slower
+        for name in ("input_versions", "metadata", "metrics"):
+            out[name] = dict(out[name])
         out["started_at"] = self.started_at.isoformat()
         out["ended_at"] = self.ended_at.isoformat()
         out["format"] = RECORD_FORMAT

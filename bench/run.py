@@ -1,0 +1,157 @@
+"""Workbench benchmarks against the DESIGN.md targets. Run: `.venv/bin/python bench/run.py [--quick]`.
+
+Each section builds its own temp project, so the numbers are independent of the repo's store.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+WB = str(Path(sys.executable).with_name("wb"))
+
+
+def timed(fn: Callable[[], object], repeat: int = 5) -> float:
+    """Median wall time of `fn` in seconds."""
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def wb(project: Path, *args: str) -> None:
+    subprocess.run([WB, *args], cwd=project, check=True, capture_output=True)
+
+
+def project(root: Path, body: str) -> Path:
+    root.mkdir(parents=True)
+    (root / "pyproject.toml").write_text('[tool.workbench]\nmodules = ["pipeline"]\n')
+    (root / "pipeline.py").write_text(textwrap.dedent(body))
+    return root
+
+
+def report(name: str, value: float, unit: str, target: str) -> None:
+    print(f"{name:<58} {value:>9.3f} {unit:<4} (target {target})", flush=True)
+
+
+def bench_startup(tmp: Path) -> None:
+    report("wb --help", timed(lambda: wb(REPO, "--help")), "s", "< 0.3 s")
+    default = tmp / "default"
+    default.mkdir()
+    shutil.copytree(REPO / "assets", default / "assets")
+    shutil.copytree(REPO / "samples" / "data", default / "samples" / "data")
+    wb(default, "materialize")
+    report("wb status, default project", timed(lambda: wb(default, "status")), "s", "< 0.5 s")
+    report("wb materialize (no-op), default project", timed(lambda: wb(default, "materialize")), "s", "-")
+
+
+def trivial_project(root: Path, n: int, width: int) -> Path:
+    """n trivial assets in layers of `width`, each reading one asset of the layer above."""
+    lines = ["from workbench import asset", ""]
+    for i in range(n):
+        parent = f"a{i - width}" if i >= width else ""
+        lines += ["@asset", f"def a{i}({parent}) -> dict:", f"    return {{'i': {i}}}", ""]
+    return project(root, "\n".join(lines))
+
+
+def bench_disk(tmp: Path) -> None:
+    """The floor under every asset: one atomic small-file write (temp + rename) on this disk."""
+    folder = tmp / "disk"
+    folder.mkdir()
+    t0 = time.perf_counter()
+    for i in range(500):
+        part = folder / f"{i}.tmp"
+        part.write_text("x" * 300)
+        os.replace(part, folder / f"{i}.json")
+    report("atomic small-file write on this disk (2 per asset)", (time.perf_counter() - t0) / 500 * 1000, "ms", "-")
+
+
+def bench_overhead(tmp: Path, n: int) -> None:
+    sys.path.insert(0, str(REPO))
+    from workbench.workspace import Workspace
+
+    root = trivial_project(tmp / "overhead", n, width=50)
+    ws = Workspace.open(root)
+    t0 = time.perf_counter()
+    result = ws.materialize(jobs=1)
+    first = time.perf_counter() - t0
+    assert len(result.materialized) == n, result
+    report(f"framework overhead per trivial asset ({n} assets, jobs=1)", first / n * 1000, "ms", "<= 2 ms")
+    t0 = time.perf_counter()
+    ws = Workspace.open(root)
+    result = ws.materialize(force=True, jobs=2)
+    report("  same, --force, jobs=2", (time.perf_counter() - t0) / n * 1000, "ms", "<= 2 ms")
+
+
+def bench_large(tmp: Path, n: int) -> None:
+    root = trivial_project(tmp / "large", n, width=100)
+    t0 = time.perf_counter()
+    wb(root, "materialize", "--jobs", "2")
+    report(f"wb materialize, {n} assets, first run", time.perf_counter() - t0, "s", "-")
+    report(f"wb status, {n} assets, nothing stale", timed(lambda: wb(root, "status", "--json"), 3), "s", "< 1 s")
+    report(f"wb materialize (no-op), {n} assets", timed(lambda: wb(root, "materialize"), 3), "s", "< 1 s")
+
+
+def bench_data_path(tmp: Path, rows: int) -> None:
+    import polars as pl
+
+    body = f"""
+    import polars as pl
+    from workbench import asset
+
+    @asset
+    def big() -> pl.DataFrame:
+        return pl.DataFrame({{"a": pl.int_range({rows}, eager=True), "b": pl.int_range({rows}, eager=True) * 0.5}})
+
+    @asset
+    def total(big: pl.DataFrame) -> dict:
+        return {{"sum": float(big["b"].sum())}}
+    """
+    root = project(tmp / "data", body)
+    frame = pl.DataFrame({"a": pl.int_range(rows, eager=True), "b": pl.int_range(rows, eager=True) * 0.5})
+    path = tmp / "plain.parquet"
+
+    def plain() -> None:
+        frame2 = pl.DataFrame({"a": pl.int_range(rows, eager=True), "b": pl.int_range(rows, eager=True) * 0.5})
+        frame2.write_parquet(path)
+        _ = {"sum": float(pl.read_parquet(path)["b"].sum())}
+
+    base = timed(plain, 5)
+    sys.path.insert(0, str(REPO))
+    from workbench.workspace import Workspace
+
+    ws = Workspace.open(root)
+    wb_time = timed(lambda: ws.materialize(force=True, selection="big total", jobs=1), 5)
+    del frame
+    report(f"data path, {rows:,} rows: workbench / plain parquet", wb_time / base, "x", "<= 1.2x")
+    print(f"{'':<4}plain write+read {base:.3f} s, workbench {wb_time:.3f} s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="wb-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        os.environ.pop("WORKBENCH_HOME", None)
+        bench_startup(tmp)
+        bench_disk(tmp)
+        bench_overhead(tmp, 200 if args.quick else 1000)
+        bench_large(tmp, 1000 if args.quick else 10_000)
+        bench_data_path(tmp, 500_000 if args.quick else 5_000_000)
+
+
+if __name__ == "__main__":
+    main()
