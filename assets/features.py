@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import polars as pl
-
 from workbench import asset
 
-if TYPE_CHECKING:  # only for the annotations; the workbench hands in a relation at run time
+if TYPE_CHECKING:  # annotations only: imported lazily so that `wb status` stays fast
     import duckdb
+    import polars as pl
 
 TEST_EVERY = 4  # every 4th penguin of each species goes to the test set
 
@@ -39,6 +38,8 @@ def penguin_features(penguins: duckdb.DuckDBPyRelation) -> duckdb.DuckDBPyRelati
 
 def in_test_set() -> pl.Expr:
     """The split rule both halves share: by rank within species, so it is stratified and stable."""
+    import polars as pl
+
     return pl.col("rank_in_species") % TEST_EVERY == 0
 
 

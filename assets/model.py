@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import polars as pl
+from typing import TYPE_CHECKING
 
 from workbench import Output, Resources, asset
+
+if TYPE_CHECKING:  # annotations only: imported lazily so that `wb status` stays fast
+    import polars as pl
 
 FEATURES = (
     "bill_length_mm",

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import polars as pl
+from typing import TYPE_CHECKING
 
 from workbench import asset
+
+if TYPE_CHECKING:  # annotations only: imported lazily so that `wb status` stays fast
+    import polars as pl
 
 
 @asset(group="reporting", tags={"domain": "penguins"}, io="bytes")
