@@ -5,6 +5,7 @@ User-provided strings are always wrapped in `Text`, never parsed as rich markup.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -27,7 +28,9 @@ if TYPE_CHECKING:
     from workbench.workspace import Workspace
 
 STATE_STYLE = {"fresh": "green", "stale": "yellow", "missing": "blue", "failed": "bold red"}
-console = Console(highlight=False, soft_wrap=False)
+# In a pipe there is no terminal width to respect: keep tables whole rather than truncate them.
+PIPE_WIDTH = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 240
+console = Console(highlight=False, soft_wrap=False, width=PIPE_WIDTH)
 
 
 def _t(value: object, style: str = "") -> Text:
@@ -145,15 +148,16 @@ def print_history(key: str, records: list[Materialization]) -> None:
         return
     metric_names = sorted({m for r in records for m in r.metrics})
     table = Table(box=None, pad_edge=False, header_style="bold", title=Text(key, "bold"), title_justify="left")
-    for col in ("time", "status", "data version", "code", "git", "size", "rows", "secs", "trigger", *metric_names):
-        table.add_column(col, justify="right" if col in ("size", "rows", "secs") or col in metric_names else "left")
+    for col in ("time", "status", "version", "code", "git", "size", "rows", "secs", "trigger", *metric_names):
+        right = col in ("size", "rows", "secs") or col in metric_names
+        table.add_column(col, justify="right" if right else "left", no_wrap=True)
     for r in records:
         git = short(r.git_commit, 8) + ("*" if r.git_dirty else "")
         secs = (r.ended_at - r.started_at).total_seconds()
         table.add_row(
-            _t(r.ended_at.strftime("%Y-%m-%d %H:%M:%S")),
+            _t(r.ended_at.strftime("%m-%d %H:%M:%S")),
             _t(r.status, "green" if r.ok else "bold red"),
-            _t(short(r.data_version)),
+            _t(short(r.data_version, 10)),
             _t(short(r.code_version, 8), "dim"),
             _t(git, "dim"),
             _t(human_size(r.size)),
