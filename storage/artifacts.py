@@ -18,19 +18,21 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timezone
 from pathlib import Path
+from typing import TypeVar
 
 import fsspec.core
 from fsspec.implementations.local import LocalFileSystem
 
 from workbench.errors import StoreError
 from workbench.hashing import digest, file_digest
-from workbench.records import Materialization
+from workbench.records import AliasEvent, Materialization
 
 __all__ = ["ArtifactStore", "RecordProblem"]
 
 _SEGMENT = r"[A-Za-z0-9_][A-Za-z0-9_.\-]*"  # never '.', '..' or hidden
 _URI = re.compile(rf"{_SEGMENT}(/{_SEGMENT})*")
 _READ_BATCH = 256
+R = TypeVar("R")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +57,15 @@ def _move(source: Path, dest: Path) -> None:
         finally:
             temp.unlink(missing_ok=True)
         source.unlink()
+
+
+def _parse(uri: str, content: bytes | Exception | None, parse: Callable[[str], R]) -> R | RecordProblem:
+    if not isinstance(content, bytes):
+        return RecordProblem(uri, f"cannot read: {content}")
+    try:
+        return parse(content.decode("utf-8"))
+    except (ValueError, TypeError) as exc:
+        return RecordProblem(uri, f"not a valid record: {exc}")
 
 
 def _parent_made(path: Path) -> Path:
@@ -135,8 +146,22 @@ class ArtifactStore:
 
     def iter_records(self) -> Iterator[Materialization | RecordProblem]:
         """Every record in the store, in path order; unreadable ones come as `RecordProblem`."""
+        return self._iter_json("records", Materialization.from_json)
+
+    def write_alias_event(self, event: AliasEvent) -> str:
+        """Write an alias event's JSON once; the DuckDB alias table is rebuilt from these."""
+        stamp = event.set_at.astimezone(timezone.utc)
+        uri = self._check(f"aliases/{event.asset_key}/{stamp:%Y%m%dT%H%M%S%f}-{event.id}.json")
+        if not self.exists(uri):
+            self.write_text(uri, event.to_json())
+        return uri
+
+    def iter_alias_events(self) -> Iterator[AliasEvent | RecordProblem]:
+        return self._iter_json("aliases", AliasEvent.from_json)
+
+    def _iter_json(self, folder: str, parse: Callable[[str], R]) -> Iterator[R | RecordProblem]:
         try:
-            found = self.fs.find(f"{self.root}/records")
+            found = self.fs.find(f"{self.root}/{folder}")
         except FileNotFoundError:
             return
         paths = sorted(p for p in found if p.endswith(".json"))
@@ -144,7 +169,7 @@ class ArtifactStore:
             batch = paths[start : start + _READ_BATCH]
             contents = self.fs.cat(batch, on_error="return")  # concurrent on async stores (s3, gcs)
             for path in batch:
-                yield self._parse(self._relative(path), contents.get(path))
+                yield _parse(self._relative(path), contents.get(path), parse)
 
     def write_text(self, uri: str, text: str) -> None:
         """Write a small text file atomically, replacing any previous one."""
@@ -197,14 +222,6 @@ class ArtifactStore:
             return bytes(self.fs.cat_file(path))
         except (OSError, ValueError) as exc:
             return exc
-
-    def _parse(self, uri: str, content: bytes | Exception | None) -> Materialization | RecordProblem:
-        if not isinstance(content, bytes):
-            return RecordProblem(uri, f"cannot read: {content}")
-        try:
-            return Materialization.from_json(content.decode("utf-8"))
-        except (ValueError, TypeError) as exc:
-            return RecordProblem(uri, f"not a valid record: {exc}")
 
     def _io(self, action: Callable[[], object], uri: str) -> None:
         """Run a filesystem action; its I/O errors become `StoreError` naming the uri."""

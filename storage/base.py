@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from workbench.records import Latest, Materialization, Run, SourceObservation
+from workbench.records import AliasEvent, Latest, Materialization, Run, SourceObservation
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class MetadataStore(Protocol):
@@ -45,3 +45,9 @@ class MetadataStore(Protocol):
 
     def count(self) -> int:
         """How many materialization records are stored."""
+
+    def add_alias_events(self, events: Sequence[AliasEvent]) -> int:
+        """Store alias events, skipping stored ids; returns how many were inserted."""
+
+    def aliases(self, key: str | None = None) -> list[AliasEvent]:
+        """The current alias of every (asset, name), removed ones left out, sorted by asset and name."""

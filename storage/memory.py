@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
-from workbench.records import Latest, Materialization, Run, SourceObservation
+from workbench.records import AliasEvent, Latest, Materialization, Run, SourceObservation
 
 __all__ = ["InMemoryMetadataStore"]
+
+
+def current_aliases(events: Iterable[AliasEvent]) -> list[AliasEvent]:
+    """The newest event per (asset, name), without removed aliases, sorted by asset and name."""
+    newest: dict[tuple[str, str], AliasEvent] = {}
+    for event in sorted(events, key=lambda e: (e.set_at, e.id)):
+        newest[(event.asset_key, event.name)] = event
+    return [e for _, e in sorted(newest.items()) if e.data_version is not None]
 
 
 def _newest_first(ms: list[Materialization]) -> list[Materialization]:
@@ -20,6 +28,7 @@ class InMemoryMetadataStore:
         self._records: dict[str, Materialization] = {}
         self._runs: dict[str, Run] = {}
         self._observations: dict[str, SourceObservation] = {}
+        self._alias_events: dict[str, AliasEvent] = {}
 
     def add(self, m: Materialization) -> None:
         self._records.setdefault(m.id, m)
@@ -68,3 +77,12 @@ class InMemoryMetadataStore:
 
     def count(self) -> int:
         return len(self._records)
+
+    def add_alias_events(self, events: Sequence[AliasEvent]) -> int:
+        before = len(self._alias_events)
+        for event in events:
+            self._alias_events.setdefault(event.id, event)
+        return len(self._alias_events) - before
+
+    def aliases(self, key: str | None = None) -> list[AliasEvent]:
+        return current_aliases(e for e in self._alias_events.values() if key in (None, e.asset_key))

@@ -19,9 +19,10 @@ from pathlib import Path
 import duckdb
 
 from workbench.errors import StoreBusyError, StoreError
-from workbench.records import SUCCESS, Latest, Materialization, Run, SourceObservation
+from workbench.records import SUCCESS, AliasEvent, Latest, Materialization, Run, SourceObservation
 from workbench.storage.base import SCHEMA_VERSION
-from workbench.storage.rows import MATERIALIZATIONS, OBSERVATIONS, RUNS, Codec, T, paused_gc
+from workbench.storage.memory import current_aliases
+from workbench.storage.rows import ALIAS_EVENTS, MATERIALIZATIONS, OBSERVATIONS, RUNS, Codec, T, paused_gc
 
 __all__ = ["DuckDBMetadataStore"]
 
@@ -176,6 +177,20 @@ class DuckDBMetadataStore:
         with self._session() as conn:
             row = conn.execute(f"SELECT count(*) FROM {_DB}.materializations").fetchone()
         return int(row[0]) if row else 0
+
+    def add_alias_events(self, events: Sequence[AliasEvent]) -> int:
+        unique = {e.id: e for e in events}
+        if not unique:
+            return 0
+        with self._session(write=True) as conn:
+            return _insert_many(conn, "OR IGNORE", ALIAS_EVENTS, list(unique.values()))
+
+    def aliases(self, key: str | None = None) -> list[AliasEvent]:
+        sql = f"SELECT {ALIAS_EVENTS.projection} FROM {_DB}.alias_events"
+        with self._session() as conn:
+            if key is None:
+                return current_aliases(_read(conn, ALIAS_EVENTS, sql))
+            return current_aliases(_read(conn, ALIAS_EVENTS, sql + " WHERE asset_key = ?", [key]))
 
     def _materializations(self, sql: str, params: Sequence[object]) -> list[Materialization]:
         with self._session() as conn:

@@ -88,6 +88,20 @@ class SourceObservationRow(SQLModel, table=True):
     observed_at: datetime = Field(sa_type=DateTime(timezone=True))
 
 
+class AliasEventRow(SQLModel, table=True):
+    """One `AliasEvent` (schema version 2)."""
+
+    __tablename__ = "alias_events"
+
+    id: str = Field(primary_key=True)
+    asset_key: str
+    name: str
+    data_version: str | None = None
+    record_id: str | None = None
+    set_by: str
+    set_at: datetime = Field(sa_type=DateTime(timezone=True))
+
+
 class SchemaMetaRow(SQLModel, table=True):
     """Key/value facts about the file itself, e.g. `schema_version`."""
 
@@ -99,22 +113,28 @@ class SchemaMetaRow(SQLModel, table=True):
 
 TABLES: tuple[Table, ...] = tuple(
     model.__table__  # type: ignore[union-attr]
-    for model in (MaterializationRow, RunRow, SourceObservationRow, SchemaMetaRow)
+    for model in (MaterializationRow, RunRow, SourceObservationRow, AliasEventRow, SchemaMetaRow)
 )
 
 
-def ddl() -> list[str]:
-    """CREATE TABLE and CREATE INDEX statements for every table, in DuckDB's dialect."""
+def ddl(tables: tuple[Table, ...] = TABLES) -> list[str]:
+    """CREATE TABLE and CREATE INDEX statements for `tables`, in DuckDB's dialect."""
     dialect = duckdb_engine.Dialect()
     statements: list[str] = []
-    for table in TABLES:
+    for table in tables:
         statements.append(str(CreateTable(table).compile(dialect=dialect)))
         statements.extend(str(CreateIndex(index).compile(dialect=dialect)) for index in table.indexes)
     return statements
 
 
+def _add_alias_events(conn: duckdb.DuckDBPyConnection) -> None:
+    """1 -> 2: model aliases (`wb alias`)."""
+    for statement in ddl((AliasEventRow.__table__,)):  # type: ignore[arg-type]
+        conn.execute(statement)
+
+
 # UPGRADES[i] turns a version-(i + 1) file into version i + 2; a new file gets `ddl()` directly.
-UPGRADES: tuple[Step, ...] = ()
+UPGRADES: tuple[Step, ...] = (_add_alias_events,)
 
 
 def migrate(conn: duckdb.DuckDBPyConnection, catalog: str, current: int) -> None:

@@ -19,6 +19,8 @@ _EXPORTS = {
     "SourceSpec": "workbench.spec",
     "AssetGraph": "workbench.graph",
     "WorkbenchError": "workbench.errors",
+    "log_metric": "workbench.context",
+    "AssetContext": "workbench.context",
     "materialize": "workbench.api",
     "load": "workbench.api",
     "Result": "workbench.api",
@@ -28,6 +30,7 @@ __all__ = sorted([*_EXPORTS, "__version__"])
 
 if TYPE_CHECKING:
     from workbench.api import Result, load, materialize
+    from workbench.context import AssetContext, log_metric
     from workbench.errors import WorkbenchError
     from workbench.graph import AssetGraph
     from workbench.spec import AssetSpec, Output, Resources, SourceSpec, asset, source

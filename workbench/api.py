@@ -30,11 +30,11 @@ def load(key: str, version: str | None = None, alias: str | None = None, project
     from workbench.graph import suggest
     from workbench.versions import resolve
 
-    if alias is not None:
-        raise VersionRefError("aliases are not available yet; pass version= instead")
+    if alias is not None and version is not None:
+        raise VersionRefError("pass version= or alias=, not both")
     ws = Workspace.open(project)
     if key not in ws.graph or ws.graph.is_source(key):
         raise SelectionError(f"unknown asset {key!r}" + suggest(key, ws.graph.nodes))
-    record = resolve(ws.metadata, key, version)
+    record = resolve(ws.metadata, key, alias or version)
     assert record.artifact_uri and record.serializer
     return serializers.read(ws.artifacts.local_path(record.artifact_uri), record.serializer)

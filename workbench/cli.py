@@ -177,6 +177,120 @@ def doctor(rebuild: bool, project: str | None) -> int:
     return 0 if report.healthy else 1
 
 
+@cli.command()
+@click.argument("first")
+@click.argument("second")
+@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+@common
+def diff(first: str, second: str, as_json: bool, project: str | None) -> int:
+    """What changed from KEY@A to KEY@B: code, input versions, schema, rows, metrics."""
+    from workbench import views
+    from workbench.diff import diff as compare
+    from workbench.versions import resolve, split_ref
+
+    ws = _workspace(project)
+    (key_a, ref_a), (key_b, ref_b) = split_ref(first), split_ref(second)
+    if key_b != key_a and "@" not in second:  # `wb diff KEY@A B` means KEY@B
+        key_b, ref_b = key_a, second
+    for key in {key_a, key_b}:
+        views.require_key(ws.graph, key)
+    doc = compare(resolve(ws.metadata, key_a, ref_a), resolve(ws.metadata, key_b, ref_b))
+    if as_json:
+        _emit_json(doc)
+    else:
+        views.print_diff(doc)
+    return 0
+
+
+@cli.group()
+def alias() -> None:
+    """Model-registry style names (champion, production) pinned to versions."""
+
+
+@alias.command("set")
+@click.argument("target")
+@click.argument("name")
+@common
+def alias_set(target: str, name: str, project: str | None) -> int:
+    """Point NAME at KEY@VERSION (default: the latest version); moves it if it exists."""
+    from workbench import views
+    from workbench.aliases import set_alias
+    from workbench.versions import split_ref
+
+    ws = _workspace(project)
+    key, ref = split_ref(target)
+    views.require_key(ws.graph, key)
+    event = set_alias(ws, key, ref, name)
+    click.echo(f"{key}@{name} -> {event.data_version}")
+    return 0
+
+
+@alias.command("remove")
+@click.argument("key")
+@click.argument("name")
+@common
+def alias_remove(key: str, name: str, project: str | None) -> int:
+    """Remove alias NAME from KEY."""
+    from workbench import views
+    from workbench.aliases import remove_alias
+
+    ws = _workspace(project)
+    views.require_key(ws.graph, key)
+    remove_alias(ws, key, name)
+    click.echo(f"removed {key}@{name}")
+    return 0
+
+
+@alias.command("list")
+@click.argument("key", required=False)
+@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+@common
+def alias_list(key: str | None, as_json: bool, project: str | None) -> int:
+    """Every current alias (of KEY, or of all assets), with who set it and when."""
+    from workbench import views
+
+    ws = _workspace(project)
+    events = ws.metadata.aliases(key)
+    if as_json:
+        _emit_json([json.loads(e.to_json()) for e in events])
+    else:
+        views.print_aliases(events)
+    return 0
+
+
+@cli.command()
+@click.option("--keep", type=click.IntRange(min=1), default=3, show_default=True, help="Newest versions kept per asset.")
+@click.option("--dry-run", is_flag=True, help="Say what would be deleted; delete nothing.")
+@common
+def gc(keep: int, dry_run: bool, project: str | None) -> int:
+    """Delete artifacts of old versions; never the newest KEEP, nor an aliased version."""
+    from workbench import views
+    from workbench.gc import plan_gc
+
+    ws = _workspace(project)
+    histories = {k: ws.metadata.history(k) for k in ws.graph.order if not ws.graph.is_source(k)}
+    plan = plan_gc(histories, ws.metadata.aliases(), keep)
+    if not dry_run:
+        for uri in plan.delete:
+            ws.artifacts.delete(uri)
+    views.print_gc(plan, dry_run)
+    return 0
+
+
+@cli.command()
+@click.argument("selection", nargs=-1)
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Parallel assets (default: cores).")
+@common
+def watch(selection: tuple[str, ...], jobs: int | None, project: str | None) -> int:
+    """Watch code and source files; rerun what became stale. Ctrl-C (or SIGTERM) stops gracefully."""
+    from workbench.watcher import Watcher, graceful_signals
+
+    watcher = Watcher(project, " ".join(selection) or None, jobs=jobs)
+    with graceful_signals():
+        watcher.run()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: exit 0 ok, 1 an asset failed, 2 bad input."""
     try:

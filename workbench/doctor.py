@@ -11,7 +11,7 @@ from rich.text import Text
 
 from workbench.errors import StoreError
 from workbench.project import ProjectConfig
-from workbench.records import Materialization, Run
+from workbench.records import AliasEvent, Materialization, Run
 
 
 @dataclass
@@ -45,16 +45,32 @@ def _read_records(config: ProjectConfig, report: Report) -> list[Materialization
 
 
 def _check_artifacts(config: ProjectConfig, records: list[Materialization], report: Report) -> None:
+    """The newest version of every asset must have its artifact; older ones may be gone (`wb gc`)."""
     artifacts, _, _ = _stores(config)
-    missing = [r for r in records if r.ok and r.artifact_uri and not artifacts.exists(r.artifact_uri)]
+    newest: dict[str, Materialization] = {}
+    for r in records:
+        if r.ok and r.artifact_uri and (r.asset_key not in newest or r.ended_at > newest[r.asset_key].ended_at):
+            newest[r.asset_key] = r
+    missing = [r for r in newest.values() if not artifacts.exists(r.artifact_uri or "")]
     for r in missing:
         report.problems.append(
             f"{r.asset_key}@{(r.data_version or '')[:12]}: artifact {r.artifact_uri} is missing "
             f"(rerun: wb materialize {r.asset_key} --force)"
         )
     if not missing:
-        report.ok.append("every successful record's artifact is present")
+        report.ok.append(f"the newest version of each of {len(newest)} asset(s) has its artifact")
     artifacts.clean_scratch()
+
+
+def _read_aliases(config: ProjectConfig, report: Report) -> list[AliasEvent]:
+    artifacts, _, problem_type = _stores(config)
+    events: list[AliasEvent] = []
+    for item in artifacts.iter_alias_events():
+        if isinstance(item, problem_type):
+            report.problems.append(f"unreadable alias event {item.uri}: {item.message}")
+        else:
+            events.append(item)
+    return events
 
 
 def check(config: ProjectConfig) -> Report:
@@ -63,7 +79,7 @@ def check(config: ProjectConfig) -> Report:
     records = _read_records(config, report)
     _, metadata, _ = _stores(config)
     try:
-        added = metadata.add_many(records)
+        added = metadata.add_many(records) + metadata.add_alias_events(_read_aliases(config, report))
         total = metadata.count()
     except StoreError as exc:
         report.problems.append(str(exc))
@@ -87,6 +103,7 @@ def rebuild(config: ProjectConfig) -> Report:
             report.repaired.append(f"moved the old index aside to {backup.name}")
     _, metadata, _ = _stores(config)
     added = metadata.add_many(records)
+    metadata.add_alias_events(_read_aliases(config, report))
     for run in _runs_of(records):
         metadata.record_run(run)
     report.repaired.append(f"rebuilt {path.name}: {added} record(s)")

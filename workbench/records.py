@@ -122,3 +122,29 @@ class Latest:
 
     success: Materialization | None
     last: Materialization | None
+
+
+@dataclass(frozen=True, slots=True)
+class AliasEvent:
+    """An alias set on (or removed from) one version of an asset; the newest event per name wins."""
+
+    id: str
+    asset_key: str
+    name: str
+    data_version: str | None  # None: the alias was removed
+    record_id: str | None
+    set_by: str
+    set_at: datetime
+
+    def to_json(self) -> str:
+        doc = {f.name: getattr(self, f.name) for f in fields(self)}
+        doc["set_at"] = self.set_at.isoformat()
+        return json.dumps(doc, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> AliasEvent:
+        doc = json.loads(text)
+        if not isinstance(doc, dict) or not {"id", "asset_key", "name", "set_by", "set_at"} <= set(doc):
+            raise ValueError("alias event lacks required fields")
+        doc["set_at"] = datetime.fromisoformat(str(doc["set_at"]))
+        return cls(**{f.name: doc.get(f.name) for f in fields(cls)})

@@ -13,6 +13,7 @@ from typing import Any
 
 from workbench import serializers
 from workbench.capture import captured, tail
+from workbench.context import AssetContext, running
 from workbench.errors import WorkbenchError
 from workbench.gitinfo import GitInfo
 from workbench.records import FAILED, SUCCESS, Materialization, utcnow
@@ -105,11 +106,16 @@ def _compute_and_store(
             param: _load_input(nodes[key], upstream[key], annotations.get(param), artifacts, ctx.root, connection)
             for param, key in inputs.items()
         }
-        if "partition" in inspect.signature(spec.fn).parameters:
+        params = inspect.signature(spec.fn).parameters
+        asset_ctx = AssetContext(key=spec.key, run_id=ctx.run_id, partition=ctx.partition)
+        if "partition" in params:
             kwargs["partition"] = ctx.partition
-        value = spec.fn(**kwargs)
-        metadata: dict[str, Any] = dict(spec.metadata)
-        metrics: dict[str, float] = {}
+        if "context" in params:
+            kwargs["context"] = asset_ctx
+        with running(asset_ctx):
+            value = spec.fn(**kwargs)
+        metadata: dict[str, Any] = {**spec.metadata, **asset_ctx.metadata}
+        metrics: dict[str, float] = dict(asset_ctx.metrics)
         if isinstance(value, Output):
             metadata.update(value.metadata)
             metrics.update(value.metrics)

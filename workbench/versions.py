@@ -1,4 +1,4 @@
-"""Version references: a full data version, a unique prefix, `latest`, or `latest~N`."""
+"""Version references: an alias name, a full data version, a unique prefix, `latest`, or `latest~N`."""
 
 from __future__ import annotations
 
@@ -6,22 +6,24 @@ import re
 from typing import Protocol
 
 from workbench.errors import VersionRefError
-from workbench.records import Materialization
+from workbench.records import AliasEvent, Materialization
 
 LATEST = re.compile(r"^latest(?:~(\d+))?$")
 HEX = re.compile(r"^[0-9a-f]{1,64}$")
+ALIAS = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
 
 
 class History(Protocol):
     def history(self, key: str, partition: str | None = None, limit: int | None = None) -> list[Materialization]: ...
     def find_versions(self, key: str, prefix: str) -> list[Materialization]: ...
+    def aliases(self, key: str | None = None) -> list[AliasEvent]: ...
 
 
 def split_ref(text: str) -> tuple[str, str | None]:
     """`KEY@REF` -> (KEY, REF); a bare KEY -> (KEY, None)."""
     key, sep, ref = text.partition("@")
     if sep and not ref:
-        raise VersionRefError(f"empty version reference in {text!r}: use KEY@VERSION, KEY@latest or KEY@latest~N")
+        raise VersionRefError(f"empty version reference in {text!r}: use KEY@VERSION, KEY@ALIAS, KEY@latest or KEY@latest~N")
     return key, (ref if sep else None)
 
 
@@ -36,8 +38,11 @@ def resolve(store: History, key: str, ref: str | None) -> Materialization:
             have = f"only {len(versions)} successful version(s)" if versions else "no successful version yet"
             raise VersionRefError(f"{key}@{ref}: {key} has {have}")
         return versions[back]
+    alias = next((a for a in store.aliases(key) if a.name == ref), None)
+    if alias is not None and alias.data_version:
+        return resolve(store, key, alias.data_version)
     if not HEX.match(ref.lower()):
-        raise VersionRefError(f"{key}@{ref}: not a version (a data version, a unique prefix, latest or latest~N)")
+        raise VersionRefError(f"{key}@{ref}: no such alias, and not a version (a data version, a prefix, latest~N)")
     found: dict[str | None, Materialization] = {}
     for m in store.find_versions(key, ref.lower()):  # newest first: keep the newest record per version
         found.setdefault(m.data_version, m)

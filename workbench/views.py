@@ -203,6 +203,8 @@ def print_show(ws: Workspace, key: str, record: Materialization | None, last: Ma
     facts = [f"data version {record.data_version}", record.serializer or "", human_size(record.size)]
     if record.rows is not None:
         facts.append(f"{record.rows} rows")
+    if record.git_commit:
+        facts.append(f"git {short(record.git_commit, 8)}" + (" with uncommitted changes" if record.git_dirty else ""))
     console.print(Text.assemble((key, "bold"), "  ", (", ".join(f for f in facts if f), "dim")))
     for name, value in sorted(record.metrics.items()):
         console.print(Text.assemble(("metric ", "cyan"), f"{name} = {_fmt_metric(value)}"))
@@ -266,3 +268,43 @@ def print_graph_lineage(graph: AssetGraph, key: str, direction: str | None) -> N
         down = Tree(Text.assemble((key, "bold"), (" downstream", "dim")))
         grow(down, key, graph.children, frozenset({key}))
         console.print(down)
+
+
+def print_diff(doc: Mapping[str, Any]) -> None:
+    a, b = doc["a"], doc["b"]
+    console.print(Text.assemble((doc["key"], "bold"), "  ", (short(a["data_version"]), "cyan"), " -> ", (short(b["data_version"]), "cyan")))
+    if doc["same_data"]:
+        console.print(_t("same data (identical bytes)", "green"))
+    code = doc["code"]
+    console.print(_t(f"code      {short(code['a'], 8)} -> {short(code['b'], 8)}" if code["changed"] else "code      unchanged"))
+    for change in doc["inputs"]:
+        console.print(_t(f"input     {change['key']}: {short(change['a'])} -> {short(change['b'])}"))
+    schema = doc["schema"]
+    for col, kind in schema["added"].items():
+        console.print(_t(f"column  + {col}: {kind}", "green"))
+    for col, kind in schema["removed"].items():
+        console.print(_t(f"column  - {col}: {kind}", "red"))
+    for col, (old, new) in schema["retyped"].items():
+        console.print(_t(f"column  ~ {col}: {old} -> {new}", "yellow"))
+    rows = doc["rows"]
+    if rows["delta"] is not None:
+        console.print(_t(f"rows      {rows['a']} -> {rows['b']} ({rows['delta']:+d})"))
+    for metric in doc["metrics"]:
+        delta = f" ({metric['delta']:+.4g})" if metric["delta"] is not None else ""
+        console.print(_t(f"metric    {metric['name']}: {_fmt_metric(metric['a'])} -> {_fmt_metric(metric['b'])}{delta}"))
+
+
+def print_aliases(events: Iterable[Any]) -> None:
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for col in ("asset", "alias", "version", "set by", "set at"):
+        table.add_column(col, no_wrap=True)
+    rows = 0
+    for e in events:
+        rows += 1
+        table.add_row(_t(e.asset_key, "bold"), _t(e.name, "cyan"), _t(short(e.data_version)), _t(e.set_by), _t(e.set_at.strftime("%Y-%m-%d %H:%M:%S")))
+    console.print(table if rows else _t("no aliases", "dim"))
+
+
+def print_gc(plan: Any, dry_run: bool) -> None:
+    verb = "would delete" if dry_run else "deleted"
+    console.print(_t(f"{verb} {len(plan.delete)} artifact(s) of {plan.dropped} old version(s); kept {plan.kept} version(s)"))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from workbench.records import FAILED, Latest, Materialization, Run, SourceObservation
+from workbench.records import AliasEvent, FAILED, Latest, Materialization, Run, SourceObservation
 from workbench.storage.base import MetadataStore
 from workbench.storage.memory import InMemoryMetadataStore
 from workbench.storage.metadata import DuckDBMetadataStore
@@ -29,7 +29,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> MetadataStore:
 
 def test_both_stores_have_the_protocol_signatures() -> None:
     names = [n for n in vars(MetadataStore) if not n.startswith("_")]
-    assert len(names) == 11
+    assert len(names) == 13
     for cls in (InMemoryMetadataStore, DuckDBMetadataStore):
         for name in names:
             assert inspect.signature(getattr(cls, name)) == inspect.signature(getattr(MetadataStore, name)), name
@@ -209,3 +209,16 @@ def test_the_storage_package_exports_its_stores_lazily() -> None:
         assert getattr(storage, name).__name__ == name
     code = "import sys, workbench.storage; assert 'duckdb' not in sys.modules and 'fsspec' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_alias_events_newest_wins_and_removal(store: MetadataStore) -> None:
+    def event(id: str, name: str, version: str | None, minute: int, key: str = "model") -> AliasEvent:
+        return AliasEvent(id, key, name, version, None, "ann", T0.replace(minute=minute))
+
+    assert store.add_alias_events([event("1", "champion", "v1", 0), event("2", "challenger", "v2", 1)]) == 2
+    assert store.add_alias_events([event("1", "champion", "v1", 0)]) == 0
+    store.add_alias_events([event("3", "champion", "v2", 2), event("4", "challenger", None, 3)])
+    store.add_alias_events([event("5", "champion", "x9", 4, key="other")])
+    current = store.aliases("model")
+    assert [(e.name, e.data_version) for e in current] == [("champion", "v2")]
+    assert [(e.asset_key, e.name) for e in store.aliases()] == [("model", "champion"), ("other", "champion")]
