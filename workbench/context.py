@@ -6,6 +6,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from workbench.errors import WorkbenchError
@@ -20,8 +21,21 @@ class AssetContext:
     key: str
     run_id: str
     partition: str = ""
+    checkpoint_root: Path | None = None
     metrics: dict[str, float] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        """A folder that survives a failed attempt of this asset with the same code and inputs.
+
+        A long step saves progress here and, when rerun after a failure, resumes instead of
+        starting over; the folder is removed once the asset succeeds.
+        """
+        if self.checkpoint_root is None:
+            raise WorkbenchError(f"asset {self.key!r} has no checkpoint folder in this run")
+        self.checkpoint_root.mkdir(parents=True, exist_ok=True)
+        return self.checkpoint_root
 
     def log_metric(self, name: str, value: float) -> None:
         self.metrics[str(name)] = float(value)

@@ -99,7 +99,8 @@ def execute(
     if plan.empty:
         return Result(run.run_id, skipped=plan.fresh)
     ws.metadata.record_run(run)
-    apply = _Apply(ws, plan, status, reporter, RunContext(run.run_id, trigger, git_info(ws.root), ws.root))
+    ctx = RunContext(run.run_id, trigger, git_info(ws.root), ws.root, checkpoints=ws.project.config.home / "checkpoints")
+    apply = _Apply(ws, plan, status, reporter, ctx)
     try:
         apply.run(max(1, jobs))
     finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import shutil
 import time
 import traceback
 import uuid
@@ -16,6 +17,7 @@ from workbench.capture import captured, tail
 from workbench.context import AssetContext, running
 from workbench.errors import WorkbenchError
 from workbench.gitinfo import GitInfo
+from workbench.hashing import digest
 from workbench.records import FAILED, SUCCESS, Materialization, utcnow
 from workbench.sources import source_location
 from workbench.spec import AssetSpec, Output, SourceSpec
@@ -31,6 +33,7 @@ class RunContext:
     git: GitInfo
     root: Path
     partition: str = ""
+    checkpoints: Path | None = None  # where assets keep checkpoints across failed attempts
 
 
 class InputError(WorkbenchError):
@@ -74,7 +77,8 @@ def run_asset(
     )
     with captured() as log:
         try:
-            fields = _compute_and_store(spec, inputs, upstream, nodes, artifacts, ctx)
+            checkpoint = _checkpoint_root(spec, ctx, code_version, input_versions)
+            fields = _compute_and_store(spec, inputs, upstream, nodes, artifacts, ctx, checkpoint)
         except Exception as exc:
             return Materialization(
                 status=FAILED,
@@ -94,6 +98,7 @@ def _compute_and_store(
     nodes: Mapping[str, AssetSpec | SourceSpec],
     artifacts: Any,
     ctx: RunContext,
+    checkpoint: Path | None,
 ) -> dict[str, Any]:
     annotations = parameter_annotations(spec.fn)
     connection = None
@@ -107,13 +112,15 @@ def _compute_and_store(
             for param, key in inputs.items()
         }
         params = inspect.signature(spec.fn).parameters
-        asset_ctx = AssetContext(key=spec.key, run_id=ctx.run_id, partition=ctx.partition)
+        asset_ctx = AssetContext(spec.key, ctx.run_id, ctx.partition, checkpoint)
         if "partition" in params:
             kwargs["partition"] = ctx.partition
         if "context" in params:
             kwargs["context"] = asset_ctx
         with running(asset_ctx):
             value = spec.fn(**kwargs)
+        if asset_ctx.checkpoint_root is not None:
+            shutil.rmtree(asset_ctx.checkpoint_root, ignore_errors=True)
         metadata: dict[str, Any] = {**spec.metadata, **asset_ctx.metadata}
         metrics: dict[str, float] = dict(asset_ctx.metrics)
         if isinstance(value, Output):
@@ -140,6 +147,14 @@ def _compute_and_store(
         metadata=metadata,
         metrics=metrics,
     )
+
+
+def _checkpoint_root(spec: AssetSpec, ctx: RunContext, code_version: str, inputs: Mapping[str, str]) -> Path | None:
+    """Checkpoints are keyed by code and input versions: a changed asset never resumes stale work."""
+    if ctx.checkpoints is None:
+        return None
+    parts = [part for key in sorted(inputs) for part in (key, inputs[key])]
+    return ctx.checkpoints / spec.key / digest(code_version, ctx.partition, *parts)[:16]
 
 
 def _load_input(

@@ -107,3 +107,37 @@ def test_asset_functions_stay_plain(project: Path) -> None:
     graph = load_project(find_project(project)).graph
     fn = graph.nodes["table"].fn
     assert fn(pl.LazyFrame({"x": [1]})).height == 1
+
+
+CHECKPOINTED = """
+from pathlib import Path
+from workbench import asset
+
+FAIL_FLAG = Path(__file__).with_name("fail-once")
+
+
+@asset
+def long_step(context) -> dict:
+    progress = context.checkpoint_dir / "progress.txt"
+    done = [int(x) for x in progress.read_text().split()] if progress.exists() else []
+    ran = []
+    for step in range(len(done), 5):
+        if step == 3 and FAIL_FLAG.exists():
+            FAIL_FLAG.unlink()
+            raise RuntimeError("crashed at step 3")
+        done.append(step)
+        ran.append(step)
+        progress.write_text(" ".join(map(str, done)))
+    print("ran steps", ran)
+    return {"steps": done}
+"""
+
+
+def test_checkpoint_resumes_after_failure(make_project) -> None:  # type: ignore[no-untyped-def]
+    root = make_project({"pipeline.py": CHECKPOINTED, "fail-once": ""})
+    first = workbench.materialize(project=root)
+    assert first.failed == ("long_step",)
+    second = workbench.materialize(project=root)
+    assert second.ok and "ran steps [3, 4]" in second.records["long_step"].log
+    assert workbench.load("long_step", project=root) == {"steps": [0, 1, 2, 3, 4]}
+    assert not any((root / ".workbench" / "checkpoints" / "long_step").iterdir())  # cleared on success
