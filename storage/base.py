@@ -22,6 +22,9 @@ class MetadataStore(Protocol):
     def latest(self, partition: str = "") -> dict[str, Latest]:
         """Per asset key: its latest successful record and its latest record of any status."""
 
+    def latest_all(self) -> dict[tuple[str, str], Latest]:
+        """The same for every (asset key, partition), unpartitioned ones under partition ''."""
+
     def history(self, key: str, partition: str | None = None, limit: int | None = None) -> list[Materialization]:
         """Records of `key` (of one partition, or all when None), newest first."""
 

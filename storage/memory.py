@@ -40,13 +40,16 @@ class InMemoryMetadataStore:
         return len(self._records) - before
 
     def latest(self, partition: str = "") -> dict[str, Latest]:
-        success: dict[str, Materialization] = {}
-        last: dict[str, Materialization] = {}
-        for m in _newest_first([m for m in self._records.values() if m.partition == partition]):
-            last.setdefault(m.asset_key, m)
+        return {key: found for (key, p), found in self.latest_all().items() if p == partition}
+
+    def latest_all(self) -> dict[tuple[str, str], Latest]:
+        success: dict[tuple[str, str], Materialization] = {}
+        last: dict[tuple[str, str], Materialization] = {}
+        for m in _newest_first(list(self._records.values())):
+            last.setdefault((m.asset_key, m.partition), m)
             if m.ok:
-                success.setdefault(m.asset_key, m)
-        return {key: Latest(success=success.get(key), last=m) for key, m in last.items()}
+                success.setdefault((m.asset_key, m.partition), m)
+        return {unit: Latest(success=success.get(unit), last=m) for unit, m in last.items()}
 
     def history(self, key: str, partition: str | None = None, limit: int | None = None) -> list[Materialization]:
         found = _newest_first(

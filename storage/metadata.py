@@ -41,10 +41,10 @@ _MAT = f"SELECT {MATERIALIZATIONS.projection} FROM {_DB}.materializations"
 _PICK_LATEST = f"""
 SELECT id, is_last, is_success FROM (
     SELECT id,
-        row_number() OVER (PARTITION BY asset_key ORDER BY {_NEWEST}) = 1 AS is_last,
+        row_number() OVER (PARTITION BY asset_key, "partition" ORDER BY {_NEWEST}) = 1 AS is_last,
         status = '{SUCCESS}' AND row_number() OVER (
-            PARTITION BY asset_key, status = '{SUCCESS}' ORDER BY {_NEWEST}) = 1 AS is_success
-    FROM {_DB}.materializations WHERE "partition" = ?
+            PARTITION BY asset_key, "partition", status = '{SUCCESS}' ORDER BY {_NEWEST}) = 1 AS is_success
+    FROM {_DB}.materializations WHERE ? IS NULL OR "partition" = ?
 ) WHERE is_last OR is_success
 """
 
@@ -113,27 +113,33 @@ class DuckDBMetadataStore:
             return _insert_many(conn, "OR IGNORE", MATERIALIZATIONS, list(unique.values()))
 
     def latest(self, partition: str = "") -> dict[str, Latest]:
+        return {key: found for (key, _), found in self._latest(partition).items()}
+
+    def latest_all(self) -> dict[tuple[str, str], Latest]:
+        return self._latest(None)
+
+    def _latest(self, partition: str | None) -> dict[tuple[str, str], Latest]:
         """One window query picks the ids; only records not seen by the previous call are read.
 
         Records are immutable, so a refresh loop (TUI, watch) skips rebuilding them: ~3x cheaper.
         """
         with self._session() as conn, paused_gc():
-            picks = conn.execute(_PICK_LATEST, [partition]).fetchall()
+            picks = conn.execute(_PICK_LATEST, [partition, partition]).fetchall()
             seen = self._seen
             missing = [rid for rid, _, _ in picks if rid not in seen]
             if missing:
                 found = _read(conn, MATERIALIZATIONS, f"{_MAT} WHERE id IN (SELECT unnest(?::VARCHAR[]))", [missing])
                 seen = {**seen, **{m.id: m for m in found}}
             self._seen = {rid: seen[rid] for rid, _, _ in picks}
-            success: dict[str, Materialization] = {}
-            last: dict[str, Materialization] = {}
+            success: dict[tuple[str, str], Materialization] = {}
+            last: dict[tuple[str, str], Materialization] = {}
             for rid, is_last, is_success in picks:
                 m = self._seen[rid]
                 if is_last:
-                    last[m.asset_key] = m
+                    last[(m.asset_key, m.partition)] = m
                 if is_success:
-                    success[m.asset_key] = m
-            return {key: Latest(success=success.get(key), last=m) for key, m in last.items()}
+                    success[(m.asset_key, m.partition)] = m
+            return {unit: Latest(success=success.get(unit), last=m) for unit, m in last.items()}
 
     def history(self, key: str, partition: str | None = None, limit: int | None = None) -> list[Materialization]:
         sql, params = f"{_MAT} WHERE asset_key = ?", [key]

@@ -19,8 +19,10 @@ from workbench.records import Latest, Materialization, Run, utcnow
 from workbench.reporting import BLOCKED, FAILED, FRESH, MATERIALIZED, RETRY, Reporter
 from workbench.runner import RunContext, attempt, run_asset
 from workbench.staleness import FAILED as STATE_FAILED
+from workbench.partitions import split_unit
 from workbench.spec import AssetSpec
 from workbench.staleness import Status, asset_status
+from workbench.units import unit_inputs, unit_parents
 
 if TYPE_CHECKING:
     from workbench.plan import Plan
@@ -44,14 +46,20 @@ class Result:
         return not self.failed and not self.blocked
 
     def to_json(self) -> dict[str, object]:
+        """Unpartitioned units as keys, partitions as `{"key": ..., "partition": ...}` objects."""
         return {
             "run_id": self.run_id,
-            "materialized": list(self.materialized),
-            "skipped": list(self.skipped),
-            "failed": list(self.failed),
+            "materialized": [_unit_json(u) for u in self.materialized],
+            "skipped": [_unit_json(u) for u in self.skipped],
+            "failed": [_unit_json(u) for u in self.failed],
             "blocked": dict(self.blocked),
             "errors": dict(self.errors),
         }
+
+
+def _unit_json(unit: str) -> str | dict[str, str]:
+    key, partition = split_unit(unit)
+    return {"key": key, "partition": partition} if partition else key
 
 
 class _Recorder:
@@ -133,8 +141,14 @@ class _Apply:
         self.errors: dict[str, str] = {}
         self.blocked: dict[str, str] = {}
         in_plan = set(plan.to_run)
-        self.waiting = {k: sum(p in in_plan for p in self.graph.parents[k]) for k in plan.to_run}
-        self.ready = deque(k for k in plan.to_run if self.waiting[k] == 0)
+        self.parents = {u: unit_parents(self.graph, ws.partition_keys, *split_unit(u)) for u in plan.to_run}
+        self.children: dict[str, list[str]] = {u: [] for u in plan.to_run}
+        for unit, parents in self.parents.items():
+            for parent in parents:
+                if parent in in_plan:
+                    self.children[parent].append(unit)
+        self.waiting = {u: sum(p in in_plan for p in ps) for u, ps in self.parents.items()}
+        self.ready = deque(u for u in plan.to_run if self.waiting[u] == 0)
 
     def run(self, jobs: int) -> None:
         running: dict[Future[Materialization], tuple[str, float]] = {}
@@ -143,41 +157,45 @@ class _Apply:
         try:
             while self.ready or running:
                 while self.ready:
-                    key = self.ready.popleft()
-                    job = self._job(key)
+                    unit = self.ready.popleft()
+                    job = self._job(unit)
                     if job is not None:
-                        self.reporter.started(key)
-                        running[pool.submit(job)] = (key, time.perf_counter())
+                        self.reporter.started(unit)
+                        running[pool.submit(job)] = (unit, time.perf_counter())
                 if not running:
                     continue
                 done, _ = wait(running, timeout=self.recorder.interval, return_when=FIRST_COMPLETED)
                 for future in done:
-                    key, t0 = running.pop(future)
-                    self._finished(key, future.result(), time.perf_counter() - t0)
+                    unit, t0 = running.pop(future)
+                    self._finished(unit, future.result(), time.perf_counter() - t0)
                 self.recorder.flush(due_only=True)
         finally:  # on Ctrl-C: queued assets never start; running ones finish and are recorded
             pool.shutdown(wait=True, cancel_futures=True)
-            for future, (key, t0) in running.items():
+            for future, (unit, t0) in running.items():
                 if not future.cancelled() and future.exception() is None:
-                    self._finished(key, future.result(), time.perf_counter() - t0)
+                    self._finished(unit, future.result(), time.perf_counter() - t0)
 
-    def _job(self, key: str) -> Callable[[], Materialization] | None:
-        """The work for `key`, or None when it is blocked or (judged again now) fresh."""
-        graph = self.graph
-        bad = next((p for p in graph.parents[key] if self.outcome.get(p) in (FAILED, BLOCKED)), None)
+    def _job(self, unit: str) -> Callable[[], Materialization] | None:
+        """The work for `unit`, or None when it is blocked or (judged again now) fresh."""
+        key, partition = split_unit(unit)
+        parents = self.parents[unit]
+        bad = next((p for p in parents if self.outcome.get(p) in (FAILED, BLOCKED)), None)
         if bad is not None:
-            self.blocked[key] = self.blocked.get(bad, bad)
-            self._settle(key, BLOCKED, 0.0, f"upstream {bad} failed")
+            self.blocked[unit] = self.blocked.get(bad, bad)
+            self._settle(unit, BLOCKED, 0.0, f"upstream {bad} failed")
             return None
-        now = asset_status(key, graph.parents[key], self.states[key].code_version or "", _latest(self.states[key]), self.states)
-        if now.fresh and key not in self.plan.forced:
-            self.states[key] = now
-            self._settle(key, FRESH, 0.0, "upstream produced identical data")
+        before = self.states[unit]
+        now = asset_status(key, parents, before.code_version or "", _latest(before), self.states, partition)
+        if now.fresh and unit not in self.plan.forced:
+            self.states[unit] = now
+            self._settle(unit, FRESH, 0.0, "upstream produced identical data")
             return None
-        spec = graph.nodes[key]
+        spec = self.graph.nodes[key]
         assert isinstance(spec, AssetSpec)
-        upstream = {p: self.states[p] for p in graph.parents[key]}
-        inputs, nodes, artifacts, ctx, version = graph.inputs[key], graph.nodes, self.ws.artifacts, self.ctx, now.code_version or ""
+        upstream = {p: self.states[p] for p in parents}
+        inputs = unit_inputs(self.graph, self.ws.partition_keys, key, partition)
+        nodes, artifacts, version = self.graph.nodes, self.ws.artifacts, now.code_version or ""
+        ctx = replace(self.ctx, partition=partition)
 
         def once() -> Materialization:
             return run_asset(spec, inputs, upstream, nodes, version, artifacts, ctx)
@@ -187,25 +205,26 @@ class _Apply:
     def _on_retry(self, key: str, n: int, error: str) -> None:
         self.reporter.finished(key, RETRY, 0.0, f"attempt {n + 1}: {error.splitlines()[0] if error else ''}")
 
-    def _finished(self, key: str, record: Materialization, seconds: float) -> None:
+    def _finished(self, unit: str, record: Materialization, seconds: float) -> None:
         self.recorder.add(record)
-        self.records[key] = record
+        self.records[unit] = record
         if record.ok:
-            self.states[key] = Status(key, "fresh", (), record.code_version, record.data_version, record, record)
-            self._settle(key, MATERIALIZED, seconds)
+            self.states[unit] = Status(
+                record.asset_key, "fresh", (), record.code_version, record.data_version, record, record, record.partition
+            )
+            self._settle(unit, MATERIALIZED, seconds)
         else:
-            self.errors[key] = record.error or "failed"
-            self.states[key] = replace(self.states[key], state=STATE_FAILED, last=record)
-            self._settle(key, FAILED, seconds, self.errors[key])
+            self.errors[unit] = record.error or "failed"
+            self.states[unit] = replace(self.states[unit], state=STATE_FAILED, last=record)
+            self._settle(unit, FAILED, seconds, self.errors[unit])
 
-    def _settle(self, key: str, outcome: str, seconds: float, detail: str = "") -> None:
-        self.outcome[key] = outcome
-        self.reporter.finished(key, outcome, seconds, detail)
-        for child in self.graph.children[key]:
-            if child in self.waiting:
-                self.waiting[child] -= 1
-                if self.waiting[child] == 0:
-                    self.ready.append(child)
+    def _settle(self, unit: str, outcome: str, seconds: float, detail: str = "") -> None:
+        self.outcome[unit] = outcome
+        self.reporter.finished(unit, outcome, seconds, detail)
+        for child in self.children[unit]:
+            self.waiting[child] -= 1
+            if self.waiting[child] == 0:
+                self.ready.append(child)
 
     def result(self) -> Result:
         keys, outcome = self.plan.to_run, self.outcome

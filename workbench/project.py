@@ -98,7 +98,11 @@ def _config(root: Path, table: dict[str, object]) -> ProjectConfig:
 
 def load_project(config: ProjectConfig) -> Project:
     """Import the project's modules afresh and build its graph."""
-    return Project(config=config, graph=AssetGraph.build(collect_specs(config)))
+    from workbench.units import check_mappings
+
+    graph = AssetGraph.build(collect_specs(config))
+    check_mappings(graph)
+    return Project(config=config, graph=graph)
 
 
 def collect_specs(config: ProjectConfig) -> list[Node]:

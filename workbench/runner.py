@@ -22,6 +22,7 @@ from workbench.records import FAILED, SUCCESS, Materialization, utcnow
 from workbench.sources import source_location
 from workbench.spec import AssetSpec, Output, SourceSpec
 from workbench.staleness import Status
+from workbench.units import InputRef
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +52,7 @@ def parameter_annotations(fn: Any) -> dict[str, Any]:
 
 def run_asset(
     spec: AssetSpec,
-    inputs: Mapping[str, str],
+    inputs: Mapping[str, InputRef],
     upstream: Mapping[str, Status],
     nodes: Mapping[str, AssetSpec | SourceSpec],
     code_version: str,
@@ -60,9 +61,7 @@ def run_asset(
 ) -> Materialization:
     """Materialize `spec` once; failures come back as a failed record, never as an exception."""
     started = utcnow()
-    input_versions = {p: upstream[p].data_version or "" for p in dict.fromkeys(inputs.values()) if p in upstream}
-    for dep in spec.deps:
-        input_versions.setdefault(dep, upstream[dep].data_version or "")
+    input_versions = {u: upstream[u].data_version or "" for ref in inputs.values() for u in ref.units}
     base = dict(
         id=uuid.uuid4().hex,
         asset_key=spec.key,
@@ -93,7 +92,7 @@ def run_asset(
 
 def _compute_and_store(
     spec: AssetSpec,
-    inputs: Mapping[str, str],
+    inputs: Mapping[str, InputRef],
     upstream: Mapping[str, Status],
     nodes: Mapping[str, AssetSpec | SourceSpec],
     artifacts: Any,
@@ -108,8 +107,9 @@ def _compute_and_store(
         connection = duckdb.connect()
     try:
         kwargs = {
-            param: _load_input(nodes[key], upstream[key], annotations.get(param), artifacts, ctx.root, connection)
-            for param, key in inputs.items()
+            param: _load_ref(ref, nodes[ref.key], upstream, annotations.get(param), artifacts, ctx, connection)
+            for param, ref in inputs.items()
+            if param in spec.params
         }
         params = inspect.signature(spec.fn).parameters
         asset_ctx = AssetContext(spec.key, ctx.run_id, ctx.partition, checkpoint)
@@ -155,6 +155,37 @@ def _checkpoint_root(spec: AssetSpec, ctx: RunContext, code_version: str, inputs
         return None
     parts = [part for key in sorted(inputs) for part in (key, inputs[key])]
     return ctx.checkpoints / spec.key / digest(code_version, ctx.partition, *parts)[:16]
+
+
+def _load_ref(
+    ref: InputRef,
+    node: AssetSpec | SourceSpec,
+    upstream: Mapping[str, Status],
+    annotation: Any,
+    artifacts: Any,
+    ctx: RunContext,
+    connection: Any,
+) -> Any:
+    """One value, or for several partitions a frame over all of them (tables) or a dict by partition."""
+    if not ref.many:
+        if not ref.units:
+            raise InputError(f"input {ref.key!r} has no partition {ctx.partition!r}")
+        return _load_input(node, upstream[ref.units[0]], annotation, artifacts, ctx.root, connection)
+    statuses = [upstream[u] for u in ref.units]
+    if serializers.annotation_name(annotation) in ("DataFrame", "LazyFrame"):
+        paths = [_artifact_path(ref.key, s, artifacts) for s in statuses]
+        import polars as pl
+
+        frame = pl.scan_parquet(paths) if paths else pl.LazyFrame()
+        return frame if serializers.annotation_name(annotation) == "LazyFrame" else frame.collect()
+    return {s.partition: _load_input(node, s, None, artifacts, ctx.root, connection) for s in statuses}
+
+
+def _artifact_path(key: str, status: Status, artifacts: Any) -> Path:
+    record = status.record
+    if record is None or record.artifact_uri is None or record.serializer != "parquet":
+        raise InputError(f"input {status.unit} has never been materialized as a table")
+    return artifacts.local_path(record.artifact_uri)
 
 
 def _load_input(

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from workbench.errors import DefinitionError
+from workbench.partitions import Mapping_, Partitions
 
 KEY_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(/[A-Za-z_][A-Za-z0-9_]*)*$")
 SPEC_ATTR = "__workbench_asset__"
@@ -59,6 +60,8 @@ class AssetSpec:
     resources: Resources = field(default_factory=Resources)
     retries: int = 0
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    partitions: Partitions | None = None
+    partition_mappings: Mapping[str, Mapping_] = field(default_factory=dict)  # by parent key or parameter
     file: str = ""
     line: int = 0
 
@@ -118,6 +121,8 @@ def asset(
     resources: Resources | None = None,
     retries: int = 0,
     metadata: Mapping[str, Any] | None = None,
+    partitions: Partitions | None = None,
+    partition_mappings: Mapping[str, Mapping_] | None = None,
 ) -> Any:
     """Declare a function as an asset. Usable bare (`@asset`) or with options."""
 
@@ -146,6 +151,8 @@ def asset(
             resources=resources or Resources(),
             retries=retries,
             metadata=dict(metadata or {}),
+            partitions=partitions,
+            partition_mappings=dict(partition_mappings or {}),
             file=code.co_filename,
             line=code.co_firstlineno,
         )

@@ -11,7 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from workbench.graph import AssetGraph
+from workbench.partitions import unit_id
 from workbench.records import Latest, Materialization
+from workbench.units import PartitionKeys, unit_parents
 
 FRESH, STALE, MISSING, FAILED = "fresh", "stale", "missing", "failed"
 
@@ -51,6 +53,11 @@ class Status:
     data_version: str | None
     record: Materialization | None = None  # latest successful record
     last: Materialization | None = None  # latest record of any status
+    partition: str = ""
+
+    @property
+    def unit(self) -> str:
+        return unit_id(self.key, self.partition)
 
     @property
     def fresh(self) -> bool:
@@ -74,8 +81,9 @@ def asset_status(
     code_version: str,
     latest: Latest | None,
     upstream: Mapping[str, Status],
+    partition: str = "",
 ) -> Status:
-    """The status of one asset given the statuses of its parents."""
+    """The status of one unit (asset or partition) given the statuses of its parent units."""
     success = latest.success if latest else None
     last = latest.last if latest else None
     failed_last = last is not None and not last.ok and (success is None or last.ended_at >= success.ended_at)
@@ -114,6 +122,7 @@ def asset_status(
         data_version=success.data_version if success else None,
         record=success,
         last=last,
+        partition=partition,
     )
 
 
@@ -122,13 +131,21 @@ def compute_status(
     code_versions: Mapping[str, str],
     latest: Mapping[str, Latest],
     sources: Mapping[str, str | None],
+    keys: PartitionKeys | None = None,
 ) -> dict[str, Status]:
-    """Status of every node, in topological order (sources included)."""
+    """Status of every unit by unit id, in topological order (sources included).
+
+    `latest` and the returned mapping are keyed by unit id (see `workbench.units`).
+    """
+    keys = keys or {}
     out: dict[str, Status] = {}
     for key in graph.order:
         spec = graph.nodes[key]
         if graph.is_source(key):
             out[key] = source_status(key, sources.get(key), getattr(spec, "path", ""))
-        else:
-            out[key] = asset_status(key, graph.parents[key], code_versions[key], latest.get(key), out)
+            continue
+        for partition in keys.get(key) or ("",):
+            unit = unit_id(key, partition)
+            parents = unit_parents(graph, keys, key, partition)
+            out[unit] = asset_status(key, parents, code_versions[key], latest.get(unit), out, partition)
     return out

@@ -7,14 +7,17 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from workbench.partitions import unit_id
 from workbench.project import Project, ProjectConfig, find_project, load_project
 from workbench.records import SourceObservation
 from workbench.spec import AssetSpec, SourceSpec
 from workbench.staleness import Status, compute_status
+from workbench.units import partition_keys
 
 if TYPE_CHECKING:
     from workbench.executor import Result
     from workbench.graph import AssetGraph
+    from workbench.plan import Plan
     from workbench.reporting import Reporter
     from workbench.storage.artifacts import ArtifactStore
     from workbench.storage.metadata import DuckDBMetadataStore
@@ -77,9 +80,15 @@ class Workspace:
             self.metadata.observe(changed)
         return current
 
+    @cached_property
+    def partition_keys(self) -> dict[str, tuple[str, ...]]:
+        return partition_keys(self.graph)
+
     def status(self) -> dict[str, Status]:
+        """The status of every unit (asset, or partition of one), keyed by unit id."""
         sources = {k: o.data_version for k, o in self.observe_sources().items()}
-        return compute_status(self.graph, self.code_versions, self.metadata.latest(), sources)
+        latest = {unit_id(k, p): found for (k, p), found in self.metadata.latest_all().items()}
+        return compute_status(self.graph, self.code_versions, latest, sources, self.partition_keys)
 
     def select(self, expression: str | None) -> tuple[str, ...]:
         from workbench.selection import select
@@ -95,13 +104,13 @@ class Workspace:
         jobs: int | None = None,
         trigger: str = "api",
         reporter: Reporter | None = None,
+        partitions: str | None = None,
     ) -> Result:
         from workbench.executor import execute
-        from workbench.plan import make_plan
         from workbench.reporting import NullReporter
 
         status = self.status()
-        plan = make_plan(self.graph, status, self.select(selection), force=force, only=only)
+        plan = self.plan(status, selection, force=force, only=only, partitions=partitions)
         return execute(
             self,
             plan,
@@ -110,6 +119,22 @@ class Workspace:
             jobs=jobs or os.cpu_count() or 1,
             trigger=trigger,
             selection=selection or "",
+        )
+
+    def plan(
+        self,
+        status: dict[str, Status],
+        selection: str | None,
+        *,
+        force: bool = False,
+        only: bool = False,
+        partitions: str | None = None,
+    ) -> Plan:
+        from workbench.plan import make_plan
+
+        selected = self.select(selection)
+        return make_plan(
+            self.graph, status, selected, force=force, only=only, keys=self.partition_keys, partitions=partitions
         )
 
     def spec(self, key: str) -> AssetSpec | SourceSpec:

@@ -1,0 +1,134 @@
+"""Partitions (one per day, one per region) and how a child's partition maps to its parent's.
+
+Everything here is pure: which partition keys an asset has, which parent partitions one child
+partition reads, and parsing `--partition KEY` / `--partition A..B`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+
+from workbench.errors import DefinitionError, SelectionError
+
+
+@dataclass(frozen=True, slots=True)
+class StaticPartitions:
+    """A fixed list of partition keys, e.g. regions."""
+
+    names: tuple[str, ...]
+
+    def __init__(self, names: Sequence[str]) -> None:
+        if not names or len(set(names)) != len(names) or not all(isinstance(n, str) and n for n in names):
+            raise DefinitionError(f"StaticPartitions needs distinct non-empty names, got {list(names)!r}")
+        object.__setattr__(self, "names", tuple(names))
+
+    def keys(self) -> tuple[str, ...]:
+        return self.names
+
+
+@dataclass(frozen=True, slots=True)
+class DailyPartitions:
+    """One partition per day from `start` through `end` (default: today, UTC), as YYYY-MM-DD."""
+
+    start: str
+    end: str | None = None
+
+    def __post_init__(self) -> None:
+        for value in (self.start, self.end):
+            if value is not None:
+                _day(value, "DailyPartitions")
+
+    def keys(self) -> tuple[str, ...]:
+        first = _day(self.start, "DailyPartitions")
+        last = _day(self.end, "DailyPartitions") if self.end else datetime.now(timezone.utc).date()
+        return tuple((first + timedelta(days=i)).isoformat() for i in range((last - first).days + 1))
+
+
+Partitions = StaticPartitions | DailyPartitions
+
+
+@dataclass(frozen=True, slots=True)
+class AllPartitions:
+    """The child (partition) reads every partition of the parent."""
+
+
+@dataclass(frozen=True, slots=True)
+class SamePartition:
+    """The child partition reads the parent partition with the same key (default when both match)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """The child partition reads the last `size` parent partitions up to its own key."""
+
+    size: int
+
+    def __post_init__(self) -> None:
+        if self.size < 1:
+            raise DefinitionError(f"Window(size={self.size}) needs a size of at least 1")
+
+
+Mapping_ = AllPartitions | SamePartition | Window
+
+
+def _day(text: str, where: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except (TypeError, ValueError) as exc:
+        raise DefinitionError(f"{where}: {text!r} is not a date (YYYY-MM-DD)") from exc
+
+
+def default_mapping(child: Partitions | None, parent: Partitions | None) -> Mapping_:
+    """Same partition for equally partitioned assets; everything when the child is unpartitioned."""
+    if parent is None:
+        return SamePartition()
+    if child is None:
+        return AllPartitions()
+    return SamePartition()
+
+
+def parent_partitions(mapping: Mapping_, child_partition: str, parent_keys: Sequence[str]) -> list[str]:
+    """The parent partitions one child partition reads ([""] for an unpartitioned parent)."""
+    if not parent_keys:
+        return [""]
+    if isinstance(mapping, AllPartitions) or not child_partition:
+        return list(parent_keys)
+    if isinstance(mapping, Window):
+        upto = [k for k in parent_keys if k <= child_partition]
+        return upto[-mapping.size :]
+    return [child_partition] if child_partition in parent_keys else []
+
+
+def select_partitions(keys: Sequence[str], text: str) -> list[str]:
+    """`KEY`, `A..B` (inclusive) or a comma-separated list of either, checked against `keys`."""
+    chosen: list[str] = []
+    for part in (p.strip() for p in text.split(",")):
+        if ".." in part:
+            low, _, high = part.partition("..")
+            if low not in keys or high not in keys:
+                bad = low if low not in keys else high
+                raise SelectionError(f"unknown partition {bad!r} in range {part!r} (partitions: {_span(keys)})")
+            chosen.extend(k for k in keys if low <= k <= high)
+        elif part in keys:
+            chosen.append(part)
+        else:
+            raise SelectionError(f"unknown partition {part!r} (partitions: {_span(keys)})")
+    return list(dict.fromkeys(chosen))
+
+
+def _span(keys: Sequence[str]) -> str:
+    return ", ".join(keys) if len(keys) <= 5 else f"{keys[0]} .. {keys[-1]}, {len(keys)} in all"
+
+
+def unit_id(key: str, partition: str) -> str:
+    """How a (asset, partition) pair is named in statuses, plans and input versions."""
+    return f"{key}[{partition}]" if partition else key
+
+
+def split_unit(unit: str) -> tuple[str, str]:
+    if unit.endswith("]") and "[" in unit:
+        key, _, rest = unit.partition("[")
+        return key, rest[:-1]
+    return unit, ""
