@@ -18,6 +18,11 @@ _EXPORTS = {
     "AssetSpec": "workbench.spec",
     "SourceSpec": "workbench.spec",
     "AssetGraph": "workbench.graph",
+    "DailyPartitions": "workbench.partitions",
+    "StaticPartitions": "workbench.partitions",
+    "AllPartitions": "workbench.partitions",
+    "SamePartition": "workbench.partitions",
+    "Window": "workbench.partitions",
     "WorkbenchError": "workbench.errors",
     "log_metric": "workbench.context",
     "AssetContext": "workbench.context",
@@ -33,6 +38,7 @@ if TYPE_CHECKING:
     from workbench.context import AssetContext, log_metric
     from workbench.errors import WorkbenchError
     from workbench.graph import AssetGraph
+    from workbench.partitions import AllPartitions, DailyPartitions, SamePartition, StaticPartitions, Window
     from workbench.spec import AssetSpec, Output, Resources, SourceSpec, asset, source
 
 

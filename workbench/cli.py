@@ -53,11 +53,12 @@ def cli() -> None:
 def status(selection: tuple[str, ...], as_json: bool, project: str | None) -> int:
     """Every asset's state (fresh, stale, missing, failed) and why."""
     from workbench import views
+    from workbench.units import units_of
 
     ws = _workspace(project)
     states = ws.status()
     keys = ws.select(" ".join(selection) or None)
-    rows = [views.status_row(ws.graph.nodes[k], states[k]) for k in keys]
+    rows = [views.asset_row(ws.graph.nodes[k], [states[u] for u in units_of(ws.partition_keys, k)]) for k in keys]
     if as_json:
         _emit_json(rows)
     else:
@@ -71,27 +72,36 @@ def status(selection: tuple[str, ...], as_json: bool, project: str | None) -> in
 @click.option("--dry-run", is_flag=True, help="Print the plan; run nothing.")
 @click.option("--only", is_flag=True, help="Restrict to the selection: do not bring upstream up to date.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Parallel assets (default: cores).")
+@click.option("--partition", "partitions", default=None, metavar="KEY|A..B",
+              help="Only these partitions of partitioned targets: a key, a range A..B, or a comma list.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
 @common
 def materialize(
-    selection: tuple[str, ...], force: bool, dry_run: bool, only: bool, jobs: int | None, as_json: bool, project: str | None
+    selection: tuple[str, ...],
+    force: bool,
+    dry_run: bool,
+    only: bool,
+    jobs: int | None,
+    partitions: str | None,
+    as_json: bool,
+    project: str | None,
 ) -> int:
     """Bring the selection (and its upstream) up to date, running only what is stale."""
     from workbench import views
-    from workbench.plan import make_plan
 
     ws = _workspace(project)
     expr = " ".join(selection) or None
     if dry_run:
-        states = ws.status()
-        plan = make_plan(ws.graph, states, ws.select(expr), force=force, only=only)
+        plan = ws.plan(ws.status(), expr, force=force, only=only, partitions=partitions)
         if as_json:
             _emit_json(views.plan_json(plan))
         else:
             views.print_plan(plan)
         return 0
     reporter = views.reporter(quiet=as_json)
-    result = ws.materialize(expr, force=force, only=only, jobs=jobs, trigger="cli", reporter=reporter)
+    result = ws.materialize(
+        expr, force=force, only=only, jobs=jobs, trigger="cli", reporter=reporter, partitions=partitions
+    )
     if as_json:
         _emit_json(result.to_json())
     else:
@@ -289,6 +299,122 @@ def watch(selection: tuple[str, ...], jobs: int | None, project: str | None) -> 
     with graceful_signals():
         watcher.run()
     return 0
+
+
+@cli.command()
+@common
+def tui(project: str | None) -> int:
+    """The terminal UI: the asset graph, what is stale and why, every version, one key to update."""
+    from workbench.project import find_project
+    from workbench.tui.app import WorkbenchApp
+
+    WorkbenchApp(find_project(project)).run()
+    return 0
+
+
+# Kubernetes backend: the pod entry point, manifests, submission, and importing remote runs.
+
+
+def _run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The options `wb compile` and `wb push` share."""
+    options = (
+        click.option("--namespace", "-n", default="default", show_default=True, help="Kubernetes namespace."),
+        click.option("--image", envvar="WORKBENCH_IMAGE", default=None, help="Image holding the project (see the Dockerfile)."),
+        click.option("--store", envvar="WORKBENCH_STORE", default=None, metavar="URL",
+                     help="Artifact store the pods share: s3://, gs://, or a path every node mounts."),
+        click.option("--secret", default=None, help="Secret whose keys become the pods' environment (default: workbench-store)."),
+        click.option("--run-id", default=None, help="Name the run (default: a new id); an existing run is re-attached."),
+        click.option("--force", is_flag=True, help="Run the selected assets even if fresh."),
+        click.option("--only", is_flag=True, help="Restrict to the selection: do not bring upstream up to date."),
+    )
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+@cli.command("run-asset")
+@click.argument("key")
+@click.option("--store", envvar="WORKBENCH_STORE", required=True, metavar="URL", help="The shared artifact store.")
+@click.option("--run-id", default=None, help="The run this materialization belongs to.")
+@click.option("--partition", default="", help="The partition to materialize.")
+@common
+def run_asset_command(key: str, store: str, run_id: str | None, partition: str, project: str | None) -> int:
+    """Materialize one asset against a shared store (what a pushed asset's pod runs)."""
+    from workbench import remote
+
+    record = remote.run_remote(_workspace(project), key, store, run_id, partition)
+    remote.print_outcome(record)
+    return 0 if record.ok else 1
+
+
+@cli.command("compile")
+@click.argument("selection", nargs=-1)
+@click.option("--output", "-o", "out", required=True, type=click.Path(file_okay=False),
+              help="Directory for the YAML manifests.")
+@_run_options
+@common
+def compile_command(
+    selection: tuple[str, ...], out: str, namespace: str, image: str | None, store: str | None, secret: str | None,
+    run_id: str | None, force: bool, only: bool, project: str | None,
+) -> int:
+    """Write the Kubernetes manifests (YAML) for the stale selection instead of applying them."""
+    from workbench.kube import push as kube
+
+    ws = _workspace(project)
+    target = kube.target(ws, namespace=namespace, image=image or "workbench:latest", store=store, secret=secret)
+    plan, _ = kube.plan_for(ws, " ".join(selection) or None, force=force, only=only)
+    if plan.empty:
+        click.echo(f"nothing to compile: {len(plan.fresh)} asset(s) fresh", err=True)
+        return 0
+    for path in kube.compile_run(ws.graph, target.run(run_id, plan.to_run), out):
+        click.echo(str(path))
+    return 0
+
+
+@cli.command()
+@click.argument("selection", nargs=-1)
+@click.option("--context", default=None, help="kubeconfig context (default: the current one).")
+@click.option("--wait", is_flag=True, help="Stream progress and pod logs until the run ends; Ctrl-C deletes the run.")
+@click.option("--driver", is_flag=True, hidden=True, help="In the cluster: apply the plan whose keys are SELECTION.")
+@_run_options
+@common
+def push(
+    selection: tuple[str, ...], context: str | None, wait: bool, driver: bool, namespace: str, image: str | None,
+    store: str | None, secret: str | None, run_id: str | None, force: bool, only: bool, project: str | None,
+) -> int:
+    """Run the stale selection on Kubernetes: one Job per asset, in dependency order."""
+    from workbench.kube import push as kube
+
+    if not image:
+        raise click.UsageError("--image is required (or set WORKBENCH_IMAGE)")
+    ws = _workspace(project)
+    target = kube.target(ws, namespace=namespace, image=image, store=store, secret=secret, context=context)
+    if driver:
+        if not run_id:
+            raise click.UsageError("--driver needs --run-id")
+        return kube.run_driver(ws, target.run(run_id, selection))
+    return kube.push(ws, " ".join(selection) or None, target, run_id=run_id, force=force, only=only, wait=wait)
+
+
+@cli.command()
+@click.option("--store", envvar="WORKBENCH_STORE", default=None, metavar="URL",
+              help="The shared store (default: the one the last push used).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+@common
+def sync(store: str | None, as_json: bool, project: str | None) -> int:
+    """Import the records and artifacts that remote runs wrote to the shared store."""
+    from workbench import remote
+
+    ws = _workspace(project)
+    url = remote.shared_store_url(ws, store)
+    report = remote.sync(ws, url)
+    if as_json:
+        _emit_json({"store": url, "indexed": report.indexed, "artifacts": report.artifacts, "problems": report.problems})
+    else:
+        click.echo(f"imported {report.indexed} record(s) and {report.artifacts} artifact(s) from {url}", err=True)
+        for problem in report.problems:
+            click.echo(f"problem: {problem}", err=True)
+    return 1 if report.problems else 0
 
 
 def main(argv: list[str] | None = None) -> None:

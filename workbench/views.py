@@ -17,6 +17,7 @@ from rich.tree import Tree
 
 from workbench.errors import SelectionError
 from workbench.graph import AssetGraph, suggest
+from workbench.partitions import split_unit
 from workbench.records import Materialization
 from workbench.spec import AssetSpec, SourceSpec
 from workbench.staleness import Status
@@ -59,18 +60,53 @@ def require_key(graph: AssetGraph, key: str) -> None:
 
 def status_row(node: AssetSpec | SourceSpec, st: Status) -> dict[str, Any]:
     record, last = st.record, st.last
+    row: dict[str, Any] = {"key": st.key, "partition": st.partition} if st.partition else {"key": st.key}
+    row.update(
+        kind=node.kind,
+        group=node.group,
+        state=st.state,
+        reasons=[str(r) for r in st.reasons],
+        data_version=st.data_version,
+        code_version=st.code_version,
+        materialized_at=record.ended_at.isoformat() if record else None,
+        last_status=last.status if last else None,
+        error=last.error if last and not last.ok else None,
+    )
+    return row
+
+
+def asset_row(node: AssetSpec | SourceSpec, statuses: list[Status]) -> dict[str, Any]:
+    """One row per asset; a partitioned asset's row summarises its partitions and lists them."""
+    if len(statuses) == 1 and not statuses[0].partition:
+        return status_row(node, statuses[0])
+    parts = [status_row(node, st) for st in statuses]
+    counts: dict[str, int] = {}
+    for st in statuses:
+        counts[st.state] = counts.get(st.state, 0) + 1
+    fresh = counts.pop("fresh", 0)
+    summary = ", ".join([f"{fresh}/{len(statuses)} fresh", *(f"{n} {state}" for state, n in sorted(counts.items()))])
+    state = _overall(counts, fresh)
+    newest = max((p["materialized_at"] for p in parts if p["materialized_at"]), default=None)
     return {
-        "key": st.key,
+        "key": node.key,
         "kind": node.kind,
         "group": node.group,
-        "state": st.state,
-        "reasons": [str(r) for r in st.reasons],
-        "data_version": st.data_version,
-        "code_version": st.code_version,
-        "materialized_at": record.ended_at.isoformat() if record else None,
-        "last_status": last.status if last else None,
-        "error": last.error if last and not last.ok else None,
+        "state": state,
+        "reasons": [summary],
+        "data_version": None,
+        "code_version": statuses[0].code_version if statuses else None,
+        "materialized_at": newest,
+        "partitions": parts,
     }
+
+
+def _overall(counts: Mapping[str, int], fresh: int) -> str:
+    """An asset's state from its partitions': fresh, failed, missing (none built yet) or stale."""
+    if not counts:
+        return "fresh"
+    if "failed" in counts:
+        return "failed"
+    return "missing" if fresh == 0 and set(counts) == {"missing"} else "stale"
 
 
 def print_status(rows: list[dict[str, Any]]) -> None:
@@ -95,11 +131,15 @@ def print_status(rows: list[dict[str, Any]]) -> None:
 
 
 def plan_json(plan: Plan) -> dict[str, Any]:
+    def unit(u: str) -> dict[str, Any]:
+        key, partition = split_unit(u)
+        return {"key": key, "partition": partition} if partition else {"key": key}
+
     return {
         "dry_run": True,
-        "to_run": [{"key": k, "reasons": [str(r) for r in plan.reasons[k]]} for k in plan.to_run],
+        "to_run": [{**unit(u), "reasons": [str(r) for r in plan.reasons[u]]} for u in plan.to_run],
         "materialized": [],
-        "skipped": list(plan.fresh),
+        "skipped": [unit(u) if split_unit(u)[1] else u for u in plan.fresh],
         "failed": [],
     }
 
