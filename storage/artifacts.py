@@ -25,7 +25,7 @@ from fsspec.implementations.local import LocalFileSystem
 
 from workbench.errors import StoreError
 from workbench.hashing import digest, file_digest
-from workbench.records import AliasEvent, Materialization
+from workbench.records import AliasEvent, CheckRecord, Materialization
 
 __all__ = ["ArtifactStore", "RecordProblem"]
 
@@ -144,9 +144,11 @@ class ArtifactStore:
             self.write_text(uri, m.to_json())
         return uri
 
-    def iter_records(self) -> Iterator[Materialization | RecordProblem]:
-        """Every record in the store, in path order; unreadable ones come as `RecordProblem`."""
-        return self._iter_json("records", Materialization.from_json)
+    def iter_records(self, key: str | None = None) -> Iterator[Materialization | RecordProblem]:
+        """Every record in the store (or under `key`'s folder), in path order; unreadable ones come as
+        `RecordProblem`. A key's folder also holds the folders of keys it prefixes (`a` holds `a/b`)."""
+        folder = "records" if key is None else self._check(f"records/{key}")
+        return self._iter_json(folder, Materialization.from_json)
 
     def write_alias_event(self, event: AliasEvent) -> str:
         """Write an alias event's JSON once; the DuckDB alias table is rebuilt from these."""
@@ -158,6 +160,17 @@ class ArtifactStore:
 
     def iter_alias_events(self) -> Iterator[AliasEvent | RecordProblem]:
         return self._iter_json("aliases", AliasEvent.from_json)
+
+    def write_check_record(self, result: CheckRecord) -> str:
+        """Write a check result's JSON once; the DuckDB check table is rebuilt from these."""
+        stamp = result.ended_at.astimezone(timezone.utc)
+        uri = self._check(f"checks/{result.asset_key}/{stamp:%Y%m%dT%H%M%S%f}-{result.id}.json")
+        if not self.exists(uri):
+            self.write_text(uri, result.to_json())
+        return uri
+
+    def iter_check_records(self) -> Iterator[CheckRecord | RecordProblem]:
+        return self._iter_json("checks", CheckRecord.from_json)
 
     def _iter_json(self, folder: str, parse: Callable[[str], R]) -> Iterator[R | RecordProblem]:
         try:

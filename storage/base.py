@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from workbench.records import AliasEvent, Latest, Materialization, Run, SourceObservation
+from workbench.records import AliasEvent, CheckRecord, Latest, Materialization, Run, SourceObservation
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 class MetadataStore(Protocol):
@@ -54,3 +54,12 @@ class MetadataStore(Protocol):
 
     def aliases(self, key: str | None = None) -> list[AliasEvent]:
         """The current alias of every (asset, name), removed ones left out, sorted by asset and name."""
+
+    def add_check_results(self, results: Sequence[CheckRecord]) -> int:
+        """Store check results, skipping stored ids; returns how many were inserted."""
+
+    def latest_checks(self) -> dict[tuple[str, str], CheckRecord]:
+        """The newest result of every (check key, partition)."""
+
+    def check_history(self, asset_key: str, limit: int = 20) -> list[CheckRecord]:
+        """Results of the checks of one asset, newest first."""

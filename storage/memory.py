@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from workbench.records import AliasEvent, Latest, Materialization, Run, SourceObservation
+from workbench.records import AliasEvent, CheckRecord, Latest, Materialization, Run, SourceObservation
 
 __all__ = ["InMemoryMetadataStore"]
 
@@ -29,6 +29,7 @@ class InMemoryMetadataStore:
         self._runs: dict[str, Run] = {}
         self._observations: dict[str, SourceObservation] = {}
         self._alias_events: dict[str, AliasEvent] = {}
+        self._checks: dict[str, CheckRecord] = {}
 
     def add(self, m: Materialization) -> None:
         self._records.setdefault(m.id, m)
@@ -89,3 +90,19 @@ class InMemoryMetadataStore:
 
     def aliases(self, key: str | None = None) -> list[AliasEvent]:
         return current_aliases(e for e in self._alias_events.values() if key in (None, e.asset_key))
+
+    def add_check_results(self, results: Sequence[CheckRecord]) -> int:
+        before = len(self._checks)
+        for r in results:
+            self._checks.setdefault(r.id, r)
+        return len(self._checks) - before
+
+    def latest_checks(self) -> dict[tuple[str, str], CheckRecord]:
+        newest: dict[tuple[str, str], CheckRecord] = {}
+        for r in sorted(self._checks.values(), key=lambda r: (r.ended_at, r.id)):
+            newest[(r.check_key, r.partition)] = r
+        return newest
+
+    def check_history(self, asset_key: str, limit: int = 20) -> list[CheckRecord]:
+        found = sorted((r for r in self._checks.values() if r.asset_key == asset_key), key=lambda r: (r.ended_at, r.id))
+        return found[::-1][: max(limit, 0)]

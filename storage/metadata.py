@@ -19,10 +19,10 @@ from pathlib import Path
 import duckdb
 
 from workbench.errors import StoreBusyError, StoreError
-from workbench.records import SUCCESS, AliasEvent, Latest, Materialization, Run, SourceObservation
+from workbench.records import SUCCESS, AliasEvent, CheckRecord, Latest, Materialization, Run, SourceObservation
 from workbench.storage.base import SCHEMA_VERSION
 from workbench.storage.memory import current_aliases
-from workbench.storage.rows import ALIAS_EVENTS, MATERIALIZATIONS, OBSERVATIONS, RUNS, Codec, T, paused_gc
+from workbench.storage.rows import ALIAS_EVENTS, CHECKS, MATERIALIZATIONS, OBSERVATIONS, RUNS, Codec, T, paused_gc
 
 __all__ = ["DuckDBMetadataStore"]
 
@@ -197,6 +197,26 @@ class DuckDBMetadataStore:
             if key is None:
                 return current_aliases(_read(conn, ALIAS_EVENTS, sql))
             return current_aliases(_read(conn, ALIAS_EVENTS, sql + " WHERE asset_key = ?", [key]))
+
+    def add_check_results(self, results: Sequence[CheckRecord]) -> int:
+        unique = {r.id: r for r in results}
+        if not unique:
+            return 0
+        with self._session(write=True) as conn:
+            return _insert_many(conn, "OR IGNORE", CHECKS, list(unique.values()))
+
+    def latest_checks(self) -> dict[tuple[str, str], CheckRecord]:
+        sql = (
+            f"SELECT {CHECKS.projection} FROM {_DB}.check_results QUALIFY row_number() OVER "
+            '(PARTITION BY check_key, "partition" ORDER BY ended_at DESC, id DESC) = 1'
+        )
+        with self._session() as conn:
+            return {(r.check_key, r.partition): r for r in _read(conn, CHECKS, sql)}
+
+    def check_history(self, asset_key: str, limit: int = 20) -> list[CheckRecord]:
+        sql = f"SELECT {CHECKS.projection} FROM {_DB}.check_results WHERE asset_key = ? ORDER BY ended_at DESC, id DESC"
+        with self._session() as conn:
+            return _read(conn, CHECKS, f"{sql} LIMIT {max(int(limit), 0)}", [asset_key])
 
     def _materializations(self, sql: str, params: Sequence[object]) -> list[Materialization]:
         with self._session() as conn:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from workbench.records import AliasEvent, Materialization, Run, SourceObservation
+from workbench.records import AliasEvent, CheckRecord, Materialization, Run, SourceObservation
 
 T = TypeVar("T")
 
@@ -104,3 +104,4 @@ MATERIALIZATIONS = Codec.of(
 RUNS = Codec.of(Run, "runs", (), ("started_at", "ended_at"))
 OBSERVATIONS = Codec.of(SourceObservation, "source_observations", (), ("observed_at",))
 ALIAS_EVENTS = Codec.of(AliasEvent, "alias_events", (), ("set_at",))
+CHECKS = Codec.of(CheckRecord, "check_results", ("metadata",), ("started_at", "ended_at"))

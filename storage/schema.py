@@ -102,6 +102,27 @@ class AliasEventRow(SQLModel, table=True):
     set_at: datetime = Field(sa_type=DateTime(timezone=True))
 
 
+class CheckResultRow(SQLModel, table=True):
+    """One `CheckRecord` (schema version 3)."""
+
+    __tablename__ = "check_results"
+    __table_args__ = (Index("ix_check_results_asset", "asset_key"),)
+
+    id: str = Field(primary_key=True)
+    check_key: str
+    asset_key: str
+    partition: str = ""
+    passed: bool
+    blocking: bool
+    asset_data_version: str
+    code_version: str
+    run_id: str
+    started_at: datetime = Field(sa_type=DateTime(timezone=True))
+    ended_at: datetime = Field(sa_type=DateTime(timezone=True))
+    meta: str = Field(default="{}", sa_column=Column("metadata", Text, nullable=False))
+    error: str | None = None
+
+
 class SchemaMetaRow(SQLModel, table=True):
     """Key/value facts about the file itself, e.g. `schema_version`."""
 
@@ -113,7 +134,7 @@ class SchemaMetaRow(SQLModel, table=True):
 
 TABLES: tuple[Table, ...] = tuple(
     model.__table__  # type: ignore[union-attr]
-    for model in (MaterializationRow, RunRow, SourceObservationRow, AliasEventRow, SchemaMetaRow)
+    for model in (MaterializationRow, RunRow, SourceObservationRow, AliasEventRow, CheckResultRow, SchemaMetaRow)
 )
 
 
@@ -133,8 +154,14 @@ def _add_alias_events(conn: duckdb.DuckDBPyConnection) -> None:
         conn.execute(statement)
 
 
+def _add_check_results(conn: duckdb.DuckDBPyConnection) -> None:
+    """2 -> 3: asset check results."""
+    for statement in ddl((CheckResultRow.__table__,)):  # type: ignore[arg-type]
+        conn.execute(statement)
+
+
 # UPGRADES[i] turns a version-(i + 1) file into version i + 2; a new file gets `ddl()` directly.
-UPGRADES: tuple[Step, ...] = (_add_alias_events,)
+UPGRADES: tuple[Step, ...] = (_add_alias_events, _add_check_results)
 
 
 def migrate(conn: duckdb.DuckDBPyConnection, catalog: str, current: int) -> None:

@@ -18,6 +18,8 @@ _EXPORTS = {
     "AssetSpec": "workbench.spec",
     "SourceSpec": "workbench.spec",
     "AssetGraph": "workbench.graph",
+    "check": "workbench.checks",
+    "CheckResult": "workbench.checks",
     "DailyPartitions": "workbench.partitions",
     "StaticPartitions": "workbench.partitions",
     "AllPartitions": "workbench.partitions",
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
     from workbench.api import Result, load, materialize
     from workbench.context import AssetContext, log_metric
     from workbench.errors import WorkbenchError
+    from workbench.checks import CheckResult, check
     from workbench.graph import AssetGraph
     from workbench.partitions import AllPartitions, DailyPartitions, SamePartition, StaticPartitions, Window
     from workbench.spec import AssetSpec, Output, Resources, SourceSpec, asset, source

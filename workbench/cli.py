@@ -145,10 +145,11 @@ def history(key: str, limit: int, as_json: bool, project: str | None) -> int:
     ws = _workspace(project)
     views.require_key(ws.graph, key)
     records = ws.metadata.history(key, limit=limit)
+    checks = ws.metadata.check_history(key, limit=limit) if ws.graph.checks.get(key) else []
     if as_json:
-        _emit_json([views.record_json(r) for r in records])
+        _emit_json([views.record_json(r, checks) for r in records])
     else:
-        views.print_history(key, records)
+        views.print_history(key, records, checks[: len(ws.graph.checks.get(key, ())) * 3])
     return 0
 
 
@@ -326,6 +327,8 @@ def _run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--run-id", default=None, help="Name the run (default: a new id); an existing run is re-attached."),
         click.option("--force", is_flag=True, help="Run the selected assets even if fresh."),
         click.option("--only", is_flag=True, help="Restrict to the selection: do not bring upstream up to date."),
+        click.option("--partition", "partitions", default=None, metavar="KEY|A..B",
+                     help="Only these partitions of partitioned targets: a key, a range A..B, or a comma list."),
     )
     for option in reversed(options):
         fn = option(fn)
@@ -355,14 +358,14 @@ def run_asset_command(key: str, store: str, run_id: str | None, partition: str, 
 @common
 def compile_command(
     selection: tuple[str, ...], out: str, namespace: str, image: str | None, store: str | None, secret: str | None,
-    run_id: str | None, force: bool, only: bool, project: str | None,
+    run_id: str | None, force: bool, only: bool, partitions: str | None, project: str | None,
 ) -> int:
     """Write the Kubernetes manifests (YAML) for the stale selection instead of applying them."""
     from workbench.kube import push as kube
 
     ws = _workspace(project)
     target = kube.target(ws, namespace=namespace, image=image or "workbench:latest", store=store, secret=secret)
-    plan, _ = kube.plan_for(ws, " ".join(selection) or None, force=force, only=only)
+    plan, _ = kube.plan_for(ws, " ".join(selection) or None, force=force, only=only, partitions=partitions)
     if plan.empty:
         click.echo(f"nothing to compile: {len(plan.fresh)} asset(s) fresh", err=True)
         return 0
@@ -380,7 +383,8 @@ def compile_command(
 @common
 def push(
     selection: tuple[str, ...], context: str | None, wait: bool, driver: bool, namespace: str, image: str | None,
-    store: str | None, secret: str | None, run_id: str | None, force: bool, only: bool, project: str | None,
+    store: str | None, secret: str | None, run_id: str | None, force: bool, only: bool, partitions: str | None,
+    project: str | None,
 ) -> int:
     """Run the stale selection on Kubernetes: one Job per asset, in dependency order."""
     from workbench.kube import push as kube
@@ -393,7 +397,8 @@ def push(
         if not run_id:
             raise click.UsageError("--driver needs --run-id")
         return kube.run_driver(ws, target.run(run_id, selection))
-    return kube.push(ws, " ".join(selection) or None, target, run_id=run_id, force=force, only=only, wait=wait)
+    expr = " ".join(selection) or None
+    return kube.push(ws, expr, target, run_id=run_id, force=force, only=only, partitions=partitions, wait=wait)
 
 
 @cli.command()

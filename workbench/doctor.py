@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 from rich.console import Console
 from rich.text import Text
 
 from workbench.errors import StoreError
 from workbench.project import ProjectConfig
-from workbench.records import AliasEvent, Materialization, Run
+from workbench.records import Materialization, Run
+
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -34,12 +39,7 @@ def _stores(config: ProjectConfig):  # type: ignore[no-untyped-def]
 
 def _read_records(config: ProjectConfig, report: Report) -> list[Materialization]:
     artifacts, _, problem_type = _stores(config)
-    records: list[Materialization] = []
-    for item in artifacts.iter_records():
-        if isinstance(item, problem_type):
-            report.problems.append(f"unreadable record {item.uri}: {item.message} (left in place, not indexed)")
-        else:
-            records.append(item)
+    records: list[Materialization] = _readable(artifacts.iter_records(), problem_type, "record", report)
     report.ok.append(f"{len(records)} JSON record(s) read from {config.artifacts_url}")
     return records
 
@@ -62,15 +62,23 @@ def _check_artifacts(config: ProjectConfig, records: list[Materialization], repo
     artifacts.clean_scratch()
 
 
-def _read_aliases(config: ProjectConfig, report: Report) -> list[AliasEvent]:
-    artifacts, _, problem_type = _stores(config)
-    events: list[AliasEvent] = []
-    for item in artifacts.iter_alias_events():
+def _readable(items: Iterable[T | Any], problem_type: type, what: str, report: Report) -> list[T]:
+    """The parsed items; each unreadable file becomes a reported problem (left in place)."""
+    out: list[T] = []
+    for item in items:
         if isinstance(item, problem_type):
-            report.problems.append(f"unreadable alias event {item.uri}: {item.message}")
+            report.problems.append(f"unreadable {what} {item.uri}: {item.message}")
         else:
-            events.append(item)
-    return events
+            out.append(item)
+    return out
+
+
+def _index_extras(config: ProjectConfig, metadata: Any, report: Report) -> int:
+    """Alias events and check results from their JSON files into the index; returns how many were new."""
+    artifacts, _, problem = _stores(config)
+    aliases = _readable(artifacts.iter_alias_events(), problem, "alias event", report)
+    checks = _readable(artifacts.iter_check_records(), problem, "check result", report)
+    return int(metadata.add_alias_events(aliases)) + int(metadata.add_check_results(checks))
 
 
 def check(config: ProjectConfig) -> Report:
@@ -79,7 +87,7 @@ def check(config: ProjectConfig) -> Report:
     records = _read_records(config, report)
     _, metadata, _ = _stores(config)
     try:
-        added = metadata.add_many(records) + metadata.add_alias_events(_read_aliases(config, report))
+        added = metadata.add_many(records) + _index_extras(config, metadata, report)
         total = metadata.count()
     except StoreError as exc:
         report.problems.append(str(exc))
@@ -103,7 +111,7 @@ def rebuild(config: ProjectConfig) -> Report:
             report.repaired.append(f"moved the old index aside to {backup.name}")
     _, metadata, _ = _stores(config)
     added = metadata.add_many(records)
-    metadata.add_alias_events(_read_aliases(config, report))
+    _index_extras(config, metadata, report)
     for run in _runs_of(records):
         metadata.record_run(run)
     report.repaired.append(f"rebuilt {path.name}: {added} record(s)")

@@ -15,13 +15,13 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from workbench.gitinfo import git_info
-from workbench.records import Latest, Materialization, Run, utcnow
-from workbench.reporting import BLOCKED, FAILED, FRESH, MATERIALIZED, RETRY, Reporter
-from workbench.runner import RunContext, attempt, run_asset
+from workbench.records import CheckRecord, Latest, Materialization, Run, utcnow
+from workbench.reporting import BLOCKED, CHECKED, FAILED, FRESH, MATERIALIZED, RETRY, Reporter
+from workbench.runner import RunContext, attempt, run_asset, run_checks
 from workbench.staleness import FAILED as STATE_FAILED
-from workbench.partitions import split_unit
+from workbench.partitions import split_unit, unit_id
 from workbench.spec import AssetSpec
-from workbench.staleness import Status, asset_status
+from workbench.staleness import CHECK_FAILED, CHECK_PASSED, CHECK_STALE, CheckState, Status, asset_status
 from workbench.units import unit_inputs, unit_parents
 
 if TYPE_CHECKING:
@@ -40,10 +40,15 @@ class Result:
     blocked: Mapping[str, str] = field(default_factory=dict)  # key -> the failed upstream
     errors: Mapping[str, str] = field(default_factory=dict)
     records: Mapping[str, Materialization] = field(default_factory=dict)
+    checks: tuple[CheckRecord, ...] = ()
+
+    @property
+    def failed_blocking_checks(self) -> tuple[str, ...]:
+        return tuple(f"{unit_id(c.asset_key, c.partition)}:{c.name}" for c in self.checks if c.blocking and not c.passed)
 
     @property
     def ok(self) -> bool:
-        return not self.failed and not self.blocked
+        return not self.failed and not self.blocked and not self.failed_blocking_checks
 
     def to_json(self) -> dict[str, object]:
         """Unpartitioned units as keys, partitions as `{"key": ..., "partition": ...}` objects."""
@@ -54,12 +59,28 @@ class Result:
             "failed": [_unit_json(u) for u in self.failed],
             "blocked": dict(self.blocked),
             "errors": dict(self.errors),
+            "checks": [
+                {**_unit_json_obj(c.asset_key, c.partition), "check": c.name, "passed": c.passed, "blocking": c.blocking}
+                for c in self.checks
+            ],
         }
 
 
 def _unit_json(unit: str) -> str | dict[str, str]:
     key, partition = split_unit(unit)
     return {"key": key, "partition": partition} if partition else key
+
+
+def _unit_json_obj(key: str, partition: str) -> dict[str, str]:
+    return {"key": key, "partition": partition} if partition else {"key": key}
+
+
+@dataclass(frozen=True, slots=True)
+class Done:
+    """What one job produced: a materialization (None for a check-only job) and check results."""
+
+    record: Materialization | None
+    checks: tuple[CheckRecord, ...] = ()
 
 
 class _Recorder:
@@ -73,23 +94,34 @@ class _Recorder:
         self.ws = ws
         self.interval = interval
         self.pending: list[Materialization] = []
+        self.pending_checks: list[CheckRecord] = []
         self.since = 0.0
 
-    def write(self, record: Materialization) -> Materialization:
-        """Write the JSON record (in the asset's worker thread, so file I/O overlaps)."""
-        self.ws.artifacts.write_record(record)
-        return record
+    def write(self, done: Done) -> Done:
+        """Write the JSON records (in the asset's worker thread, so file I/O overlaps)."""
+        if done.record is not None:
+            self.ws.artifacts.write_record(done.record)
+        for check in done.checks:
+            self.ws.artifacts.write_check_record(check)
+        return done
 
-    def add(self, record: Materialization) -> None:
-        """Queue an already written record for the index."""
-        if not self.pending:
+    def add(self, done: Done) -> None:
+        """Queue already written records for the index."""
+        if not self.pending and not self.pending_checks:
             self.since = time.monotonic()
-        self.pending.append(record)
+        if done.record is not None:
+            self.pending.append(done.record)
+        self.pending_checks.extend(done.checks)
 
     def flush(self, *, due_only: bool = False) -> None:
-        if self.pending and not (due_only and time.monotonic() - self.since < self.interval):
+        if due_only and time.monotonic() - self.since < self.interval:
+            return
+        if self.pending:
             self.ws.metadata.add_many(self.pending)
             self.pending = []
+        if self.pending_checks:
+            self.ws.metadata.add_check_results(self.pending_checks)
+            self.pending_checks = []
 
 
 def execute(
@@ -119,7 +151,7 @@ def execute(
             replace(
                 run,
                 ended_at=utcnow(),
-                status="success" if result.ok and len(apply.outcome) == len(plan.to_run) else "failed",
+                status="success" if result.ok and len(apply.outcome) == len(apply.units) else "failed",
                 materialized=len(result.materialized),
                 failed=len(result.failed),
                 skipped=len(result.skipped),
@@ -138,20 +170,22 @@ class _Apply:
         self.recorder = _Recorder(ws)
         self.outcome: dict[str, str] = {}
         self.records: dict[str, Materialization] = {}
+        self.checks: list[CheckRecord] = []
         self.errors: dict[str, str] = {}
         self.blocked: dict[str, str] = {}
-        in_plan = set(plan.to_run)
-        self.parents = {u: unit_parents(self.graph, ws.partition_keys, *split_unit(u)) for u in plan.to_run}
-        self.children: dict[str, list[str]] = {u: [] for u in plan.to_run}
+        self.units = (*plan.to_run, *plan.check_only)
+        in_plan = set(self.units)
+        self.parents = {u: unit_parents(self.graph, ws.partition_keys, *split_unit(u)) for u in self.units}
+        self.children: dict[str, list[str]] = {u: [] for u in self.units}
         for unit, parents in self.parents.items():
             for parent in parents:
                 if parent in in_plan:
                     self.children[parent].append(unit)
         self.waiting = {u: sum(p in in_plan for p in ps) for u, ps in self.parents.items()}
-        self.ready = deque(u for u in plan.to_run if self.waiting[u] == 0)
+        self.ready = deque(u for u in self.units if self.waiting[u] == 0)
 
     def run(self, jobs: int) -> None:
-        running: dict[Future[Materialization], tuple[str, float]] = {}
+        running: dict[Future[Done], tuple[str, float]] = {}
         self.reporter.planned(self.plan)
         pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="wb-asset")
         try:
@@ -175,48 +209,79 @@ class _Apply:
                 if not future.cancelled() and future.exception() is None:
                     self._finished(unit, future.result(), time.perf_counter() - t0)
 
-    def _job(self, unit: str) -> Callable[[], Materialization] | None:
+    def _job(self, unit: str) -> Callable[[], Done] | None:
         """The work for `unit`, or None when it is blocked or (judged again now) fresh."""
         key, partition = split_unit(unit)
         parents = self.parents[unit]
-        bad = next((p for p in parents if self.outcome.get(p) in (FAILED, BLOCKED)), None)
+        bad = next((p for p in parents if self._blocking(p)), None)
         if bad is not None:
             self.blocked[unit] = self.blocked.get(bad, bad)
-            self._settle(unit, BLOCKED, 0.0, f"upstream {bad} failed")
+            self._settle(unit, BLOCKED, 0.0, self._blocking(bad))
             return None
         before = self.states[unit]
-        now = asset_status(key, parents, before.code_version or "", _latest(before), self.states, partition)
-        if now.fresh and unit not in self.plan.forced:
-            self.states[unit] = now
-            self._settle(unit, FRESH, 0.0, "upstream produced identical data")
-            return None
         spec = self.graph.nodes[key]
         assert isinstance(spec, AssetSpec)
+        checks = self.graph.checks.get(key, ())
+        versions, artifacts, run_id = self.ws.code_versions, self.ws.artifacts, self.ctx.run_id
+        now = asset_status(key, parents, before.code_version or "", _latest(before), self.states, partition)
+        if now.fresh and unit not in self.plan.forced:
+            self.states[unit] = replace(now, checks=before.checks)
+            stale = tuple(c for c in checks if any(s.key == c.key and s.state == CHECK_STALE for s in before.checks))
+            if not stale:
+                self._settle(unit, FRESH, 0.0, "upstream produced identical data")
+                return None
+            record = now.record
+            assert record is not None
+            return lambda: self.recorder.write(Done(None, tuple(run_checks(stale, record, artifacts, versions, run_id))))
         upstream = {p: self.states[p] for p in parents}
         inputs = unit_inputs(self.graph, self.ws.partition_keys, key, partition)
-        nodes, artifacts, version = self.graph.nodes, self.ws.artifacts, now.code_version or ""
+        nodes, version = self.graph.nodes, now.code_version or ""
         ctx = replace(self.ctx, partition=partition)
 
         def once() -> Materialization:
             return run_asset(spec, inputs, upstream, nodes, version, artifacts, ctx)
 
-        return lambda: self.recorder.write(attempt(spec, once, self._on_retry))
+        def job() -> Done:
+            record = attempt(spec, once, self._on_retry)
+            results = run_checks(checks, record, artifacts, versions, run_id) if record.ok else []
+            return self.recorder.write(Done(record, tuple(results)))
+
+        return job
+
+    def _blocking(self, unit: str) -> str:
+        """Why `unit` blocks its children ('' when it does not): it failed, or a blocking check did."""
+        if self.outcome.get(unit) in (FAILED, BLOCKED):
+            return f"upstream {unit} failed"
+        check = self.states[unit].failed_blocking_check if unit in self.states else None
+        return f"upstream {unit} failed check {check}" if check else ""
 
     def _on_retry(self, key: str, n: int, error: str) -> None:
         self.reporter.finished(key, RETRY, 0.0, f"attempt {n + 1}: {error.splitlines()[0] if error else ''}")
 
-    def _finished(self, unit: str, record: Materialization, seconds: float) -> None:
-        self.recorder.add(record)
-        self.records[unit] = record
-        if record.ok:
-            self.states[unit] = Status(
-                record.asset_key, "fresh", (), record.code_version, record.data_version, record, record, record.partition
-            )
-            self._settle(unit, MATERIALIZED, seconds)
-        else:
+    def _finished(self, unit: str, done: Done, seconds: float) -> None:
+        self.recorder.add(done)
+        record = done.record
+        if record is not None:
+            self.records[unit] = record
+        if record is not None and not record.ok:
             self.errors[unit] = record.error or "failed"
             self.states[unit] = replace(self.states[unit], state=STATE_FAILED, last=record)
             self._settle(unit, FAILED, seconds, self.errors[unit])
+            return
+        previous = self.states[unit]
+        if record is not None:
+            previous = Status(record.asset_key, "fresh", (), record.code_version, record.data_version, record, record, record.partition)
+        ran = {c.check_key: c for c in done.checks}
+        states = tuple(
+            CheckState(c.key, c.blocking, CHECK_PASSED if ran[c.key].passed else CHECK_FAILED, ran[c.key]) if c.key in ran else c
+            for c in (previous.checks or self.states[unit].checks)
+        )
+        self.states[unit] = replace(previous, checks=states)
+        self.checks.extend(done.checks)
+        for c in done.checks:
+            verdict = "passed" if c.passed else "FAILED" + (" (blocking)" if c.blocking else "")
+            self.reporter.finished(unit, CHECKED, 0.0, f"{c.name} {verdict}" + (f": {c.error}" if c.error else ""))
+        self._settle(unit, MATERIALIZED if record is not None else FRESH, seconds)
 
     def _settle(self, unit: str, outcome: str, seconds: float, detail: str = "") -> None:
         self.outcome[unit] = outcome
@@ -236,6 +301,7 @@ class _Apply:
             blocked=self.blocked,
             errors=self.errors,
             records=self.records,
+            checks=tuple(self.checks),
         )
 
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 import difflib
 import heapq
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from workbench.checks import CheckSpec
 from workbench.errors import DefinitionError
 from workbench.spec import AssetSpec, SourceSpec
 
@@ -44,9 +45,10 @@ class AssetGraph:
     children: Mapping[str, tuple[str, ...]]
     order: tuple[str, ...]
     inputs: Mapping[str, Mapping[str, str]]  # asset key -> {parameter name: parent key}
+    checks: Mapping[str, tuple[CheckSpec, ...]] = field(default_factory=dict)  # asset key -> its checks
 
     @classmethod
-    def build(cls, specs: Sequence[Node]) -> AssetGraph:
+    def build(cls, specs: Sequence[Node], checks: Sequence[CheckSpec] = ()) -> AssetGraph:
         nodes: dict[str, Node] = {}
         for spec in specs:
             other = nodes.get(spec.key)
@@ -92,6 +94,7 @@ class AssetGraph:
             children=MappingProxyType({k: tuple(sorted(v)) for k, v in children.items()}),
             order=order,
             inputs=MappingProxyType({k: MappingProxyType(v) for k, v in inputs.items()}),
+            checks=MappingProxyType(_checks_by_asset(nodes, checks)),
         )
 
     def __contains__(self, key: object) -> bool:
@@ -143,6 +146,20 @@ class AssetGraph:
     def subset_order(self, keys: Iterable[str]) -> list[str]:
         wanted = set(keys)
         return [k for k in self.order if k in wanted]
+
+
+def _checks_by_asset(nodes: Mapping[str, Node], checks: Sequence[CheckSpec]) -> dict[str, tuple[CheckSpec, ...]]:
+    by_asset: dict[str, dict[str, CheckSpec]] = {}
+    for check in checks:
+        target = nodes.get(check.asset)
+        if not isinstance(target, AssetSpec):
+            what = "is a source" if target is not None else "names no asset" + suggest(check.asset, nodes)
+            raise DefinitionError(f"check {check.name!r} at {check.location}: asset {check.asset!r} {what}")
+        other = by_asset.setdefault(check.asset, {}).get(check.name)
+        if other is not None and other is not check:
+            raise DefinitionError(f"duplicate check {check.key!r}: defined at {other.location} and at {check.location}")
+        by_asset[check.asset][check.name] = check
+    return {k: tuple(v.values()) for k, v in by_asset.items()}
 
 
 def _topological_order(

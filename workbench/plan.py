@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from workbench.graph import AssetGraph
 from workbench.partitions import select_partitions, split_unit, unit_id
-from workbench.staleness import R_FORCED, Reason, Status
+from workbench.staleness import CHECK_STALE, R_FORCED, Reason, Status
 from workbench.units import PartitionKeys, unit_parents
 
 
@@ -20,10 +20,11 @@ class Plan:
     reasons: Mapping[str, tuple[Reason, ...]]  # why each unit in to_run runs
     fresh: tuple[str, ...]  # in scope and already fresh: skipped
     forced: frozenset[str]
+    check_only: tuple[str, ...] = ()  # fresh units whose checks must run (a check was edited or is new)
 
     @property
     def empty(self) -> bool:
-        return not self.to_run
+        return not self.to_run and not self.check_only
 
 
 def make_plan(
@@ -51,6 +52,7 @@ def make_plan(
     forced = frozenset(targets) if force else frozenset()
     to_run: list[str] = []
     fresh: list[str] = []
+    check_only: list[str] = []
     reasons: dict[str, tuple[Reason, ...]] = {}
     for unit in (u for u in status if u in scope):  # status is in topological order
         st = status[unit]
@@ -59,10 +61,12 @@ def make_plan(
             reasons[unit] = st.reasons or (Reason(R_FORCED),)
         elif st.fresh:
             fresh.append(unit)
+            if any(c.state == CHECK_STALE for c in st.checks):
+                check_only.append(unit)
         else:
             to_run.append(unit)
             reasons[unit] = st.reasons
-    return Plan(tuple(targets), tuple(to_run), reasons, tuple(fresh), forced)
+    return Plan(tuple(targets), tuple(to_run), reasons, tuple(fresh), forced, tuple(check_only))
 
 
 def _with_upstream(graph: AssetGraph, keys: PartitionKeys, targets: list[str]) -> set[str]:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
+from workbench.checks import CheckSpec, check_of
 from workbench.errors import ProjectError
 from workbench.graph import AssetGraph, Node
 from workbench.spec import spec_of
@@ -100,18 +101,21 @@ def load_project(config: ProjectConfig) -> Project:
     """Import the project's modules afresh and build its graph."""
     from workbench.units import check_mappings
 
-    graph = AssetGraph.build(collect_specs(config))
+    specs, checks = collect_specs(config)
+    graph = AssetGraph.build(specs, checks)
     check_mappings(graph)
     return Project(config=config, graph=graph)
 
 
-def collect_specs(config: ProjectConfig) -> list[Node]:
+def collect_specs(config: ProjectConfig) -> tuple[list[Node], list[CheckSpec]]:
+    """The asset/source specs and the checks that the project's modules define."""
     _forget_project_modules(config)
     root = str(config.root)
     if root not in sys.path:
         sys.path.insert(0, root)
     importlib.invalidate_caches()
     specs: dict[int, Node] = {}
+    checks: dict[int, CheckSpec] = {}
     # Timestamp .pyc files have one-second resolution: a quick same-size edit would load stale code.
     writing, sys.dont_write_bytecode = sys.dont_write_bytecode, True
     try:
@@ -120,9 +124,12 @@ def collect_specs(config: ProjectConfig) -> list[Node]:
                 spec = spec_of(value)
                 if spec is not None:
                     specs.setdefault(id(spec), spec)
+                found = check_of(value)
+                if found is not None:
+                    checks.setdefault(id(found), found)
     finally:
         sys.dont_write_bytecode = writing
-    return list(specs.values())
+    return list(specs.values()), list(checks.values())
 
 
 def _import_all(config: ProjectConfig) -> Iterator[ModuleType]:

@@ -148,3 +148,42 @@ class AliasEvent:
             raise ValueError("alias event lacks required fields")
         doc["set_at"] = datetime.fromisoformat(str(doc["set_at"]))
         return cls(**{f.name: doc.get(f.name) for f in fields(cls)})
+
+
+@dataclass(frozen=True, slots=True)
+class CheckRecord:
+    """One run of one asset check against one version of the asset (partition)."""
+
+    id: str
+    check_key: str  # "asset:check_name"
+    asset_key: str
+    partition: str
+    passed: bool
+    blocking: bool
+    asset_data_version: str
+    code_version: str
+    run_id: str
+    started_at: datetime
+    ended_at: datetime
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.check_key.split(":", 1)[1]
+
+    def to_json(self) -> str:
+        doc = {f.name: getattr(self, f.name) for f in fields(self)}
+        doc["metadata"] = dict(self.metadata)
+        doc["started_at"], doc["ended_at"] = self.started_at.isoformat(), self.ended_at.isoformat()
+        return json.dumps(doc, sort_keys=True, default=str)
+
+    @classmethod
+    def from_json(cls, text: str) -> CheckRecord:
+        doc = json.loads(text)
+        names = [f.name for f in fields(cls)]
+        if not isinstance(doc, dict) or not set(names) - {"metadata", "error"} <= set(doc):
+            raise ValueError("check record lacks required fields")
+        for key in ("started_at", "ended_at"):
+            doc[key] = datetime.fromisoformat(str(doc[key]))
+        return cls(**{n: doc[n] for n in names if n in doc})

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from workbench.plan import Plan
 
 MATERIALIZED, FRESH, FAILED, BLOCKED, RETRY = "materialized", "fresh", "failed", "blocked", "retry"
+CHECKED = "check"  # a check's result: reported, but not a unit of progress
 
 
 class Reporter(Protocol):
@@ -72,7 +73,7 @@ class PlainReporter(NullReporter):
 class RichReporter(NullReporter):
     """A rich progress bar with one line per finished asset, for terminals."""
 
-    STYLES = {MATERIALIZED: "green", FRESH: "cyan", FAILED: "bold red", BLOCKED: "yellow", RETRY: "magenta"}
+    STYLES = {MATERIALIZED: "green", FRESH: "cyan", FAILED: "bold red", BLOCKED: "yellow", RETRY: "magenta", CHECKED: "blue"}
 
     def __init__(self) -> None:
         from rich.console import Console
@@ -103,7 +104,7 @@ class RichReporter(NullReporter):
     def finished(self, key: str, outcome: str, seconds: float, detail: str = "") -> None:
         from rich.text import Text
 
-        if outcome != RETRY:
+        if outcome not in (RETRY, CHECKED):
             self.running.discard(key)
             self.progress.advance(self.task)
         line = Text.assemble((f"{outcome:<12}", self.STYLES.get(outcome, "")), f" {key} ", (f"{seconds:.2f}s", "dim"))

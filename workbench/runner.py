@@ -14,11 +14,12 @@ from typing import Any
 
 from workbench import serializers
 from workbench.capture import captured, tail
+from workbench.checks import CheckSpec, run_check
 from workbench.context import AssetContext, running
 from workbench.errors import WorkbenchError
 from workbench.gitinfo import GitInfo
 from workbench.hashing import digest
-from workbench.records import FAILED, SUCCESS, Materialization, utcnow
+from workbench.records import FAILED, SUCCESS, CheckRecord, Materialization, utcnow
 from workbench.sources import source_location
 from workbench.spec import AssetSpec, Output, SourceSpec
 from workbench.staleness import Status
@@ -229,3 +230,32 @@ def attempt(
         time.sleep(min(0.1 * 2**n, 2.0))
         record = run()
     return record
+
+
+def run_checks(
+    specs: tuple[CheckSpec, ...],
+    record: Materialization,
+    artifacts: Any,
+    versions: Mapping[str, str],
+    run_id: str,
+) -> list[CheckRecord]:
+    """Run `specs` against the artifact of `record` (each check gets the value its annotation asks for)."""
+    if not specs or record.artifact_uri is None or record.serializer is None or record.data_version is None:
+        return []
+    path = artifacts.local_path(record.artifact_uri)
+    out = []
+    for spec in specs:
+        annotation = next(iter(parameter_annotations(spec.fn).values()), None)
+        with captured():
+            value = serializers.read(path, record.serializer, annotation)
+            out.append(
+                run_check(
+                    spec,
+                    value,
+                    partition=record.partition,
+                    data_version=record.data_version,
+                    code_version=versions[spec.key],
+                    run_id=run_id,
+                )
+            )
+    return out

@@ -96,6 +96,7 @@ class SourceSpec:
 
 
 def check_key(key: str, where: str) -> str:
+    """`key` if it is a valid asset key, else a `DefinitionError` naming `where`."""
     if not isinstance(key, str) or not KEY_PATTERN.match(key):
         raise DefinitionError(
             f"invalid asset key {key!r} at {where}: keys match [A-Za-z_][A-Za-z0-9_]*, "

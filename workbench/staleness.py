@@ -8,11 +8,12 @@ missing or failed upstream is itself stale (`upstream X stale`).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from workbench.graph import AssetGraph
 from workbench.partitions import unit_id
-from workbench.records import Latest, Materialization
+from workbench.checks import CheckSpec
+from workbench.records import CheckRecord, Latest, Materialization
 from workbench.units import PartitionKeys, unit_parents
 
 FRESH, STALE, MISSING, FAILED = "fresh", "stale", "missing", "failed"
@@ -26,6 +27,9 @@ R_UPSTREAM_CHANGED = "upstream changed"
 R_UPSTREAM_STALE = "upstream stale"
 R_SOURCE_MISSING = "source missing"
 R_FORCED = "forced"
+R_CHECK_FAILED = "upstream failed check"
+
+CHECK_PASSED, CHECK_FAILED, CHECK_STALE = "passed", "failed", "stale"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +43,23 @@ class Reason:
             return f"upstream {self.upstream} changed"
         if self.kind == R_UPSTREAM_STALE:
             return f"upstream {self.upstream} stale"
+        if self.kind == R_CHECK_FAILED:
+            return f"upstream {self.upstream} failed check {self.detail}"
         return f"{self.kind} ({self.detail})" if self.detail else self.kind
+
+
+@dataclass(frozen=True, slots=True)
+class CheckState:
+    """One check of one unit: passed or failed on the unit's current version, or stale (to run)."""
+
+    key: str
+    blocking: bool
+    state: str
+    record: CheckRecord | None = None
+
+    @property
+    def name(self) -> str:
+        return self.key.split(":", 1)[1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +74,7 @@ class Status:
     record: Materialization | None = None  # latest successful record
     last: Materialization | None = None  # latest record of any status
     partition: str = ""
+    checks: tuple[CheckState, ...] = ()
 
     @property
     def unit(self) -> str:
@@ -62,6 +83,11 @@ class Status:
     @property
     def fresh(self) -> bool:
         return self.state == FRESH
+
+    @property
+    def failed_blocking_check(self) -> str | None:
+        """The name of a blocking check that failed on this version, if any."""
+        return next((c.name for c in self.checks if c.blocking and c.state == CHECK_FAILED), None)
 
     @property
     def only_upstream_stale(self) -> bool:
@@ -108,6 +134,8 @@ def asset_status(
     for p in parents:
         if not upstream[p].fresh:
             reasons.append(Reason(R_UPSTREAM_STALE, upstream=p))
+        elif (check := upstream[p].failed_blocking_check) is not None:
+            reasons.append(Reason(R_CHECK_FAILED, upstream=p, detail=check))
     if failed_last:
         state = FAILED
     elif success is None:
@@ -132,12 +160,15 @@ def compute_status(
     latest: Mapping[str, Latest],
     sources: Mapping[str, str | None],
     keys: PartitionKeys | None = None,
+    latest_checks: Mapping[tuple[str, str], CheckRecord] | None = None,
 ) -> dict[str, Status]:
     """Status of every unit by unit id, in topological order (sources included).
 
-    `latest` and the returned mapping are keyed by unit id (see `workbench.units`).
+    `latest` and the returned mapping are keyed by unit id (see `workbench.units`); check
+    versions are in `code_versions` under the check's key (`asset:name`).
     """
     keys = keys or {}
+    latest_checks = latest_checks or {}
     out: dict[str, Status] = {}
     for key in graph.order:
         spec = graph.nodes[key]
@@ -147,5 +178,28 @@ def compute_status(
         for partition in keys.get(key) or ("",):
             unit = unit_id(key, partition)
             parents = unit_parents(graph, keys, key, partition)
-            out[unit] = asset_status(key, parents, code_versions[key], latest.get(unit), out, partition)
+            st = asset_status(key, parents, code_versions[key], latest.get(unit), out, partition)
+            specs = graph.checks.get(key, ())
+            out[unit] = replace(st, checks=check_states(specs, st, code_versions, latest_checks)) if specs else st
     return out
+
+
+def check_states(
+    specs: tuple[CheckSpec, ...],
+    status: Status,
+    code_versions: Mapping[str, str],
+    latest_checks: Mapping[tuple[str, str], CheckRecord],
+) -> tuple[CheckState, ...]:
+    """Each check's state on the unit's current data version and the check's current code."""
+    out = []
+    for spec in specs:
+        record = latest_checks.get((spec.key, status.partition))
+        current = (
+            record is not None
+            and status.data_version is not None
+            and record.asset_data_version == status.data_version
+            and record.code_version == code_versions.get(spec.key)
+        )
+        state = CHECK_STALE if not current or record is None else CHECK_PASSED if record.passed else CHECK_FAILED
+        out.append(CheckState(spec.key, spec.blocking, state, record))
+    return tuple(out)

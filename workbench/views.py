@@ -72,6 +72,8 @@ def status_row(node: AssetSpec | SourceSpec, st: Status) -> dict[str, Any]:
         last_status=last.status if last else None,
         error=last.error if last and not last.ok else None,
     )
+    if st.checks:
+        row["checks"] = [{"name": c.name, "state": c.state, "blocking": c.blocking} for c in st.checks]
     return row
 
 
@@ -118,7 +120,7 @@ def print_status(rows: list[dict[str, Any]]) -> None:
         table.add_row(
             _t(row["key"], "dim" if row["kind"] == "source" else ""),
             _t(row["state"], STATE_STYLE.get(row["state"], "")),
-            _t("; ".join(row["reasons"])),
+            _t("; ".join(row["reasons"] + _check_notes(row))),
             _t(short(row["data_version"]), "dim"),
             _t(when, "dim"),
         )
@@ -128,6 +130,15 @@ def print_status(rows: list[dict[str, Any]]) -> None:
         counts[row["state"]] = counts.get(row["state"], 0) + 1
     summary = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
     console.print(_t(f"{len(rows)} nodes: {summary}", "bold"))
+
+
+def _check_notes(row: Mapping[str, Any]) -> list[str]:
+    """'check X failed' for every check that did not pass on the current version."""
+    return [
+        f"check {c['name']} {c['state']}" + (" (blocking)" if c["blocking"] and c["state"] == "failed" else "")
+        for c in row.get("checks", [])
+        if c["state"] != "passed"
+    ]
 
 
 def plan_json(plan: Plan) -> dict[str, Any]:
@@ -176,13 +187,17 @@ def print_result(result: Result) -> None:
         err.print(_t(f"see the traceback with: wb history {result.failed[0]}", "dim"))
 
 
-def record_json(record: Materialization) -> dict[str, Any]:
+def record_json(record: Materialization, checks: Iterable[Any] = ()) -> dict[str, Any]:
+    """A record as JSON, with the results of the checks that ran on its version."""
     doc = record.to_dict()
     doc.pop("format", None)
+    ran = [c for c in checks if c.asset_data_version == record.data_version and c.partition == record.partition]
+    if ran:
+        doc["checks"] = [{"name": c.name, "passed": c.passed, "blocking": c.blocking, "metadata": dict(c.metadata), "error": c.error} for c in ran]
     return doc
 
 
-def print_history(key: str, records: list[Materialization]) -> None:
+def print_history(key: str, records: list[Materialization], checks: Iterable[Any] = ()) -> None:
     if not records:
         console.print(_t(f"{key} has never been materialized", "dim"))
         return
@@ -207,6 +222,11 @@ def print_history(key: str, records: list[Materialization]) -> None:
             *(_t(_fmt_metric(r.metrics.get(m))) for m in metric_names),
         )
     console.print(table)
+    for c in checks:
+        verdict = Text("passed", "green") if c.passed else Text("failed" + (" (blocking)" if c.blocking else ""), "bold red")
+        when = c.ended_at.strftime("%m-%d %H:%M:%S")
+        where = f"[{c.partition}] " if c.partition else ""
+        console.print(Text.assemble("check ", (c.name, "bold"), f" {where}on {short(c.asset_data_version, 10)} ", verdict, f"  {when}", f"  {c.error}" if c.error else ""))
     latest = records[0]
     if not latest.ok:
         console.print(Text.assemble(("\nlatest run failed: ", "bold red"), latest.error or ""))

@@ -63,6 +63,7 @@ class Workspace:
 
         versions = CodeVersions(self.root, self.project.config.cache_dir / "code_versions.json")
         out = {spec.key: versions.of(spec) for spec in self.graph.assets()}
+        out.update((c.key, versions.of(c)) for checks in self.graph.checks.values() for c in checks)  # type: ignore[arg-type]
         versions.save()
         return out
 
@@ -88,7 +89,8 @@ class Workspace:
         """The status of every unit (asset, or partition of one), keyed by unit id."""
         sources = {k: o.data_version for k, o in self.observe_sources().items()}
         latest = {unit_id(k, p): found for (k, p), found in self.metadata.latest_all().items()}
-        return compute_status(self.graph, self.code_versions, latest, sources, self.partition_keys)
+        checks = self.metadata.latest_checks() if self.graph.checks else {}
+        return compute_status(self.graph, self.code_versions, latest, sources, self.partition_keys, checks)
 
     def select(self, expression: str | None) -> tuple[str, ...]:
         from workbench.selection import select

@@ -29,7 +29,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> MetadataStore:
 
 def test_both_stores_have_the_protocol_signatures() -> None:
     names = [n for n in vars(MetadataStore) if not n.startswith("_")]
-    assert len(names) == 14
+    assert len(names) == 17
     for cls in (InMemoryMetadataStore, DuckDBMetadataStore):
         for name in names:
             assert inspect.signature(getattr(cls, name)) == inspect.signature(getattr(MetadataStore, name)), name

@@ -16,7 +16,7 @@ from workbench.errors import StoreBusyError, StoreError
 from workbench.records import Materialization
 from workbench.storage.base import SCHEMA_VERSION
 from workbench.storage.metadata import DuckDBMetadataStore
-from workbench.storage.rows import ALIAS_EVENTS, MATERIALIZATIONS, OBSERVATIONS, RUNS
+from workbench.storage.rows import ALIAS_EVENTS, CHECKS, MATERIALIZATIONS, OBSERVATIONS, RUNS
 from workbench.storage.schema import TABLES, UPGRADES
 
 MakeRecord = Callable[..., Materialization]
@@ -53,13 +53,13 @@ def test_first_use_creates_folder_schema_and_version(tmp_path: Path) -> None:
             (str(SCHEMA_VERSION),)
         ]
         tables = {row[0] for row in conn.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-    assert tables == {"materializations", "runs", "source_observations", "alias_events", "schema_meta"}
+    assert tables == {"materializations", "runs", "source_observations", "alias_events", "check_results", "schema_meta"}
 
 
 def test_sqlmodel_tables_match_the_domain_values() -> None:
     assert len(UPGRADES) == SCHEMA_VERSION - 1
     columns = {table.name: [column.name for column in table.columns] for table in TABLES}
-    for codec in (MATERIALIZATIONS, RUNS, OBSERVATIONS, ALIAS_EVENTS):
+    for codec in (MATERIALIZATIONS, RUNS, OBSERVATIONS, ALIAS_EVENTS, CHECKS):
         assert sorted(columns[codec.table]) == sorted(codec.names)
 
 
@@ -145,7 +145,7 @@ def test_a_version_1_store_is_migrated(tmp_path: Path) -> None:
     store = DuckDBMetadataStore(path)
     old = store.get("old1")
     assert old is not None and old.input_versions == {"raw": "0011"} and old.metrics == {"rows": 10.0}
-    assert store.aliases() == []
+    assert store.aliases() == [] and store.latest_checks() == {}
     with duckdb.connect(str(path), read_only=True) as conn:
         assert conn.execute("SELECT value FROM schema_meta WHERE key = 'schema_version'").fetchone() == (
             str(SCHEMA_VERSION),
