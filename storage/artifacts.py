@@ -16,7 +16,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TypeVar
 
@@ -138,11 +138,7 @@ class ArtifactStore:
 
     def write_record(self, m: Materialization) -> str:
         """Write the record's JSON once (a record is immutable); returns its uri."""
-        ended = m.ended_at.astimezone(timezone.utc) if m.ended_at.tzinfo else m.ended_at
-        uri = self._check(f"records/{m.asset_key}/{ended:%Y%m%dT%H%M%S%f}-{m.id}.json")
-        if not self.exists(uri):
-            self.write_text(uri, m.to_json())
-        return uri
+        return self._write_once("records", m.asset_key, m.ended_at, m.id, m.to_json)
 
     def iter_records(self, key: str | None = None) -> Iterator[Materialization | RecordProblem]:
         """Every record in the store (or under `key`'s folder), in path order; unreadable ones come as
@@ -152,25 +148,25 @@ class ArtifactStore:
 
     def write_alias_event(self, event: AliasEvent) -> str:
         """Write an alias event's JSON once; the DuckDB alias table is rebuilt from these."""
-        stamp = event.set_at.astimezone(timezone.utc)
-        uri = self._check(f"aliases/{event.asset_key}/{stamp:%Y%m%dT%H%M%S%f}-{event.id}.json")
-        if not self.exists(uri):
-            self.write_text(uri, event.to_json())
-        return uri
+        return self._write_once("aliases", event.asset_key, event.set_at, event.id, event.to_json)
 
     def iter_alias_events(self) -> Iterator[AliasEvent | RecordProblem]:
         return self._iter_json("aliases", AliasEvent.from_json)
 
     def write_check_record(self, result: CheckRecord) -> str:
         """Write a check result's JSON once; the DuckDB check table is rebuilt from these."""
-        stamp = result.ended_at.astimezone(timezone.utc)
-        uri = self._check(f"checks/{result.asset_key}/{stamp:%Y%m%dT%H%M%S%f}-{result.id}.json")
-        if not self.exists(uri):
-            self.write_text(uri, result.to_json())
-        return uri
+        return self._write_once("checks", result.asset_key, result.ended_at, result.id, result.to_json)
 
     def iter_check_records(self) -> Iterator[CheckRecord | RecordProblem]:
         return self._iter_json("checks", CheckRecord.from_json)
+
+    def _write_once(self, folder: str, key: str, when: datetime, id: str, text: Callable[[], str]) -> str:
+        """`folder/<key>/<UTC time>-<id>.json`, written atomically unless it exists (files are immutable)."""
+        stamp = when.astimezone(timezone.utc) if when.tzinfo else when
+        uri = self._check(f"{folder}/{key}/{stamp:%Y%m%dT%H%M%S%f}-{id}.json")
+        if not self.exists(uri):
+            self.write_text(uri, text())
+        return uri
 
     def _iter_json(self, folder: str, parse: Callable[[str], R]) -> Iterator[R | RecordProblem]:
         try:
