@@ -1,0 +1,199 @@
+"""The sample projects in samples/: each materializes from a clean copy, then is a no-op, and shows its feature."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import workbench
+from tests.conftest import REPO, run_wb
+
+SAMPLES = REPO / "samples"
+
+
+def copy_sample(name: str, tmp_path: Path) -> Path:
+    """A private copy of samples/<name>, without any store a local run left behind."""
+    root = tmp_path / name
+    shutil.copytree(SAMPLES / name, root, ignore=shutil.ignore_patterns(".workbench", "__pycache__"))
+    return root
+
+
+def materialize(project: Path, *args: str, code: int = 0) -> dict[str, Any]:
+    out = run_wb(project, "materialize", *args, "--json")
+    assert out.returncode == code, out.stderr + out.stdout  # stdout: the JSON document, with the errors
+    return json.loads(out.stdout)
+
+
+def wb_json(project: Path, *args: str) -> Any:
+    out = run_wb(project, *args, "--json")
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def assert_noop(project: Path) -> None:
+    doc = materialize(project)
+    assert doc["materialized"] == [] and doc["failed"] == []
+
+
+def test_etl(tmp_path: Path) -> None:
+    project = copy_sample("etl", tmp_path)
+    doc = materialize(project)
+    marts = {"fct_order_lines", "daily_sales", "category_sales"}
+    assert set(doc["materialized"]) == {"stg_orders", "stg_products", "stg_customers", *marts, "daily_report"}
+    assert_noop(project)
+
+    assert {r["key"] for r in wb_json(project, "status", "group:marts")} == marts
+    assert {r["key"] for r in wb_json(project, "status", "tag:pii=true")} == {"raw_customers", "stg_customers"}
+    rows = {key: wb_json(project, "history", key)[0]["rows"] for key in ("stg_orders", "fct_order_lines", "daily_sales")}
+    assert rows["fct_order_lines"] == rows["stg_orders"] > 1500  # every order found its product and customer
+    assert rows["daily_sales"] == 14
+    report = run_wb(project, "show", "daily_report").stdout
+    assert "# Daily sales report: 2026-01-14" in report and "## Categories today" in report
+
+    # Tomorrow's export arrives: only the order side of the graph reruns.
+    subprocess.run([sys.executable, "data/generate.py", "--days", "15"], cwd=project, check=True, capture_output=True)
+    doc = materialize(project)
+    assert set(doc["materialized"]) == {"stg_orders", *marts, "daily_report"}
+    assert {"stg_products", "stg_customers"} <= set(doc["skipped"])
+    assert "# Daily sales report: 2026-01-15" in run_wb(project, "show", "daily_report").stdout
+
+
+def test_training_crash_then_resume(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    project = copy_sample("training", tmp_path)
+    doc = materialize(project)
+    assert set(doc["materialized"]) == {"digits", "train_set", "test_set", "model", "evaluation"}
+    assert_noop(project)
+    clean = wb_json(project, "history", "model")[0]
+    assert "starting from scratch" in clean["log"] and "epoch 10/10" in clean["log"]
+    evaluation = wb_json(project, "history", "evaluation")[0]
+    assert evaluation["metrics"]["accuracy"] > 0.9
+
+    # Crash at epoch 3 on every attempt (retries=2: the retries resume at 3 and crash again).
+    monkeypatch.setenv("WB_SAMPLE_CRASH_AT_EPOCH", "3")
+    doc = materialize(project, "model", "--force", code=1)
+    assert doc["failed"] == ["model"]
+    failed = wb_json(project, "history", "model")[0]
+    assert failed["status"] == "failed" and "simulated crash at epoch 3" in failed["error"]
+    assert "resuming from checkpoint at epoch 3" in failed["log"]  # the last retry's log
+    monkeypatch.delenv("WB_SAMPLE_CRASH_AT_EPOCH")
+
+    # The rerun resumes at epoch 3, not 0, and trains the very same model as the clean run.
+    doc = materialize(project)
+    assert doc["materialized"][0] == "model"
+    resumed = wb_json(project, "history", "model")[0]
+    log = resumed["log"]
+    assert log.startswith("resuming from checkpoint at epoch 3: epochs 1-2 already done")
+    assert "epoch 1/10" not in log and "epoch 2/10" not in log and "epoch 3/10" in log and "epoch 10/10" in log
+    assert resumed["metadata"]["resumed_at_epoch"] == 3
+    assert resumed["metrics"]["train_loss"] == clean["metrics"]["train_loss"]
+    assert wb_json(project, "history", "evaluation")[0]["data_version"] == evaluation["data_version"]
+    assert not list((project / ".workbench" / "checkpoints").rglob("*.pkl"))  # cleared on success
+    assert_noop(project)
+
+    # A transient failure (preemption) at epoch 4: the first retry resumes there and succeeds.
+    monkeypatch.setenv("WB_SAMPLE_PREEMPT_AT_EPOCH", "4")
+    doc = materialize(project, "model", "--force")
+    assert doc["materialized"] == ["model"]
+    assert wb_json(project, "history", "model")[0]["log"].startswith("resuming from checkpoint at epoch 4")
+
+
+def test_k8s_runs_locally_and_declares_cluster_resources(tmp_path: Path) -> None:
+    from workbench.project import find_project, load_project
+
+    project = copy_sample("k8s", tmp_path)
+    doc = materialize(project)
+    assert set(doc["materialized"]) == {"patients", "features", "model", "evaluation", "published_model"}
+    assert_noop(project)
+    published = wb_json(project, "history", "published_model")[0]
+    assert published["metadata"]["r2"] >= published["metadata"]["min_r2"]
+
+    nodes = load_project(find_project(project)).graph.nodes
+    gpu = nodes["model"]
+    assert gpu.retries == 2
+    assert (gpu.resources.gpu, gpu.resources.cpu, gpu.resources.memory) == (1, 4, "16Gi")
+    assert gpu.resources.node_selector == {"cloud.google.com/gke-accelerator": "nvidia-tesla-t4"}
+    assert list(gpu.resources.tolerations) == [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
+    for key in ("patients", "features", "evaluation", "published_model"):
+        resources = nodes[key].resources
+        assert (
+            resources.gpu == 0 and resources.memory and resources.node_selector == {"cloud.google.com/gke-nodepool": "cpu-pool"}
+        )
+
+
+def test_k8s_compiles_to_jobs(tmp_path: Path) -> None:
+    import yaml
+
+    if "compile" not in run_wb(REPO, "--help").stdout:
+        pytest.skip("`wb compile` is not available")
+    project = copy_sample("k8s", tmp_path)
+    out = run_wb(
+        project,
+        "compile",
+        "-o",
+        str(tmp_path / "manifests"),
+        "--image",
+        "registry.example.com/wb-k8s:1",
+        "--store",
+        "s3://bucket/wb",
+    )
+    assert out.returncode == 0, out.stderr
+    jobs = {}  # asset key -> pod spec of the Job whose container runs `wb run-asset KEY ...`
+    for path in (tmp_path / "manifests").rglob("*.yaml"):
+        for manifest in yaml.safe_load_all(path.read_text()):
+            if manifest and manifest["kind"] == "Job":
+                pod = manifest["spec"]["template"]["spec"]
+                args = pod["containers"][0].get("args", [])
+                if args[:1] == ["run-asset"]:
+                    jobs[args[1]] = pod
+    assert set(jobs) == {"patients", "features", "model", "evaluation", "published_model"}
+    model = jobs["model"]
+    assert model["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == "1"
+    assert model["nodeSelector"] == {"cloud.google.com/gke-accelerator": "nvidia-tesla-t4"}
+    assert model["tolerations"][0]["key"] == "nvidia.com/gpu"
+    assert "nvidia.com/gpu" not in jobs["features"]["containers"][0]["resources"]["limits"]
+
+
+def test_tracking_compare_and_promote(tmp_path: Path) -> None:
+    project = copy_sample("tracking", tmp_path)
+    variants = {"model_logreg", "model_logreg_strong_l2", "model_forest", "model_knn"}
+    doc = materialize(project)
+    assert set(doc["materialized"]) == {"dataset", "train_set", "test_set", *variants, "leaderboard", "best_model"}
+    assert_noop(project)
+
+    status = {r["key"]: r for r in wb_json(project, "status")}
+    assert len({status[k]["code_version"] for k in variants}) == 4  # one factory, four code versions
+    knn = wb_json(project, "history", "model_knn")[0]
+    assert set(knn["metrics"]) == {"accuracy", "f1", "precision", "recall", "roc_auc"}
+    assert knn["metadata"]["params"] == {"n_neighbors": 1}
+    board = workbench.load("leaderboard", project=project)
+    assert {row["model"] for row in board} == variants
+    first = wb_json(project, "history", "best_model")[0]
+    assert first["metadata"]["variant"] == board[0]["model"] and first["metrics"]["f1"] == board[0]["f1"]
+    assert run_wb(project, "alias", "set", "best_model@latest", "champion").returncode == 0
+
+    # A new hyperparameter for one variant: only it, the leaderboard and the registry rerun.
+    path = project / "experiments.py"
+    path.write_text(
+        path.read_text().replace('model_variant("knn", "knn", n_neighbors=1)', 'model_variant("knn", "knn", n_neighbors=9)')
+    )
+    doc = materialize(project)
+    assert doc["materialized"] == ["model_knn", "leaderboard", "best_model"]
+    diff = wb_json(project, "diff", "model_knn@latest~1", "model_knn@latest")
+    assert diff["code"]["changed"] is True
+    assert {m["name"]: m["delta"] for m in diff["metrics"]}["f1"] > 0
+
+    # The champion stays where it was promoted until it is moved.
+    aliases = wb_json(project, "alias", "list")
+    assert [(a["asset_key"], a["name"], a["data_version"]) for a in aliases] == [
+        ("best_model", "champion", first["data_version"])
+    ]
+    champion = workbench.load("best_model", alias="champion", project=project)
+    test_set = workbench.load("test_set", project=project)
+    predicted = champion.predict(test_set.drop("benign").to_numpy())
+    assert (predicted == test_set["benign"].to_numpy()).mean() == pytest.approx(first["metrics"]["accuracy"])
