@@ -62,7 +62,7 @@ def find_project(path: str | Path | None = None) -> ProjectConfig:
     if not start.is_dir():
         raise ProjectError(f"project path {start} is not a directory")
     for folder in (start, *start.parents):
-        table = _workbench_table(folder / "pyproject.toml")
+        table = workbench_table(folder / "pyproject.toml")
         if table is not None:
             return _config(folder, table)
         if (folder / "assets").is_dir():
@@ -73,7 +73,7 @@ def find_project(path: str | Path | None = None) -> ProjectConfig:
     )
 
 
-def _workbench_table(pyproject: Path) -> dict[str, object] | None:
+def workbench_table(pyproject: Path) -> dict[str, object] | None:
     if not pyproject.is_file():
         return None
     try:
@@ -176,10 +176,12 @@ def is_project_file(path: str | Path, root: Path) -> bool:
 def _forget_project_modules(config: ProjectConfig) -> None:
     """Drop previously imported project modules so edits are picked up on reload."""
     tops = {m.split(".", 1)[0] for m in config.modules}
+    root = str(config.root)
     for name, module in list(sys.modules.items()):
         file = getattr(module, "__file__", None)
         top = name.split(".", 1)[0]
         if top == "workbench":
             continue
-        if top in tops or (file and is_project_file(file, config.root)):
+        # the string test first: resolving the path of every loaded module costs ~100 ms
+        if top in tops or (file and file.startswith(root) and is_project_file(file, config.root)):
             del sys.modules[name]

@@ -14,7 +14,7 @@ from itertools import takewhile
 from pathlib import Path
 
 from workbench.errors import ProjectError
-from workbench.project import ProjectConfig, _workbench_table, is_project_file
+from workbench.project import ProjectConfig, workbench_table, is_project_file
 from workbench.sources import GLOB_CHARS
 
 DEFAULT_IGNORE = (
@@ -27,7 +27,7 @@ DEFAULT_IGNORE = (
 def watch_ignore(config: ProjectConfig) -> tuple[str, ...]:
     """The defaults plus `[tool.workbench] watch_ignore = [...]` from the project's pyproject.toml."""
     pyproject = config.root / "pyproject.toml"
-    extra = (_workbench_table(pyproject) or {}).get("watch_ignore", [])
+    extra = (workbench_table(pyproject) or {}).get("watch_ignore", [])
     if not isinstance(extra, list) or not all(isinstance(p, str) and p for p in extra):
         raise ProjectError(f"{pyproject}: [tool.workbench] watch_ignore must be a list of glob patterns")
     return DEFAULT_IGNORE + tuple(extra)
