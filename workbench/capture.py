@@ -14,6 +14,13 @@ MAX_LOG_CHARS = 200_000
 
 _local = threading.local()
 _install_lock = threading.Lock()
+_echo = False  # also write captured output through (one asset per process, e.g. a pod's log)
+
+
+def echo(enabled: bool) -> None:
+    """Let captured output also reach the real stdout/stderr while it is being captured."""
+    global _echo
+    _echo = enabled
 
 
 class _Router(io.TextIOBase):
@@ -26,10 +33,12 @@ class _Router(io.TextIOBase):
         buffer = getattr(_local, "buffer", None)
         if buffer is None:
             return self.original.write(text)
+        if _echo:
+            self.original.write(text)
         return buffer.write(text)
 
     def flush(self) -> None:
-        if getattr(_local, "buffer", None) is None:
+        if _echo or getattr(_local, "buffer", None) is None:
             self.original.flush()
 
     def isatty(self) -> bool:
@@ -43,7 +52,10 @@ class _Handler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         buffer = getattr(_local, "buffer", None)
         if buffer is not None:
-            buffer.write(self.format(record) + "\n")
+            line = self.format(record) + "\n"
+            buffer.write(line)
+            if _echo and sys.__stderr__ is not None:
+                sys.__stderr__.write(line)
 
 
 def _install() -> None:

@@ -1,0 +1,200 @@
+"""`wb compile`: the manifests for the stale selection, validated against the Kubernetes 1.30 schema."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from tests.conftest import run_wb, write_files
+from tests.kube.conftest import KEYS, PIPELINE
+from workbench.kube.manifests import (
+    RUN_ANNOTATION,
+    ManifestError,
+    RunSpec,
+    job_name,
+    label_value,
+    resource_requirements,
+)
+from workbench.spec import Resources
+
+K8S_VERSION = "1.30"
+STORE = "s3://bucket/workbench"
+DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+
+
+def compile_dir(project: Path, out: Path, *args: str) -> dict[str, list[dict[str, Any]]]:
+    done = run_wb(project, "compile", "-o", str(out), "--image", "img:1", "--store", STORE, "--run-id", "r1", *args)
+    assert done.returncode == 0, done.stderr
+    return {str(p.relative_to(out)): list(yaml.safe_load_all(p.read_text())) for p in sorted(out.rglob("*.yaml"))}
+
+
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict[str, Any]]]:
+    """The manifests of the whole 5-asset project, compiled once for the structural tests."""
+    root = tmp_path_factory.mktemp("compiled")
+    write_files(
+        root,
+        {
+            "pyproject.toml": '[tool.workbench]\nmodules = ["pipeline"]\n',
+            "pipeline.py": PIPELINE,
+            "data/raw.txt": "1\n",
+        },
+    )
+    return compile_dir(root, root / "out")
+
+
+def asset_jobs(files: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+    """Asset Jobs by asset key, from `jobs/`."""
+    jobs = [doc for name, docs in files.items() if name.startswith("jobs/") for doc in docs]
+    return {job["metadata"]["annotations"]["workbench.dev/unit"]: job for job in jobs}
+
+
+def test_every_manifest_validates_strictly(compiled: dict[str, list[dict[str, Any]]]) -> None:
+    docs = [doc for docs in compiled.values() for doc in docs]
+    assert {d["kind"] for d in docs} == {"ServiceAccount", "Role", "RoleBinding", "Job"}
+    for doc in docs:
+        kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
+
+
+def test_one_job_per_stale_asset_in_dependency_order(compiled: dict[str, list[dict[str, Any]]]) -> None:
+    jobs = asset_jobs(compiled)
+    assert set(jobs) == set(KEYS)
+    assert next(iter(jobs)) == "numbers" and list(jobs)[-2:] == ["total", "report"]  # topological
+    for key, job in jobs.items():
+        meta = job["metadata"]
+        assert DNS_LABEL.fullmatch(meta["name"]) and len(meta["name"]) <= 63
+        assert meta["labels"]["workbench.dev/run-id"] == "r1"
+        assert meta["labels"]["workbench.dev/asset"] == key
+        pod = job["spec"]["template"]
+        assert pod["metadata"]["labels"] == meta["labels"]
+        container = pod["spec"]["containers"][0]
+        assert container["command"] + container["args"] == ["wb", "run-asset", key, "--store", STORE, "--run-id", "r1"]
+        assert job["spec"]["backoffLimit"] == 0 and pod["spec"]["restartPolicy"] == "Never"
+
+
+def test_resources_selectors_and_tolerations(compiled: dict[str, list[dict[str, Any]]]) -> None:
+    jobs = asset_jobs(compiled)
+    gpu_pod = jobs["squares"]["spec"]["template"]["spec"]
+    amounts = {"cpu": "2", "memory": "1Gi", "nvidia.com/gpu": "1"}
+    assert gpu_pod["containers"][0]["resources"] == {"requests": amounts, "limits": amounts}
+    assert gpu_pod["nodeSelector"] == {"pool": "gpu"}
+    assert gpu_pod["tolerations"] == [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
+    small = jobs["numbers"]["spec"]["template"]["spec"]["containers"][0]["resources"]
+    assert small["requests"] == {"cpu": "500m", "memory": "256Mi"}
+    plain = jobs["report"]["spec"]["template"]["spec"]
+    assert "resources" not in plain["containers"][0] and "nodeSelector" not in plain
+
+
+def test_credentials_only_by_secret_reference(compiled: dict[str, list[dict[str, Any]]]) -> None:
+    for job in asset_jobs(compiled).values():
+        pod = job["spec"]["template"]["spec"]
+        container = pod["containers"][0]
+        assert container["envFrom"] == [{"secretRef": {"name": "workbench-store", "optional": True}}]
+        assert {e["name"] for e in container["env"]} == {"HOME", "WORKBENCH_HOME", "XDG_CACHE_HOME", "PYTHONUNBUFFERED"}
+        assert all("valueFrom" not in e for e in container["env"])
+        assert pod["serviceAccountName"] == "workbench" and pod["automountServiceAccountToken"] is False
+        assert container["securityContext"]["readOnlyRootFilesystem"] is True
+        assert pod["securityContext"]["runAsNonRoot"] is True
+    assert not any(kind == "Secret" for docs in compiled.values() for kind in (d["kind"] for d in docs))
+
+
+def test_least_privilege_rbac_and_driver(compiled: dict[str, list[dict[str, Any]]]) -> None:
+    rbac = {d["kind"]: d for d in compiled["rbac.yaml"] if d["kind"] != "ServiceAccount"}
+    assert rbac["Role"]["rules"] == [
+        {"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["create", "get", "list", "watch"]}
+    ]
+    assert rbac["RoleBinding"]["subjects"] == [
+        {"kind": "ServiceAccount", "name": "workbench-driver", "namespace": "default"}
+    ]
+    accounts = [d["metadata"]["name"] for d in compiled["rbac.yaml"] if d["kind"] == "ServiceAccount"]
+    assert accounts == ["workbench", "workbench-driver"]
+    (driver,) = compiled["driver.yaml"]
+    pod = driver["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == "workbench-driver"
+    run = RunSpec.from_json(driver["metadata"]["annotations"][RUN_ANNOTATION])
+    assert set(run.units) == set(KEYS) and run.run_id == "r1" and run.store == STORE
+    assert pod["containers"][0]["args"][:2] == ["push", "--driver"] and pod["containers"][0]["args"][-5:] == list(
+        run.units
+    )
+    assert driver["spec"]["podFailurePolicy"]["rules"][0]["onExitCodes"]["values"] == [1, 2]
+
+
+def test_only_the_stale_part_is_compiled(project: Path, tmp_path: Path) -> None:
+    assert run_wb(project, "materialize", "numbers").returncode == 0
+    jobs = asset_jobs(compile_dir(project, tmp_path / "stale"))
+    assert set(jobs) == {"squares", "shares", "total", "report"}
+    assert list(asset_jobs(compile_dir(project, tmp_path / "one", "shares", "--only"))) == ["shares"]
+    assert run_wb(project, "materialize").returncode == 0
+    done = run_wb(project, "compile", "-o", str(tmp_path / "none"), "--store", STORE)
+    assert done.returncode == 0 and "nothing to compile" in done.stderr
+    assert not (tmp_path / "none").exists()
+
+
+def test_bad_input_is_exit_2_with_one_line(project: Path, tmp_path: Path) -> None:
+    done = run_wb(project, "compile", "-o", str(tmp_path / "x"), "--store", STORE, "--run-id", "Not_Valid")
+    assert done.returncode == 2 and done.stderr.startswith("error: run id") and "Traceback" not in done.stderr
+    done = run_wb(project, "compile", "nope", "-o", str(tmp_path / "x"), "--store", STORE)
+    assert done.returncode == 2 and "unknown" in done.stderr
+    done = run_wb(project, "compile", "-o", str(tmp_path / "x"))
+    assert done.returncode == 2 and "no shared store" in done.stderr
+
+
+PARTITIONED = """
+from workbench import StaticPartitions, asset
+
+REGIONS = StaticPartitions(["eu", "us", "apac"])
+
+
+@asset(partitions=REGIONS)
+def sales(partition: str) -> dict:
+    return {"region": partition}
+
+
+@asset
+def summary(sales: dict) -> dict:
+    return {"regions": sorted(sales)}
+"""
+
+
+def test_one_job_per_partition(make_project: Any, tmp_path: Path) -> None:
+    project = make_project({"pipeline.py": PARTITIONED})
+    jobs = asset_jobs(compile_dir(project, tmp_path / "out", "sales", "--partition", "eu,us"))
+    assert list(jobs) == ["sales[eu]", "sales[us]"]
+    for region in ("eu", "us"):
+        job = jobs[f"sales[{region}]"]
+        kubernetes_validate.validate(job, K8S_VERSION, strict=True)
+        assert job["spec"]["template"]["spec"]["containers"][0]["args"][-2:] == ["--partition", region]
+        assert job["metadata"]["labels"]["workbench.dev/partition"] == region
+    all_units = asset_jobs(compile_dir(project, tmp_path / "all"))
+    assert list(all_units) == ["sales[eu]", "sales[us]", "sales[apac]", "summary"]
+
+
+@pytest.mark.parametrize(
+    ("resources", "expected"),
+    [
+        (Resources(cpu=0.25), {"cpu": "250m"}),
+        (Resources(cpu=1.5, memory="512Mi"), {"cpu": "1500m", "memory": "512Mi"}),
+        (Resources(gpu=2), {"nvidia.com/gpu": "2"}),
+    ],
+)
+def test_resource_quantities(resources: Resources, expected: dict[str, str]) -> None:
+    assert resource_requirements("a", resources) == {"requests": expected, "limits": expected}
+
+
+@pytest.mark.parametrize("resources", [Resources(cpu=0), Resources(memory="4GB"), Resources(gpu=-1)])
+def test_bad_resources_name_the_asset(resources: Resources) -> None:
+    with pytest.raises(ManifestError, match="asset 'model'"):
+        resource_requirements("model", resources)
+
+
+def test_names_and_labels_stay_valid_for_any_key() -> None:
+    for unit in ("a", "ns/deep/Key_Name", "x" * 80, "events[2026-11-01]", "_private"):
+        name = job_name("0123456789abcdef", unit)
+        assert DNS_LABEL.fullmatch(name) and len(name) <= 63, name
+        assert re.fullmatch(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]", label_value(unit)), unit
+    assert job_name("r", "a/b") != job_name("r", "a_b")

@@ -1,0 +1,76 @@
+"""`wb run-asset` (the pod entry point) and `wb sync`, without a cluster: a shared directory store."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from workbench.storage.artifacts import ArtifactStore
+
+from tests.conftest import run_wb
+from workbench.records import CheckRecord, Materialization
+
+
+def records(store: Path) -> dict[str, Materialization]:
+    """The newest record of each asset in a store."""
+    found = sorted(
+        (r for r in ArtifactStore(str(store)).iter_records() if isinstance(r, Materialization)),
+        key=lambda r: r.ended_at,
+    )
+    return {r.asset_key: r for r in found}
+
+
+def test_run_asset_reads_its_inputs_from_the_shared_records(project: Path, shared: Path) -> None:
+    (project / "data" / "raw.txt").write_text("10 20 30\n")  # a total the blocking check rejects
+    done = run_wb(project, "run-asset", "numbers", "--store", str(shared), "--run-id", "r1")
+    assert done.returncode == 0, done.stderr
+    assert "parsing raw.txt" in done.stdout and "materialized numbers" in done.stderr
+
+    missing = run_wb(project, "run-asset", "total", "--store", str(shared), "--run-id", "r1")
+    assert missing.returncode == 1
+    assert "error: asset total failed: InputError: input 'squares' has never been materialized" in missing.stderr
+
+    for key in ("squares", "shares"):
+        assert run_wb(project, "run-asset", key, "--store", str(shared), "--run-id", "r1").returncode == 0
+    checked = run_wb(project, "run-asset", "total", "--store", str(shared), "--run-id", "r1")
+    assert checked.returncode == 1  # materialized, but its downstream must not run
+    assert "check total:small: FAILED (blocking)" in checked.stderr and "materialized total" in checked.stderr
+    (result,) = [c for c in ArtifactStore(str(shared)).iter_check_records() if isinstance(c, CheckRecord)]
+    assert not result.passed and result.blocking and result.run_id == "r1"
+    found = records(shared)
+    assert (found["numbers"].trigger, found["numbers"].run_id) == ("push", "r1")
+    assert found["squares"].input_versions == {"numbers": found["numbers"].data_version}
+    assert found["total"].ok and found["total"].input_versions.keys() == {"squares", "shares"}
+    assert not (project / ".workbench" / "metadata.duckdb").exists()  # a pod has no DuckDB index
+
+
+def test_run_asset_rejects_what_it_cannot_run(project: Path, shared: Path) -> None:
+    for args, message in [
+        (("nope",), "cannot run 'nope': unknown"),
+        (("raw",), "cannot run 'raw': a source"),
+        (("numbers", "--partition", "eu"), "cannot run 'numbers[eu]': 'numbers' is not partitioned"),
+    ]:
+        done = run_wb(project, "run-asset", *args, "--store", str(shared))
+        assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
+    assert records(shared) == {}
+
+
+def test_sync_imports_valid_records_only(project: Path, shared: Path) -> None:
+    for key in ("numbers", "squares"):
+        assert run_wb(project, "run-asset", key, "--store", str(shared)).returncode == 0
+    numbers = records(shared)["numbers"]
+    assert numbers.artifact_uri
+    (shared / numbers.artifact_uri).write_bytes(b"tampered")
+    (shared / "records" / "shares").mkdir()
+    (shared / "records" / "shares" / "broken.json").write_text("{")
+
+    done = run_wb(project, "sync", "--store", str(shared), "--json")
+    assert done.returncode == 1
+    report = json.loads(done.stdout)
+    assert report["indexed"] == 1 and report["artifacts"] == 1
+    problems = " ".join(report["problems"])
+    assert "records/shares/broken.json" in problems and "does not match its data version" in problems
+    local = records(project / ".workbench" / "artifacts")
+    assert set(local) == {"squares"}  # never a record without its artifact
+    history = json.loads(run_wb(project, "history", "squares", "--json").stdout)
+    assert [h["trigger"] for h in history] == ["push"]

@@ -1,0 +1,69 @@
+"""Streaming the pod logs of a run's assets while `wb push --wait` reports their progress."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from typing import TYPE_CHECKING
+
+from workbench.kube.client import Cluster, KubeError
+from workbench.kube.manifests import RunSpec, job_name
+from workbench.reporting import Reporter
+
+if TYPE_CHECKING:
+    from workbench.plan import Plan
+
+_JOIN_SECONDS = 10.0
+
+
+class LogReporter:
+    """Wraps a reporter: follows each asset pod's log while it runs; prints it before the outcome."""
+
+    def __init__(self, inner: Reporter, cluster: Cluster, run: RunSpec) -> None:
+        self.inner, self.cluster, self.run = inner, cluster, run
+        self.lock = threading.Lock()
+        self.followers: dict[str, tuple[threading.Thread, threading.Event]] = {}
+
+    def planned(self, plan: Plan) -> None:
+        self.inner.planned(plan)
+
+    def started(self, key: str) -> None:
+        done = threading.Event()
+        thread = threading.Thread(target=self._follow, args=(key, done), daemon=True, name=f"wb-log-{key}")
+        self.followers[key] = (thread, done)
+        thread.start()
+        self.inner.started(key)
+
+    def finished(self, key: str, outcome: str, seconds: float, detail: str = "") -> None:
+        follower = self.followers.pop(key, None)
+        if follower is not None:
+            follower[1].set()
+            follower[0].join(timeout=_JOIN_SECONDS)
+        self.inner.finished(key, outcome, seconds, detail)
+
+    def closed(self) -> None:
+        for _, done in self.followers.values():
+            done.set()
+        self.inner.closed()
+
+    def _follow(self, key: str, done: threading.Event) -> None:
+        """Stream the pod's log; until it has a started pod, try again every half second."""
+        name = job_name(self.run.run_id, key)
+        while True:
+            last_try = done.is_set()
+            printed = 0
+            try:
+                for line in self.cluster.log_lines(name):
+                    printed += 1
+                    self._emit(key, line)
+            except KubeError as exc:  # no pod yet, or its container has not started
+                if last_try and not printed:
+                    self._emit(key, f"(no log: {exc})")
+            if printed or last_try:
+                return
+            done.wait(0.5)
+
+    def _emit(self, key: str, line: str) -> None:
+        with self.lock:
+            sys.stderr.write(f"  {key} | {line}\n")
+            sys.stderr.flush()

@@ -1,0 +1,293 @@
+"""Kubernetes manifests for a frozen plan: RBAC, the driver Job and one Job per asset.
+
+Pure functions from specs to plain dicts (the shapes `kubectl apply` and the API accept); no I/O
+and no `kubernetes` import. Names are deterministic in (run id, asset key), so submitting the
+same run twice finds the Jobs it created before instead of duplicating them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+from workbench.errors import WorkbenchError
+from workbench.graph import AssetGraph
+from workbench.hashing import digest
+from workbench.partitions import split_unit, unit_id
+from workbench.spec import AssetSpec, Resources
+
+GROUP = "workbench.dev"
+RUN_LABEL = f"{GROUP}/run-id"
+ROLE_LABEL = f"{GROUP}/role"
+ASSET_LABEL = f"{GROUP}/asset"
+PARTITION_LABEL = f"{GROUP}/partition"
+UNIT_ANNOTATION = f"{GROUP}/unit"
+RUN_ANNOTATION = f"{GROUP}/run"
+RUNNER_ACCOUNT = "workbench"  # asset pods: no API token; bind cloud storage identities here
+DRIVER_ACCOUNT = "workbench-driver"  # the driver pod: may create and watch the run's Jobs
+DEFAULT_SECRET = "workbench-store"
+SCRATCH = "/tmp"  # an emptyDir: the only writable path (the root filesystem is read-only)
+DRIVER_FAIL_CODES = (1, 2)  # an asset failed / bad input: a driver restart cannot help
+DRIVER_RETRY_CODE = 3  # the API failed: a new driver pod resumes the run
+TTL_SECONDS = 7 * 24 * 3600
+_RUN_ID = re.compile(r"[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?")
+_QUANTITY = re.compile(r"\d+(\.\d+)?([KMGTPE]i|[kMGTPE]|m)?")
+_TOLERATION_FIELDS = frozenset({"key", "operator", "value", "effect", "tolerationSeconds"})
+_DRIVER_RESOURCES = {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "500m", "memory": "512Mi"}}
+_ENV = (
+    ("HOME", SCRATCH),
+    ("WORKBENCH_HOME", f"{SCRATCH}/workbench"),
+    ("XDG_CACHE_HOME", f"{SCRATCH}/cache"),
+    ("PYTHONUNBUFFERED", "1"),  # pod logs stream line by line
+)
+
+
+class ManifestError(WorkbenchError):
+    """A run option or an asset's resources cannot be expressed as a Kubernetes manifest."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunSpec:
+    """A frozen plan and where it runs: everything the manifests are built from."""
+
+    run_id: str
+    units: tuple[str, ...]  # the plan's `to_run` (assets, or partitions of them), in topological order
+    image: str
+    store: str
+    namespace: str = "default"
+    secret: str = DEFAULT_SECRET
+
+    def __post_init__(self) -> None:
+        if not _RUN_ID.fullmatch(self.run_id):
+            raise ManifestError(f"run id {self.run_id!r} must be 1-40 lowercase letters, digits or '-'")
+        if not self.image:
+            raise ManifestError("a run needs an image: pass --image IMAGE (or set WORKBENCH_IMAGE)")
+        if not self.namespace:
+            raise ManifestError("a run needs a namespace")
+
+    def to_json(self) -> str:
+        return json.dumps({f.name: getattr(self, f.name) for f in fields(self)}, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> RunSpec:
+        """Parse the run a driver Job carries; `ManifestError` if it is not one."""
+        try:
+            doc = json.loads(text)
+            return cls(**{**doc, "units": tuple(doc["units"])})
+        except (TypeError, ValueError, KeyError) as exc:
+            raise ManifestError(f"not a workbench run description: {exc}") from exc
+
+
+def job_name(run_id: str, unit: str) -> str:
+    """`wb-<run>-<unit>-<hash>`: a valid DNS label (<= 63 chars), unique per (run, asset or partition)."""
+    slug = re.sub(r"[^a-z0-9]+", "-", unit.lower()).strip("-")[:30].rstrip("-") or "asset"
+    return f"wb-{run_id[:10]}-{slug}-{digest(unit)[:6]}"
+
+
+def driver_name(run_id: str) -> str:
+    return f"wb-{run_id[:10]}-driver"
+
+
+def label_value(text: str) -> str:
+    """`text` as a label value: [A-Za-z0-9_.-], alphanumeric at both ends, <= 63 chars."""
+    return re.sub(r"[^A-Za-z0-9_.\-]", ".", text)[:63].strip("._-")
+
+
+def selector(run_id: str) -> str:
+    return f"{RUN_LABEL}={run_id}"
+
+
+def resource_requirements(key: str, resources: Resources) -> dict[str, Any]:
+    """requests = limits (Guaranteed QoS); a GPU is the `nvidia.com/gpu` extended resource."""
+    amounts: dict[str, str] = {}
+    if resources.cpu is not None:
+        if resources.cpu <= 0:
+            raise ManifestError(f"asset {key!r}: cpu must be > 0, not {resources.cpu}")
+        millis = round(resources.cpu * 1000)
+        amounts["cpu"] = str(millis // 1000) if millis % 1000 == 0 else f"{millis}m"
+    if resources.memory is not None:
+        if not _QUANTITY.fullmatch(str(resources.memory)):
+            raise ManifestError(
+                f"asset {key!r}: memory {resources.memory!r} is not a Kubernetes quantity (e.g. 512Mi, 4Gi)"
+            )
+        amounts["memory"] = str(resources.memory)
+    if resources.gpu < 0:
+        raise ManifestError(f"asset {key!r}: gpu must be >= 0, not {resources.gpu}")
+    if resources.gpu:
+        amounts["nvidia.com/gpu"] = str(int(resources.gpu))
+    return {"requests": dict(amounts), "limits": dict(amounts)} if amounts else {}
+
+
+def _toleration(key: str, toleration: Mapping[str, Any]) -> dict[str, Any]:
+    unknown = set(toleration) - _TOLERATION_FIELDS
+    if unknown:
+        raise ManifestError(f"asset {key!r}: unknown toleration field(s) {', '.join(sorted(unknown))}")
+    out: dict[str, Any] = {k: str(v) for k, v in toleration.items()}
+    if "tolerationSeconds" in out:
+        out["tolerationSeconds"] = int(out["tolerationSeconds"])
+    return out
+
+
+def _labels(run: RunSpec, role: str) -> dict[str, str]:
+    return {
+        "app.kubernetes.io/name": "workbench",
+        "app.kubernetes.io/managed-by": "workbench",
+        RUN_LABEL: run.run_id,
+        ROLE_LABEL: role,
+    }
+
+
+def _job(
+    run: RunSpec,
+    name: str,
+    role: str,
+    container: dict[str, Any],
+    pod: dict[str, Any],
+    *,
+    backoff: int,
+    labels: Mapping[str, str] | None = None,
+    annotations: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    all_labels = {**_labels(run, role), **(labels or {})}
+    container = {
+        "name": container["name"],
+        "image": run.image,
+        "imagePullPolicy": "IfNotPresent",
+        "command": ["wb"],
+        **container,
+        "env": [{"name": k, "value": v} for k, v in _ENV],
+        "volumeMounts": [{"name": "scratch", "mountPath": SCRATCH}],
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]},
+        },
+    }
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {
+            "name": name,
+            "namespace": run.namespace,
+            "labels": all_labels,
+            "annotations": dict(annotations or {}),
+        },
+        "spec": {
+            "backoffLimit": backoff,
+            "ttlSecondsAfterFinished": TTL_SECONDS,
+            "template": {
+                "metadata": {"labels": dict(all_labels)},
+                "spec": {
+                    "restartPolicy": "Never",
+                    **pod,
+                    "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+                    "containers": [container],
+                    "volumes": [{"name": "scratch", "emptyDir": {}}],
+                },
+            },
+        },
+    }
+
+
+def asset_job(spec: AssetSpec, run: RunSpec, partition: str = "") -> dict[str, Any]:
+    """The Job that runs `wb run-asset KEY` once (retries happen inside the pod, as locally)."""
+    res, unit = spec.resources, unit_id(spec.key, partition)
+    pod: dict[str, Any] = {"serviceAccountName": RUNNER_ACCOUNT, "automountServiceAccountToken": False}
+    if res.node_selector:
+        pod["nodeSelector"] = {str(k): str(v) for k, v in res.node_selector.items()}
+    if res.tolerations:
+        pod["tolerations"] = [_toleration(spec.key, t) for t in res.tolerations]
+    args = ["run-asset", spec.key, "--store", run.store, "--run-id", run.run_id]
+    container: dict[str, Any] = {
+        "name": "asset",
+        "args": [*args, "--partition", partition] if partition else args,
+        "envFrom": [{"secretRef": {"name": run.secret, "optional": True}}],  # store credentials, never inline
+    }
+    requirements = resource_requirements(spec.key, res)
+    if requirements:
+        container["resources"] = requirements
+    labels = {ASSET_LABEL: label_value(spec.key)}
+    if partition:
+        labels[PARTITION_LABEL] = label_value(partition)
+    return _job(
+        run,
+        job_name(run.run_id, unit),
+        "asset",
+        container,
+        pod,
+        backoff=0,
+        labels=labels,
+        annotations={UNIT_ANNOTATION: unit},
+    )
+
+
+def driver_job(run: RunSpec) -> dict[str, Any]:
+    """The in-cluster driver: `wb push --driver` applies the frozen plan, so the laptop may disconnect.
+
+    A crash of the driver pod is retried (it adopts the Jobs it created); exit codes 1 and 2 fail the Job.
+    """
+    args = ["push", "--driver", "--run-id", run.run_id, "--namespace", run.namespace, "--image", run.image]
+    args += ["--store", run.store, "--secret", run.secret, *run.units]
+    container = {"name": "driver", "args": args, "resources": _DRIVER_RESOURCES}
+    job = _job(
+        run,
+        driver_name(run.run_id),
+        "driver",
+        container,
+        {"serviceAccountName": DRIVER_ACCOUNT},
+        backoff=3,
+        annotations={RUN_ANNOTATION: run.to_json()},  # what `wb push --run-id` re-attaches to
+    )
+    job["spec"]["podFailurePolicy"] = {
+        "rules": [
+            {
+                "action": "FailJob",
+                "onExitCodes": {"containerName": "driver", "operator": "In", "values": list(DRIVER_FAIL_CODES)},
+            }
+        ]
+    }
+    return job
+
+
+def asset_jobs(graph: AssetGraph, run: RunSpec) -> list[dict[str, Any]]:
+    """One Job per unit of the plan, in the plan's (topological) order."""
+    jobs = []
+    for unit in run.units:
+        key, partition = split_unit(unit)
+        spec = graph.nodes[key]
+        assert isinstance(spec, AssetSpec), f"{key} is not an asset"
+        jobs.append(asset_job(spec, run, partition))
+    return jobs
+
+
+def rbac(namespace: str) -> list[dict[str, Any]]:
+    """Two ServiceAccounts and the least-privilege Role the driver needs: create and watch Jobs."""
+
+    def meta(name: str) -> dict[str, Any]:
+        return {"name": name, "namespace": namespace, "labels": {"app.kubernetes.io/name": "workbench"}}
+
+    return [
+        {
+            "apiVersion": "v1",
+            "kind": "ServiceAccount",
+            "metadata": meta(RUNNER_ACCOUNT),
+            "automountServiceAccountToken": False,
+        },
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta(DRIVER_ACCOUNT)},
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "Role",
+            "metadata": meta(DRIVER_ACCOUNT),
+            "rules": [{"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["create", "get", "list", "watch"]}],
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": meta(DRIVER_ACCOUNT),
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": DRIVER_ACCOUNT},
+            "subjects": [{"kind": "ServiceAccount", "name": DRIVER_ACCOUNT, "namespace": namespace}],
+        },
+    ]
