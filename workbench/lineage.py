@@ -23,12 +23,15 @@ def graph_lineage(graph: AssetGraph, key: str, direction: str | None) -> dict[st
     return doc
 
 
-def version_tree(ws: Workspace, key: str, ref: str) -> dict[str, Any]:
-    """The version `ref` of `key` and, recursively, the exact versions of the inputs it read."""
-    return _node(ws, resolve(ws.metadata, key, ref), depth=0)
+def version_tree(ws: Workspace, key: str, ref: str, levels: int | None = None) -> dict[str, Any]:
+    """The version `ref` of `key` and, recursively, the exact versions of the inputs it read.
+
+    With `levels`, inputs deeper than that are not looked up; a node cut there has `"more": True`.
+    """
+    return _node(ws, resolve(ws.metadata, key, ref), depth=0, levels=levels)
 
 
-def _node(ws: Workspace, record: Materialization, depth: int) -> dict[str, Any]:
+def _node(ws: Workspace, record: Materialization, depth: int, levels: int | None = None) -> dict[str, Any]:
     node: dict[str, Any] = {
         "key": record.asset_key,
         "data_version": record.data_version,
@@ -39,6 +42,9 @@ def _node(ws: Workspace, record: Materialization, depth: int) -> dict[str, Any]:
         "run_id": record.run_id,
         "inputs": [],
     }
+    if levels is not None and depth >= levels:
+        node["more"] = bool(record.input_versions)
+        return node
     for parent, version in sorted(record.input_versions.items()):
         if parent in ws.graph and ws.graph.is_source(parent):
             node["inputs"].append({"key": parent, "data_version": version, "kind": "source", "inputs": []})
@@ -48,5 +54,5 @@ def _node(ws: Workspace, record: Materialization, depth: int) -> dict[str, Any]:
         if not exact or depth > 100:
             node["inputs"].append({"key": parent, "data_version": version, "note": "version not in the store", "inputs": []})
         else:
-            node["inputs"].append(_node(ws, exact[-1], depth + 1))
+            node["inputs"].append(_node(ws, exact[-1], depth + 1, levels))
     return node

@@ -15,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from workbench.errors import SelectionError
+from workbench.errors import SelectionError, StoreError
 from workbench.graph import AssetGraph, suggest
 from workbench.partitions import split_unit
 from workbench.records import Materialization
@@ -205,7 +205,7 @@ def print_history(key: str, records: list[Materialization], checks: Iterable[Any
     table = Table(box=None, pad_edge=False, header_style="bold", title=Text(key, "bold"), title_justify="left")
     for col in ("time", "status", "version", "code", "git", "size", "rows", "secs", "trigger", *metric_names):
         right = col in ("size", "rows", "secs") or col in metric_names
-        table.add_column(col, justify="right" if right else "left", no_wrap=True)
+        table.add_column(_t(col), justify="right" if right else "left", no_wrap=True)  # metric names are user text
     for r in records:
         git = short(r.git_commit, 8) + ("*" if r.git_dirty else "")
         secs = (r.ended_at - r.started_at).total_seconds()
@@ -269,6 +269,11 @@ def print_show(ws: Workspace, key: str, record: Materialization | None, last: Ma
     for name, value in sorted(record.metrics.items()):
         console.print(Text.assemble(("metric ", "cyan"), f"{name} = {_fmt_metric(value)}"))
     assert record.artifact_uri and record.serializer
+    if not ws.artifacts.exists(record.artifact_uri):
+        raise StoreError(
+            f"{key}@{short(record.data_version)}: artifact {record.artifact_uri} is missing from the store"
+            f" (`wb doctor` lists every missing artifact); `wb materialize {key}` rebuilds the current version"
+        )
     path = ws.artifacts.local_path(record.artifact_uri)
     if record.serializer == "parquet":
         import polars as pl
@@ -278,37 +283,43 @@ def print_show(ws: Workspace, key: str, record: Materialization | None, last: Ma
         with pl.Config(tbl_rows=rows, tbl_cols=12, fmt_str_lengths=40):
             console.print(_t(str(frame.head(rows).collect())))
         return
-    value = serializers.read(path, record.serializer)
+    console.print(_t(artifact_text(serializers.read(path, record.serializer), record.serializer)))
+
+
+def artifact_text(value: object, serializer: str, limit: int = 4000) -> str:
+    """A non-table artifact as text: decoded bytes, indented JSON or repr, cut to `limit` chars."""
     if isinstance(value, bytes):
         try:
             text = value.decode()
         except UnicodeDecodeError:
             text = f"<{len(value)} bytes>"
-    elif record.serializer == "json":
+    elif serializer == "json":
         import json
 
         text = json.dumps(value, indent=2, default=str)
     else:
         text = repr(value)
-    console.print(_t(text[:4000] + ("\n..." if len(text) > 4000 else "")))
+    return text[:limit] + ("\n..." if len(text) > limit else "")
+
+
+def version_label(node: Mapping[str, Any]) -> Text:
+    """One node of a `version_tree`: `key@version  git abc123*  2026-01-02 10:00:00  note`."""
+    parts: list[str | tuple[str, str]] = [(node["key"], "bold"), "@", (short(node.get("data_version")), "cyan")]
+    if node.get("git_commit"):
+        parts += ["  git ", (short(node["git_commit"], 8) + ("*" if node.get("git_dirty") else ""), "dim")]
+    if node.get("materialized_at"):
+        parts += ["  ", (str(node["materialized_at"])[:19].replace("T", " "), "dim")]
+    if node.get("note"):
+        parts += ["  ", (node["note"], "yellow")]
+    return Text.assemble(*parts)
 
 
 def print_version_tree(tree: Mapping[str, Any]) -> None:
-    def label(node: Mapping[str, Any]) -> Text:
-        parts = [(node["key"], "bold"), "@", (short(node.get("data_version")), "cyan")]
-        if node.get("git_commit"):
-            parts += ["  git ", (short(node["git_commit"], 8) + ("*" if node.get("git_dirty") else ""), "dim")]
-        if node.get("materialized_at"):
-            parts += ["  ", (str(node["materialized_at"])[:19].replace("T", " "), "dim")]
-        if node.get("note"):
-            parts += ["  ", (node["note"], "yellow")]
-        return Text.assemble(*parts)
-
     def add(branch: Tree, node: Mapping[str, Any]) -> None:
         for child in node.get("inputs", []):
-            add(branch.add(label(child)), child)
+            add(branch.add(version_label(child)), child)
 
-    root = Tree(label(tree))
+    root = Tree(version_label(tree))
     add(root, tree)
     console.print(root)
 

@@ -1,0 +1,257 @@
+"""Pilot tests: open a temp project, navigate, filter, open details, materialize, see it turn fresh."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from textual.pilot import Pilot
+from textual.widgets import DataTable, Static, Tree
+
+from tests.conftest import run_wb
+from workbench.project import find_project
+from workbench.tui import app as app_module
+from workbench.tui.app import WorkbenchApp
+from workbench.tui.asset_tree import AssetTree
+from workbench.tui.detail import AssetDetail
+from workbench.tui.filter_bar import FilterBar
+from workbench.tui.graph_view import GraphView
+from workbench.tui.help import HelpScreen
+from workbench.tui.legend import Legend
+from workbench.tui.version_table import VersionTable
+from workbench.workspace import Workspace
+
+Settle = Callable[[Pilot[None]], Awaitable[None]]
+BOOM_ERROR = "[red]bad[/] value"
+
+
+def static_text(app: WorkbenchApp, selector: str) -> str:
+    return str(app.query_one(selector, Static).render())
+
+
+async def test_navigate_and_open_details(pipeline: Path, settle: Settle) -> None:
+    app = WorkbenchApp(find_project(pipeline))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        graph = app.query_one(GraphView)
+        assert app.focused is graph and graph.cursor == "raw"
+        assert graph.states == {"raw": "missing", "clean": "missing", "model": "missing", "report": "missing"}
+        await pilot.press("l")
+        assert graph.cursor == "clean"
+        await pilot.press("c")  # nearest child, then the next child on a second press
+        first = graph.cursor
+        await pilot.press("c")
+        assert {first, graph.cursor} == {"model", "report"}
+        await pilot.press("p")
+        assert graph.cursor == "clean"
+        await pilot.press("h", "right", "right")
+        assert graph.cursor in ("model", "report")
+        await pilot.press("enter")
+        await settle(pilot)
+        detail = app.query_one(AssetDetail)
+        assert detail.key == graph.cursor and app.focused is not None and detail in app.focused.ancestors
+        overview = static_text(app, "#overview")
+        assert "missing" in overview and "group ml" in overview and "upstream" in overview
+        await pilot.press("escape")
+        assert app.focused is graph
+
+
+async def test_filter_uses_the_cli_selection_syntax(pipeline: Path, settle: Settle) -> None:
+    app = WorkbenchApp(find_project(pipeline))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        graph = app.query_one(GraphView)
+        await pilot.press("slash", *"+model", "enter")
+        await settle(pilot)
+        assert set(graph.diagram.nodes) == {"clean", "model"}
+        assert app.query_one(Legend).selection == "+model" and app.focused is graph
+        await pilot.press("slash", *"nope", "enter")
+        bar = app.query_one(FilterBar)
+        assert bar.has_class("-error") and "nope" in str(bar.border_subtitle)
+        assert set(graph.diagram.nodes) == {"clean", "model"}  # a bad filter changes nothing
+        await pilot.press("escape")
+        assert not bar.has_class("-open") and app.focused is graph
+        await pilot.press("slash", "ctrl+u", "enter")  # an empty filter shows everything again
+        await settle(pilot)
+        assert set(graph.diagram.nodes) == {"raw", "clean", "model", "report"}
+
+
+async def test_m_materializes_the_focused_asset_and_its_upstream(pipeline: Path, settle: Settle) -> None:
+    app = WorkbenchApp(find_project(pipeline))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        graph = app.query_one(GraphView)
+        await pilot.press("l", "l")
+        assert graph.cursor in ("model", "report")
+        target = graph.cursor
+        await pilot.press("m")
+        await settle(pilot)
+        assert graph.states[target] == "fresh" and graph.states["clean"] == graph.states["raw"] == "fresh"
+        assert sum(app.query_one(Legend).counts.values()) == 4
+        await pilot.press("2")
+        await settle(pilot)
+        history = app.query_one(VersionTable)
+        assert history.row_count == 1 and "success" in str(history.get_row_at(0)[1])
+        record = app.statuses[target].record
+        assert record is not None and record.trigger == "tui"
+        await pilot.press("M")  # the rest of the stale assets
+        await settle(pilot)
+        assert set(graph.states.values()) == {"fresh"}
+
+
+async def test_a_failure_shows_its_error_and_log_verbatim(make_project: Callable[..., Path], settle: Settle) -> None:
+    from tests.tui.conftest import BOOM, PIPELINE
+
+    root = make_project({"pipeline.py": PIPELINE + BOOM})
+    app = WorkbenchApp(find_project(root))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("M")
+        await settle(pilot)
+        graph = app.query_one(GraphView)
+        assert graph.states["boom"] == "failed" and graph.states["report"] == "fresh"
+        graph.cursor = "boom"
+        await pilot.press("5")
+        await settle(pilot)
+        log = static_text(app, "#log")
+        assert BOOM_ERROR in log and "about to fail" in log and "Traceback" in log
+        assert BOOM_ERROR in static_text(app, "#overview")
+
+
+async def test_runs_recorded_by_other_processes_show_up(pipeline: Path, settle: Settle, monkeypatch) -> None:
+    monkeypatch.setattr(app_module, "POLL_SECONDS", 0.2)
+    app = WorkbenchApp(find_project(pipeline))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        done = run_wb(pipeline, "materialize", "model")  # the TUI must not hold the store's lock
+        assert done.returncode == 0, done.stderr
+        for _ in range(30):
+            await pilot.pause(0.2)
+            if app.query_one(GraphView).states.get("model") == "fresh":
+                break
+        assert app.query_one(GraphView).states == {"raw": "fresh", "clean": "fresh", "model": "fresh", "report": "missing"}
+
+
+async def test_table_preview_and_version_lineage(make_project: Callable[..., Path], settle: Settle) -> None:
+    from tests.tui.conftest import PIPELINE, TABLE
+
+    root = make_project({"pipeline.py": PIPELINE + TABLE})
+    assert Workspace.open(root).materialize().ok
+    app = WorkbenchApp(find_project(root))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        graph = app.query_one(GraphView)
+        graph.cursor = "table"
+        await pilot.press("4")
+        await settle(pilot)
+        table = app.query_one("#preview-table", DataTable)
+        assert table.row_count == 3 and [str(c) for c in table.get_row_at(0)] == ["1", "[b]a"]
+        assert "name: String" in static_text(app, "#preview-schema")
+        graph.cursor = "report"
+        await pilot.press("2")
+        await settle(pilot)
+        app.query_one(VersionTable).focus()
+        await pilot.press("enter")  # the lineage of the chosen version
+        await settle(pilot)
+        lineage = app.query_one("#lineage", Tree)
+        assert lineage.root.label.plain.startswith("report@")
+        inputs = sorted(str(child.label).split("@")[0] for child in lineage.root.children)
+        assert inputs == ["clean", "model"]
+
+
+async def test_list_view_help_and_commands(pipeline: Path, settle: Settle) -> None:
+    app = WorkbenchApp(find_project(pipeline))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("l", "v")
+        await settle(pilot)
+        tree = app.query_one(AssetTree)
+        assert app.focused is tree and tree.cursor_node is not None and tree.cursor_node.data == "clean"
+        assert sorted(str(n.label) for n in tree.root.children) == ["ml", "prep"]
+        await pilot.press("j")
+        await settle(pilot)
+        assert app.query_one(AssetDetail).key == tree.cursor_node.data
+        await pilot.press("v")
+        assert app.focused is app.query_one(GraphView)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "Materialize everything stale" in titles and "Filter assets" in titles
+
+
+async def test_load_errors_are_shown_and_recovered_from(make_project: Callable[..., Path], settle: Settle, monkeypatch) -> None:
+    from tests.tui.conftest import PIPELINE
+
+    monkeypatch.setattr(app_module, "POLL_SECONDS", 0.2)
+    root = make_project({"pipeline.py": PIPELINE + "\ndef broken(:\n"})
+    app = WorkbenchApp(find_project(root))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        message = static_text(app, "#message")
+        assert "Cannot load the project" in message and "syntax error" in message
+        (root / "pipeline.py").write_text(PIPELINE)
+        for _ in range(30):
+            await pilot.pause(0.2)
+            if app.query_one(GraphView).diagram.nodes:
+                break
+        assert set(app.query_one(GraphView).diagram.nodes) == {"raw", "clean", "model", "report"}
+
+
+async def test_an_empty_project(make_project: Callable[..., Path], settle: Settle) -> None:
+    root = make_project({"pipeline.py": "X = 1\n"})
+    app = WorkbenchApp(find_project(root))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert "No assets" in static_text(app, "#message")
+        await pilot.press("m", "M", "slash", "x", "enter", "v", "j")  # nothing to act on: nothing breaks
+        await settle(pilot)
+
+
+async def test_a_partitioned_asset_is_one_node_summing_up_its_partitions(make_project: Callable[..., Path], settle: Settle) -> None:
+    from tests.tui.conftest import PIPELINE
+
+    regions = """
+
+from workbench import StaticPartitions
+
+
+@asset(partitions=StaticPartitions(["eu", "us"]))
+def sales(raw: dict, partition: str) -> dict:
+    return {"region": partition}
+"""
+    root = make_project({"pipeline.py": PIPELINE + regions})
+    app = WorkbenchApp(find_project(root))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        graph = app.query_one(GraphView)
+        assert graph.states["sales"] == "missing" and "0/2 fresh" in str(app.statuses["sales"].reasons[0])
+        graph.cursor = "sales"
+        await pilot.press("m")
+        await settle(pilot)
+        assert graph.states["sales"] == "fresh" and "2/2 fresh" in str(app.statuses["sales"].reasons[0])
+        await pilot.press("2")
+        await settle(pilot)
+        history = app.query_one(VersionTable)
+        assert history.row_count == 2 and sorted(str(history.get_row_at(i)[1]) for i in range(2)) == ["eu", "us"]
+
+
+async def test_run_progress_shows_on_the_nodes(pipeline: Path, settle: Settle) -> None:
+    from workbench.tui.reporter import TuiReporter
+
+    app = WorkbenchApp(find_project(pipeline))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        reporter = TuiReporter(app)  # as the executor calls it, here from the test's thread
+        app.post_message(TuiReporter.Planned(("raw", "clean")))
+        reporter.started("raw")
+        await pilot.pause(0.2)
+        graph = app.query_one(GraphView)
+        assert graph.states["raw"] == "running" and app.query_one(Legend).progress == "running 0/2"
+        reporter.finished("raw", "materialized", 0.1)
+        reporter.started("clean")
+        reporter.finished("clean", "failed", 0.1, "boom")
+        await pilot.pause(0.2)
+        assert (graph.states["raw"], graph.states["clean"]) == ("fresh", "failed")
+        assert app.query_one(Legend).progress == "running 2/2"

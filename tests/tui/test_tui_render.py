@@ -1,0 +1,44 @@
+"""Rendering one row of the layout: clipping to the viewport, styles by state, cursor, markup safety."""
+
+from __future__ import annotations
+
+from workbench.tui import theme
+from workbench.tui.layout import layout
+from workbench.tui.navigate import DOWN, LEFT, RIGHT, UP, nearest, step
+from workbench.tui.render import render_row
+
+KEYS = ["a", "b", "c", "d"]
+PARENTS = {"c": ["a", "b"], "d": ["c"]}
+
+
+def text(segments: list) -> str:
+    return "".join(s.text for s in segments)
+
+
+def test_row_is_clipped_to_the_viewport_and_styled_by_state() -> None:
+    lay = layout(KEYS, PARENTS)
+    c = lay.nodes["c"]
+    full = render_row(lay, c.y, 0, lay.width, {"c": "stale", "d": "failed"}, cursor="d", related={"c"})
+    assert len(text(full)) == lay.width
+    assert " ↻ c " in text(full) and " ✘ d " in text(full)
+    styles = {s.text.strip(): s.style for s in full if s.text.strip() in ("↻ c", "✘ d")}
+    assert styles["↻ c"] == theme.pill("stale") + theme.RELATED
+    assert styles["✘ d"] == theme.pill("failed") + theme.CURSOR
+    window = render_row(lay, c.y, c.x + 1, 4, {"c": "stale"})
+    assert text(window) == "↻ c "  # a box cut by the left edge of the viewport
+    assert text(render_row(lay, lay.height + 3, 0, 7, {})) == " " * 7
+
+
+def test_keys_with_markup_are_drawn_verbatim() -> None:
+    lay = layout(["[b]x"], {})
+    assert "[b]x" in text(render_row(lay, 0, 0, lay.width, {}))
+
+
+def test_navigation_within_and_across_layers() -> None:
+    lay = layout(KEYS, PARENTS)
+    top, bottom = lay.columns[0]
+    assert step(lay, top, DOWN) == bottom and step(lay, bottom, DOWN) == bottom
+    assert step(lay, bottom, UP) == top and step(lay, top, UP) == top
+    assert step(lay, "a", RIGHT) == "c" and step(lay, "c", RIGHT) == "d" and step(lay, "d", RIGHT) == "d"
+    assert step(lay, "c", LEFT) == nearest(lay, ["a", "b"], lay.nodes["c"].y)
+    assert nearest(lay, [], 0) is None

@@ -1,0 +1,37 @@
+"""What the views show: the assets a filter selects, their groups, and their layered layout.
+
+Built off the UI thread (a 1,000-asset layout takes ~0.15 s), then handed to the views.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from workbench.errors import WorkbenchError
+from workbench.graph import AssetGraph
+from workbench.selection import select
+from workbench.tui.layout import Layout, layout
+
+
+@dataclass(frozen=True, slots=True)
+class Scene:
+    graph: AssetGraph
+    selection: str  # the filter expression in force ("" for all)
+    keys: tuple[str, ...]  # topological order
+    groups: Mapping[str, str]
+    sources: frozenset[str]
+    diagram: Layout
+    warning: str = ""  # why the requested filter was dropped
+
+
+def build(graph: AssetGraph, selection: str, grouped: bool) -> Scene:
+    """The scene for `selection`; a selection that no longer parses falls back to every asset."""
+    warning = ""
+    try:
+        keys = tuple(graph.subset_order(select(graph, selection or None)))
+    except WorkbenchError as exc:
+        warning, selection, keys = f"filter cleared: {exc}", "", graph.order
+    groups = {k: graph.nodes[k].group for k in keys}
+    sources = frozenset(k for k in keys if graph.is_source(k))
+    return Scene(graph, selection, keys, groups, sources, layout(keys, graph.parents, groups if grouped else None), warning)

@@ -1,0 +1,39 @@
+"""States as the TUI draws them: a glyph (legible without colour) and a style per state."""
+
+from __future__ import annotations
+
+from rich.style import Style
+from rich.text import Text
+
+from workbench.staleness import FAILED, FRESH, MISSING, STALE
+
+RUNNING = "running"
+STATES = (FRESH, STALE, MISSING, FAILED, RUNNING)
+GLYPH = {FRESH: "✔", STALE: "↻", MISSING: "○", FAILED: "✘", RUNNING: "▶"}
+PILL = {
+    FRESH: Style.parse("#e8f5e9 on #2e7d32"),
+    STALE: Style.parse("#1b1b1b on #f9a825"),
+    MISSING: Style.parse("#e3f2fd on #1565c0"),
+    FAILED: Style.parse("bold #ffffff on #c62828"),
+    RUNNING: Style.parse("bold #ffffff on #8e24aa"),
+}
+INK = {FRESH: "green", STALE: "yellow", MISSING: "#42a5f5", FAILED: "bold red", RUNNING: "magenta"}
+UNKNOWN = Style.parse("#e0e0e0 on #424242")
+EDGE = Style.parse("#78909c")
+CAPTION = Style.parse("italic #9e9e9e")
+CURSOR = Style(reverse=True, bold=True)
+RELATED = Style(underline=True)
+SOURCE = Style(italic=True)
+
+
+def glyph(state: str | None) -> str:
+    return GLYPH.get(state or "", "·")
+
+
+def pill(state: str | None) -> Style:
+    return PILL.get(state or "", UNKNOWN)
+
+
+def state_text(state: str | None, label: str | None = None) -> Text:
+    """`✔ fresh` (or `✔ label`) in the state's colour, for tables, trees and the detail pane."""
+    return Text(f"{glyph(state)} {label or state or 'unknown'}", style=INK.get(state or "", ""))
