@@ -36,7 +36,8 @@ class VersionTable(DataTable[Text]):
         self.clear(columns=True)
         metrics = sorted({m for r in records for m in r.metrics})
         partitioned = any(r.partition for r in records)
-        self.add_columns("time", *(["partition"] if partitioned else []), "status", "data version", *metrics,
+        self.add_columns("time", *(["partition"] if partitioned else []), "status", "data version",
+                         *(Text(m) for m in metrics),  # user text: never read as markup
                          "rows", "size", "secs", "code", "git", "trigger")
         for r in records:
             secs = (r.ended_at - r.started_at).total_seconds()

@@ -320,11 +320,14 @@ def _run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """The options `wb compile` and `wb push` share."""
     options = (
         click.option("--namespace", "-n", default="default", show_default=True, help="Kubernetes namespace."),
-        click.option("--image", envvar="WORKBENCH_IMAGE", default=None, help="Image holding the project (see the Dockerfile)."),
+        click.option("--image", envvar="WORKBENCH_IMAGE", default=None,
+                     help="Image holding the project (see the Dockerfile)."),
         click.option("--store", envvar="WORKBENCH_STORE", default=None, metavar="URL",
                      help="Artifact store the pods share: s3://, gs://, or a path every node mounts."),
-        click.option("--secret", default=None, help="Secret whose keys become the pods' environment (default: workbench-store)."),
-        click.option("--run-id", default=None, help="Name the run (default: a new id); an existing run is re-attached."),
+        click.option("--secret", default=None,
+                     help="Secret whose keys become the pods' environment (default: workbench-store)."),
+        click.option("--run-id", default=None,
+                     help="Name the run (default: a new id); pushing an existing run re-attaches to it."),
         click.option("--force", is_flag=True, help="Run the selected assets even if fresh."),
         click.option("--only", is_flag=True, help="Restrict to the selection: do not bring upstream up to date."),
         click.option("--partition", "partitions", default=None, metavar="KEY|A..B",
@@ -345,9 +348,9 @@ def run_asset_command(key: str, store: str, run_id: str | None, partition: str, 
     """Materialize one asset against a shared store (what a pushed asset's pod runs)."""
     from workbench import remote
 
-    record = remote.run_remote(_workspace(project), key, store, run_id, partition)
-    remote.print_outcome(record)
-    return 0 if record.ok else 1
+    run = remote.run_remote(_workspace(project), key, store, run_id, partition)
+    remote.print_outcome(run)
+    return 0 if run.ok else 1
 
 
 @cli.command("compile")
@@ -360,13 +363,16 @@ def compile_command(
     selection: tuple[str, ...], out: str, namespace: str, image: str | None, store: str | None, secret: str | None,
     run_id: str | None, force: bool, only: bool, partitions: str | None, project: str | None,
 ) -> int:
-    """Write the Kubernetes manifests (YAML) for the stale selection instead of applying them."""
+    """Write the Kubernetes manifests (YAML) for the stale selection instead of applying them.
+
+    The image defaults to workbench:latest; apply rbac.yaml and driver.yaml to start the run.
+    """
     from workbench.kube import push as kube
 
     ws = _workspace(project)
     target = kube.target(ws, namespace=namespace, image=image or "workbench:latest", store=store, secret=secret)
     plan, _ = kube.plan_for(ws, " ".join(selection) or None, force=force, only=only, partitions=partitions)
-    if plan.empty:
+    if not plan.to_run:
         click.echo(f"nothing to compile: {len(plan.fresh)} asset(s) fresh", err=True)
         return 0
     for path in kube.compile_run(ws.graph, target.run(run_id, plan.to_run), out):
@@ -389,10 +395,8 @@ def push(
     """Run the stale selection on Kubernetes: one Job per asset, in dependency order."""
     from workbench.kube import push as kube
 
-    if not image:
-        raise click.UsageError("--image is required (or set WORKBENCH_IMAGE)")
     ws = _workspace(project)
-    target = kube.target(ws, namespace=namespace, image=image, store=store, secret=secret, context=context)
+    target = kube.target(ws, namespace=namespace, image=image or "", store=store, secret=secret, context=context)
     if driver:
         if not run_id:
             raise click.UsageError("--driver needs --run-id")
@@ -414,9 +418,11 @@ def sync(store: str | None, as_json: bool, project: str | None) -> int:
     url = remote.shared_store_url(ws, store)
     report = remote.sync(ws, url)
     if as_json:
-        _emit_json({"store": url, "indexed": report.indexed, "artifacts": report.artifacts, "problems": report.problems})
+        doc = {"indexed": report.indexed, "checks": report.checks, "artifacts": report.artifacts}
+        _emit_json({"store": url, **doc, "problems": report.problems})
     else:
-        click.echo(f"imported {report.indexed} record(s) and {report.artifacts} artifact(s) from {url}", err=True)
+        counts = f"{report.indexed} record(s), {report.checks} check result(s) and {report.artifacts} artifact(s)"
+        click.echo(f"imported {counts} from {url}", err=True)
         for problem in report.problems:
             click.echo(f"problem: {problem}", err=True)
     return 1 if report.problems else 0

@@ -12,6 +12,12 @@ def _schema(m: Materialization) -> dict[str, str]:
     return dict(schema) if isinstance(schema, dict) else {}
 
 
+def _delta(a: Any, b: Any) -> float | None:
+    """`b - a` when both are numbers (a record read from JSON may hold anything)."""
+    numbers = all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in (a, b))
+    return b - a if numbers else None
+
+
 def diff(a: Materialization, b: Materialization) -> dict[str, Any]:
     """A JSON-ready description of how version `b` differs from version `a`."""
     inputs = sorted(set(a.input_versions) | set(b.input_versions))
@@ -40,7 +46,7 @@ def diff(a: Materialization, b: Materialization) -> dict[str, Any]:
                 "name": name,
                 "a": a.metrics.get(name),
                 "b": b.metrics.get(name),
-                "delta": (b.metrics[name] - a.metrics[name]) if name in a.metrics and name in b.metrics else None,
+                "delta": _delta(a.metrics.get(name), b.metrics.get(name)),
             }
             for name in metrics
         ],

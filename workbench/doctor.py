@@ -37,11 +37,37 @@ def _stores(config: ProjectConfig):  # type: ignore[no-untyped-def]
     return ArtifactStore(config.artifacts_url), DuckDBMetadataStore(config.metadata_path), RecordProblem
 
 
-def _read_records(config: ProjectConfig, report: Report) -> list[Materialization]:
+def _read_records(config: ProjectConfig, report: Report, index: Any = None) -> list[Materialization]:
+    """The readable JSON records; an unreadable one is rewritten from `index` if that still holds it."""
     artifacts, _, problem_type = _stores(config)
-    records: list[Materialization] = _readable(artifacts.iter_records(), problem_type, "record", report)
+    records: list[Materialization] = []
+    for item in artifacts.iter_records():
+        if not isinstance(item, problem_type):
+            records.append(item)
+        elif (restored := _restore(artifacts, index, item.uri)) is not None:
+            records.append(restored)
+            report.repaired.append(f"rewrote the unreadable record {item.uri} from the index")
+        else:
+            report.problems.append(
+                f"unreadable record {item.uri}: {item.message}; it is ignored"
+                " (delete it, or put back a copy from a backup)"
+            )
     report.ok.append(f"{len(records)} JSON record(s) read from {config.artifacts_url}")
     return records
+
+
+def _restore(artifacts: Any, index: Any, uri: str) -> Materialization | None:
+    """The record named by `uri` (`.../<time>-<id>.json`) from the index, written back to `uri`."""
+    if index is None:
+        return None
+    try:
+        record: Materialization | None = index.get(uri.rsplit("-", 1)[-1].removesuffix(".json"))
+        if record is None or not uri.startswith(f"records/{record.asset_key}/"):
+            return None
+        artifacts.write_text(uri, record.to_json())  # atomically replaces the damaged file
+    except StoreError:  # the index is damaged too, or the store refuses the write
+        return None
+    return record
 
 
 def _check_artifacts(config: ProjectConfig, records: list[Materialization], report: Report) -> None:
@@ -82,10 +108,10 @@ def _index_extras(config: ProjectConfig, metadata: Any, report: Report) -> int:
 
 
 def check(config: ProjectConfig) -> Report:
-    """Report problems; re-index JSON records that the DuckDB index lacks."""
+    """Report problems; re-index JSON records that the DuckDB index lacks, rewrite damaged ones it has."""
     report = Report()
-    records = _read_records(config, report)
     _, metadata, _ = _stores(config)
+    records = _read_records(config, report, index=metadata if config.metadata_path.exists() else None)
     try:
         added = metadata.add_many(records) + _index_extras(config, metadata, report)
         total = metadata.count()
@@ -100,20 +126,29 @@ def check(config: ProjectConfig) -> Report:
 
 
 def rebuild(config: ProjectConfig) -> Report:
-    """Move the DuckDB file aside and rebuild the index (records and runs) from the JSON records."""
+    """Rebuild the index (records and runs) from the JSON records in a new file, then swap it in and
+    move the old one aside: a rebuild that fails half-way leaves the old index in place."""
+    from workbench.storage.metadata import DuckDBMetadataStore
+
     report = Report()
-    records = _read_records(config, report)
     path = config.metadata_path
+    records = _read_records(config, report, index=_stores(config)[1] if path.exists() else None)
+    fresh = path.with_name(f"{path.name}.rebuild-{time.strftime('%Y%m%d-%H%M%S')}")
+    for leftover in (fresh, Path(f"{fresh}.wal")):
+        leftover.unlink(missing_ok=True)
+    metadata = DuckDBMetadataStore(fresh)
+    added = metadata.add_many(records)
+    _index_extras(config, metadata, report)
+    for run in _runs_of(records):
+        metadata.record_run(run)
     for old in (path, Path(f"{path}.wal")):
         if old.exists():
             backup = old.with_name(f"{old.name}.bak-{time.strftime('%Y%m%d-%H%M%S')}")
             old.rename(backup)
             report.repaired.append(f"moved the old index aside to {backup.name}")
-    _, metadata, _ = _stores(config)
-    added = metadata.add_many(records)
-    _index_extras(config, metadata, report)
-    for run in _runs_of(records):
-        metadata.record_run(run)
+    if Path(f"{fresh}.wal").exists():
+        Path(f"{fresh}.wal").rename(f"{path}.wal")
+    fresh.rename(path)
     report.repaired.append(f"rebuilt {path.name}: {added} record(s)")
     _check_artifacts(config, records, report)
     return report

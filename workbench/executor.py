@@ -1,7 +1,9 @@
 """Applying a plan: topological, parallel, in-process; a failure blocks only its downstream.
 
 Before each asset starts, its staleness is judged again against what this run has produced so
-far, so an asset whose upstream rebuilt identical bytes is skipped (early cutoff).
+far, so an asset whose upstream rebuilt identical bytes is skipped (early cutoff). Each unit runs
+under a lease (`workbench.leases`): a unit another process is materializing waits for it, then is
+judged again on the record that process noted, so it is not built twice.
 """
 
 from __future__ import annotations
@@ -14,14 +16,18 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from workbench.errors import WorkbenchError
 from workbench.gitinfo import git_info
+from workbench.leases import Lease, Leases, RunJournal
 from workbench.records import CheckRecord, Latest, Materialization, Run, utcnow
 from workbench.reporting import BLOCKED, CHECKED, FAILED, FRESH, MATERIALIZED, RETRY, Reporter
 from workbench.runner import RunContext, attempt, run_asset, run_checks
 from workbench.staleness import FAILED as STATE_FAILED
 from workbench.partitions import split_unit, unit_id
 from workbench.spec import AssetSpec
-from workbench.staleness import CHECK_FAILED, CHECK_PASSED, CHECK_STALE, CheckState, Status, asset_status
+from workbench.staleness import (
+    CHECK_FAILED, CHECK_PASSED, CHECK_STALE, R_ARTIFACT_MISSING, CheckState, Status, asset_status,
+)  # fmt: skip
 from workbench.units import unit_inputs, unit_parents
 
 if TYPE_CHECKING:
@@ -81,29 +87,32 @@ class Done:
 
     record: Materialization | None
     checks: tuple[CheckRecord, ...] = ()
+    written: tuple[str, ...] = ()  # uris of the JSON files written for it, the record's first
 
 
 class _Recorder:
     """JSON records at once (they are the durable truth); index rows in batches.
 
     One DuckDB write costs ~12 ms, so records are indexed at most `interval` seconds after
-    they were written, many at a time, instead of once per asset.
+    they were written, many at a time, instead of once per asset. The run's journal lists the
+    records written and not yet indexed, for the next command to index should this run be killed.
     """
 
-    def __init__(self, ws: Workspace, interval: float = 0.25) -> None:
+    def __init__(self, ws: Workspace, journal: RunJournal, interval: float = 0.25) -> None:
         self.ws = ws
+        self.journal = journal
         self.interval = interval
         self.pending: list[Materialization] = []
         self.pending_checks: list[CheckRecord] = []
+        self.pending_uris: list[str] = []
         self.since = 0.0
 
     def write(self, done: Done) -> Done:
         """Write the JSON records (in the asset's worker thread, so file I/O overlaps)."""
-        if done.record is not None:
-            self.ws.artifacts.write_record(done.record)
-        for check in done.checks:
-            self.ws.artifacts.write_check_record(check)
-        return done
+        written = [self.ws.artifacts.write_record(done.record)] if done.record is not None else []
+        written += [self.ws.artifacts.write_check_record(check) for check in done.checks]
+        self.journal.wrote(written)
+        return replace(done, written=tuple(written))
 
     def add(self, done: Done) -> None:
         """Queue already written records for the index."""
@@ -112,6 +121,7 @@ class _Recorder:
         if done.record is not None:
             self.pending.append(done.record)
         self.pending_checks.extend(done.checks)
+        self.pending_uris.extend(done.written)
 
     def flush(self, *, due_only: bool = False) -> None:
         if due_only and time.monotonic() - self.since < self.interval:
@@ -122,6 +132,9 @@ class _Recorder:
         if self.pending_checks:
             self.ws.metadata.add_check_results(self.pending_checks)
             self.pending_checks = []
+        if self.pending_uris:
+            self.journal.indexed(self.pending_uris)
+            self.pending_uris = []
 
 
 def execute(
@@ -139,12 +152,19 @@ def execute(
     if plan.empty:
         return Result(run.run_id, skipped=plan.fresh)
     ws.metadata.record_run(run)
+    # The index write imports pyarrow. Import it before any asset runs: libraries that assets use
+    # (scikit-learn, polars) look it up in sys.modules and failed on a half-imported module.
+    import pyarrow  # noqa: F401
+
     ctx = RunContext(run.run_id, trigger, git_info(ws.root), ws.root, checkpoints=ws.project.config.home / "checkpoints")
     apply = _Apply(ws, plan, status, reporter, ctx)
     try:
         apply.run(max(1, jobs))
     finally:
-        apply.recorder.flush()
+        try:
+            apply.recorder.flush()
+        finally:
+            apply.recorder.journal.close()  # kept for the next command if the index lacks records
         reporter.closed()
         result = apply.result()
         ws.metadata.record_run(
@@ -167,7 +187,7 @@ class _Apply:
         self.ws, self.plan, self.reporter, self.ctx = ws, plan, reporter, ctx
         self.graph = ws.graph
         self.states = dict(status)
-        self.recorder = _Recorder(ws)
+        self.recorder = _Recorder(ws, RunJournal(ws.project.config.home / "journal", ctx.run_id))
         self.outcome: dict[str, str] = {}
         self.records: dict[str, Materialization] = {}
         self.checks: list[CheckRecord] = []
@@ -183,28 +203,37 @@ class _Apply:
                     self.children[parent].append(unit)
         self.waiting = {u: sum(p in in_plan for p in ps) for u, ps in self.parents.items()}
         self.ready = deque(u for u in self.units if self.waiting[u] == 0)
+        self.leases = Leases(ws.project.config.home / "locks")
+        self.held: dict[str, Lease] = {}
+        self.busy: list[str] = []  # ready units whose lease another process holds
 
     def run(self, jobs: int) -> None:
         running: dict[Future[Done], tuple[str, float]] = {}
         self.reporter.planned(self.plan)
         pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="wb-asset")
         try:
-            while self.ready or running:
+            while self.ready or running or self.busy:
+                self.ready.extend(self.busy)
+                self.busy.clear()
                 while self.ready:
                     unit = self.ready.popleft()
                     job = self._job(unit)
                     if job is not None:
                         self.reporter.started(unit)
                         running[pool.submit(job)] = (unit, time.perf_counter())
-                if not running:
-                    continue
-                done, _ = wait(running, timeout=self.recorder.interval, return_when=FIRST_COMPLETED)
-                for future in done:
-                    unit, t0 = running.pop(future)
-                    self._finished(unit, future.result(), time.perf_counter() - t0)
+                poll = _LEASE_POLL if self.busy else self.recorder.interval
+                if running:
+                    done, _ = wait(running, timeout=poll, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        unit, t0 = running.pop(future)
+                        self._finished(unit, future.result(), time.perf_counter() - t0)
+                elif self.busy:
+                    time.sleep(poll)
                 self.recorder.flush(due_only=True)
         finally:  # on Ctrl-C: queued assets never start; running ones finish and are recorded
             pool.shutdown(wait=True, cancel_futures=True)
+            for lease in self.held.values():  # those of cancelled jobs; the others are released already
+                lease.release()
             for future, (unit, t0) in running.items():
                 if not future.cancelled() and future.exception() is None:
                     self._finished(unit, future.result(), time.perf_counter() - t0)
@@ -218,21 +247,35 @@ class _Apply:
             self.blocked[unit] = self.blocked.get(bad, bad)
             self._settle(unit, BLOCKED, 0.0, self._blocking(bad))
             return None
+        lease = self.leases.acquire(unit)
+        if lease is None:  # another process is materializing it: judge again when it is done
+            self.busy.append(unit)
+            return None
+        self.held[unit] = lease
         before = self.states[unit]
         spec = self.graph.nodes[key]
         assert isinstance(spec, AssetSpec)
         checks = self.graph.checks.get(key, ())
         versions, artifacts, run_id = self.ws.code_versions, self.ws.artifacts, self.ctx.run_id
-        now = asset_status(key, parents, before.code_version or "", _latest(before), self.states, partition)
+        theirs = self._noted(before, lease)
+        latest = _latest(before) if theirs is None else Latest(theirs if theirs.ok else before.record, theirs)
+        lost = theirs is None and any(r.kind == R_ARTIFACT_MISSING for r in before.reasons)
+        now = asset_status(key, parents, before.code_version or "", latest, self.states, partition, lost)
         if now.fresh and unit not in self.plan.forced:
             self.states[unit] = replace(now, checks=before.checks)
             stale = tuple(c for c in checks if any(s.key == c.key and s.state == CHECK_STALE for s in before.checks))
+            if theirs is not None:  # the check states were judged on an older version
+                stale = checks
             if not stale:
-                self._settle(unit, FRESH, 0.0, "upstream produced identical data")
+                lease.release()
+                why = "upstream produced identical data" if theirs is None else "materialized by another process"
+                self._settle(unit, FRESH, 0.0, why)
                 return None
             record = now.record
             assert record is not None
-            return lambda: self.recorder.write(Done(None, tuple(run_checks(stale, record, artifacts, versions, run_id))))
+            return self._leased(
+                lease, lambda: self.recorder.write(Done(None, tuple(run_checks(stale, record, artifacts, versions, run_id))))
+            )
         upstream = {p: self.states[p] for p in parents}
         inputs = unit_inputs(self.graph, self.ws.partition_keys, key, partition)
         nodes, version = self.graph.nodes, now.code_version or ""
@@ -246,7 +289,34 @@ class _Apply:
             results = run_checks(checks, record, artifacts, versions, run_id) if record.ok else []
             return self.recorder.write(Done(record, tuple(results)))
 
+        return self._leased(lease, job)
+
+    def _leased(self, lease: Lease, work: Callable[[], Done]) -> Callable[[], Done]:
+        """`work` that notes its record in the lease and releases it when done (or failed)."""
+
+        def job() -> Done:
+            try:
+                done = work()
+                if done.record is not None:
+                    lease.note(done.record.id, done.written[0])
+                return done
+            finally:
+                lease.release()
+
         return job
+
+    def _noted(self, before: Status, lease: Lease) -> Materialization | None:
+        """The record the lease's previous holder noted, when it is newer than what `before` knows."""
+        noted = lease.noted()
+        known = [m for m in (before.last, before.record) if m is not None]
+        if noted is None or any(m.id == noted[0] for m in known):
+            return None
+        try:
+            theirs = Materialization.from_json(self.ws.artifacts.read_text(noted[1]))
+        except (WorkbenchError, ValueError, TypeError):  # unreadable: judge on what the index said
+            return None
+        newer = all(theirs.ended_at > m.ended_at for m in known)
+        return theirs if newer and theirs.id == noted[0] else None
 
     def _blocking(self, unit: str) -> str:
         """Why `unit` blocks its children ('' when it does not): it failed, or a blocking check did."""
@@ -303,6 +373,9 @@ class _Apply:
             records=self.records,
             checks=tuple(self.checks),
         )
+
+
+_LEASE_POLL = 0.05  # seconds between tries for a unit another process holds
 
 
 def _latest(status: Status) -> Latest:

@@ -22,6 +22,39 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+_NONE = type(None)
+_TEXT, _MAYBE_TEXT, _MAYBE_INT, _FLAG, _MAYBE_FLAG = (str,), (str, _NONE), (int, _NONE), (bool,), (bool, _NONE)
+
+
+def _check_types(doc: Mapping[str, Any], types: Mapping[str, tuple[type, ...]]) -> None:
+    """`ValueError` unless every field of `doc` named in `types` has one of its types (ints fit BIGINT)."""
+    for name, allowed in types.items():
+        if name not in doc:
+            continue
+        value = doc[name]
+        ok = isinstance(value, allowed) and (bool in allowed or not isinstance(value, bool))
+        if ok and isinstance(value, int) and not isinstance(value, bool):
+            ok = -(2**63) <= value < 2**63
+        if not ok:
+            raise ValueError(f"record field {name} is not {' or '.join(t.__name__ for t in allowed)}: {value!r:.40}")
+
+
+def _time(value: Any) -> datetime:
+    """An ISO timestamp; one without a zone is taken as UTC (so that it compares with the others)."""
+    if not isinstance(value, str):
+        raise ValueError(f"timestamp {value!r:.40} is not ISO text")
+    parsed = datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+_MATERIALIZATION_TYPES = {
+    **dict.fromkeys(("id", "asset_key", "status", "code_version", "run_id", "trigger", "partition", "log"), _TEXT),
+    **dict.fromkeys(("data_version", "artifact_uri", "serializer", "error", "traceback", "git_commit"), _MAYBE_TEXT),
+    **dict.fromkeys(("size", "rows"), _MAYBE_INT),
+    "git_dirty": _MAYBE_FLAG,
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Materialization:
     """One attempt to materialize one asset (partition): what went in, what came out."""
@@ -75,11 +108,14 @@ class Materialization:
         missing = {"id", "asset_key", "status", "code_version", "run_id", "trigger", "started_at", "ended_at"} - set(kwargs)
         if missing:
             raise ValueError(f"record lacks {', '.join(sorted(missing))}")
+        _check_types(kwargs, _MATERIALIZATION_TYPES)
         for key in ("started_at", "ended_at"):
-            kwargs[key] = datetime.fromisoformat(str(kwargs[key]))
+            kwargs[key] = _time(kwargs[key])
         for key in ("input_versions", "metadata", "metrics"):
             if not isinstance(kwargs.get(key, {}), Mapping):
                 raise ValueError(f"record field {key} is not an object")
+        if not all(isinstance(v, str) for v in kwargs.get("input_versions", {}).values()):
+            raise ValueError("record field input_versions maps to something other than versions")
         if kwargs["status"] not in (SUCCESS, FAILED):
             raise ValueError(f"record status {kwargs['status']!r} is unknown")
         return cls(**kwargs)
@@ -146,7 +182,9 @@ class AliasEvent:
         doc = json.loads(text)
         if not isinstance(doc, dict) or not {"id", "asset_key", "name", "set_by", "set_at"} <= set(doc):
             raise ValueError("alias event lacks required fields")
-        doc["set_at"] = datetime.fromisoformat(str(doc["set_at"]))
+        _check_types(doc, {**dict.fromkeys(("id", "asset_key", "name", "set_by"), _TEXT),
+                           **dict.fromkeys(("data_version", "record_id"), _MAYBE_TEXT)})  # fmt: skip
+        doc["set_at"] = _time(doc["set_at"])
         return cls(**{f.name: doc.get(f.name) for f in fields(cls)})
 
 
@@ -184,6 +222,11 @@ class CheckRecord:
         names = [f.name for f in fields(cls)]
         if not isinstance(doc, dict) or not set(names) - {"metadata", "error"} <= set(doc):
             raise ValueError("check record lacks required fields")
+        _check_types(doc, {**dict.fromkeys(("id", "check_key", "asset_key", "partition", "asset_data_version",
+                                            "code_version", "run_id"), _TEXT),
+                           "passed": _FLAG, "blocking": _FLAG, "error": _MAYBE_TEXT})  # fmt: skip
+        if ":" not in doc["check_key"] or not isinstance(doc.get("metadata", {}), Mapping):
+            raise ValueError("check record has a malformed check_key or metadata")
         for key in ("started_at", "ended_at"):
-            doc[key] = datetime.fromisoformat(str(doc[key]))
+            doc[key] = _time(doc[key])
         return cls(**{n: doc[n] for n in names if n in doc})

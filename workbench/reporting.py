@@ -117,5 +117,8 @@ class RichReporter(NullReporter):
         self.progress.stop()
 
     def _describe(self) -> None:
+        from rich.markup import escape
+
         names = ", ".join(sorted(self.running)[:3]) + (" ..." if len(self.running) > 3 else "")
-        self.progress.update(self.task, description=f"running {names}" if names else "materializing")
+        # the description is rich markup: a partition such as `[eu]` must not read as a style
+        self.progress.update(self.task, description=f"running {escape(names)}" if names else "materializing")

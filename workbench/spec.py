@@ -130,7 +130,7 @@ def asset(
     def decorate(func: F) -> F:
         code = func.__code__
         where = f"{code.co_filename}:{code.co_firstlineno}"
-        key = check_key(name or func.__name__, where)
+        key = check_key(func.__name__ if name is None else name, where)  # name='' is an error
         if io is not None and io not in IO_NAMES:
             raise DefinitionError(f"asset {key!r} at {where}: io={io!r} is not one of {sorted(IO_NAMES)}")
         if retries < 0:

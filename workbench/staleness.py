@@ -1,4 +1,4 @@
-"""Staleness as a pure function of (graph, code versions, latest records, source versions).
+"""Staleness as a pure function of (graph, code versions, latest records, source versions, lost artifacts).
 
 Every asset gets a state (`fresh`, `stale`, `missing`, `failed`) and the reasons behind it.
 Staleness is transitive in one pass over the topological order: an asset below a stale,
@@ -8,6 +8,7 @@ missing or failed upstream is itself stale (`upstream X stale`).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 
 from workbench.graph import AssetGraph
@@ -28,6 +29,7 @@ R_UPSTREAM_STALE = "upstream stale"
 R_SOURCE_MISSING = "source missing"
 R_FORCED = "forced"
 R_CHECK_FAILED = "upstream failed check"
+R_ARTIFACT_MISSING = "artifact missing"
 
 CHECK_PASSED, CHECK_FAILED, CHECK_STALE = "passed", "failed", "stale"
 
@@ -108,8 +110,12 @@ def asset_status(
     latest: Latest | None,
     upstream: Mapping[str, Status],
     partition: str = "",
+    artifact_missing: bool = False,
 ) -> Status:
-    """The status of one unit (asset or partition) given the statuses of its parent units."""
+    """The status of one unit (asset or partition) given the statuses of its parent units.
+
+    `artifact_missing`: the artifact of the latest successful record is gone from the store.
+    """
     success = latest.success if latest else None
     last = latest.last if latest else None
     failed_last = last is not None and not last.ok and (success is None or last.ended_at >= success.ended_at)
@@ -120,6 +126,8 @@ def asset_status(
         if not failed_last:
             reasons.append(Reason(R_MISSING))
     else:
+        if artifact_missing:
+            reasons.append(Reason(R_ARTIFACT_MISSING, detail=success.artifact_uri or ""))
         if success.code_version != code_version:
             reasons.append(Reason(R_CODE))
         recorded = success.input_versions
@@ -161,11 +169,13 @@ def compute_status(
     sources: Mapping[str, str | None],
     keys: PartitionKeys | None = None,
     latest_checks: Mapping[tuple[str, str], CheckRecord] | None = None,
+    lost: AbstractSet[str] = frozenset(),
 ) -> dict[str, Status]:
     """Status of every unit by unit id, in topological order (sources included).
 
     `latest` and the returned mapping are keyed by unit id (see `workbench.units`); check
-    versions are in `code_versions` under the check's key (`asset:name`).
+    versions are in `code_versions` under the check's key (`asset:name`); `lost` holds the
+    units whose latest successful artifact is gone from the store.
     """
     keys = keys or {}
     latest_checks = latest_checks or {}
@@ -178,7 +188,7 @@ def compute_status(
         for partition in keys.get(key) or ("",):
             unit = unit_id(key, partition)
             parents = unit_parents(graph, keys, key, partition)
-            st = asset_status(key, parents, code_versions[key], latest.get(unit), out, partition)
+            st = asset_status(key, parents, code_versions[key], latest.get(unit), out, partition, unit in lost)
             specs = graph.checks.get(key, ())
             out[unit] = replace(st, checks=check_states(specs, st, code_versions, latest_checks)) if specs else st
     return out

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from workbench.partitions import unit_id
 from workbench.project import Project, ProjectConfig, find_project, load_project
-from workbench.records import SourceObservation
+from workbench.records import Latest, SourceObservation
 from workbench.spec import AssetSpec, SourceSpec
 from workbench.staleness import Status, compute_status
 from workbench.units import partition_keys
@@ -49,7 +50,13 @@ class Workspace:
     def metadata(self) -> DuckDBMetadataStore:
         from workbench.storage.metadata import DuckDBMetadataStore
 
-        return DuckDBMetadataStore(self.project.config.metadata_path)
+        store = DuckDBMetadataStore(self.project.config.metadata_path)
+        journals = self.project.config.home / "journal"
+        if journals.is_dir() and any(journals.iterdir()):  # a run is going on, or one was killed
+            from workbench.leases import recover
+
+            recover(journals, self.artifacts, store)  # index what killed runs wrote
+        return store
 
     @cached_property
     def artifacts(self) -> ArtifactStore:
@@ -90,7 +97,26 @@ class Workspace:
         sources = {k: o.data_version for k, o in self.observe_sources().items()}
         latest = {unit_id(k, p): found for (k, p), found in self.metadata.latest_all().items()}
         checks = self.metadata.latest_checks() if self.graph.checks else {}
-        return compute_status(self.graph, self.code_versions, latest, sources, self.partition_keys, checks)
+        lost = self._lost_artifacts(latest)
+        return compute_status(self.graph, self.code_versions, latest, sources, self.partition_keys, checks, lost)
+
+    def _lost_artifacts(self, latest: Mapping[str, Latest]) -> frozenset[str]:
+        """Units whose latest successful artifact is gone from a local store, or named by a uri that
+        leaves it (one `stat` each, without importing fsspec; remote stores are not checked)."""
+        url = self.project.config.artifacts_url
+        if "://" in url and not url.startswith("file://"):
+            return frozenset()
+        root = url.removeprefix("file://")
+
+        def lost(uri: str) -> bool:
+            inside = not os.path.isabs(uri) and ".." not in uri.replace("\\", "/").split("/")
+            return not (inside and os.path.isfile(os.path.join(root, uri)))
+
+        return frozenset(
+            unit
+            for unit, found in latest.items()
+            if found.success is not None and found.success.artifact_uri and lost(found.success.artifact_uri)
+        )
 
     def select(self, expression: str | None) -> tuple[str, ...]:
         from workbench.selection import select

@@ -1,0 +1,253 @@
+"""Kill `wb materialize` with SIGKILL at chosen points, trial after trial, and check what each kill left.
+
+Run by `test_crash_safety.py` as `python crash_trials.py PROJECT SEED PLAN`; prints one JSON
+document. This launcher imports workbench once (but neither polars nor pyarrow, whose import starts
+threads) and forks a child for every `wb` command, which runs the CLI's own `main()`; so a trial
+costs the work, not an interpreter start. Kill points, armed in the child by patching:
+
+  asset     a timer fires 0-40 ms into the n-th asset's function
+  artifact  the n-th artifact's scratch file is cut short while written, then the process dies
+  publish   just before or just after the n-th artifact is renamed to its content address
+  record    while the n-th JSON record's temp file is written (cut short), or just after the rename
+  index     inside the index session: after the INSERT, before the DuckDB file is released
+  random    from outside, after a random delay within one forced run's duration
+
+After every kill: `wb status` must work; no file at an artifact's final name is partial; every
+record file parses and no successful record points at a missing or partial artifact; the next
+`wb materialize` succeeds and leaves every asset fresh.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import random
+import signal
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import workbench.cli
+import workbench.executor
+import workbench.runner
+import workbench.serializers
+import workbench.storage.artifacts as artifacts_module
+import workbench.storage.metadata as metadata_module
+import workbench.views
+import workbench.workspace  # noqa: F401 - preloaded so that children start fast
+from workbench.hashing import file_digest
+from workbench.records import Materialization
+
+POINTS = ("asset", "artifact", "publish", "record", "index", "random")
+
+
+def die() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def arm(point: str, nth: int, rng: random.Random) -> None:
+    """Patch the child so that it kills itself at `point`, the `nth` time it gets there."""
+    calls = itertools.count(1)
+
+    def hit() -> bool:
+        return next(calls) == nth
+
+    if point == "asset":
+        real_running = workbench.runner.running
+
+        @contextmanager
+        def running(ctx: Any) -> Iterator[Any]:
+            if hit():
+                threading.Timer(rng.uniform(0.0, 0.04), die).start()
+            with real_running(ctx) as value:
+                yield value
+
+        workbench.runner.running = running  # type: ignore[assignment]
+    elif point == "artifact":
+        real_write = workbench.serializers.write
+
+        def write(value: Any, kind: str, path: Path) -> Any:
+            out = real_write(value, kind, path)
+            if hit():
+                os.truncate(path, int(path.stat().st_size * rng.random()))
+                die()
+            return out
+
+        workbench.serializers.write = write  # type: ignore[assignment]
+    elif point == "publish":
+        real_move = artifacts_module._move
+        before = rng.random() < 0.5
+
+        def move(source: Path, dest: Path) -> None:
+            if hit():
+                if before:
+                    die()
+                real_move(source, dest)
+                die()
+            real_move(source, dest)
+
+        artifacts_module._move = move
+    elif point == "record":
+        real_text = artifacts_module.ArtifactStore.write_text
+        partial = rng.random() < 0.5
+
+        def write_text(self: Any, uri: str, text: str) -> None:
+            if uri.startswith("records/") and hit():
+                if partial:  # what a kill in the middle of writing the temp file leaves
+                    temp = self.scratch_path(".txt")
+                    temp.write_text(text[: rng.randrange(len(text))], encoding="utf-8")
+                    die()
+                real_text(self, uri, text)
+                die()
+            real_text(self, uri, text)
+
+        artifacts_module.ArtifactStore.write_text = write_text  # type: ignore[method-assign]
+    elif point == "index":
+        real_insert = metadata_module._insert_many
+
+        def insert_many(conn: Any, verb: str, codec: Any, values: Any) -> int:
+            n = real_insert(conn, verb, codec, values)
+            if codec.table == "materializations" and hit():
+                die()
+            return n
+
+        metadata_module._insert_many = insert_many
+
+
+def run(*commands: list[str], point: str = "", nth: int = 0, rng: random.Random | None = None,
+        kill_after: float | None = None, timeout: float = 120.0) -> list[dict[str, Any]]:
+    """`wb COMMAND` for each command, one after the other, in one forked child (a fresh process after
+    a kill, without an interpreter start); killed at `point` (armed) or `kill_after` seconds from here."""
+    files = [(tempfile.TemporaryFile(), tempfile.TemporaryFile(), tempfile.TemporaryFile()) for _ in commands]
+    started = time.perf_counter()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns
+        try:
+            if point and point != "random":
+                arm(point, nth, rng or random.Random())
+            for args, (out, err, code) in zip(commands, files, strict=True):
+                os.dup2(out.fileno(), 1)
+                os.dup2(err.fileno(), 2)
+                try:
+                    workbench.cli.main(args)
+                except SystemExit as exc:
+                    code.write(str(exc.code if isinstance(exc.code, int) else 0).encode())
+                    code.flush()
+                except BaseException as exc:  # noqa: BLE001 - report anything, the parent judges
+                    print(f"launcher child crashed: {exc!r}", file=sys.stderr)
+                sys.stdout.flush()
+                sys.stderr.flush()
+        finally:
+            os._exit(0)
+    if kill_after is not None:
+        time.sleep(kill_after)
+        os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + timeout
+    while not os.waitpid(pid, os.WNOHANG)[0]:
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            raise TimeoutError(f"wb {commands} did not end in {timeout} s")
+        time.sleep(0.005)
+    seconds = time.perf_counter() - started
+    results = []
+    for out, err, code in files:
+        out.seek(0), err.seek(0), code.seek(0)
+        exit_code = code.read().decode()
+        results.append({
+            "code": int(exit_code) if exit_code else None,  # None: killed before it ended
+            "out": out.read().decode(errors="replace"),
+            "err": err.read().decode(errors="replace"),
+            "seconds": seconds,
+        })
+    return results
+
+
+class Store:
+    """File-level checks of the artifact store, remembering which objects were already verified."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.verified: set[str] = set()
+
+    def problems(self) -> list[str]:
+        found = []
+        for path in sorted((self.root / "objects").rglob("*")):
+            if path.is_file() and str(path) not in self.verified:
+                if file_digest(path) != path.name.split(".", 1)[0]:
+                    found.append(f"partial artifact at its final name: {path.relative_to(self.root)}")
+                else:
+                    self.verified.add(str(path))
+        for path in sorted((self.root / "records").rglob("*.json")):
+            try:
+                record = Materialization.from_json(path.read_text(encoding="utf-8"))
+            except (ValueError, TypeError) as exc:
+                found.append(f"unreadable record {path.name}: {exc}")
+                continue
+            if record.ok and str(self.root / (record.artifact_uri or "-")) not in self.verified:
+                target = self.root / (record.artifact_uri or "-")
+                if not target.is_file():
+                    found.append(f"record {record.id} points at a missing artifact {record.artifact_uri}")
+                elif file_digest(target) != record.data_version:
+                    found.append(f"record {record.id} points at a partial artifact {record.artifact_uri}")
+        return found
+
+
+def counts(store: Store) -> tuple[int, int]:
+    """(record files, scratch files) in the store."""
+    scratch = store.root / "tmp"
+    return len(list(store.root.glob("records/**/*.json"))), len(list(scratch.iterdir())) if scratch.is_dir() else 0
+
+
+def trial(project: Path, store: Store, point: str, rng: random.Random, budget: float, assets: int) -> dict[str, Any]:
+    p = ["-p", str(project)]
+    records_before, scratch_before = counts(store)
+    if point == "random":
+        nth = 0
+        for _ in range(5):  # a kill that comes after the run ended is no trial: try again, sooner
+            (crash,) = run(["materialize", "--force", *p], kill_after=rng.uniform(0.1, 0.8) * budget)
+            if crash["code"] is None:
+                break
+            budget *= 0.7
+    else:
+        nth = 1 if point == "index" else rng.randint(1, assets)
+        (crash,) = run(["materialize", "--force", *p], point=point, nth=nth, rng=rng)
+    problems = store.problems()
+    records_after, scratch_after = counts(store)
+    status, recover, after = run(["status", "--json", *p], ["materialize", "--json", *p], ["status", "--json", *p])
+    outcome: dict[str, Any] = {
+        "point": point, "nth": nth, "killed": crash["code"] is None, "problems": problems,
+        "records_written": records_after - records_before, "scratch_left": scratch_after - scratch_before,
+    }  # fmt: skip
+    for name, result in (("status", status), ("recover", recover), ("status_after", after)):
+        clean = result["code"] == 0 and "Traceback" not in result["err"] and "internal error" not in result["err"]
+        outcome[name] = "ok" if clean else f"exit {result['code']}: {result['err'][-2000:]}"
+    if outcome["status_after"] == "ok":
+        outcome["stale_after"] = sorted(row["key"] for row in json.loads(after["out"]) if row["state"] != "fresh")
+    if outcome["recover"] == "ok":
+        outcome["recovered"] = json.loads(recover["out"])["materialized"]
+    return outcome
+
+
+def main() -> None:
+    project, seed, plan = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3].split(",")
+    os.environ["NO_COLOR"] = "1"
+    os.environ.pop("WORKBENCH_HOME", None)
+    rng = random.Random(seed)
+    store = Store(project / ".workbench" / "artifacts")
+    (first,) = run(["materialize", "--json", "-p", str(project)])
+    assert first["code"] == 0, first["err"]
+    assets = len(json.loads(first["out"])["materialized"])
+    budget = run(["materialize", "--force", "-p", str(project)])[0]["seconds"]
+    trials = [trial(project, store, point, rng, budget, assets) for point in plan]
+    print(json.dumps({"seed": seed, "forced_run_seconds": budget, "trials": trials}))
+
+
+if __name__ == "__main__":
+    main()

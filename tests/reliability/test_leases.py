@@ -1,0 +1,107 @@
+"""Unit leases and run journals (`workbench/leases.py`): held while their process lives, no longer."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from workbench.leases import Leases, RunJournal, recover
+from workbench.records import SUCCESS, Materialization, utcnow
+from workbench.storage.artifacts import ArtifactStore
+from workbench.storage.memory import InMemoryMetadataStore
+
+HOLD = """
+import sys, time
+from pathlib import Path
+from workbench.leases import Leases
+lease = Leases(Path(sys.argv[1])).acquire("a[eu]")
+print("held" if lease else "busy", flush=True)
+time.sleep(60)
+"""
+
+
+def record(id: str) -> Materialization:
+    now = utcnow()
+    return Materialization(id=id, asset_key="a", status=SUCCESS, code_version="c", run_id="r", trigger="cli",
+                           started_at=now, ended_at=now, data_version="ab" * 16)  # fmt: skip
+
+
+def test_a_lease_excludes_everyone_else_until_its_process_dies(tmp_path: Path) -> None:
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        leases = Leases(tmp_path)
+        assert leases.acquire("a[eu]") is None
+        assert leases.acquire("a[us]") is not None  # another unit is free
+    finally:
+        holder.kill()  # SIGKILL: no cleanup runs
+        holder.wait()
+    deadline = time.monotonic() + 5
+    while (lease := Leases(tmp_path).acquire("a[eu]")) is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert lease is not None
+
+
+def test_two_holders_in_one_process_exclude_each_other_and_release_is_idempotent(tmp_path: Path) -> None:
+    first = Leases(tmp_path).acquire("a")
+    assert first is not None and Leases(tmp_path).acquire("a") is None
+    first.release()
+    first.release()
+    assert Leases(tmp_path).acquire("a") is not None
+
+
+def test_the_next_holder_learns_the_record_and_garbage_teaches_nothing(tmp_path: Path) -> None:
+    leases = Leases(tmp_path)
+    lease = leases.acquire("a")
+    assert lease is not None and lease.noted() is None
+    lease.note("id-" + "x" * 40, "records/a/long.json")
+    lease.release()
+    lease = leases.acquire("a")
+    assert lease is not None and lease.noted() == ("id-" + "x" * 40, "records/a/long.json")
+    lease.note("id2", "records/a/b.json")  # shorter than the note it replaces
+    lease.release()
+    lease = leases.acquire("a")
+    assert lease is not None and lease.noted() == ("id2", "records/a/b.json")
+    lease.release()
+    leases.path("a").write_bytes(b'{"id": "x", "uri": ')
+    lease = leases.acquire("a")
+    assert lease is not None and lease.noted() is None
+
+
+DIE_WITH_A_JOURNAL = """
+import os, signal, sys
+from pathlib import Path
+from workbench.leases import RunJournal
+from workbench.records import Materialization, utcnow
+from workbench.storage.artifacts import ArtifactStore
+
+def record(id):
+    return Materialization(id=id, asset_key="a", status="success", code_version="c", run_id="r", trigger="cli",
+                           started_at=utcnow(), ended_at=utcnow(), data_version="ab" * 16)
+
+artifacts = ArtifactStore(sys.argv[1] + "/artifacts")
+journal = RunJournal(Path(sys.argv[1]) / "journal", "dead")
+journal.wrote([artifacts.write_record(record("r1")), artifacts.write_record(record("r2")), "records/a/gone.json"])
+journal.indexed([])
+os.kill(os.getpid(), signal.SIGKILL)  # before the index write
+"""
+
+
+def test_a_dead_runs_journal_is_indexed_and_a_live_one_is_left_alone(tmp_path: Path) -> None:
+    artifacts = ArtifactStore(str(tmp_path / "artifacts"))
+    metadata = InMemoryMetadataStore()
+    folder = tmp_path / "journal"
+    live = RunJournal(folder, "live")
+    uri = artifacts.write_record(record("r-live"))
+    live.wrote([uri])
+    dead = subprocess.run([sys.executable, "-c", DIE_WITH_A_JOURNAL, str(tmp_path)], capture_output=True, text=True, timeout=60)
+    assert dead.returncode == -9, dead.stderr
+
+    assert recover(folder, artifacts, metadata) == 2  # the missing third record is skipped
+    assert {m.id for m in metadata.history("a")} == {"r1", "r2"}
+    assert sorted(p.name for p in folder.iterdir()) == ["live"]
+    live.indexed([uri])
+    live.close()
+    assert list(folder.iterdir()) == []

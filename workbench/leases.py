@@ -1,0 +1,185 @@
+"""Files held with `flock` for as long as their process lives: unit leases and run journals.
+
+A lease is an exclusive, non-blocking `flock` on `<home>/locks/<digest of the unit>.lock`: two
+processes never materialize the same asset (or partition) at the same time. The kernel drops it
+when the holder's process dies, so a crash never leaves a stale lock behind. A process that finds a
+unit leased tries again shortly and then judges the unit again, as early cutoff does. So that it
+can judge on what the other process just produced, before the batched index has it, every holder
+notes in the lock file the id and uri of the record it wrote.
+
+A run journal, `<home>/journal/<run id>`, lists the JSON records a run wrote and has not indexed
+yet (the index is written in batches). A run killed in between leaves its journal unlocked; the
+next command indexes those records (`recover`), so a kill loses no record from the index.
+
+Platforms without `fcntl` (Windows) get neither: every acquire succeeds and nothing is journaled.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from workbench.errors import WorkbenchError
+from workbench.hashing import digest
+from workbench.records import CheckRecord, Materialization
+
+if TYPE_CHECKING:
+    from workbench.storage.artifacts import ArtifactStore
+    from workbench.storage.base import MetadataStore
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX
+    fcntl = None  # type: ignore[assignment]
+
+__all__ = ["Lease", "Leases", "RunJournal", "recover"]
+
+
+class Lease:
+    """A held lock on one unit; `release()` is idempotent (and implied when the process dies)."""
+
+    def __init__(self, unit: str, fd: int | None) -> None:
+        self.unit = unit
+        self._fd = fd
+        self._size = -1  # bytes in the file, when known
+
+    def noted(self) -> tuple[str, str] | None:
+        """(record id, record uri) of the last record a holder wrote, if any was noted legibly."""
+        if self._fd is None:
+            return None
+        try:
+            data = os.pread(self._fd, 4096, 0)
+            self._size = len(data)
+            doc = json.loads(data) if data else None
+            if not (isinstance(doc, dict) and isinstance(doc.get("id"), str) and isinstance(doc.get("uri"), str)):
+                return None
+            return doc["id"], doc["uri"]
+        except (OSError, ValueError):  # a holder killed mid-note: nothing to learn
+            return None
+
+    def note(self, record_id: str, uri: str) -> None:
+        """Tell the next holder which record this one wrote."""
+        if self._fd is None:
+            return
+        data = json.dumps({"unit": self.unit, "id": record_id, "uri": uri}).encode()
+        os.pwrite(self._fd, data, 0)
+        if self._size != len(data):  # a shorter note leaves the old one's tail: cut it
+            os.ftruncate(self._fd, len(data))
+
+    def release(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)  # closing the last descriptor drops the flock
+
+
+class Leases:
+    """The lock files of one workbench home."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def path(self, unit: str) -> Path:
+        return self.folder / f"{digest('lease', unit)[:32]}.lock"
+
+    def acquire(self, unit: str) -> Lease | None:
+        """The lease on `unit`, or None when another process (or another run here) holds it."""
+        if fcntl is None:  # pragma: no cover
+            return Lease(unit, None)
+        path = self.path(unit)
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except FileNotFoundError:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return None
+        except BaseException:
+            os.close(fd)
+            raise
+        return Lease(unit, fd)
+
+
+class RunJournal:
+    """The JSON records one run wrote that the index may still lack; removed once all are indexed."""
+
+    def __init__(self, folder: Path, run_id: str) -> None:
+        self.path = folder / run_id
+        self._lock = threading.Lock()
+        self._unindexed: dict[str, None] = {}  # insertion-ordered set of uris
+        self._size = 0
+        self._fd: int | None = None
+        if fcntl is not None:
+            folder.mkdir(parents=True, exist_ok=True)
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
+            fcntl.flock(self._fd, fcntl.LOCK_EX)  # a new file: no one else holds it
+
+    def wrote(self, uris: Iterable[str]) -> None:
+        """Note JSON files just written (from any thread)."""
+        uris = list(uris)
+        data = "".join(f"{uri}\n" for uri in uris).encode()
+        with self._lock:
+            self._unindexed.update(dict.fromkeys(uris))
+            if self._fd is not None and data:
+                self._size += os.pwrite(self._fd, data, self._size)
+
+    def indexed(self, uris: Iterable[str]) -> None:
+        """Forget files now in the index; the journal is rewritten with the rest."""
+        with self._lock:
+            for uri in uris:
+                self._unindexed.pop(uri, None)
+            if self._fd is not None:
+                data = "".join(f"{uri}\n" for uri in self._unindexed).encode()
+                os.pwrite(self._fd, data, 0)  # a kill before the truncate leaves stale lines: re-indexing is harmless
+                os.ftruncate(self._fd, len(data))
+                self._size = len(data)
+
+    def close(self) -> None:
+        """Delete the journal if everything is indexed, else leave it for `recover`; release it."""
+        with self._lock:
+            fd, self._fd = self._fd, None
+            if fd is None:
+                return
+            if not self._unindexed:
+                self.path.unlink(missing_ok=True)
+            os.close(fd)
+
+
+def recover(folder: Path, artifacts: ArtifactStore, metadata: MetadataStore) -> int:
+    """Index the records listed in the journals of runs that died; returns how many were indexed."""
+    if fcntl is None or not folder.is_dir():
+        return 0
+    added = 0
+    for path in folder.iterdir():
+        try:
+            fd = os.open(path, os.O_RDWR)
+        except OSError:  # recovered and removed by another process meanwhile
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:  # its run is alive
+            os.close(fd)
+            continue
+        try:
+            uris = os.read(fd, 1 << 24).decode(errors="replace").split()
+            records: list[Materialization] = []
+            checks: list[CheckRecord] = []
+            for uri in uris:
+                try:
+                    if uri.startswith("records/"):
+                        records.append(Materialization.from_json(artifacts.read_text(uri)))
+                    elif uri.startswith("checks/"):
+                        checks.append(CheckRecord.from_json(artifacts.read_text(uri)))
+                except (WorkbenchError, ValueError, TypeError, KeyError):  # gone or unreadable: `wb doctor` says so
+                    continue
+            added += metadata.add_many(records) + metadata.add_check_results(checks)
+            path.unlink(missing_ok=True)
+        finally:
+            os.close(fd)
+    return added
