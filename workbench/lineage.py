@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from workbench.graph import AssetGraph
+from workbench.partitions import split_unit
 from workbench.versions import resolve
 
 if TYPE_CHECKING:
@@ -45,14 +46,18 @@ def _node(ws: Workspace, record: Materialization, depth: int, levels: int | None
     if levels is not None and depth >= levels:
         node["more"] = bool(record.input_versions)
         return node
-    for parent, version in sorted(record.input_versions.items()):
+    if record.partition:
+        node["partition"] = record.partition
+    for unit, version in sorted(record.input_versions.items()):
+        parent, partition = split_unit(unit)  # inputs are units: `key` or `key[partition]`
         if parent in ws.graph and ws.graph.is_source(parent):
             node["inputs"].append({"key": parent, "data_version": version, "kind": "source", "inputs": []})
             continue
-        found = [m for m in ws.metadata.find_versions(parent, version)] if version else []
-        exact = [m for m in found if m.data_version == version]
+        found = ws.metadata.find_versions(parent, version) if version else []
+        exact = [m for m in found if m.data_version == version and m.partition == partition]
         if not exact or depth > 100:
-            node["inputs"].append({"key": parent, "data_version": version, "note": "version not in the store", "inputs": []})
+            missing = {"key": parent, "data_version": version, "note": "version not in the store", "inputs": []}
+            node["inputs"].append({**missing, "partition": partition} if partition else missing)
         else:
             node["inputs"].append(_node(ws, exact[-1], depth + 1, levels))
     return node

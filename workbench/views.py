@@ -304,7 +304,8 @@ def artifact_text(value: object, serializer: str, limit: int = 4000) -> str:
 
 def version_label(node: Mapping[str, Any]) -> Text:
     """One node of a `version_tree`: `key@version  git abc123*  2026-01-02 10:00:00  note`."""
-    parts: list[str | tuple[str, str]] = [(node["key"], "bold"), "@", (short(node.get("data_version")), "cyan")]
+    name = f"{node['key']}[{node['partition']}]" if node.get("partition") else node["key"]
+    parts: list[str | tuple[str, str]] = [(name, "bold"), "@", (short(node.get("data_version")), "cyan")]
     if node.get("git_commit"):
         parts += ["  git ", (short(node["git_commit"], 8) + ("*" if node.get("git_dirty") else ""), "dim")]
     if node.get("materialized_at"):

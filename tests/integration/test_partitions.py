@@ -134,3 +134,13 @@ def test_pure_partition_helpers() -> None:
         StaticPartitions(["a", "a"])
     with pytest.raises(DefinitionError):
         DailyPartitions(start="yesterday")
+
+
+def test_lineage_of_a_version_follows_partition_inputs(project: Path) -> None:
+    workbench.materialize(project=project)
+    tree = json.loads(run_wb(project, "lineage", "all_events@latest", "--json").stdout)
+    inputs = tree["inputs"]
+    assert [(i["key"], i.get("partition")) for i in inputs] == [("events", d) for d in DAY_KEYS]
+    assert all("note" not in i for i in inputs)
+    human = run_wb(project, "lineage", "all_events@latest")
+    assert "events[2026-01-03]@" in human.stdout
