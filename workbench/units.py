@@ -81,6 +81,8 @@ def unit_parents(graph: AssetGraph, keys: PartitionKeys, key: str, partition: st
     """The parent units of one unit, in a stable order."""
     if graph.is_source(key):
         return ()
+    if not partition and not any(keys.get(p) for p in graph.parents[key]):
+        return graph.parents[key]  # nothing partitioned here: units are assets
     refs = unit_inputs(graph, keys, key, partition)
     return tuple(dict.fromkeys(u for ref in refs.values() for u in ref.units))
 
