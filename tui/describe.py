@@ -56,6 +56,9 @@ def overview(graph: AssetGraph, root: Path, key: str, status: Status | None) -> 
         _row(text, "built", when(record), (f"  {record.trigger}{git}", "dim"))
         for name, value in sorted(record.metrics.items()):
             _row(text, "metric", f"{name} = ", (f"{value:.4g}" if isinstance(value, float) else str(value), "cyan"))
+    for c in status.checks if status else ():
+        style = {"passed": "green", "failed": "bold red"}.get(c.state, "yellow")
+        _row(text, "check", c.name, ("  ", ""), (c.state + (" (blocking)" if c.blocking else ""), style))
     if spec.tags:
         _row(text, "tags", ", ".join(f"{k}={v}" for k, v in sorted(spec.tags.items())))
     _row(text, "upstream", ", ".join(graph.parents[key]) or ("none", "dim"))

@@ -45,8 +45,15 @@ def test_etl(tmp_path: Path) -> None:
     project = copy_sample("etl", tmp_path)
     doc = materialize(project)
     marts = {"fct_order_lines", "daily_sales", "category_sales"}
-    assert set(doc["materialized"]) == {"stg_orders", "stg_products", "stg_customers", *marts, "daily_report"}
+    keys = {m for m in doc["materialized"] if isinstance(m, str)}
+    days = [m["partition"] for m in doc["materialized"] if isinstance(m, dict) and m["key"] == "daily_orders"]
+    assert keys == {"stg_orders", "stg_products", "stg_customers", *marts, "daily_report"}
+    assert days == [f"2026-01-{d:02d}" for d in range(1, 15)]  # one partition per day
+    assert {(c["key"], c["check"]) for c in doc["checks"] if c["passed"]} == {("stg_orders", "unique_order_ids"), ("daily_orders", "day_has_orders")}
+    assert len(doc["checks"]) == 15  # the blocking check once, the daily one per partition
     assert_noop(project)
+    daily = next(r for r in wb_json(project, "status", "daily_orders"))
+    assert daily["reasons"] == ["14/14 fresh"] and daily["partitions"][0]["checks"][0]["state"] == "passed"
 
     assert {r["key"] for r in wb_json(project, "status", "group:marts")} == marts
     assert {r["key"] for r in wb_json(project, "status", "tag:pii=true")} == {"raw_customers", "stg_customers"}
@@ -59,7 +66,7 @@ def test_etl(tmp_path: Path) -> None:
     # Tomorrow's export arrives: only the order side of the graph reruns.
     subprocess.run([sys.executable, "data/generate.py", "--days", "15"], cwd=project, check=True, capture_output=True)
     doc = materialize(project)
-    assert set(doc["materialized"]) == {"stg_orders", *marts, "daily_report"}
+    assert {m for m in doc["materialized"] if isinstance(m, str)} == {"stg_orders", *marts, "daily_report"}
     assert {"stg_products", "stg_customers"} <= set(doc["skipped"])
     assert "# Daily sales report: 2026-01-15" in run_wb(project, "show", "daily_report").stdout
 

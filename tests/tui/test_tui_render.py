@@ -42,3 +42,21 @@ def test_navigation_within_and_across_layers() -> None:
     assert step(lay, "a", RIGHT) == "c" and step(lay, "c", RIGHT) == "d" and step(lay, "d", RIGHT) == "d"
     assert step(lay, "c", LEFT) == nearest(lay, ["a", "b"], lay.nodes["c"].y)
     assert nearest(lay, [], 0) is None
+
+
+def test_overview_lists_checks_and_their_state() -> None:
+    from pathlib import Path
+
+    from workbench.graph import AssetGraph
+    from workbench.spec import asset, spec_of
+    from workbench.staleness import CheckState, Status
+    from workbench.tui import describe
+
+    @asset
+    def orders() -> dict:  # type: ignore[no-untyped-def]
+        return {}
+
+    graph = AssetGraph.build([spec_of(orders)])
+    status = Status("orders", "fresh", (), "c", "d", checks=(CheckState("orders:no_nulls", True, "failed"),))
+    text = describe.overview(graph, Path.cwd(), "orders", status).plain
+    assert "no_nulls  failed (blocking)" in text
