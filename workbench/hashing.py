@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from pathlib import Path
 
 import xxhash
@@ -18,10 +17,6 @@ def digest(*parts: str | bytes) -> str:
         h.update(len(data).to_bytes(8, "little"))
         h.update(data)
     return h.hexdigest()
-
-
-def digest_many(parts: Iterable[str | bytes]) -> str:
-    return digest(*parts)
 
 
 def file_digest(path: str | Path) -> str:

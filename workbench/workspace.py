@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from workbench.partitions import unit_id
 from workbench.project import Project, ProjectConfig, find_project, load_project
 from workbench.records import Latest, SourceObservation
-from workbench.spec import AssetSpec, SourceSpec
+from workbench.spec import SourceSpec
 from workbench.staleness import Status, compute_status
 from workbench.units import partition_keys
 
@@ -164,6 +164,3 @@ class Workspace:
         return make_plan(
             self.graph, status, selected, force=force, only=only, keys=self.partition_keys, partitions=partitions
         )
-
-    def spec(self, key: str) -> AssetSpec | SourceSpec:
-        return self.graph.nodes[key]

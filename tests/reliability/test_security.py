@@ -13,7 +13,7 @@ import pytest
 
 import workbench
 from tests.conftest import REPO, run_wb
-from wbcall import Wb, in_process
+from wbcall import Wb
 from workbench.errors import DefinitionError, StoreError
 from workbench.records import Materialization
 from workbench.reporting import RichReporter
@@ -64,11 +64,6 @@ class Boom:
 
     def __reduce__(self):  # type: ignore[no-untyped-def]
         return (Path.write_text, (self.marker, "pwned"))
-
-
-@pytest.fixture
-def wb(capsys: pytest.CaptureFixture[str]) -> Wb:
-    return in_process(capsys)
 
 
 @pytest.fixture

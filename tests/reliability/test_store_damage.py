@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_wb
-from wbcall import Wb, in_process
+from wbcall import Wb
 
 PIPELINE = """
 from workbench import asset
@@ -33,11 +33,6 @@ def b(a: bytes) -> dict:
 def c(b: dict) -> bytes:
     return str(b).encode()
 """
-
-@pytest.fixture
-def wb(capsys: pytest.CaptureFixture[str]) -> Wb:
-    return in_process(capsys)
-
 
 @pytest.fixture
 def project(make_project, wb: Wb) -> Path:  # type: ignore[no-untyped-def]
