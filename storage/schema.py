@@ -57,6 +57,8 @@ class MaterializationRow(SQLModel, table=True):
     metrics: str = "{}"
     git_commit: str | None = None
     git_dirty: bool | None = None
+    libraries: str = "{}"
+    reused_from: str | None = None
 
 
 class RunRow(SQLModel, table=True):
@@ -160,8 +162,15 @@ def _add_check_results(conn: duckdb.DuckDBPyConnection) -> None:
         conn.execute(statement)
 
 
+def _add_libraries_and_reuse(conn: duckdb.DuckDBPyConnection) -> None:
+    """3 -> 4: library versions per materialization, and the record a reused version came from."""
+    conn.execute("ALTER TABLE materializations ADD COLUMN libraries VARCHAR DEFAULT '{}'")
+    conn.execute("UPDATE materializations SET libraries = '{}' WHERE libraries IS NULL")
+    conn.execute("ALTER TABLE materializations ADD COLUMN reused_from VARCHAR")
+
+
 # UPGRADES[i] turns a version-(i + 1) file into version i + 2; a new file gets `ddl()` directly.
-UPGRADES: tuple[Step, ...] = (_add_alias_events, _add_check_results)
+UPGRADES: tuple[Step, ...] = (_add_alias_events, _add_check_results, _add_libraries_and_reuse)
 
 
 def migrate(conn: duckdb.DuckDBPyConnection, catalog: str, current: int) -> None:

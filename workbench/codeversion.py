@@ -1,17 +1,23 @@
-"""Code versions: a digest of an asset's normalized code and of the project code it reaches.
+"""Code versions: a digest of everything in the project that an asset's code can reach.
 
-The AST of the function (decorators, docstrings, comments and layout removed) plus, transitively,
-the project-local functions and classes it names and the simple constants it reads (globals,
-closure cells, defaults). Library code is not hashed: its name is already in the caller's AST.
-Per-definition digests are cached by (file, mtime_ns, size), optionally in a JSON file; constant
-values are read live. Limits: imports inside a function body are not followed; source comes from
-disk; code without source (e.g. from `exec`) is hashed by bytecode; `ast.dump` varies across
-Python minor versions, so a Python upgrade changes versions (and invalidates the cache).
+The rule: an asset's code version covers its function and, transitively, every piece of project
+code it can reach: functions, classes (the definition that is active), methods, decorators and
+their arguments, wrapper layers, closures and defaults, modules imported inside bodies, module-level
+names and the values they hold at import time (of any type), plus the `@asset` options that change
+the stored result (`io=`, partition mappings) and the declared environment variables. A value with
+a deterministic encoding (see `workbench.canonical`) is hashed as a value; any other value is
+covered by the source of the statements that bind it and, transitively, what they read. Project
+code is any code that is not part of an installed distribution or the standard library (so a
+monorepo package next to the project or an editable install counts); third-party code is named,
+and the distributions it comes from are recorded per materialization (`libraries`).
+
+Sources are the bytes that were imported (`workbench.loader`), so the version describes the code
+that runs even if the file changes meanwhile. Per-file indexes are cached by content digest.
+Comments, docstrings, layout and `@asset(tags=..., group=...)` do not enter the version.
 """
 
 from __future__ import annotations
 
-import ast
 import inspect
 import json
 import logging
@@ -19,51 +25,99 @@ import os
 import sys
 import tempfile
 import textwrap
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from types import CodeType, FunctionType, ModuleType
+from types import BuiltinFunctionType, CodeType, FunctionType, ModuleType
 from typing import Any
 
+from workbench.canonical import Encoder, Unencodable
+from workbench.codeindex import DEFINITIONS, Entry, definition_entry, index_source, strip_docstrings, valid_index
 from workbench.hashing import digest
+from workbench.loader import import_project_module, is_library_file, source_of
 from workbench.spec import AssetSpec
 
-__all__ = ["CodeVersions"]
+__all__ = ["CodeInfo", "CodeVersions", "Covered"]
 
 log = logging.getLogger(__name__)
 
-CACHE_FORMAT = f"codeversions-1-py{sys.version_info[0]}.{sys.version_info[1]}"
-LIBRARY_DIRS = frozenset({".venv", "site-packages", "dist-packages"})
-SCALARS = frozenset({int, float, str, bytes, bool, type(None)})
-CONTAINERS = frozenset({tuple, list, set, frozenset, dict})
-UNORDERED = frozenset({set, frozenset, dict})
-MAX_CONSTANT_ITEMS = 10_000  # larger constants are ignored rather than hashed on every call
-MAX_CONSTANT_DEPTH = 32
-DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+CACHE_FORMAT = f"codeversions-2-py{sys.version_info[0]}.{sys.version_info[1]}"
+OWN_PACKAGE = "workbench"
 
-Entry = list[Any]  # [own digest, sorted references]; a list because it round-trips through JSON
 Definition = FunctionType | type
+Item = tuple[str, Any, str]  # (kind, object, name): def / binding / module
+
+
+@dataclass(frozen=True, slots=True)
+class Covered:
+    """One thing a code version covers, for `wb why`."""
+
+    kind: str  # function, class, module, binding, value, library, env, option, opaque
+    name: str
+    where: str = ""  # file:line, or how it is hashed
+
+
+@dataclass(frozen=True, slots=True)
+class CodeInfo:
+    """An asset's code version and what it covers."""
+
+    version: str
+    modules: tuple[str, ...] = ()  # top-level names of the third-party modules its code reaches
+    covered: tuple[Covered, ...] = ()
+
+
+@dataclass(slots=True)
+class _Node:
+    """The hash parts of one item; `ref#k` in a part points at `children[k]`."""
+
+    parts: list[str] = field(default_factory=list)
+    children: list[Item] = field(default_factory=list)
+    modules: set[str] = field(default_factory=set)
+    covered: list[Covered] = field(default_factory=list)
 
 
 class CodeVersions:
-    """Computes code versions for asset specs, caching per-definition digests across runs."""
+    """Computes code versions for asset and check specs, caching per-file indexes across runs."""
 
-    def __init__(self, project_root: Path, cache_file: Path | None = None) -> None:
+    def __init__(self, project_root: Path, cache_file: Path | None = None, env: Mapping[str, str] | None = None) -> None:
         self.root = Path(project_root).resolve()
         self.cache_file = cache_file
+        self.env = os.environ if env is None else env
         self._files: dict[str, dict[str, Any]] = self._load()
         self._dirty = False
-        self._locality: dict[str, bool] = {}
-        self._checked: dict[tuple[str, int], tuple[object, dict[str, Entry] | None]] = {}
+        self._indexes: dict[tuple[str, int], tuple[object, dict[str, Any] | None]] = {}
+        self._nodes: dict[tuple[str, int, str], tuple[Any, _Node]] = {}
+        self._encoder = Encoder(self._name_outside_node, self._is_project_type)
+        self._current: _Node | None = None
 
-    def of(self, spec: AssetSpec) -> str:
-        """The hex code version of an asset: explicit if given, else computed from its code."""
+    def of(self, spec: Any) -> str:
+        """The hex code version of an asset or check: explicit if given, else computed from its code."""
+        return self.info(spec).version
+
+    def info(self, spec: Any) -> CodeInfo:
+        options = self._options(spec)
         if spec.code_version is not None:
-            return digest("explicit", spec.code_version)
-        order: list[Definition] = [inspect.unwrap(spec.fn)]
-        index = {id(order[0]): 0}
-        parts: list[str | bytes] = []
-        for definition in order:  # grows while helpers are found: breadth-first and cycle-safe
-            parts += self._parts(definition, order, index)
-        return digest("code", *parts)
+            return CodeInfo(digest("explicit", spec.code_version, *options), (), (Covered("option", "code_version", spec.code_version),))
+        root: Item = ("def", spec.fn, "")
+        order, index = [root], {_item_key(root): 0}
+        parts: list[str] = [*options]
+        modules: set[str] = set()
+        covered: list[Covered] = []
+        for item in order:  # grows breadth-first while references are found; cycle-safe
+            node = self._node(item)
+            targets = []
+            for child in node.children:
+                key = _item_key(child)
+                if key not in index:
+                    index[key] = len(order)
+                    order.append(child)
+                targets.append(str(index[key]))
+            parts += [item[0], *node.parts, "->", *targets]
+            modules |= node.modules
+            covered += node.covered
+        covered += [Covered("env", name, "set" if name in self.env else "unset") for name in getattr(spec, "env", ())]
+        covered += [Covered("library", name) for name in sorted(modules)]
+        return CodeInfo(digest("code", *parts), tuple(sorted(modules)), tuple(covered))
 
     def save(self) -> None:
         """Write the cache file atomically if anything was parsed since it was loaded."""
@@ -81,128 +135,321 @@ class CodeVersions:
             raise
         self._dirty = False
 
-    def _parts(self, definition: Definition, order: list[Definition], index: dict[int, int]) -> list[str | bytes]:
-        """Hash parts of one definition; queues the project-local definitions it references."""
-        own, refs = self._entry(definition)
-        parts: list[str | bytes] = ["def", own]
-        cells: dict[str, Any] = {}
-        if isinstance(definition, FunctionType):
-            if definition.__closure__:
-                cells = {
-                    n: _cell_value(c)
-                    for n, c in zip(definition.__code__.co_freevars, definition.__closure__, strict=True)
-                }
-            if definition.__defaults__ or definition.__kwdefaults__:
-                parts += _default_parts(definition)
-        namespace = _namespace(definition)
-        resolved: dict[str, Any] = {}
-        for ref in refs:
-            label, value = self._resolve(ref, namespace, cells)
-            if label:
-                resolved.setdefault(label, value)
-        for label in sorted(resolved):
-            value = resolved[label]
-            if (helper := self._local_definition(value)) is not None:
-                if id(helper) not in index:
-                    index[id(helper)] = len(order)
-                    order.append(helper)
-                parts += ["ref", label, str(index[id(helper)])]
-            elif (text := _canonical(value)) is not None:
-                parts += ["const", label, text]
+    # -- options that change the stored result --------------------------------------------------
+
+    def _options(self, spec: Any) -> list[str]:
+        parts = ["io", str(getattr(spec, "io", None) or "")]
+        mappings = getattr(spec, "partition_mappings", None)
+        if mappings:
+            try:
+                parts += ["mappings", self._encoder.encode(dict(sorted(mappings.items())))]
+            except Unencodable:
+                parts += ["mappings", *(f"{k}:{_label(type(v))}" for k, v in sorted(mappings.items()))]
+        for name in sorted(getattr(spec, "env", ())):
+            value = self.env.get(name)
+            parts += ["env", name, "-" if value is None else digest("value", value)]
         return parts
 
-    def _resolve(self, ref: str, namespace: dict[str, Any], cells: dict[str, Any]) -> tuple[str, Any]:
-        """Look up a dotted reference, descending only through project-local modules."""
-        head, *rest = ref.split(".")
-        scope = cells if head in cells else namespace
-        if head not in scope:
-            return "", None  # a builtin or an unbound name
-        value, label = scope[head], head
-        for attr in rest:
-            if not (isinstance(value, ModuleType) and self._is_local(getattr(value, "__file__", None))):
-                break
-            if not hasattr(value, attr):
-                return "", None
-            value, label = getattr(value, attr), f"{label}.{attr}"
-        return label, value
+    # -- items ----------------------------------------------------------------------------------
 
-    def _local_definition(self, value: Any) -> Definition | None:
-        """The function or class behind `value` if its source lives in the project, else None."""
+    def _node(self, item: Item) -> _Node:
+        key = _item_key(item)
+        found = self._nodes.get(key)
+        if found is not None and found[0] is item[1]:
+            return found[1]
+        node = _Node()
+        previous, self._current = self._current, node
+        try:
+            kind, obj, name = item
+            if kind == "module":
+                self._module_node(node, obj)
+            elif kind == "binding":
+                self._binding_node(node, obj, name)
+            elif isinstance(obj, type):
+                self._class_node(node, obj)
+            else:
+                self._function_node(node, obj)
+        finally:
+            self._current = previous
+        self._nodes[key] = (item[1], node)
+        return node
+
+    def _function_node(self, node: _Node, fn: Any) -> None:
+        if not isinstance(fn, FunctionType):  # a wrapper object (functools.cache...) around project code
+            node.parts += ["wrapper", _label(type(fn))]
+            node.children.append(("def", fn.__wrapped__, ""))
+            return
+        entry = self._function_entry(fn)
+        namespace = fn.__globals__
+        node.parts += ["function", entry["d"]]
+        node.covered.append(Covered("function", _qualname(fn), f"{fn.__code__.co_filename}:{fn.__code__.co_firstlineno}"))
+        refs = list(entry["r"])
+        refs += self._decorators(node, entry, namespace)
+        cells = {}
+        if fn.__closure__:
+            for name, cell in zip(fn.__code__.co_freevars, fn.__closure__, strict=True):
+                try:
+                    cells[name] = cell.cell_contents
+                except ValueError:  # an empty cell: the variable was never assigned
+                    cells[name] = None
+        for name, value in sorted(cells.items()):
+            node.parts += ["cell", name, self._value(value, lambda: self._enclosing(fn))]
+        defaults = [*enumerate(fn.__defaults__ or ()), *sorted((fn.__kwdefaults__ or {}).items())]
+        for position, value in defaults:
+            node.parts += ["default", str(position), self._value(value, lambda: self._enclosing(fn))]
+        wrapped = getattr(fn, "__wrapped__", None)
+        if wrapped is not None:  # functools.wraps: the wrapper and the wrapped both count
+            node.parts += ["wraps", self._name(wrapped) or _label(type(wrapped))]
+        self._references(node, refs, namespace, cells)
+
+    def _class_node(self, node: _Node, cls: type) -> None:
+        module = sys.modules.get(cls.__module__)
+        namespace = vars(module) if module is not None else {}
+        entry = self._class_entry(cls, namespace)
+        if entry is None:
+            node.parts += ["opaque class", _label(cls)]
+            node.covered.append(Covered("opaque", _label(cls), "no source: named only"))
+            return
+        node.parts += ["class", entry["d"]]
+        node.covered.append(Covered("class", _label(cls), f"{namespace.get('__file__', '')}:{entry.get('s', 0)}"))
+        refs = list(entry["r"]) + self._decorators(node, entry, namespace)
+        self._references(node, refs, namespace, {})
+
+    def _binding_node(self, node: _Node, namespace: dict[str, Any], name: str) -> None:
+        filename = namespace.get("__file__") or ""
+        index = self._index(filename, namespace) if filename else None
+        entry = index["b"].get(name) if index is not None else None
+        module = namespace.get("__name__", "?")
+        if entry is None:  # bound by code we cannot read (exec, setattr from elsewhere)
+            node.parts += ["unbound", module, name, _label(type(namespace.get(name)))]
+            node.covered.append(Covered("opaque", f"{module}.{name}", "no binding statement found: named only"))
+            return
+        node.parts += ["binding", module, name, entry["d"]]
+        node.covered.append(Covered("binding", f"{module}.{name}", "source of the statements that bind it"))
+        self._references(node, entry["r"], namespace, {})
+
+    def _module_node(self, node: _Node, module: ModuleType) -> None:
+        namespace = vars(module)
+        filename = getattr(module, "__file__", None) or ""
+        index = self._index(filename, namespace) if filename else None
+        if index is None:
+            node.parts += ["opaque module", module.__name__]
+            return
+        node.parts += ["module", module.__name__, index["m"]["d"]]
+        node.covered.append(Covered("module", module.__name__, filename))
+        self._references(node, index["m"]["r"], namespace, {})
+
+    # -- references -----------------------------------------------------------------------------
+
+    def _decorators(self, node: _Node, entry: Entry, namespace: Mapping[str, Any]) -> list[str]:
+        """Decorator digests (our own `@asset`/`@check` left out: their options enter separately)."""
+        refs: list[str] = []
+        for deco_digest, deco_refs, head in entry.get("k", []):
+            if _is_own(_lookup(head, namespace)):
+                continue
+            node.parts += ["decorator", deco_digest]
+            refs += deco_refs
+        return refs
+
+    def _references(self, node: _Node, refs: list[str], namespace: Mapping[str, Any], cells: Mapping[str, Any]) -> None:
+        imports = sorted(r for r in refs if r.startswith("import:"))  # first: they may fill registries
+        for ref in imports + sorted(r for r in refs if not r.startswith("import:")):
+            if ref.startswith("="):
+                node.parts += ["global", ref]
+                node.children.append(("binding", namespace, ref[1:]))
+            elif ref.startswith("import:"):
+                self._imported(node, ref, namespace)
+            else:
+                self._named(node, ref, namespace, cells)
+
+    def _named(self, node: _Node, ref: str, namespace: Mapping[str, Any], cells: Mapping[str, Any]) -> None:
+        head, *rest = ref.split(".")
+        if head in cells:
+            return  # cells are hashed by value with the function
+        if head not in namespace:
+            return  # a builtin, or a name never bound (a NameError at run time)
+        value, owner, name = namespace[head], namespace, head
+        for attr in rest:  # descend through project modules only
+            if not (isinstance(value, ModuleType) and self._is_project_module(value)) or not hasattr(value, attr):
+                break
+            owner, name, value = vars(value), attr, getattr(value, attr)
+        node.parts += ["name", f"{owner.get('__name__', '?')}.{name}", self._value(value, lambda: ("binding", owner, name))]
+
+    def _imported(self, node: _Node, ref: str, namespace: Mapping[str, Any]) -> None:
+        """`import:MODULE|ATTRS`: an import inside a body; project modules are imported to be read."""
+        module_name, _, attrs = ref.removeprefix("import:").partition("|")
+        absolute = _absolute(module_name, namespace.get("__package__"))
+        module = import_project_module(absolute, self.root) if absolute else None
+        if module is None:  # third-party, standard library or missing: named only
+            node.parts += ["import", absolute or module_name, attrs]
+            top = (absolute or module_name).split(".", 1)[0]
+            if top and not _is_stdlib(top):
+                node.modules.add(top)
+            return
+        value, owner, name = module, vars(module), ""
+        for attr in [a for a in attrs.split(".") if a]:
+            if not isinstance(value, ModuleType) or not self._is_project_module(value):
+                break
+            nested = getattr(value, attr, None)
+            if nested is None:
+                nested = import_project_module(f"{value.__name__}.{attr}", self.root)
+                if nested is None:
+                    break
+            owner, name, value = vars(value), attr, nested
+        fallback = (lambda: ("binding", owner, name)) if name else (lambda: ("module", module, ""))
+        node.parts += ["import", absolute, attrs, self._value(value, fallback)]
+
+    def _value(self, value: Any, fallback: Any) -> str:
+        """Text for a value read by code: a name for code, an encoding for data, else a fallback item."""
+        named = self._name(value)
+        if named is not None:
+            return named
+        try:
+            return "value:" + self._encoder.encode(value)
+        except Unencodable as exc:
+            item = fallback()
+            assert self._current is not None
+            if item is None:
+                self._current.covered.append(Covered("opaque", _label(type(value)), str(exc)))
+                return "opaque:" + _label(type(value))
+            return self._child(item)
+
+    def _name(self, value: Any) -> str | None:
+        """Text for functions, classes, modules and wrappers; project code becomes a child item."""
+        node = self._current
+        assert node is not None
         if isinstance(value, ModuleType):
-            return None
-        if isinstance(value, type):
-            module = sys.modules.get(value.__module__)
-            return value if self._is_local(getattr(module, "__file__", None)) else None
-        value = inspect.unwrap(value) if callable(value) else value
-        if isinstance(value, FunctionType) and self._is_local(value.__code__.co_filename):
-            return value
+            if self._is_project_module(value):
+                return self._child(("module", value, ""))
+            node.modules.add(value.__name__.split(".", 1)[0]) if not _is_stdlib(value.__name__) else None
+            return f"lib-module:{value.__name__}"
+        if isinstance(value, (FunctionType, type)):
+            if self._is_project_definition(value):
+                return self._child(("def", value, ""))
+            return self._library(value)
+        if isinstance(value, BuiltinFunctionType):
+            return self._library(value)
+        if callable(value) and hasattr(value, "__wrapped__") and not isinstance(value, FunctionType):
+            inner = self._name(value.__wrapped__)
+            return f"wrapper:{_label(type(value))}({inner})" if inner is not None else None
         return None
 
-    def _is_local(self, filename: str | None) -> bool:
-        """Whether a source file is inside the project root and outside any installed-packages dir."""
-        if not filename:
-            return False
-        known = self._locality.get(filename)
-        if known is None:
-            path = Path(os.path.realpath(filename))
-            known = path.is_relative_to(self.root) and not LIBRARY_DIRS.intersection(path.relative_to(self.root).parts)
-            self._locality[filename] = known
-        return known
+    def _name_outside_node(self, value: Any) -> str | None:
+        return self._name(value) if self._current is not None else _label(value) if isinstance(value, type) else None
 
-    def _entry(self, definition: Definition) -> Entry:
-        """Own digest and references: from its file's table, else `inspect.getsource`, else bytecode."""
-        if isinstance(definition, type):
-            filename = getattr(sys.modules.get(definition.__module__), "__file__", None)
-            key = f"c:{definition.__qualname__}"
-        else:
-            filename, key = definition.__code__.co_filename, f"f:{definition.__code__.co_firstlineno}"
-        table = self._checked_table(filename, _namespace(definition)) if filename else None
-        if table is not None and key in table:
-            return table[key]
+    def _library(self, value: Any) -> str:
+        module = getattr(value, "__module__", None) or ""
+        top = module.split(".", 1)[0]
+        if top and not _is_stdlib(top) and self._current is not None:
+            self._current.modules.add(top)
+        return f"lib:{module}.{getattr(value, '__qualname__', getattr(value, '__name__', '?'))}"
+
+    def _child(self, item: Item) -> str:
+        node = self._current
+        assert node is not None
+        node.children.append(item)
+        return f"ref#{len(node.children) - 1}"
+
+    def _enclosing(self, fn: FunctionType) -> Item | None:
+        """The function that defined `fn` (its closure and defaults come from there), if reachable."""
+        outer, sep, _ = fn.__qualname__.rpartition(".<locals>.")
+        if not sep:
+            return None
+        value: Any = fn.__globals__
+        for part in outer.split("."):
+            value = value.get(part) if isinstance(value, dict) else getattr(value, part, None)
+            if part == "<locals>" or value is None:
+                return None
+        return ("def", value, "") if self._is_project_definition(value) else None
+
+    # -- locality -------------------------------------------------------------------------------
+
+    def _is_project_definition(self, value: Any) -> bool:
+        if isinstance(value, type):
+            return self._is_project_type(value)
+        if isinstance(value, FunctionType):
+            module = value.__module__ or ""
+            return module.split(".", 1)[0] != OWN_PACKAGE and not is_library_file(value.__code__.co_filename)
+        return False
+
+    def _is_project_type(self, cls: type) -> bool:
+        module = sys.modules.get(cls.__module__)
+        if module is None or cls.__module__.split(".", 1)[0] in (OWN_PACKAGE, "builtins"):
+            return False
+        filename = getattr(module, "__file__", None)
+        if filename is None:
+            return cls.__module__ == "__main__"
+        return not is_library_file(filename)
+
+    def _is_project_module(self, module: ModuleType) -> bool:
+        filename = getattr(module, "__file__", None)
+        top = module.__name__.split(".", 1)[0]
+        return bool(filename) and top != OWN_PACKAGE and not is_library_file(filename)
+
+    # -- entries --------------------------------------------------------------------------------
+
+    def _function_entry(self, fn: FunctionType) -> Entry:
+        """From its file's index, else `inspect.getsource`, else bytecode."""
+        filename = fn.__code__.co_filename
+        index = self._index(filename, fn.__globals__)
+        if index is not None:
+            entry = index["f"].get(str(fn.__code__.co_firstlineno))
+            if entry is not None:
+                return entry  # type: ignore[no-any-return]
         try:
-            tree = ast.parse(textwrap.dedent(inspect.getsource(definition)))
+            import ast
+
+            tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
         except (OSError, TypeError, SyntaxError):
             tree = None
-        if tree is not None and tree.body and isinstance(tree.body[0], DEFINITIONS):
-            _strip_docstrings(tree)
-            return _own(tree.body[0])
-        if isinstance(definition, FunctionType):
-            return _bytecode(definition.__code__)
-        return [digest("opaque", definition.__qualname__), []]
+        if tree is not None and tree.body and isinstance(tree.body[0], DEFINITIONS[:2]):
+            strip_docstrings(tree)
+            return definition_entry(tree.body[0])
+        return _bytecode(fn.__code__)
 
-    def _checked_table(self, filename: str, namespace: dict[str, Any]) -> dict[str, Entry] | None:
-        """The file's table, checked against the disk once per loaded module (known by its namespace).
+    def _class_entry(self, cls: type, namespace: Mapping[str, Any]) -> Entry | None:
+        """The entry of the definition of `cls` that is active (when several share its name)."""
+        filename = namespace.get("__file__")
+        index = self._index(filename, namespace) if filename else None
+        candidates = index["c"].get(cls.__qualname__, []) if index is not None else []
+        if len(candidates) <= 1:
+            return candidates[0] if candidates else None
+        lines = [fn.__code__.co_firstlineno for fn in _methods(cls) if fn.__code__.co_filename == filename]
+        for entry in candidates:
+            if any(entry["s"] <= line <= entry["e"] for line in lines):
+                return entry  # type: ignore[no-any-return]
+        return {  # no method tells them apart: all of them count
+            "d": digest("classes", *(e["d"] for e in candidates)),
+            "r": sorted({r for e in candidates for r in e["r"]}),
+            "k": [k for e in candidates for k in e.get("k", [])],
+            "s": candidates[0]["s"],
+        }
 
-        A module's code cannot change while it stays loaded; a re-import brings a new namespace.
-        """
+    def _index(self, filename: str, namespace: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The file's index, for the source this module was loaded from (checked once per module)."""
         key = (filename, id(namespace))
-        if key not in self._checked:
-            self._checked[key] = (namespace, self._table(filename))  # holding it keeps the id unique
-        return self._checked[key][1]
+        if key not in self._indexes:
+            self._indexes[key] = (namespace, self._read_index(filename))  # holding it keeps the id unique
+        return self._indexes[key][1]
 
-    def _table(self, filename: str) -> dict[str, Entry] | None:
-        """Entries for every definition in a file, parsed once per (mtime_ns, size)."""
-        try:
-            stat = os.stat(filename)
-        except OSError:
+    def _read_index(self, filename: str) -> dict[str, Any] | None:
+        source = source_of(filename)
+        if source is None:
             return None
-        stamp = [stat.st_mtime_ns, stat.st_size]
+        stamp = digest("source", source)
         cached = self._files.get(filename)
-        if cached is not None and cached["stamp"] == stamp:
-            return cached["defs"]  # type: ignore[no-any-return]
+        if cached is not None and cached["hash"] == stamp:
+            return cached["index"]  # type: ignore[no-any-return]
         try:
-            tree = ast.parse(Path(filename).read_bytes(), filename)
-        except (OSError, SyntaxError, ValueError):
+            index = index_source(source, filename)
+        except (SyntaxError, ValueError):
             return None
-        _strip_docstrings(tree)
-        indexer = _Indexer()
-        indexer.visit(tree)
-        self._files[filename] = {"stamp": stamp, "defs": indexer.defs}
+        self._files[filename] = {"hash": stamp, "index": index}
         self._dirty = True
-        return indexer.defs
+        return index
 
     def _load(self) -> dict[str, dict[str, Any]]:
-        """The persisted per-file tables; an unreadable or malformed cache counts as empty."""
+        """The persisted per-file indexes; an unreadable or malformed cache counts as empty."""
         if self.cache_file is None or not self.cache_file.exists():
             return {}
         try:
@@ -210,99 +457,68 @@ class CodeVersions:
             if data["format"] != CACHE_FORMAT:
                 return {}
             files = data["files"]
-            if not (isinstance(files, dict) and all(_valid_table(t) for t in files.values())):
+            valid = isinstance(files, dict) and all(
+                isinstance(t, dict) and isinstance(t.get("hash"), str) and valid_index(t.get("index")) for t in files.values()
+            )
+            if not valid:
                 raise ValueError("unexpected structure")
-            return files
+            return files  # type: ignore[no-any-return]
         except (OSError, ValueError, KeyError, TypeError) as exc:
             log.warning("ignoring unreadable code-version cache %s: %s", self.cache_file, exc)
             return {}
 
 
-class _Indexer(ast.NodeVisitor):
-    """Entries for all definitions in a module: functions by first line, classes by qualname."""
-
-    def __init__(self) -> None:
-        self.defs: dict[str, Entry] = {}
-        self.scope: list[str] = []
-
-    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
-        first = min([node.lineno, *(d.lineno for d in node.decorator_list)])  # = co_firstlineno
-        self.defs[f"f:{first}"] = _own(node)
-        self._nested(node, [node.name, "<locals>"])
-
-    visit_AsyncFunctionDef = visit_FunctionDef
-
-    def visit_ClassDef(self, node: ast.ClassDef) -> None:
-        self.defs["c:" + ".".join([*self.scope, node.name])] = _own(node)
-        self._nested(node, [node.name])
-
-    def _nested(self, node: ast.AST, names: list[str]) -> None:
-        self.scope += names
-        self.generic_visit(node)
-        del self.scope[-len(names) :]
+def _item_key(item: Item) -> tuple[str, int, str]:
+    return (item[0], id(item[1]), item[2])
 
 
-class _References(ast.NodeVisitor):
-    """Names and dotted chains a scope reads and does not bind; nested scopes are resolved first."""
-
-    def __init__(self) -> None:
-        self.loads: set[str] = set()
-        self.bound: set[str] = set()
-
-    @classmethod
-    def free_in(cls, node: ast.AST) -> set[str]:
-        scope = cls()
-        scope.generic_visit(node)
-        return {r for r in scope.loads if r.partition(".")[0] not in scope.bound}
-
-    def visit_Name(self, node: ast.Name) -> None:
-        (self.loads if isinstance(node.ctx, ast.Load) else self.bound).add(node.id)
-
-    def visit_Attribute(self, node: ast.Attribute) -> None:
-        chain, value = [node.attr], node.value
-        while isinstance(value, ast.Attribute):
-            chain.append(value.attr)
-            value = value.value
-        if isinstance(value, ast.Name):
-            self.loads.add(".".join([value.id, *reversed(chain)]))
-        else:
-            self.visit(value)
-
-    def visit_arg(self, node: ast.arg) -> None:
-        self.bound.add(node.arg)
-        self.generic_visit(node)
-
-    def visit_scope(self, node: ast.AST) -> None:
-        if isinstance(node, DEFINITIONS):
-            self.bound.add(node.name)
-        self.loads |= self.free_in(node)
-
-    visit_FunctionDef = visit_AsyncFunctionDef = visit_ClassDef = visit_Lambda = visit_scope
-    visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = visit_scope
+def _label(value: Any) -> str:
+    return f"{getattr(value, '__module__', '?')}.{getattr(value, '__qualname__', type(value).__qualname__)}"
 
 
-def _own(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> Entry:
-    """Digest of a definition's AST without its own decorators, and the names it references."""
-    decorators, node.decorator_list = node.decorator_list, []
-    try:
-        dumped = ast.dump(node, include_attributes=False)
-        references = sorted(_References.free_in(node))
-    finally:
-        node.decorator_list = decorators
-    return [digest("ast", dumped), references]
+def _qualname(fn: FunctionType) -> str:
+    return f"{fn.__module__}.{fn.__qualname__}"
 
 
-def _strip_docstrings(tree: ast.AST) -> None:
-    """Drop the docstring of the module and of every function and class in it, in place."""
-    for node in ast.walk(tree):
-        if isinstance(node, (*DEFINITIONS, ast.Module)) and node.body:
-            first = node.body[0]
-            if (
-                isinstance(first, ast.Expr)
-                and isinstance(first.value, ast.Constant)
-                and isinstance(first.value.value, str)
-            ):
-                node.body = node.body[1:]
+def _lookup(dotted: str, namespace: Mapping[str, Any]) -> Any:
+    head, *rest = dotted.split(".") if dotted else [""]
+    value = namespace.get(head)
+    for attr in rest:
+        value = getattr(value, attr, None)
+    return value
+
+
+def _is_own(value: Any) -> bool:
+    """Whether a decorator is Workbench's own (`@asset`, `@check`), whose options are hashed apart."""
+    return callable(value) and (getattr(value, "__module__", "") or "").split(".", 1)[0] == OWN_PACKAGE
+
+
+def _absolute(module: str, package: str | None) -> str:
+    """The absolute name of a possibly relative module name, '' when it cannot be resolved."""
+    if not module.startswith("."):
+        return module
+    level = len(module) - len(module.lstrip("."))
+    parts = (package or "").split(".") if package else []
+    if level - 1 > len(parts) or not parts:
+        return ""
+    base = parts[: len(parts) - (level - 1)]
+    rest = module.lstrip(".")
+    return ".".join([*base, rest] if rest else base)
+
+
+def _is_stdlib(name: str) -> bool:
+    return name.split(".", 1)[0] in sys.stdlib_module_names or name in ("builtins", "__main__")
+
+
+def _methods(cls: type) -> list[FunctionType]:
+    out = []
+    for value in vars(cls).values():
+        value = getattr(value, "__func__", value)
+        value = getattr(value, "fget", value)
+        value = inspect.unwrap(value) if callable(value) else value
+        if isinstance(value, FunctionType):
+            out.append(value)
+    return out
 
 
 def _bytecode(code: CodeType) -> Entry:
@@ -318,71 +534,4 @@ def _bytecode(code: CodeType) -> Entry:
                 parts.append(repr(const))
 
     walk(code)
-    return [digest("bytecode", *parts), sorted(set(code.co_names))]
-
-
-def _canonical(value: Any) -> str | None:
-    """Stable text for a simple constant; None for anything else, too big or too deep."""
-    budget = [MAX_CONSTANT_ITEMS]
-
-    def encode(v: Any, depth: int) -> str:
-        kind = type(v)
-        if kind in SCALARS:
-            return repr(v)
-        if kind not in CONTAINERS or depth > MAX_CONSTANT_DEPTH or len(v) > budget[0]:
-            raise _NotSimple
-        budget[0] -= len(v)
-        if kind is dict:
-            texts = [f"{encode(k, depth + 1)}:{encode(x, depth + 1)}" for k, x in v.items()]
-        else:
-            texts = [encode(x, depth + 1) for x in v]
-        return f"{kind.__name__}({','.join(sorted(texts) if kind in UNORDERED else texts)})"
-
-    try:
-        return encode(value, 0)
-    except _NotSimple:
-        return None
-
-
-class _NotSimple(Exception):
-    """Raised inside `_canonical` for a value that is not a small constant of simple types."""
-
-
-def _namespace(definition: Definition) -> dict[str, Any]:
-    """The globals a definition's names resolve in."""
-    if isinstance(definition, FunctionType):
-        return definition.__globals__
-    module = sys.modules.get(definition.__module__)
-    return vars(module) if module is not None else {}
-
-
-def _default_parts(fn: FunctionType) -> list[str | bytes]:
-    """Hash parts for argument defaults that are simple constants (factories often bind them)."""
-    parts: list[str | bytes] = []
-    for name, value in [*enumerate(fn.__defaults__ or ()), *sorted((fn.__kwdefaults__ or {}).items())]:
-        if (text := _canonical(value)) is not None:
-            parts += ["default", str(name), text]
-    return parts
-
-
-def _cell_value(cell: Any) -> Any:
-    try:
-        return cell.cell_contents
-    except ValueError:  # an empty cell: the variable was never assigned
-        return None
-
-
-def _valid_table(table: Any) -> bool:
-    """Whether a loaded cache entry has the shape `{"stamp": [int, int], "defs": {key: [str, [str]]}}`."""
-    if not (isinstance(table, dict) and isinstance(table.get("defs"), dict)):
-        return False
-    stamp, entries = table.get("stamp"), table["defs"].values()
-    return (
-        isinstance(stamp, list)
-        and len(stamp) == 2
-        and all(type(n) is int for n in stamp)
-        and all(
-            isinstance(e, list) and len(e) == 2 and isinstance(e[0], str) and isinstance(e[1], list) for e in entries
-        )
-        and all(isinstance(r, str) for e in entries for r in e[1])
-    )
+    return {"d": digest("bytecode", *parts), "r": sorted(set(code.co_names)), "k": []}

@@ -281,8 +281,10 @@ class _Apply:
         nodes, version = self.graph.nodes, now.code_version or ""
         ctx = replace(self.ctx, partition=partition)
 
+        libraries = self.ws.libraries_of(key)
+
         def once() -> Materialization:
-            return run_asset(spec, inputs, upstream, nodes, version, artifacts, ctx)
+            return run_asset(spec, inputs, upstream, nodes, version, artifacts, ctx, libraries)
 
         def job() -> Done:
             record = attempt(spec, once, self._on_retry)

@@ -7,11 +7,8 @@ Discovery: the nearest `pyproject.toml` with a `[tool.workbench]` table (`module
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import os
 import pkgutil
-import py_compile
-import sys
 import tomllib
 import traceback
 from collections.abc import Iterator
@@ -22,6 +19,7 @@ from types import ModuleType
 from workbench.checks import CheckSpec, check_of
 from workbench.errors import ProjectError
 from workbench.graph import AssetGraph, Node
+from workbench.loader import activate, forget_imported
 from workbench.spec import spec_of
 
 HOME_ENV = "WORKBENCH_HOME"
@@ -99,74 +97,35 @@ def _config(root: Path, table: dict[str, object]) -> ProjectConfig:
     return ProjectConfig(root=root, modules=tuple(modules), home=home.resolve(), artifacts_url=artifacts)
 
 
-def load_project(config: ProjectConfig) -> Project:
-    """Import the project's modules afresh and build its graph."""
+def load_project(config: ProjectConfig, *, fresh: bool = True) -> Project:
+    """Import the project's modules and build its graph.
+
+    `fresh`: import every project module anew (a long-lived process picking up edits); otherwise
+    modules are imported again only when one of their files changed (the notebook API).
+    """
     from workbench.units import check_mappings
 
-    specs, checks = collect_specs(config)
+    specs, checks = collect_specs(config, fresh=fresh)
     graph = AssetGraph.build(specs, checks)
     check_mappings(graph)
     return Project(config=config, graph=graph)
 
 
-def collect_specs(config: ProjectConfig) -> tuple[list[Node], list[CheckSpec]]:
+def collect_specs(config: ProjectConfig, *, fresh: bool = True) -> tuple[list[Node], list[CheckSpec]]:
     """The asset/source specs and the checks that the project's modules define."""
-    _forget_project_modules(config)
-    root = str(config.root)
-    if root not in sys.path:
-        sys.path.insert(0, root)
-    importlib.invalidate_caches()
+    forget_imported(changed_only=not fresh)
+    activate(config.root, config.cache_dir)
     specs: dict[int, Node] = {}
     checks: dict[int, CheckSpec] = {}
-    # Timestamp .pyc files have one-second resolution: a quick same-size edit would load stale code.
-    # So Python writes none for the project; we keep hash-checked ones for the configured modules.
-    writing, sys.dont_write_bytecode = sys.dont_write_bytecode, True
-    prefix, sys.pycache_prefix = sys.pycache_prefix, str(config.cache_dir / "pyc")  # keeps the work tree clean
-    _refresh_hashed_pycs(config)
-    try:
-        for module in _import_all(config):
-            for value in vars(module).values():
-                spec = spec_of(value)
-                if spec is not None:
-                    specs.setdefault(id(spec), spec)
-                found = check_of(value)
-                if found is not None:
-                    checks.setdefault(id(found), found)
-    finally:
-        sys.dont_write_bytecode, sys.pycache_prefix = writing, prefix
+    for module in _import_all(config):
+        for value in vars(module).values():
+            spec = spec_of(value)
+            if spec is not None:
+                specs.setdefault(id(spec), spec)
+            found = check_of(value)
+            if found is not None:
+                checks.setdefault(id(found), found)
     return list(specs.values()), list(checks.values())
-
-
-def _refresh_hashed_pycs(config: ProjectConfig) -> None:
-    """Compile the project's modules to .pyc files validated by source hash, not mtime.
-
-    Importing a 10,000-asset module from source costs ~0.5 s; from a hash-checked .pyc it costs
-    a hash of the source, and an edit of any size at any moment is seen.
-    """
-    for source in _module_files(config):
-        cached = importlib.util.cache_from_source(str(source))
-        try:
-            data = source.read_bytes()
-            with open(cached, "rb") as f:
-                head = f.read(16)
-            fresh = (
-                head[:4] == importlib.util.MAGIC_NUMBER
-                and int.from_bytes(head[4:8], "little") & 0b11 == 0b11  # hash-based, checked
-                and head[8:16] == importlib.util.source_hash(data)
-            )
-        except OSError:
-            fresh = False
-        if not fresh:
-            py_compile.compile(str(source), cfile=cached, quiet=2, invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH)
-
-
-def _module_files(config: ProjectConfig) -> Iterator[Path]:
-    for name in config.modules:
-        base = config.root.joinpath(*name.split("."))
-        if base.is_dir():
-            yield from (p for p in base.rglob("*.py") if is_project_file(p, config.root))
-        elif base.with_suffix(".py").is_file():
-            yield base.with_suffix(".py")
 
 
 def _import_all(config: ProjectConfig) -> Iterator[ModuleType]:
@@ -208,17 +167,3 @@ def is_project_file(path: str | Path, root: Path) -> bool:
     except (ValueError, OSError):
         return False
     return not any(part in VENV_MARKERS for part in rel.parts)
-
-
-def _forget_project_modules(config: ProjectConfig) -> None:
-    """Drop previously imported project modules so edits are picked up on reload."""
-    tops = {m.split(".", 1)[0] for m in config.modules}
-    root = str(config.root)
-    for name, module in list(sys.modules.items()):
-        file = getattr(module, "__file__", None)
-        top = name.split(".", 1)[0]
-        if top == "workbench":
-            continue
-        # the string test first: resolving the path of every loaded module costs ~100 ms
-        if top in tops or (file and file.startswith(root) and is_project_file(file, config.root)):
-            del sys.modules[name]

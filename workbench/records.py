@@ -16,6 +16,7 @@ RECORD_FORMAT = 1
 SUCCESS = "success"
 FAILED = "failed"
 TRIGGERS = frozenset({"cli", "watch", "tui", "push", "api"})
+MAPPINGS = ("input_versions", "metadata", "metrics", "libraries")
 
 
 def utcnow() -> datetime:
@@ -49,7 +50,9 @@ def _time(value: Any) -> datetime:
 
 _MATERIALIZATION_TYPES = {
     **dict.fromkeys(("id", "asset_key", "status", "code_version", "run_id", "trigger", "partition", "log"), _TEXT),
-    **dict.fromkeys(("data_version", "artifact_uri", "serializer", "error", "traceback", "git_commit"), _MAYBE_TEXT),
+    **dict.fromkeys(
+        ("data_version", "artifact_uri", "serializer", "error", "traceback", "git_commit", "reused_from"), _MAYBE_TEXT
+    ),
     **dict.fromkeys(("size", "rows"), _MAYBE_INT),
     "git_dirty": _MAYBE_FLAG,
 }
@@ -81,6 +84,8 @@ class Materialization:
     metrics: Mapping[str, float] = field(default_factory=dict)
     git_commit: str | None = None
     git_dirty: bool | None = None
+    libraries: Mapping[str, str] = field(default_factory=dict)  # distribution -> version, "python" too
+    reused_from: str | None = None  # the id of the record whose artifact this one restored
 
     @property
     def ok(self) -> bool:
@@ -88,7 +93,7 @@ class Materialization:
 
     def to_dict(self) -> dict[str, Any]:
         out = {f.name: getattr(self, f.name) for f in fields(self)}  # asdict() deep-copies: 10x slower
-        for name in ("input_versions", "metadata", "metrics"):
+        for name in MAPPINGS:
             out[name] = dict(out[name])
         out["started_at"] = self.started_at.isoformat()
         out["ended_at"] = self.ended_at.isoformat()
@@ -111,11 +116,12 @@ class Materialization:
         _check_types(kwargs, _MATERIALIZATION_TYPES)
         for key in ("started_at", "ended_at"):
             kwargs[key] = _time(kwargs[key])
-        for key in ("input_versions", "metadata", "metrics"):
+        for key in MAPPINGS:
             if not isinstance(kwargs.get(key, {}), Mapping):
                 raise ValueError(f"record field {key} is not an object")
-        if not all(isinstance(v, str) for v in kwargs.get("input_versions", {}).values()):
-            raise ValueError("record field input_versions maps to something other than versions")
+        for key in ("input_versions", "libraries"):
+            if not all(isinstance(v, str) for v in kwargs.get(key, {}).values()):
+                raise ValueError(f"record field {key} maps to something other than versions")
         if kwargs["status"] not in (SUCCESS, FAILED):
             raise ValueError(f"record status {kwargs['status']!r} is unknown")
         return cls(**kwargs)
@@ -127,13 +133,13 @@ class Materialization:
 
 @dataclass(frozen=True, slots=True)
 class SourceObservation:
-    """What a source looked like when last hashed; size+mtime let us skip rehashing."""
+    """What a source looked like when last hashed; an unchanged size and stamp skip rehashing."""
 
     key: str
     path: str
     data_version: str | None  # None: the path does not exist (or matches nothing)
     size: int
-    mtime_ns: int
+    mtime_ns: int  # the stamp: the newest mtime or ctime of its files and folders
     observed_at: datetime
 
 

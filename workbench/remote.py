@@ -160,7 +160,7 @@ def run_remote(ws: Workspace, key: str, store_url: str, run_id: str | None = Non
     versions, nodes = ws.code_versions, ws.graph.nodes
 
     def once() -> Materialization:
-        return run_asset(spec, inputs, upstream, nodes, versions[key], store, ctx)
+        return run_asset(spec, inputs, upstream, nodes, versions[key], store, ctx, ws.libraries_of(key))
 
     record = attempt(spec, once, _retrying)
     store.write_record(record)

@@ -59,8 +59,12 @@ def run_asset(
     code_version: str,
     artifacts: Any,
     ctx: RunContext,
+    libraries: Mapping[str, str] | None = None,
 ) -> Materialization:
-    """Materialize `spec` once; failures come back as a failed record, never as an exception."""
+    """Materialize `spec` once; failures come back as a failed record, never as an exception.
+
+    `libraries`: the versions of the installed distributions the asset's code reaches.
+    """
     started = utcnow()
     input_versions = {u: upstream[u].data_version or "" for ref in inputs.values() for u in ref.units}
     base = dict(
@@ -74,6 +78,7 @@ def run_asset(
         input_versions=input_versions,
         git_commit=ctx.git.commit,
         git_dirty=ctx.git.dirty,
+        libraries=dict(libraries or {}),
     )
     with captured() as log:
         try:

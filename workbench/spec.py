@@ -18,6 +18,7 @@ from workbench.errors import DefinitionError
 from workbench.partitions import Mapping_, Partitions
 
 KEY_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(/[A-Za-z_][A-Za-z0-9_]*)*$")
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 SPEC_ATTR = "__workbench_asset__"
 RESERVED_PARAMS = frozenset({"context", "partition"})
 IO_NAMES = frozenset({"parquet", "json", "bytes", "pickle"})
@@ -62,6 +63,7 @@ class AssetSpec:
     metadata: Mapping[str, Any] = field(default_factory=dict)
     partitions: Partitions | None = None
     partition_mappings: Mapping[str, Mapping_] = field(default_factory=dict)  # by parent key or parameter
+    env: tuple[str, ...] = ()  # environment variables the asset reads: their values enter its version
     file: str = ""
     line: int = 0
 
@@ -134,6 +136,7 @@ def asset(
     metadata: Mapping[str, Any] | None = None,
     partitions: Partitions | None = None,
     partition_mappings: Mapping[str, Mapping_] | None = None,
+    env: Sequence[str] = (),
 ) -> Any:
     """Declare a function as an asset. Usable bare (`@asset`) or with options."""
 
@@ -145,6 +148,8 @@ def asset(
             raise DefinitionError(f"asset {key!r} at {where}: io={io!r} is not one of {sorted(IO_NAMES)}")
         if retries < 0:
             raise DefinitionError(f"asset {key!r} at {where}: retries must be >= 0")
+        if isinstance(env, str) or not all(isinstance(e, str) and ENV_NAME.match(e) for e in env):
+            raise DefinitionError(f"asset {key!r} at {where}: env= takes a list of variable names, got {env!r}")
         params = tuple(p for p in _named_parameters(func) if p not in RESERVED_PARAMS)
         spec = AssetSpec(
             key=key,
@@ -160,6 +165,7 @@ def asset(
             metadata=dict(metadata or {}),
             partitions=partitions,
             partition_mappings=dict(partition_mappings or {}),
+            env=tuple(sorted(set(env))),
             file=code.co_filename,
             line=code.co_firstlineno,
         )

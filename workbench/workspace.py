@@ -16,6 +16,8 @@ from workbench.staleness import Status, compute_status
 from workbench.units import partition_keys
 
 if TYPE_CHECKING:
+    from workbench.codeversion import CodeInfo
+    from workbench.libraries import Libraries
     from workbench.executor import Result
     from workbench.graph import AssetGraph
     from workbench.plan import Plan
@@ -31,8 +33,8 @@ class Workspace:
         self.project = project
 
     @classmethod
-    def open(cls, path: str | Path | None = None) -> Workspace:
-        return cls(load_project(find_project(path)))
+    def open(cls, path: str | Path | None = None, *, fresh: bool = True) -> Workspace:
+        return cls(load_project(find_project(path), fresh=fresh))
 
     @classmethod
     def from_config(cls, config: ProjectConfig) -> Workspace:
@@ -65,14 +67,29 @@ class Workspace:
         return ArtifactStore(self.project.config.artifacts_url)
 
     @cached_property
-    def code_versions(self) -> dict[str, str]:
+    def code(self) -> dict[str, CodeInfo]:
+        """What each asset's and check's code version covers, by key (checks as `asset:name`)."""
         from workbench.codeversion import CodeVersions
 
         versions = CodeVersions(self.root, self.project.config.cache_dir / "code_versions.json")
-        out = {spec.key: versions.of(spec) for spec in self.graph.assets()}
-        out.update((c.key, versions.of(c)) for checks in self.graph.checks.values() for c in checks)  # type: ignore[arg-type]
+        out = {spec.key: versions.info(spec) for spec in self.graph.assets()}
+        out.update((c.key, versions.info(c)) for checks in self.graph.checks.values() for c in checks)
         versions.save()
         return out
+
+    @cached_property
+    def code_versions(self) -> dict[str, str]:
+        return {key: info.version for key, info in self.code.items()}
+
+    @cached_property
+    def _libraries(self) -> Libraries:
+        from workbench.libraries import Libraries
+
+        return Libraries(self.project.config.cache_dir / "libraries.json")
+
+    def libraries_of(self, key: str) -> dict[str, str]:
+        """Versions of the installed distributions that the code of asset `key` reaches."""
+        return self._libraries.versions(self.code[key].modules)
 
     def observe_sources(self) -> dict[str, SourceObservation]:
         """Current source observations; new hashes are saved so the next look is cheap."""

@@ -248,8 +248,10 @@ def test_other_assets_are_followed_like_helpers(version: Version) -> None:
 
 def test_explicit_code_version_is_used_and_body_ignored(version: Version) -> None:
     src = BASE.replace('@asset(tags={"team": "a"})', '@asset(code_version="v1")')
-    assert version(src) == digest("explicit", "v1")
-    assert version(src.replace("return x + 1", "return x + 2")) == digest("explicit", "v1")
+    pinned = version(src)
+    assert version(src.replace("return x + 1", "return x + 2")) == pinned
+    assert version(src.replace('code_version="v1"', 'code_version="v2"')) != pinned
+    assert version(src.replace('code_version="v1"', 'code_version="v1", io="pickle"')) != pinned  # io= still counts
 
 
 def test_factory_functions_differ_by_captured_values(project: Project) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 import polars as pl
@@ -18,12 +20,26 @@ def test_single_file_rehashes_only_when_stat_changes(tmp_path: Path) -> None:
     spec = source("a", path="a.csv")
     first = observe(spec, tmp_path, None)
     assert first.data_version and first.size == 4
-    assert observe(spec, tmp_path, first) is first  # same size and mtime: reused
+    assert observe(spec, tmp_path, first) is not first  # hashed moments after a write: not trusted yet
+    settled = replace(first, observed_at=first.observed_at + timedelta(seconds=3))  # as if hashed later
+    assert observe(spec, tmp_path, settled) is settled  # same size and stamp, old enough: reused
     os.utime(tmp_path / "a.csv", ns=(1, 1))
-    touched = observe(spec, tmp_path, first)
-    assert touched is not first and touched.data_version == first.data_version
+    touched = observe(spec, tmp_path, settled)
+    assert touched is not settled and touched.data_version == first.data_version
     (tmp_path / "a.csv").write_text("x\n2\n")
     assert observe(spec, tmp_path, touched).data_version != first.data_version
+
+
+def test_same_size_edit_with_mtime_set_back_is_seen(tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_text("x\n1\n")
+    os.utime(path, ns=(10**9, 10**9))
+    spec = source("a", path="a.csv")
+    first = observe(spec, tmp_path, None)
+    settled = replace(first, observed_at=first.observed_at + timedelta(seconds=3))
+    path.write_text("x\n2\n")
+    os.utime(path, ns=(10**9, 10**9))  # cp -p / rsync -t: size and mtime as before, ctime is new
+    assert observe(spec, tmp_path, settled).data_version != first.data_version
 
 
 def test_missing_source(tmp_path: Path) -> None:

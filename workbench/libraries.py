@@ -1,0 +1,91 @@
+"""Which installed distributions (and versions) the third-party modules an asset reaches come from.
+
+`importlib.metadata.packages_distributions()` reads every installed distribution (~0.15 s), so
+its answer is cached in the project's cache folder, keyed by the modification times of the
+`site-packages` folders: installing, upgrading or removing a distribution changes them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import site
+import sys
+import tempfile
+from collections.abc import Iterable, Mapping
+from functools import cache
+from pathlib import Path
+
+__all__ = ["Libraries"]
+
+FORMAT = 1
+
+
+class Libraries:
+    """Distribution versions for top-level module names, cached per installed set."""
+
+    def __init__(self, cache_file: Path | None) -> None:
+        self.cache_file = cache_file
+        self._table: dict[str, dict[str, str]] | None = None
+
+    def versions(self, modules: Iterable[str]) -> dict[str, str]:
+        """`{distribution: version}` for the modules given, plus `python`."""
+        table = self._load()
+        out = {"python": platform.python_version()}
+        for module in modules:
+            out.update(table.get(module, {}))
+        return dict(sorted(out.items()))
+
+    def _load(self) -> Mapping[str, dict[str, str]]:
+        if self._table is not None:
+            return self._table
+        stamp = _stamp()
+        if self.cache_file is not None:
+            try:
+                data = json.loads(self.cache_file.read_text(encoding="utf-8"))
+                if data.get("format") == FORMAT and data.get("stamp") == stamp and isinstance(data.get("table"), dict):
+                    self._table = data["table"]
+                    return self._table
+            except (OSError, ValueError, AttributeError):
+                pass
+        self._table = _scan()
+        if self.cache_file is not None:
+            _write(self.cache_file, {"format": FORMAT, "stamp": stamp, "table": self._table})
+        return self._table
+
+
+def _stamp() -> list[object]:
+    folders = sorted({*site.getsitepackages(), site.getusersitepackages(), *(p for p in sys.path if p.endswith("-packages"))})
+    out: list[object] = [sys.version]
+    for folder in folders:
+        try:
+            out.append([folder, os.stat(folder).st_mtime_ns])
+        except OSError:
+            continue
+    return out
+
+
+@cache
+def _scan() -> dict[str, dict[str, str]]:
+    from importlib.metadata import packages_distributions, version
+
+    table: dict[str, dict[str, str]] = {}
+    for module, dists in packages_distributions().items():
+        for dist in dists:
+            try:
+                table.setdefault(module, {})[dist] = version(dist)
+            except Exception:  # a distribution without metadata: skip it
+                continue
+    return table
+
+
+def _write(path: Path, data: object) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(data, f)
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a read-only store: scan again next time
