@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from workbench.records import AliasEvent, CheckRecord, Latest, Materialization, Run, SourceObservation
@@ -33,6 +33,9 @@ class MetadataStore(Protocol):
 
     def find_versions(self, key: str, prefix: str) -> list[Materialization]:
         """Successful records of `key` whose data version starts with `prefix`, newest first."""
+
+    def with_code(self, codes: Mapping[str, str]) -> list[Materialization]:
+        """Successful records of asset `key` made by code version `codes[key]`, newest first (for reuse)."""
 
     def record_run(self, run: Run) -> None:
         """Insert or replace a run by its run id."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from workbench.records import AliasEvent, CheckRecord, Latest, Materialization, Run, SourceObservation
 
@@ -65,6 +65,9 @@ class InMemoryMetadataStore:
         return [
             m for m in self.history(key) if m.ok and m.data_version is not None and m.data_version.startswith(prefix)
         ]
+
+    def with_code(self, codes: Mapping[str, str]) -> list[Materialization]:
+        return _newest_first([m for m in self._records.values() if m.ok and codes.get(m.asset_key) == m.code_version])
 
     def record_run(self, run: Run) -> None:
         self._runs[run.run_id] = run

@@ -12,7 +12,7 @@ import os
 import random
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
@@ -157,6 +157,16 @@ class DuckDBMetadataStore:
     def find_versions(self, key: str, prefix: str) -> list[Materialization]:
         sql = f"{_MAT} WHERE asset_key = ? AND status = '{SUCCESS}' AND starts_with(data_version, ?) ORDER BY {_NEWEST}"
         return self._materializations(sql, [key, prefix])
+
+    def with_code(self, codes: Mapping[str, str]) -> list[Materialization]:
+        if not codes:
+            return []
+        wanted = "SELECT unnest(?::VARCHAR[]) AS k, unnest(?::VARCHAR[]) AS c"
+        sql = (
+            f"{_MAT} WHERE status = '{SUCCESS}' AND (asset_key, code_version) IN (SELECT (k, c) FROM ({wanted})) "
+            f"ORDER BY {_NEWEST}"
+        )
+        return self._materializations(sql, [list(codes), list(codes.values())])
 
     def record_run(self, run: Run) -> None:
         with self._session(write=True) as conn:

@@ -76,6 +76,8 @@ def status(selection: tuple[str, ...], as_json: bool, project: str | None) -> in
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Parallel assets (default: cores).")
 @click.option("--partition", "partitions", default=None, metavar="KEY|A..B",
               help="Only these partitions of partitioned targets: a key, a range A..B, or a comma list.")
+@click.option("--no-reuse", is_flag=True,
+              help="Run even when a stored version has the same code and inputs (default: restore it).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
 @common
 def materialize(
@@ -85,6 +87,7 @@ def materialize(
     only: bool,
     jobs: int | None,
     partitions: str | None,
+    no_reuse: bool,
     as_json: bool,
     project: str | None,
 ) -> int:
@@ -102,7 +105,8 @@ def materialize(
         return 0
     reporter = views.reporter(quiet=as_json)
     result = ws.materialize(
-        expr, force=force, only=only, jobs=jobs, trigger="cli", reporter=reporter, partitions=partitions
+        expr, force=force, only=only, jobs=jobs, trigger="cli", reporter=reporter, partitions=partitions,
+        reuse=not no_reuse,
     )
     if as_json:
         _emit_json(result.to_json())
@@ -132,6 +136,23 @@ def lineage(target: str, direction: str | None, as_json: bool, project: str | No
         return 0
     doc = lin.graph_lineage(ws.graph, key, direction)
     _emit_json(doc) if as_json else views.print_graph_lineage(ws.graph, key, direction)
+    return 0
+
+
+@cli.command()
+@click.argument("key")
+@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+@common
+def why(key: str, as_json: bool, project: str | None) -> int:
+    """What KEY's code version covers: definitions, values, modules, libraries, env vars."""
+    from workbench import views
+
+    ws = _workspace(project)
+    views.require_key(ws.graph, key)
+    if ws.graph.is_source(key):
+        raise click.UsageError(f"{key} is a source: its version is the hash of its files, see `wb show {key}`")
+    doc = views.coverage_json(key, ws.code[key], ws.libraries_of(key))
+    _emit_json(doc) if as_json else views.print_coverage(doc)
     return 0
 
 

@@ -273,7 +273,8 @@ class CodeVersions:
             if not (isinstance(value, ModuleType) and self._is_project_module(value)) or not hasattr(value, attr):
                 break
             owner, name, value = vars(value), attr, getattr(value, attr)
-        node.parts += ["name", f"{owner.get('__name__', '?')}.{name}", self._value(value, lambda: ("binding", owner, name))]
+        label = f"{owner.get('__name__', '?')}.{name}"
+        node.parts += ["name", label, self._value(value, lambda: ("binding", owner, name), label)]
 
     def _imported(self, node: _Node, ref: str, namespace: Mapping[str, Any]) -> None:
         """`import:MODULE|ATTRS`: an import inside a body; project modules are imported to be read."""
@@ -297,15 +298,18 @@ class CodeVersions:
                     break
             owner, name, value = vars(value), attr, nested
         fallback = (lambda: ("binding", owner, name)) if name else (lambda: ("module", module, ""))
-        node.parts += ["import", absolute, attrs, self._value(value, fallback)]
+        node.parts += ["import", absolute, attrs, self._value(value, fallback, f"{absolute}.{attrs}".rstrip("."))]
 
-    def _value(self, value: Any, fallback: Any) -> str:
+    def _value(self, value: Any, fallback: Any, label: str = "") -> str:
         """Text for a value read by code: a name for code, an encoding for data, else a fallback item."""
         named = self._name(value)
         if named is not None:
             return named
         try:
-            return "value:" + self._encoder.encode(value)
+            text = "value:" + self._encoder.encode(value)
+            if label and self._current is not None:
+                self._current.covered.append(Covered("value", label, _label(type(value))))
+            return text
         except Unencodable as exc:
             item = fallback()
             assert self._current is not None

@@ -23,6 +23,7 @@ def diff(a: Materialization, b: Materialization) -> dict[str, Any]:
     inputs = sorted(set(a.input_versions) | set(b.input_versions))
     schema_a, schema_b = _schema(a), _schema(b)
     metrics = sorted(set(a.metrics) | set(b.metrics))
+    libraries = sorted(set(a.libraries) | set(b.libraries))
     return {
         "key": a.asset_key,
         "a": {"data_version": a.data_version, "materialized_at": a.ended_at.isoformat(), "git_commit": a.git_commit},
@@ -39,6 +40,11 @@ def diff(a: Materialization, b: Materialization) -> dict[str, Any]:
             "removed": {c: t for c, t in schema_a.items() if c not in schema_b},
             "retyped": {c: [schema_a[c], schema_b[c]] for c in schema_a if c in schema_b and schema_a[c] != schema_b[c]},
         },
+        "libraries": [
+            {"name": name, "a": a.libraries.get(name), "b": b.libraries.get(name)}
+            for name in libraries
+            if a.libraries.get(name) != b.libraries.get(name)
+        ],
         "rows": {"a": a.rows, "b": b.rows, "delta": (b.rows - a.rows) if a.rows is not None and b.rows is not None else None},
         "size": {"a": a.size, "b": b.size},
         "metrics": [

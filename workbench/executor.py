@@ -21,12 +21,12 @@ from workbench.gitinfo import git_info
 from workbench.leases import Lease, Leases, RunJournal
 from workbench.records import CheckRecord, Latest, Materialization, Run, utcnow
 from workbench.reporting import BLOCKED, CHECKED, FAILED, FRESH, MATERIALIZED, RETRY, Reporter
-from workbench.runner import RunContext, attempt, run_asset, run_checks
+from workbench.runner import RunContext, attempt, restore, run_asset, run_checks, versions_read
 from workbench.staleness import FAILED as STATE_FAILED
 from workbench.partitions import split_unit, unit_id
 from workbench.spec import AssetSpec
 from workbench.staleness import (
-    CHECK_FAILED, CHECK_PASSED, CHECK_STALE, R_ARTIFACT_MISSING, CheckState, Status, asset_status,
+    CHECK_FAILED, CHECK_PASSED, CHECK_STALE, R_ARTIFACT_MISSING, CheckState, Status, asset_status, changed_libraries,
 )  # fmt: skip
 from workbench.units import unit_inputs, unit_parents
 
@@ -146,8 +146,13 @@ def execute(
     jobs: int,
     trigger: str,
     selection: str = "",
+    reuse: bool = True,
 ) -> Result:
-    """Run `plan`; each key's outcome is materialized, fresh (cut off), failed or blocked."""
+    """Run `plan`; each key's outcome is materialized, fresh (cut off), failed or blocked.
+
+    `reuse`: a unit whose code version and exact input versions match a stored version is
+    restored from it (a new record pointing at the same artifact) instead of running.
+    """
     run = Run(run_id=uuid.uuid4().hex, trigger=trigger, selection=selection, started_at=utcnow())
     if plan.empty:
         return Result(run.run_id, skipped=plan.fresh)
@@ -157,7 +162,7 @@ def execute(
     import pyarrow  # noqa: F401
 
     ctx = RunContext(run.run_id, trigger, git_info(ws.root), ws.root, checkpoints=ws.project.config.home / "checkpoints")
-    apply = _Apply(ws, plan, status, reporter, ctx)
+    apply = _Apply(ws, plan, status, reporter, ctx, reuse)
     try:
         apply.run(max(1, jobs))
     finally:
@@ -183,7 +188,9 @@ def execute(
 class _Apply:
     """The mutable state of one run, kept in the scheduling thread."""
 
-    def __init__(self, ws: Workspace, plan: Plan, status: Mapping[str, Status], reporter: Reporter, ctx: RunContext):
+    def __init__(
+        self, ws: Workspace, plan: Plan, status: Mapping[str, Status], reporter: Reporter, ctx: RunContext, reuse: bool
+    ) -> None:
         self.ws, self.plan, self.reporter, self.ctx = ws, plan, reporter, ctx
         self.graph = ws.graph
         self.states = dict(status)
@@ -206,6 +213,9 @@ class _Apply:
         self.leases = Leases(ws.project.config.home / "locks")
         self.held: dict[str, Lease] = {}
         self.busy: list[str] = []  # ready units whose lease another process holds
+        self.reuse = reuse
+        self.reused: dict[str, Materialization] = {}  # unit -> the stored version it restored
+        self._stored: dict[str, list[Materialization]] | None = None
 
     def run(self, jobs: int) -> None:
         running: dict[Future[Done], tuple[str, float]] = {}
@@ -260,7 +270,8 @@ class _Apply:
         theirs = self._noted(before, lease)
         latest = _latest(before) if theirs is None else Latest(theirs if theirs.ok else before.record, theirs)
         lost = theirs is None and any(r.kind == R_ARTIFACT_MISSING for r in before.reasons)
-        now = asset_status(key, parents, before.code_version or "", latest, self.states, partition, lost)
+        libraries = self.ws.libraries_of(key) if self.ws.project.config.stale_on_library_change else None
+        now = asset_status(key, parents, before.code_version or "", latest, self.states, partition, lost, libraries)
         if now.fresh and unit not in self.plan.forced:
             self.states[unit] = replace(now, checks=before.checks)
             stale = tuple(c for c in checks if any(s.key == c.key and s.state == CHECK_STALE for s in before.checks))
@@ -280,11 +291,14 @@ class _Apply:
         inputs = unit_inputs(self.graph, self.ws.partition_keys, key, partition)
         nodes, version = self.graph.nodes, now.code_version or ""
         ctx = replace(self.ctx, partition=partition)
-
-        libraries = self.ws.libraries_of(key)
+        read = versions_read(inputs, upstream)
+        previous = self._reusable(unit, version, read) if self.reuse and unit not in self.plan.forced else None
+        installed = self.ws.libraries_of(key)
 
         def once() -> Materialization:
-            return run_asset(spec, inputs, upstream, nodes, version, artifacts, ctx, libraries)
+            if previous is not None:
+                return restore(previous, version, read, ctx, installed)
+            return run_asset(spec, inputs, upstream, nodes, version, artifacts, ctx, installed)
 
         def job() -> Done:
             record = attempt(spec, once, self._on_retry)
@@ -292,6 +306,29 @@ class _Apply:
             return self.recorder.write(Done(record, tuple(results)))
 
         return self._leased(lease, job)
+
+    def _reusable(self, unit: str, code_version: str, read: Mapping[str, str]) -> Materialization | None:
+        """A stored version made by this code from exactly these inputs, whose artifact is still there."""
+        key, _ = split_unit(unit)
+        libraries = self.ws.libraries_of(key) if self.ws.project.config.stale_on_library_change else None
+        for record in self._candidates().get(unit, ()):
+            if record.code_version != code_version or dict(record.input_versions) != dict(read) or not record.artifact_uri:
+                continue
+            if libraries is not None and changed_libraries(record.libraries, libraries):
+                continue
+            if self.ws.artifacts.exists(record.artifact_uri):
+                self.reused[unit] = record
+                return record
+        return None
+
+    def _candidates(self) -> dict[str, list[Materialization]]:
+        """Stored versions by unit for the code versions this run needs: one query, on first use."""
+        if self._stored is None:
+            self._stored = {}
+            codes = {split_unit(u)[0]: self.ws.code_versions[split_unit(u)[0]] for u in self.plan.to_run}
+            for record in self.ws.metadata.with_code(codes):
+                self._stored.setdefault(unit_id(record.asset_key, record.partition), []).append(record)
+        return self._stored
 
     def _leased(self, lease: Lease, work: Callable[[], Done]) -> Callable[[], Done]:
         """`work` that notes its record in the lease and releases it when done (or failed)."""
@@ -353,7 +390,9 @@ class _Apply:
         for c in done.checks:
             verdict = "passed" if c.passed else "FAILED" + (" (blocking)" if c.blocking else "")
             self.reporter.finished(unit, CHECKED, 0.0, f"{c.name} {verdict}" + (f": {c.error}" if c.error else ""))
-        self._settle(unit, MATERIALIZED if record is not None else FRESH, seconds)
+        old = self.reused.get(unit)
+        detail = f"reused version {old.data_version and old.data_version[:12]} from {old.ended_at:%Y-%m-%d %H:%M:%S}" if old and record else ""
+        self._settle(unit, MATERIALIZED if record is not None else FRESH, seconds, detail)
 
     def _settle(self, unit: str, outcome: str, seconds: float, detail: str = "") -> None:
         self.outcome[unit] = outcome

@@ -40,6 +40,7 @@ KEY_BYTES = 32
 
 _SOURCES: dict[str, bytes] = {}  # filename, as code objects name it -> the bytes compiled
 _IMPORTED: dict[str, str] = {}  # module name -> filename, for modules this loader imported
+_ROOT: Path | None = None  # the project root they were imported for
 
 
 def source_of(filename: str) -> bytes | None:
@@ -103,13 +104,17 @@ def scoped() -> Iterator[None]:
         sys.path[:], sys.meta_path[:] = path, meta
 
 
-def forget_imported(*, changed_only: bool) -> None:
+def forget_imported(root: Path, *, changed_only: bool) -> None:
     """Drop the modules this loader imported, so that the next import reads them afresh.
 
-    With `changed_only`, nothing is dropped unless some module's file differs from what was
-    compiled (then all of them go: modules hold each other's functions).
+    With `changed_only`, nothing is dropped when they were imported for this same project root
+    and no module's file differs from what was compiled (else all go: modules hold each other's
+    functions).
     """
-    if changed_only and not any(_changed(filename) for filename in _IMPORTED.values()):
+    global _ROOT
+    same = _ROOT == root and not any(_changed(filename) for filename in _IMPORTED.values())
+    _ROOT = root
+    if changed_only and same:
         return
     for name in list(_IMPORTED):
         sys.modules.pop(name, None)

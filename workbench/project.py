@@ -34,6 +34,7 @@ class ProjectConfig:
     modules: tuple[str, ...]
     home: Path
     artifacts_url: str
+    stale_on_library_change: bool = False  # a new version of a library the code reaches makes it stale
 
     @property
     def metadata_path(self) -> Path:
@@ -94,7 +95,16 @@ def _config(root: Path, table: dict[str, object]) -> ProjectConfig:
     storage = str(table.get("storage", ".workbench"))
     home = Path(env_home) if env_home else (root / storage)
     artifacts = str(table.get("artifacts", home / "artifacts"))
-    return ProjectConfig(root=root, modules=tuple(modules), home=home.resolve(), artifacts_url=artifacts)
+    on_library = table.get("stale_on_library_change", False)
+    if not isinstance(on_library, bool):
+        raise ProjectError(f"{root / 'pyproject.toml'}: [tool.workbench] stale_on_library_change must be true or false")
+    return ProjectConfig(
+        root=root,
+        modules=tuple(modules),
+        home=home.resolve(),
+        artifacts_url=artifacts,
+        stale_on_library_change=on_library,
+    )
 
 
 def load_project(config: ProjectConfig, *, fresh: bool = True) -> Project:
@@ -113,7 +123,7 @@ def load_project(config: ProjectConfig, *, fresh: bool = True) -> Project:
 
 def collect_specs(config: ProjectConfig, *, fresh: bool = True) -> tuple[list[Node], list[CheckSpec]]:
     """The asset/source specs and the checks that the project's modules define."""
-    forget_imported(changed_only=not fresh)
+    forget_imported(config.root, changed_only=not fresh)
     activate(config.root, config.cache_dir)
     specs: dict[int, Node] = {}
     checks: dict[int, CheckSpec] = {}

@@ -8,7 +8,7 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +51,37 @@ def parameter_annotations(fn: Any) -> dict[str, Any]:
     return {name: p.annotation for name, p in sig.parameters.items() if p.annotation is not p.empty}
 
 
+def versions_read(inputs: Mapping[str, InputRef], upstream: Mapping[str, Status]) -> dict[str, str]:
+    """The data version of every input unit a run reads, by unit id."""
+    return {u: upstream[u].data_version or "" for ref in inputs.values() for u in ref.units}
+
+
+def restore(
+    previous: Materialization,
+    code_version: str,
+    input_versions: Mapping[str, str],
+    ctx: RunContext,
+    libraries: Mapping[str, str],
+) -> Materialization:
+    """A new record that restores `previous` (same code, same inputs) instead of running again."""
+    now = utcnow()
+    return replace(
+        previous,
+        id=uuid.uuid4().hex,
+        code_version=code_version,
+        run_id=ctx.run_id,
+        trigger=ctx.trigger,
+        started_at=now,
+        ended_at=now,
+        input_versions=dict(input_versions),
+        log="",
+        git_commit=ctx.git.commit,
+        git_dirty=ctx.git.dirty,
+        libraries=dict(libraries),
+        reused_from=previous.id,
+    )
+
+
 def run_asset(
     spec: AssetSpec,
     inputs: Mapping[str, InputRef],
@@ -66,7 +97,7 @@ def run_asset(
     `libraries`: the versions of the installed distributions the asset's code reaches.
     """
     started = utcnow()
-    input_versions = {u: upstream[u].data_version or "" for ref in inputs.values() for u in ref.units}
+    input_versions = versions_read(inputs, upstream)
     base = dict(
         id=uuid.uuid4().hex,
         asset_key=spec.key,

@@ -30,6 +30,7 @@ R_SOURCE_MISSING = "source missing"
 R_FORCED = "forced"
 R_CHECK_FAILED = "upstream failed check"
 R_ARTIFACT_MISSING = "artifact missing"
+R_LIBRARY = "library changed"
 
 CHECK_PASSED, CHECK_FAILED, CHECK_STALE = "passed", "failed", "stale"
 
@@ -111,10 +112,13 @@ def asset_status(
     upstream: Mapping[str, Status],
     partition: str = "",
     artifact_missing: bool = False,
+    libraries: Mapping[str, str] | None = None,
 ) -> Status:
     """The status of one unit (asset or partition) given the statuses of its parent units.
 
     `artifact_missing`: the artifact of the latest successful record is gone from the store.
+    `libraries`: the installed versions of the distributions the asset's code reaches, when a
+    library upgrade should make it stale (`stale_on_library_change`); None otherwise.
     """
     success = latest.success if latest else None
     last = latest.last if latest else None
@@ -130,6 +134,8 @@ def asset_status(
             reasons.append(Reason(R_ARTIFACT_MISSING, detail=success.artifact_uri or ""))
         if success.code_version != code_version:
             reasons.append(Reason(R_CODE))
+        if libraries is not None:
+            reasons += [Reason(R_LIBRARY, detail=change) for change in changed_libraries(success.libraries, libraries)]
         recorded = success.input_versions
         added = [p for p in parents if p not in recorded]
         removed = sorted(set(recorded) - set(parents))
@@ -162,6 +168,14 @@ def asset_status(
     )
 
 
+def changed_libraries(recorded: Mapping[str, str], current: Mapping[str, str]) -> list[str]:
+    """`polars 1.30.0 -> 1.31.0` for each distribution recorded at another version than installed.
+
+    A record without library versions (older than schema 4) is never judged on them.
+    """
+    return [f"{name} {recorded[name]} -> {version}" for name, version in current.items() if recorded.get(name, version) != version]
+
+
 def compute_status(
     graph: AssetGraph,
     code_versions: Mapping[str, str],
@@ -170,12 +184,14 @@ def compute_status(
     keys: PartitionKeys | None = None,
     latest_checks: Mapping[tuple[str, str], CheckRecord] | None = None,
     lost: AbstractSet[str] = frozenset(),
+    libraries: Mapping[str, Mapping[str, str]] | None = None,
 ) -> dict[str, Status]:
     """Status of every unit by unit id, in topological order (sources included).
 
     `latest` and the returned mapping are keyed by unit id (see `workbench.units`); check
     versions are in `code_versions` under the check's key (`asset:name`); `lost` holds the
-    units whose latest successful artifact is gone from the store.
+    units whose latest successful artifact is gone from the store; `libraries` (opt-in) the
+    installed distribution versions by asset key.
     """
     keys = keys or {}
     latest_checks = latest_checks or {}
@@ -188,7 +204,8 @@ def compute_status(
         for partition in keys.get(key) or ("",):
             unit = unit_id(key, partition)
             parents = unit_parents(graph, keys, key, partition)
-            st = asset_status(key, parents, code_versions[key], latest.get(unit), out, partition, unit in lost)
+            libs = libraries.get(key) if libraries is not None else None
+            st = asset_status(key, parents, code_versions[key], latest.get(unit), out, partition, unit in lost, libs)
             specs = graph.checks.get(key, ())
             out[unit] = replace(st, checks=check_states(specs, st, code_versions, latest_checks)) if specs else st
     return out

@@ -351,6 +351,8 @@ def print_diff(doc: Mapping[str, Any]) -> None:
     console.print(_t(f"code      {short(code['a'], 8)} -> {short(code['b'], 8)}" if code["changed"] else "code      unchanged"))
     for change in doc["inputs"]:
         console.print(_t(f"input     {change['key']}: {short(change['a'])} -> {short(change['b'])}"))
+    for lib in doc["libraries"]:
+        console.print(_t(f"library changed: {lib['name']} {lib['a'] or '(none)'} -> {lib['b'] or '(none)'}", "yellow"))
     schema = doc["schema"]
     for col, kind in schema["added"].items():
         console.print(_t(f"column  + {col}: {kind}", "green"))
@@ -380,3 +382,41 @@ def print_aliases(events: Iterable[Any]) -> None:
 def print_gc(plan: Any, dry_run: bool) -> None:
     verb = "would delete" if dry_run else "deleted"
     console.print(_t(f"{verb} {len(plan.delete)} artifact(s) of {plan.dropped} old version(s); kept {plan.kept} version(s)"))
+
+
+COVERAGE_TITLES = {
+    "function": "functions",
+    "class": "classes",
+    "value": "values read by the code (hashed by value)",
+    "module": "whole modules (named as modules, imported in a body, or star-imported)",
+    "binding": "module-level names covered by the statements that bind them",
+    "env": "environment variables (declared with @asset(env=...))",
+    "library": "third-party modules (named, not hashed; versions recorded)",
+    "option": "pinned by code_version=",
+    "opaque": "named only (no source to read)",
+}
+
+
+def coverage_json(key: str, info: Any, libraries: Mapping[str, str]) -> dict[str, Any]:
+    """What an asset's code version covers, grouped by kind."""
+    groups: dict[str, list[dict[str, str]]] = {}
+    seen: set[tuple[str, str]] = set()
+    for item in info.covered:
+        if (item.kind, item.name) not in seen:
+            seen.add((item.kind, item.name))
+            groups.setdefault(item.kind, []).append({"name": item.name, "where": item.where})
+    return {"key": key, "code_version": info.version, "covers": groups, "libraries": dict(libraries)}
+
+
+def print_coverage(doc: Mapping[str, Any]) -> None:
+    console.print(Text.assemble((doc["key"], "bold"), "  code version ", (short(doc["code_version"], 12), "cyan")))
+    for kind, title in COVERAGE_TITLES.items():
+        items = doc["covers"].get(kind)
+        if not items:
+            continue
+        console.print(_t(f"{title}:", "bold"))
+        for item in items:
+            console.print(_t(f"  {item['name']}" + (f"  {item['where']}" if item["where"] else "")))
+    if doc["libraries"]:
+        versions = ", ".join(f"{name} {version}" for name, version in doc["libraries"].items())
+        console.print(_t("library versions recorded: ", "bold") + _t(versions))

@@ -115,7 +115,10 @@ class Workspace:
         latest = {unit_id(k, p): found for (k, p), found in self.metadata.latest_all().items()}
         checks = self.metadata.latest_checks() if self.graph.checks else {}
         lost = self._lost_artifacts(latest)
-        return compute_status(self.graph, self.code_versions, latest, sources, self.partition_keys, checks, lost)
+        libraries = {k: self.libraries_of(k) for k in self.code} if self.project.config.stale_on_library_change else None
+        return compute_status(
+            self.graph, self.code_versions, latest, sources, self.partition_keys, checks, lost, libraries
+        )
 
     def _lost_artifacts(self, latest: Mapping[str, Latest]) -> frozenset[str]:
         """Units whose latest successful artifact is gone from a local store, or named by a uri that
@@ -150,6 +153,7 @@ class Workspace:
         trigger: str = "api",
         reporter: Reporter | None = None,
         partitions: str | None = None,
+        reuse: bool = True,
     ) -> Result:
         from workbench.executor import execute
         from workbench.reporting import NullReporter
@@ -164,6 +168,7 @@ class Workspace:
             jobs=jobs or os.cpu_count() or 1,
             trigger=trigger,
             selection=selection or "",
+            reuse=reuse,
         )
 
     def plan(

@@ -29,7 +29,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> MetadataStore:
 
 def test_both_stores_have_the_protocol_signatures() -> None:
     names = [n for n in vars(MetadataStore) if not n.startswith("_")]
-    assert len(names) == 17
+    assert len(names) == 18
     for cls in (InMemoryMetadataStore, DuckDBMetadataStore):
         for name in names:
             assert inspect.signature(getattr(cls, name)) == inspect.signature(getattr(MetadataStore, name)), name
@@ -162,6 +162,26 @@ def test_find_versions_matches_prefix_of_successful_records(store: MetadataStore
     assert [m.id for m in store.find_versions("a", "")] == ["v3", "v2", "v1"]
     assert store.find_versions("a", "zzz") == []
     assert store.find_versions("a", "ab%") == []
+
+
+def test_with_code_finds_successful_records_of_one_unit_by_code_version(
+    store: MetadataStore, make_record: MakeRecord
+) -> None:
+    store.add_many(
+        [
+            make_record("c1", second=1, code_version="A", libraries={"polars": "1.0"}, reused_from=None),
+            make_record("c2", second=2, code_version="B"),
+            make_record("c3", second=3, code_version="A", reused_from="c1"),
+            make_record("c4", second=4, code_version="A", status=FAILED, data_version=None),
+            make_record("c5", second=5, code_version="A", partition="2026-01-01"),
+            make_record("c6", key="b", second=6, code_version="A"),
+        ]
+    )
+    found = store.with_code({"a": "A"})
+    assert [m.id for m in found] == ["c5", "c3", "c1"]
+    assert found[1].reused_from == "c1" and found[2].libraries == {"polars": "1.0"}
+    assert [m.id for m in store.with_code({"a": "B", "b": "A"})] == ["c6", "c2"]
+    assert store.with_code({"a": "Z"}) == [] and store.with_code({}) == []
 
 
 def test_record_run_upserts_and_runs_are_newest_first(store: MetadataStore) -> None:
