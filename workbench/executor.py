@@ -316,7 +316,11 @@ class _Apply:
                 continue
             if libraries is not None and changed_libraries(record.libraries, libraries):
                 continue
-            if self.ws.artifacts.exists(record.artifact_uri):
+            try:
+                present = self.ws.artifacts.exists(record.artifact_uri)
+            except WorkbenchError:  # a uri that leaves the store: never reused
+                continue
+            if present:
                 self.reused[unit] = record
                 return record
         return None

@@ -128,7 +128,7 @@ def test_pickles_load_only_from_the_projects_own_store(project: Path, wb: Wb, ur
     assert code == 2 and "not a plain relative path inside the store" in err
     with pytest.raises(StoreError):
         workbench.load("model", project=project)
-    code, _, err = wb(project, "materialize", "score", "--only")
+    code, _, err = wb(project, "materialize", "score", "--only", "--no-reuse")
     assert code == 1 and "not a plain relative path inside the store" in err  # its input is refused
     assert wb(project, "materialize")[0] == 0  # the model is rebuilt inside the store
     assert workbench.load("model", project=project) == {1, 2, 3}

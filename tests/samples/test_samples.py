@@ -91,7 +91,8 @@ def test_training_crash_then_resume(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     monkeypatch.delenv("WB_SAMPLE_CRASH_AT_EPOCH")
 
     # The rerun resumes at epoch 3, not 0, and trains the very same model as the clean run.
-    doc = materialize(project)
+    # (--no-reuse: a plain rerun would restore the clean run's stored model, same code and inputs.)
+    doc = materialize(project, "--no-reuse")
     assert doc["materialized"][0] == "model"
     resumed = wb_json(project, "history", "model")[0]
     log = resumed["log"]
