@@ -319,7 +319,7 @@ class _Parser:
         if up is None and down is None:
             return expr
         if isinstance(expr, All):
-            raise self.fail("'*' (every asset) takes no '+' or '*'", last if up is None else first)
+            raise self.fail("'*' (every asset) takes no '+' or '*'", last)
         legacy = operand.kind == "word" and isinstance(expr, Key)  # a bare key: each '+' is one level
         up_depth = self.depth(up, legacy, first, "up")
         down_depth = self.depth(down, legacy, last, "down")
@@ -438,10 +438,9 @@ def needs_states(expr: Expr) -> bool:
 
 
 def _kinds(node: Node) -> set[str]:
-    kinds = {node.kind, node.tags.get("kind", "")}
-    if isinstance(node, AssetSpec):
-        kinds.add(declared_kind(node) or "")
-    return kinds - {""}
+    """`asset` or `source`, the serializer known before it runs, and the `kind` tag."""
+    found = (node.kind, declared_kind(node) if isinstance(node, AssetSpec) else None, node.tags.get("kind"))
+    return {kind for kind in found if kind}
 
 
 def _wildcard(pattern: str) -> Callable[[str], object]:

@@ -8,37 +8,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_wb
+from tests.integration.test_cli_staleness import PIPELINE, edit, materialize, status
 
-PIPELINE = """
-from workbench import asset, source
-
-raw = source("raw", path="data/raw.txt")
-
-
-@asset(group="prep")
-def numbers(raw) -> list:
-    return [int(v) for v in raw.read_text().split()]
-
-
-@asset(group="prep")
-def checked(numbers: list) -> list:
-    return numbers
-
-
-@asset(group="report")
-def total(checked: list) -> dict:
-    return {"total": sum(checked)}
-
-
-@asset(group="report")
-def count(numbers: list) -> dict:
-    return {"count": len(numbers)}
-
-
-@asset
-def independent() -> dict:
-    return {"ok": True}
-"""
+# PIPELINE: raw -> numbers -> doubled -> total; independent
 
 
 @pytest.fixture
@@ -46,48 +18,36 @@ def project(make_project):  # type: ignore[no-untyped-def]
     return make_project({"pipeline.py": PIPELINE, "data/raw.txt": "1 2 3\n"})
 
 
-def wb_json(project: Path, *args: str) -> object:
-    out = run_wb(project, *args, "--json")
-    assert out.returncode in (0, 1), out.stderr
-    return json.loads(out.stdout)
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text()
-    assert old in text
-    path.write_text(text.replace(old, new))
-
-
 def states(project: Path, *selection: str) -> dict[str, str]:
-    rows = wb_json(project, "status", *selection)
-    assert isinstance(rows, list)
-    return {row["key"]: row["state"] for row in rows}
+    out = run_wb(project, "status", "--json", *selection)
+    assert out.returncode == 0, out.stderr
+    return {row["key"]: row["state"] for row in json.loads(out.stdout)}
 
 
 def test_materialize_status_failed_reruns_what_failed_and_everything_below(project: Path) -> None:
-    assert run_wb(project, "materialize").returncode == 0
+    assert materialize(project)[0] == 0
     pipeline = project / "pipeline.py"
-    edit(pipeline, "    return numbers\n", "    raise ValueError('boom')\n")
+    edit(pipeline, "return [helper(n) for n in numbers]", "raise ValueError('boom')")
     edit(pipeline, '{"ok": True}', '{"ok": False}')  # independent is now stale, and not failed
-    assert run_wb(project, "materialize", "checked").returncode == 1
-    assert states(project) == {"raw": "fresh", "numbers": "fresh", "checked": "failed", "total": "stale",
-                               "count": "fresh", "independent": "stale"}  # fmt: skip
-    edit(pipeline, "    raise ValueError('boom')\n", "    return numbers + [10]\n")
+    assert materialize(project, "doubled")[0] == 1
+    assert states(project) == {"raw": "fresh", "numbers": "fresh", "doubled": "failed", "total": "stale",
+                               "independent": "stale"}  # fmt: skip
+    edit(pipeline, "raise ValueError('boom')", "return [helper(n) + 1 for n in numbers]")
 
-    assert states(project, "status:failed+") == {"checked": "failed", "total": "stale"}
+    assert states(project, "status:failed+") == {"doubled": "failed", "total": "stale"}
     assert states(project, "status:stale") == {"total": "stale", "independent": "stale"}
-    plan = wb_json(project, "materialize", "--dry-run", "status:failed+")
-    assert isinstance(plan, dict) and [p["key"] for p in plan["to_run"]] == ["checked", "total"]
-    done = wb_json(project, "materialize", "status:failed+")
-    assert isinstance(done, dict) and done["materialized"] == ["checked", "total"] and done["failed"] == []
-    assert states(project) == {"raw": "fresh", "numbers": "fresh", "checked": "fresh", "total": "fresh",
-                               "count": "fresh", "independent": "stale"}  # fmt: skip
+    out = run_wb(project, "materialize", "--dry-run", "--json", "status:failed+")
+    assert [p["key"] for p in json.loads(out.stdout)["to_run"]] == ["doubled", "total"]
+    code, done = materialize(project, "status:failed+")
+    assert code == 0 and done["materialized"] == ["doubled", "total"] and done["failed"] == []
+    assert {k: row["state"] for k, row in status(project).items()} == {
+        "raw": "fresh", "numbers": "fresh", "doubled": "fresh", "total": "fresh", "independent": "stale"}  # fmt: skip
     assert states(project, "status:failed+") == {}
 
 
 def test_path_between_two_assets(project: Path) -> None:
-    assert list(states(project, "key:numbers+ and +key:total")) == ["numbers", "checked", "total"]
-    assert list(states(project, "+numbers+")) == ["raw", "numbers", "checked", "count"]  # legacy: one level
+    assert list(states(project, "key:numbers+ and +key:total")) == ["numbers", "doubled", "total"]
+    assert list(states(project, "+numbers+")) == ["raw", "numbers", "doubled"]  # legacy: one level
 
 
 @pytest.mark.parametrize(
