@@ -21,6 +21,7 @@ from textual.worker import Worker, get_current_worker
 
 from workbench.errors import WorkbenchError
 from workbench.project import ProjectConfig
+from workbench.selection import needs_states, parse, select
 from workbench.staleness import Status
 from workbench.tui import commands, data, scene
 from workbench.tui.asset_tree import AssetTree
@@ -127,7 +128,8 @@ class WorkbenchApp(Runs):
                 return  # unchanged, or the store is busy: look again at the next poll
             loaded = data.refresh(ws)
         fresh = loaded.ws is not None and loaded.ws is not ws
-        view = scene.build(loaded.ws.graph, self.selection, self.grouped) if fresh and loaded.ws else None
+        states = {k: st.state for k, st in loaded.statuses.items()}
+        view = scene.build(loaded.ws.graph, self.selection, self.grouped, states) if fresh and loaded.ws else None
         if not get_current_worker().is_cancelled:
             self.call_from_thread(self.apply, loaded, (code, store), view)
 
@@ -135,7 +137,7 @@ class WorkbenchApp(Runs):
     def relayout(self) -> None:
         """A new scene for the current filter and grouping, built off the UI thread."""
         if self.ws is not None:
-            view = scene.build(self.ws.graph, self.selection, self.grouped)
+            view = scene.build(self.ws.graph, self.selection, self.grouped, self.states())
             if not get_current_worker().is_cancelled:
                 self.call_from_thread(self.draw, view)
 
@@ -161,6 +163,8 @@ class WorkbenchApp(Runs):
                 self.view().focus()
         else:
             self.paint()
+            if needs_states(parse(self.selection)):  # a status: filter follows the new states
+                self.relayout()
 
     def show_message(self, text: Text) -> None:
         self.query_one("#message", Static).update(text)
@@ -240,7 +244,7 @@ class WorkbenchApp(Runs):
         if self.ws is None:
             return
         try:
-            self.ws.select(event.expression or None)
+            select(self.ws.graph, event.expression or None, self.states())
         except WorkbenchError as exc:
             self.query_one(FilterBar).fail(str(exc))
             return

@@ -16,7 +16,7 @@ SELECTION = (
     ("key  key:penguin*", "one asset; wildcards"),
     ("+key  key+  2+key", "with parents / children (N levels)"),
     ("*key  key*", "with all ancestors / descendants"),
-    ("group:NAME  tag:K=V", "by group or tag"),
+    ("group:G  tag:K=V  status:S", "by group, tag or state"),
     ("X and not Y, roots(X)", "combine; sinks(X) too"),
 )
 

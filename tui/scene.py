@@ -25,11 +25,12 @@ class Scene:
     warning: str = ""  # why the requested filter was dropped
 
 
-def build(graph: AssetGraph, selection: str, grouped: bool) -> Scene:
-    """The scene for `selection`; a selection that no longer parses falls back to every asset."""
+def build(graph: AssetGraph, selection: str, grouped: bool, states: Mapping[str, str] | None = None) -> Scene:
+    """The scene for `selection` (`states`: each asset's state, for `status:`); a selection that no
+    longer parses falls back to every asset."""
     warning = ""
     try:
-        keys = tuple(graph.subset_order(select(graph, selection or None)))
+        keys = tuple(graph.subset_order(select(graph, selection or None, states)))
     except WorkbenchError as exc:
         warning, selection, keys = f"filter cleared: {exc}", "", graph.order
     groups = {k: graph.nodes[k].group for k in keys}

@@ -59,7 +59,7 @@ def status(selection: tuple[str, ...], as_json: bool, project: str | None) -> in
 
     ws = _workspace(project)
     states = ws.status()
-    keys = ws.select(" ".join(selection) or None)
+    keys = ws.select(" ".join(selection) or None, states)
     rows = [views.asset_row(ws.graph.nodes[k], [states[u] for u in units_of(ws.partition_keys, k)]) for k in keys]
     if as_json:
         _emit_json(rows)

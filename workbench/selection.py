@@ -5,30 +5,37 @@ Grammar, lowest precedence first::
     union     := and ((',' | 'or' | whitespace) and)*
     and       := not ('and' not)*
     not       := 'not' not | traversal
-    traversal := [up] primary [down]        up: '*' | '+'.. | N'+'    down: '*' | '+'.. | '+'N
+    traversal := [up] primary [down]          up: '*' | '+'.. | N'+'    down: '*' | '+'.. | '+'N
     primary   := KEY | '*' | NAME':'VALUE ['=' VALUE] | '(' union ')' | ('roots' | 'sinks') '(' union ')'
 
-Rules:
-- Each `+` is one level (`++a`: two levels up), `N+X` / `X+N` are N levels, `*` is every level;
-  a traversal keeps its operand. A bare `+` is one level in both generations (current Dagster
-  reads a bare `+` as every level; here that is `*`).
+Traversals (each keeps its operand):
+- On a bare key (legacy syntax) each `+` is one level (`++a`: two levels up) and `*` is every level.
+- On anything else (`key:`, `group:`, ..., parentheses, `roots(...)`) a `+` is every level, as in
+  current Dagster: `key:a+ and +key:c` is every asset on a path from a to c. `++` and `*` are
+  errors there.
+- `N+X` / `X+N` are N levels on both. `*` (every asset) takes no traversal: `*+` is an error.
 - Traversal operators touch their operand: `a*` is `a` and its descendants, `a *b` is `a` or
   (`b` and its ancestors), `a * b` is everything, and `a*b` is an error.
-- In an unquoted `key:` value `*` is a glob wildcard: `key:penguin*` is every key starting with
-  `penguin` (matching none is not an error), while legacy `penguin*` is `penguin` and its
-  descendants. A quote ends a value: `key:"penguin"*` is `penguin` and its descendants.
-- A bare key, or a `key:` value without wildcards, must exist: else SelectionError with suggestions.
+
+Filters:
+- `key:V` and `group:V`: a `*` in V is a wildcard (`key:penguin*`, `group:"ml/*"`); matching
+  none is fine. A bare key, or a `key:` value without `*`, must exist: else SelectionError with
+  suggestions.
+- `tag:K` is every asset tagged K, whatever the value; `tag:K=V` the ones where it is V.
+- `kind:K` matches any of an asset's kinds: `asset` or `source`, its serializer known before it runs
+  (`parquet`, `json`, `bytes`, `pickle`: `io=` or the return annotation), and its `kind` tag.
+- `status:S` (`fresh`, `stale`, `missing`, `failed`) needs the assets' current states: `select`
+  takes them as a mapping, so selection stays a pure function.
+- `roots(X)` / `sinks(X)` are the members of X with no ancestor / descendant in X, through any path.
 - `and`, `or`, `not` are case-insensitive keywords; an asset so named is selected with `key:`.
-- `kind:K` matches an asset's declared serializer (`parquet`, `json`, `bytes`, `pickle`), `source`
-  for sources, and a `kind` tag. Only `key:` values take wildcards.
-- `roots(X)` / `sinks(X)` are the members of X with no parents / children inside X.
-- Empty text and `*` select everything.
+- Empty text and `*` select everything. Nesting (parentheses, `not`) stops at 100 levels.
 """
 
 from __future__ import annotations
 
-import fnmatch
+import re
 import string
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal, assert_never
 
@@ -38,13 +45,15 @@ from workbench.serializers import declared_kind
 from workbench.spec import AssetSpec
 
 __all__ = [
-    "All", "And", "Expr", "Group", "Key", "KeyGlob", "Kind", "Not", "Or", "Roots", "Sinks", "Tag",
-    "Traverse", "evaluate", "parse", "select",
+    "All", "And", "Expr", "Group", "Key", "KeyGlob", "Kind", "Not", "Or", "Roots", "Sinks", "State", "STATES",
+    "Tag", "Traverse", "evaluate", "needs_states", "parse", "select",
 ]  # fmt: skip
 
 KEYWORDS = frozenset({"and", "or", "not"})
 FUNCTIONS = frozenset({"roots", "sinks"})
-FILTERS = ("key", "group", "tag", "kind")
+FILTERS = ("key", "group", "tag", "kind", "status")
+STATES = ("fresh", "stale", "missing", "failed")
+MAX_NESTING = 100
 _WORD_START = frozenset(string.ascii_letters + "_")
 _WORD_CHARS = _WORD_START | frozenset(string.digits + "/")
 _VALUE_STOP = frozenset("(),=+:\"'")
@@ -64,13 +73,15 @@ class Key:
 
 @dataclass(frozen=True, slots=True)
 class KeyGlob:
-    """Keys matching an fnmatch pattern; may be empty."""
+    """Keys matching a pattern where `*` is any run of characters; may be empty."""
 
     pattern: str
 
 
 @dataclass(frozen=True, slots=True)
 class Group:
+    """Nodes of a group; `*` in the name is a wildcard."""
+
     name: str
 
 
@@ -88,20 +99,25 @@ class Kind:
 
 
 @dataclass(frozen=True, slots=True)
+class State:
+    """Nodes whose current state (one of STATES) is `name`."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
 class Not:
     operand: Expr
 
 
 @dataclass(frozen=True, slots=True)
 class And:
-    left: Expr
-    right: Expr
+    operands: tuple[Expr, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class Or:
-    left: Expr
-    right: Expr
+    operands: tuple[Expr, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +139,7 @@ class Sinks:
     operand: Expr
 
 
-Expr = All | Key | KeyGlob | Group | Tag | Kind | Not | And | Or | Traverse | Roots | Sinks
+Expr = All | Key | KeyGlob | Group | Tag | Kind | State | Not | And | Or | Traverse | Roots | Sinks
 _TokenKind = Literal["word", "attr", "num", "+", "*", "(", ")", ",", "end"]
 _PUNCT: dict[str, _TokenKind] = {"(": "(", ")": ")", "+": "+", "*": "*", ",": ","}
 
@@ -137,8 +153,18 @@ class _Token:
     values: tuple[str, ...] = ()  # of an attr: VALUE or (K, V)
 
 
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """A traversal operator as written: a run of `+`, `N+` / `+N`, or `*` (levels None)."""
+
+    text: str
+    form: Literal["plus", "num", "star"]
+    levels: int | None
+
+
 def _error(text: str, message: str, col: int) -> SelectionError:
-    return SelectionError(f"bad selection {text!r}: {message} at column {col}")
+    shown = text if len(text) <= 80 else text[:77] + "..."
+    return SelectionError(f"bad selection {shown!r}: {message} at column {col}")
 
 
 def _tokenize(text: str) -> list[_Token]:
@@ -220,6 +246,7 @@ class _Parser:
         self.text = text
         self.tokens = _tokenize(text)
         self.pos = 0
+        self.nesting = 0
 
     def peek(self, ahead: int = 0) -> _Token:
         return self.tokens[min(self.pos + ahead, len(self.tokens) - 1)]
@@ -229,8 +256,16 @@ class _Parser:
         self.pos += 1
         return tok
 
+    def touching(self, kind: _TokenKind) -> bool:
+        return self.peek().kind == kind and not self.peek().spaced
+
     def fail(self, message: str, tok: _Token) -> SelectionError:
         return _error(self.text, message, tok.col)
+
+    def nest(self, tok: _Token, step: int) -> None:
+        self.nesting += step
+        if self.nesting > MAX_NESTING:
+            raise self.fail(f"more than {MAX_NESTING} levels of nesting", tok)
 
     def parse(self) -> Expr:
         if self.peek().kind == "end":
@@ -241,68 +276,99 @@ class _Parser:
         return expr
 
     def union(self, after: str | None) -> Expr:
-        expr = self.conj(after)
+        operands = [self.conj(after)]
         while True:
             tok = self.peek()
             if tok.kind == "," or _is_keyword(tok, "or"):
                 self.take()
-                expr = Or(expr, self.conj(repr(tok.text)))
+                operands.append(self.conj(repr(tok.text)))
             elif _starts_term(tok):
                 if not tok.spaced:
                     raise self.fail(f"expected a space, ',' or operator before {_show(tok)}", tok)
-                expr = Or(expr, self.conj(None))
+                operands.append(self.conj(None))
             else:
-                return expr
+                return operands[0] if len(operands) == 1 else Or(tuple(operands))
 
     def conj(self, after: str | None) -> Expr:
-        expr = self.neg(after)
+        operands = [self.neg(after)]
         while _is_keyword(self.peek(), "and"):
-            expr = And(expr, self.neg(repr(self.take().text)))
-        return expr
+            operands.append(self.neg(repr(self.take().text)))
+        return operands[0] if len(operands) == 1 else And(tuple(operands))
 
     def neg(self, after: str | None) -> Expr:
         if _is_keyword(self.peek(), "not"):
-            return Not(self.neg(repr(self.take().text)))
+            tok = self.take()
+            self.nest(tok, 1)
+            expr = Not(self.neg(repr(tok.text)))
+            self.nest(tok, -1)
+            return expr
         return self.traversal(after)
 
     def traversal(self, after: str | None) -> Expr:
-        start, tok, nxt = self.pos, self.peek(), self.peek(1)
-        up: int | None = 0
+        first = self.peek()
+        up = self.up_step()
+        operand = self.peek()
+        if up is not None:
+            if not _starts_primary(operand):
+                raise self.fail(f"expected a term after '{up.text}'", operand)
+            if operand.spaced:
+                raise self.fail(f"'{up.text}' must touch the term it extends", operand)
+        expr = self.primary(after)
+        last = self.peek()
+        down = self.down_step()
+        if up is None and down is None:
+            return expr
+        if isinstance(expr, All):
+            raise self.fail("'*' (every asset) takes no '+' or '*'", last)
+        legacy = operand.kind == "word" and isinstance(expr, Key)  # a bare key: each '+' is one level
+        up_depth = self.depth(up, legacy, first, "up")
+        down_depth = self.depth(down, legacy, last, "down")
+        return expr if up_depth == 0 and down_depth == 0 else Traverse(expr, up_depth, down_depth)
+
+    def up_step(self) -> _Step | None:
+        tok, nxt = self.peek(), self.peek(1)
         if tok.kind == "num" and nxt.kind == "+" and not nxt.spaced:
             self.pos += 2
-            up = int(tok.text)
-        elif tok.kind == "+":
-            up = self.pluses()
-        elif tok.kind == "*" and _starts_primary(nxt) and not nxt.spaced:
+            return _Step(f"{tok.text}+", "num", int(tok.text))
+        if tok.kind == "+":
+            count = self.pluses()
+            return _Step("+" * count, "plus", count)
+        if tok.kind == "*" and _starts_primary(nxt) and not nxt.spaced:
             self.take()
-            up = None
-        if self.pos > start:
-            operand = self.peek()
-            prefix = self.text[tok.col - 1 : operand.col - 1].strip()
-            if not _starts_primary(operand):
-                raise self.fail(f"expected a term after '{prefix}'", operand)
-            if operand.spaced:
-                raise self.fail(f"'{prefix}' must touch the term it extends", operand)
-        expr = self.primary(after)
-        down: int | None = 0
-        tok = self.peek()
-        if tok.kind == "*" and not tok.spaced:
+            return _Step("*", "star", None)
+        return None
+
+    def down_step(self) -> _Step | None:
+        if self.touching("*"):
             self.take()
-            down = None
-        elif tok.kind == "+" and not tok.spaced:
-            down = self.pluses()
-            if down == 1 and self.peek().kind == "num" and not self.peek().spaced:
-                down = int(self.take().text)
-        return expr if up == 0 and down == 0 else Traverse(expr, up, down)
+            return _Step("*", "star", None)
+        if not self.touching("+"):
+            return None
+        count = self.pluses()
+        if count == 1 and self.touching("num"):
+            levels = int(self.take().text)
+            return _Step(f"+{levels}", "num", levels)
+        return _Step("+" * count, "plus", count)
 
     def pluses(self) -> int:
         """Consume a run of touching '+' tokens and return its length."""
         self.take()
         count = 1
-        while self.peek().kind == "+" and not self.peek().spaced:
+        while self.touching("+"):
             self.take()
             count += 1
         return count
+
+    def depth(self, step: _Step | None, legacy: bool, tok: _Token, way: Literal["up", "down"]) -> int | None:
+        """The levels `step` spans: legacy syntax on a bare key, Dagster's current grammar elsewhere."""
+        if step is None:
+            return 0
+        if legacy or step.form == "num":
+            return step.levels
+        if step.form == "plus" and step.levels == 1:
+            return None
+        fix = "'+'" if step.form == "star" else f"'{step.levels}+'" if way == "up" else f"'+{step.levels}'"
+        raise self.fail(f"'{step.text}' works on a bare key only; write {fix} here", tok)
 
     def primary(self, after: str | None) -> Expr:
         tok = self.peek()
@@ -313,37 +379,44 @@ class _Parser:
         if tok.kind == "*":
             return All()
         if tok.kind == "(":
-            return self.closed(tok, self.union("'('"))
+            return self.closed(tok)
         if tok.kind == "attr":
             return self.filter(tok)
         nxt, name = self.peek(), tok.text.lower()
         if nxt.kind == "(" and (name in FUNCTIONS or not nxt.spaced):
             if name not in FUNCTIONS:
                 raise self.fail(f"unknown function {tok.text!r} (expected roots or sinks)", tok)
-            self.take()
-            inner = self.closed(nxt, self.union("'('"))
+            inner = self.closed(self.take())
             return Roots(inner) if name == "roots" else Sinks(inner)
         return Key(tok.text)
 
-    def closed(self, opening: _Token, expr: Expr) -> Expr:
+    def closed(self, opening: _Token) -> Expr:
+        """The union after `opening`, up to its ')'."""
+        self.nest(opening, 1)
+        expr = self.union("'('")
         if self.peek().kind != ")":
             raise self.fail("unclosed '('", opening)
         self.take()
+        self.nest(opening, -1)
         return expr
 
     def filter(self, tok: _Token) -> Expr:
-        values = tok.values
+        values, value = tok.values, tok.values[0]
         if tok.text not in FILTERS:
-            raise self.fail(f"unknown filter '{tok.text}:' (expected key:, group:, tag: or kind:)", tok)
+            raise self.fail(f"unknown filter '{tok.text}:' (expected key:, group:, tag:, kind: or status:)", tok)
         if len(values) == 2 and tok.text != "tag":
             raise self.fail("'=' is only allowed in tag:K=V", tok)
         if tok.text == "key":
-            return KeyGlob(values[0]) if any(c in values[0] for c in "*?[") else Key(values[0])
+            return KeyGlob(value) if "*" in value else Key(value)
         if tok.text == "group":
-            return Group(values[0])
+            return Group(value)
         if tok.text == "kind":
-            return Kind(values[0])
-        return Tag(values[0], values[1] if len(values) == 2 else None)
+            return Kind(value)
+        if tok.text == "status":
+            if value not in STATES:
+                raise self.fail(f"unknown status {value!r} (expected fresh, stale, missing or failed)", tok)
+            return State(value)
+        return Tag(value, values[1] if len(values) == 2 else None)
 
 
 def parse(text: str) -> Expr:
@@ -351,15 +424,34 @@ def parse(text: str) -> Expr:
     return _Parser(text).parse()
 
 
+def needs_states(expr: Expr) -> bool:
+    """Whether evaluating `expr` reads the assets' states (it has a `status:` filter)."""
+    match expr:
+        case State():
+            return True
+        case Not(operand) | Traverse(operand) | Roots(operand) | Sinks(operand):
+            return needs_states(operand)
+        case And(operands) | Or(operands):
+            return any(needs_states(e) for e in operands)
+        case _:
+            return False
+
+
 def _kinds(node: Node) -> set[str]:
-    kinds = {declared_kind(node) if isinstance(node, AssetSpec) else "source"}
-    if "kind" in node.tags:
-        kinds.add(node.tags["kind"])
-    return {k for k in kinds if k}
+    """`asset` or `source`, the serializer known before it runs, and the `kind` tag."""
+    found = (node.kind, declared_kind(node) if isinstance(node, AssetSpec) else None, node.tags.get("kind"))
+    return {kind for kind in found if kind}
 
 
-def evaluate(graph: AssetGraph, expr: Expr) -> set[str]:
-    """The keys `expr` selects in `graph`; an unknown exact key raises SelectionError."""
+def _wildcard(pattern: str) -> Callable[[str], object]:
+    """A test for whole strings matching `pattern`, where `*` is any run of characters."""
+    return re.compile(".*".join(re.escape(part) for part in pattern.split("*"))).fullmatch
+
+
+def evaluate(graph: AssetGraph, expr: Expr, states: Mapping[str, str] | None = None) -> set[str]:
+    """The keys `expr` selects in `graph`; an unknown exact key raises SelectionError.
+
+    `states` maps each key to its current state; only `status:` reads it."""
     match expr:
         case All():
             return set(graph.nodes)
@@ -368,36 +460,46 @@ def evaluate(graph: AssetGraph, expr: Expr) -> set[str]:
                 raise SelectionError(f"unknown asset key {name!r}" + suggest(name, graph.nodes))
             return {name}
         case KeyGlob(pattern):
-            return {k for k in graph.nodes if fnmatch.fnmatchcase(k, pattern)}
+            key_match = _wildcard(pattern)
+            return {k for k in graph.nodes if key_match(k)}
         case Group(name):
-            return {k for k, n in graph.nodes.items() if n.group == name}
+            group_match = _wildcard(name)
+            return {k for k, n in graph.nodes.items() if group_match(n.group)}
         case Tag(key, value):
             tagged = {k for k, n in graph.nodes.items() if key in n.tags}
             return tagged if value is None else {k for k in tagged if graph.nodes[k].tags[key] == value}
         case Kind(name):
             return {k for k, n in graph.nodes.items() if name in _kinds(n)}
+        case State(name):
+            if states is None:
+                raise SelectionError("status: filters need the assets' current states, which are not available here")
+            return {k for k in graph.nodes if states.get(k) == name}
         case Not(operand):
-            return set(graph.nodes) - evaluate(graph, operand)
-        case And(left, right):
-            return evaluate(graph, left) & evaluate(graph, right)
-        case Or(left, right):
-            return evaluate(graph, left) | evaluate(graph, right)
+            return set(graph.nodes) - evaluate(graph, operand, states)
+        case And(operands):
+            return set.intersection(*(evaluate(graph, e, states) for e in operands))
+        case Or(operands):
+            return set().union(*(evaluate(graph, e, states) for e in operands))
         case Traverse(operand, up, down):
-            base = evaluate(graph, operand)
+            base = evaluate(graph, operand, states)
             up_keys = graph.ancestors(base, up) if up != 0 else set()
             down_keys = graph.descendants(base, down) if down != 0 else set()
             return base | up_keys | down_keys
         case Roots(operand):
-            members = evaluate(graph, operand)
-            return {k for k in members if members.isdisjoint(graph.parents[k])}
+            members = evaluate(graph, operand, states)
+            below = {c for k in members for c in graph.children[k]}  # reached through any path, in X or not
+            return members - below - graph.descendants(below)
         case Sinks(operand):
-            members = evaluate(graph, operand)
-            return {k for k in members if members.isdisjoint(graph.children[k])}
+            members = evaluate(graph, operand, states)
+            above = {p for k in members for p in graph.parents[k]}
+            return members - above - graph.ancestors(above)
         case _:
             assert_never(expr)
 
 
-def select(graph: AssetGraph, text: str | None) -> tuple[str, ...]:
-    """The keys `text` selects, in the graph's topological order; None, '' and '*' select all."""
-    chosen = evaluate(graph, parse(text or ""))
+def select(graph: AssetGraph, text: str | None, states: Mapping[str, str] | None = None) -> tuple[str, ...]:
+    """The keys `text` selects, in the graph's topological order; None, '' and '*' select all.
+
+    `states` (key -> fresh/stale/missing/failed) is needed only by `status:`; see `needs_states`."""
+    chosen = evaluate(graph, parse(text or ""), states)
     return tuple(k for k in graph.order if k in chosen)

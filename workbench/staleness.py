@@ -7,7 +7,7 @@ missing or failed upstream is itself stale (`upstream X stale`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 
@@ -15,7 +15,7 @@ from workbench.graph import AssetGraph
 from workbench.partitions import unit_id
 from workbench.checks import CheckSpec
 from workbench.records import CheckRecord, Latest, Materialization
-from workbench.units import PartitionKeys, unit_parents
+from workbench.units import PartitionKeys, unit_parents, units_of
 
 FRESH, STALE, MISSING, FAILED = "fresh", "stale", "missing", "failed"
 
@@ -209,6 +209,21 @@ def compute_status(
             specs = graph.checks.get(key, ())
             out[unit] = replace(st, checks=check_states(specs, st, code_versions, latest_checks)) if specs else st
     return out
+
+
+def overall_state(states: Iterable[str]) -> str:
+    """An asset's state from its units': fresh, failed, missing (none built yet) or stale."""
+    found = list(states)
+    if all(state == FRESH for state in found):
+        return FRESH
+    if FAILED in found:
+        return FAILED
+    return MISSING if all(state == MISSING for state in found) else STALE
+
+
+def asset_states(status: Mapping[str, Status], keys: PartitionKeys) -> dict[str, str]:
+    """Each node's state by key, from the status of its units (`overall_state`)."""
+    return {key: overall_state(status[u].state for u in units_of(keys, key)) for key in keys}
 
 
 def check_states(

@@ -20,7 +20,7 @@ from workbench.graph import AssetGraph, suggest
 from workbench.partitions import split_unit
 from workbench.records import Materialization
 from workbench.spec import AssetSpec, SourceSpec
-from workbench.staleness import Status
+from workbench.staleness import Status, overall_state
 
 if TYPE_CHECKING:
     from workbench.executor import Result
@@ -87,7 +87,7 @@ def asset_row(node: AssetSpec | SourceSpec, statuses: list[Status]) -> dict[str,
         counts[st.state] = counts.get(st.state, 0) + 1
     fresh = counts.pop("fresh", 0)
     summary = ", ".join([f"{fresh}/{len(statuses)} fresh", *(f"{n} {state}" for state, n in sorted(counts.items()))])
-    state = _overall(counts, fresh)
+    state = overall_state(st.state for st in statuses)
     newest = max((p["materialized_at"] for p in parts if p["materialized_at"]), default=None)
     return {
         "key": node.key,
@@ -100,15 +100,6 @@ def asset_row(node: AssetSpec | SourceSpec, statuses: list[Status]) -> dict[str,
         "materialized_at": newest,
         "partitions": parts,
     }
-
-
-def _overall(counts: Mapping[str, int], fresh: int) -> str:
-    """An asset's state from its partitions': fresh, failed, missing (none built yet) or stale."""
-    if not counts:
-        return "fresh"
-    if "failed" in counts:
-        return "failed"
-    return "missing" if fresh == 0 and set(counts) == {"missing"} else "stale"
 
 
 def print_status(rows: list[dict[str, Any]]) -> None:

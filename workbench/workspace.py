@@ -12,7 +12,7 @@ from workbench.partitions import unit_id
 from workbench.project import Project, ProjectConfig, find_project, load_project
 from workbench.records import Latest, SourceObservation
 from workbench.spec import SourceSpec
-from workbench.staleness import Status, compute_status
+from workbench.staleness import Status, asset_states, compute_status
 from workbench.units import partition_keys
 
 if TYPE_CHECKING:
@@ -138,10 +138,14 @@ class Workspace:
             if found.success is not None and found.success.artifact_uri and lost(found.success.artifact_uri)
         )
 
-    def select(self, expression: str | None) -> tuple[str, ...]:
-        from workbench.selection import select
+    def select(self, expression: str | None, status: Mapping[str, Status] | None = None) -> tuple[str, ...]:
+        """The keys `expression` selects; `status:` filters read `status` (computed when not given)."""
+        from workbench.selection import needs_states, parse, select
 
-        return select(self.graph, expression)
+        states = None
+        if needs_states(parse(expression or "")):
+            states = asset_states(self.status() if status is None else status, self.partition_keys)
+        return select(self.graph, expression, states)
 
     def materialize(
         self,
@@ -182,7 +186,7 @@ class Workspace:
     ) -> Plan:
         from workbench.plan import make_plan
 
-        selected = self.select(selection)
+        selected = self.select(selection, status)
         return make_plan(
             self.graph, status, selected, force=force, only=only, keys=self.partition_keys, partitions=partitions
         )

@@ -76,6 +76,21 @@ async def test_filter_uses_the_cli_selection_syntax(pipeline: Path, settle: Sett
         assert set(graph.diagram.nodes) == {"raw", "clean", "model", "report"}
 
 
+async def test_a_status_filter_follows_the_states(pipeline: Path, settle: Settle) -> None:
+    app = WorkbenchApp(find_project(pipeline))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        graph = app.query_one(GraphView)
+        await pilot.press("slash", *"status:missing", "enter")
+        await settle(pilot)
+        assert set(graph.diagram.nodes) == {"raw", "clean", "model", "report"}
+        graph.cursor = "clean"
+        await pilot.press("m")  # clean and raw turn fresh: the filter drops them
+        await settle(pilot)
+        assert set(graph.diagram.nodes) == {"model", "report"}
+        assert app.query_one(Legend).selection == "status:missing"
+
+
 async def test_m_materializes_the_focused_asset_and_its_upstream(pipeline: Path, settle: Settle) -> None:
     app = WorkbenchApp(find_project(pipeline))
     async with app.run_test(size=(100, 30)) as pilot:

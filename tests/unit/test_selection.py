@@ -7,7 +7,7 @@ import pytest
 from workbench.errors import SelectionError
 from workbench.graph import AssetGraph
 from workbench.selection import (
-    All, And, Group, Key, KeyGlob, Kind, Not, Or, Roots, Sinks, Tag, Traverse, parse, select,
+    All, And, Group, Key, KeyGlob, Kind, Not, Or, Roots, Sinks, State, Tag, Traverse, needs_states, parse, select,
 )  # fmt: skip
 from workbench.spec import asset, source, spec_of
 
@@ -106,6 +106,10 @@ def test_legacy_syntax(text: str, expected: set[str]) -> None:
         ("kind:pickle", {"model"}),
         ("kind:sklearn", {"model"}),
         ("kind:source", {"raw_penguins"}),
+        ("kind:asset", EVERYTHING - {"raw_penguins"}),
+        ("kind:asset and kind:json", {"bills", "flippers"}),
+        ("group:pr*", {"penguins", "bills", "flippers"}),
+        ('group:"*"', EVERYTHING),
     ],
 )
 def test_filters(text: str, expected: set[str]) -> None:
@@ -115,19 +119,27 @@ def test_filters(text: str, expected: set[str]) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("+key:features", {"features", "bills", "flippers"}),
-        ("key:penguins+", {"penguins", "bills", "flippers"}),
+        # a bare '+' in the new grammar is every level
+        ("+key:features", {"features", "bills", "flippers", "penguins", "raw_penguins"}),
+        ("key:penguins+", {"penguins", "bills", "flippers", "features", "model", "report"}),
+        ("key:penguins+ and +key:features", {"penguins", "bills", "flippers", "features"}),
+        ("key:bills+ and +key:report", {"bills", "features", "model", "report"}),
+        ("+(group:prep)", {"raw_penguins", "penguins", "bills", "flippers"}),
+        ("(group:prep)+", {"penguins", "bills", "flippers", "features", "model", "report"}),
+        ("+(key:bills or key:flippers)", {"raw_penguins", "penguins", "bills", "flippers"}),
+        ("(tag:tier)+", {"features", "model", "report"}),
+        ('key:"model"+', {"model", "report"}),
+        ("+kind:source+", EVERYTHING),
+        ("roots(*)+", EVERYTHING),
+        ("+sinks(group:prep)", {"raw_penguins", "penguins", "bills", "flippers"}),
+        # N levels in both generations
         ("2+key:model", {"model", "features", "bills", "flippers"}),
         ("key:penguins+2", {"penguins", "bills", "flippers", "features"}),
         ("1+key:features+1", {"bills", "flippers", "features", "model"}),
         ("3+report", {"report", "model", "features", "bills", "flippers"}),
-        ("+(group:prep)", {"raw_penguins", "penguins", "bills", "flippers"}),
-        ("(group:prep)+", {"penguins", "bills", "flippers", "features"}),
-        ("*(key:bills or key:flippers)", {"raw_penguins", "penguins", "bills", "flippers"}),
-        ("(tag:tier)*", {"features", "model", "report"}),
-        ('key:"model"*', {"model", "report"}),
-        ("+kind:source+", {"raw_penguins", "penguins", "ns/thing"}),
+        ("report+0", {"report"}),
         ("0+bills+0", {"bills"}),
+        ("0+key:bills", {"bills"}),
     ],
 )
 def test_depth_operators(text: str, expected: set[str]) -> None:
@@ -138,7 +150,18 @@ def test_wildcard_rule_key_glob_versus_legacy_descendants() -> None:
     assert sel("key:penguins*") == {"penguins"}
     assert sel("penguins*") == {"penguins", "bills", "flippers", "features", "model", "report"}
     assert parse("key:penguin*") == KeyGlob("penguin*")
-    assert parse('key:"penguin"*') == Traverse(Key("penguin"), 0, None)
+    assert parse("key:f?atures") == Key("f?atures")  # only '*' is a wildcard, as in Dagster
+    assert parse('key:"penguin"+') == Traverse(Key("penguin"), 0, None)
+
+
+def test_plus_counts_levels_on_bare_keys_only() -> None:
+    assert parse("+a") == Traverse(Key("a"), 1, 0)
+    assert parse("++a+") == Traverse(Key("a"), 2, 1)
+    assert parse("*a*") == Traverse(Key("a"), None, None)
+    assert parse("+key:a") == Traverse(Key("a"), None, 0)
+    assert parse("key:a+") == Traverse(Key("a"), 0, None)
+    assert parse("+(a)") == Traverse(Key("a"), None, 0)  # parentheses are the new grammar
+    assert parse("2+key:a+3") == parse("2+(a)+3") == Traverse(Key("a"), 2, 3)
 
 
 @pytest.mark.parametrize(
@@ -166,12 +189,13 @@ def test_boolean_operators_and_precedence(text: str, expected: set[str]) -> None
 
 def test_precedence_shape() -> None:
     a, b, c = Key("a"), Key("b"), Key("c")
-    assert parse("a or b and not c") == Or(a, And(b, Not(c)))
-    assert parse("not a and b") == And(Not(a), b)
-    assert parse("a b, c") == Or(Or(a, b), c)
+    assert parse("a or b and not c") == Or((a, And((b, Not(c)))))
+    assert parse("not a and b") == And((Not(a), b))
+    assert parse("a b, c") == Or((a, b, c))
     assert parse("not +a") == Not(Traverse(a, 1, 0))
     assert parse("*") == parse("") == All()
-    assert parse("group:g and tag:k=v and kind:json") == And(And(Group("g"), Tag("k", "v")), Kind("json"))
+    assert parse("group:g and tag:k=v and kind:json") == And((Group("g"), Tag("k", "v"), Kind("json")))
+    assert parse("status:failed+") == Traverse(State("failed"), 0, None)
 
 
 @pytest.mark.parametrize(
@@ -183,9 +207,12 @@ def test_precedence_shape() -> None:
         ("sinks(group:prep)", {"bills", "flippers"}),
         ("roots(group:ml)", {"features"}),
         ("sinks(+features)", {"features"}),
-        ("roots(bills or report)", {"bills", "report"}),
+        ("roots(bills or report)", {"bills"}),  # report is below bills, through features and model
+        ("sinks(bills or report)", {"report"}),
+        ("roots(flippers or report or ns/thing)", {"flippers", "ns/thing"}),
+        ("roots(bills or flippers)", {"bills", "flippers"}),
         ("ROOTS ( group:ml )", {"features"}),
-        ("sinks(roots(*)+)", {"penguins", "ns/thing"}),
+        ("sinks(roots(*)+1)", {"penguins", "ns/thing"}),
         ("roots(key:zebra*)", set()),
     ],
 )
@@ -221,6 +248,15 @@ def test_unknown_key_suggests() -> None:
         ("tag:team=", "expected a value after '=' at column 10"),
         ('key:"a', "unterminated quote at column 5"),
         ("+", "expected a term after '+' at column 2"),
+        ("*+", "'*' (every asset) takes no '+' or '*' at column 2"),
+        ("+*", "expected a term after '+' at column 2"),
+        ("**key:a", "'*' (every asset) takes no '+' or '*' at column 2"),
+        ("++key:a", "'++' works on a bare key only; write '2+' here at column 1"),
+        ("key:a++", "'++' works on a bare key only; write '+2' here at column 6"),
+        ("*key:a", "'*' works on a bare key only; write '+' here at column 1"),
+        ('key:"a"*', "'*' works on a bare key only; write '+' here at column 8"),
+        ("(a)*", "'*' works on a bare key only; write '+' here at column 4"),
+        ("status:ok", "unknown status 'ok' (expected fresh, stale, missing or failed) at column 1"),
         ("a ++", "expected a term after '++' at column 5"),
         ("2+", "expected a term after '2+' at column 3"),
         ("+ a", "'+' must touch the term it extends at column 3"),
@@ -244,7 +280,7 @@ def test_malformed_selections(text: str, message: str) -> None:
 def test_keywords_and_functions_as_keys() -> None:
     assert parse("key:and") == Key("and")
     assert parse("roots") == Key("roots")
-    assert parse("sinks or roots") == Or(Key("sinks"), Key("roots"))
+    assert parse("sinks or roots") == Or((Key("sinks"), Key("roots")))
 
 
 def test_ast_is_frozen() -> None:
@@ -252,3 +288,45 @@ def test_ast_is_frozen() -> None:
     assert isinstance(expr, Key)
     with pytest.raises(AttributeError):
         expr.name = "b"  # type: ignore[misc]
+
+
+STATES = {"raw_penguins": "fresh", "penguins": "fresh", "bills": "failed", "flippers": "stale", "features": "missing",
+          "model": "missing", "report": "missing", "ns/thing": "stale"}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("status:failed", {"bills"}),
+        ("status:failed+", {"bills", "features", "model", "report"}),
+        ("status:stale", {"flippers", "ns/thing"}),
+        ("status:fresh and kind:asset", {"penguins"}),
+        ("not status:missing and group:prep", {"penguins", "bills", "flippers"}),
+        ("roots(status:missing)", {"features"}),
+    ],
+)
+def test_status_filter(text: str, expected: set[str]) -> None:
+    assert set(select(GRAPH, text, STATES)) == expected
+    assert needs_states(parse(text))
+
+
+def test_status_needs_the_states() -> None:
+    assert not needs_states(parse("+(group:prep or not tag:tier), sinks(*)"))
+    assert needs_states(parse("bills or roots(not (status:stale))"))
+    with pytest.raises(SelectionError, match="status: filters need the assets' current states"):
+        select(GRAPH, "status:fresh")
+
+
+@pytest.mark.parametrize("text", ["(" * 200 + "bills" + ")" * 200, "not " * 200 + "bills", "roots(" * 200 + "*" + ")" * 200])
+def test_deep_nesting_is_a_selection_error(text: str) -> None:
+    with pytest.raises(SelectionError, match="more than 100 levels of nesting") as info:
+        select(GRAPH, text)
+    assert len(str(info.value)) < 200  # the text is shortened in the message
+
+
+def test_nesting_up_to_the_limit_and_long_unions_work() -> None:
+    assert sel("(" * 100 + "bills" + ")" * 100) == {"bills"}
+    assert sel("not " * 100 + "bills") == {"bills"}
+    many = " ".join(["bills", "report"] * 5000)  # flat, not 10,000 levels of recursion
+    assert sel(many) == {"bills", "report"}
+    assert sel(" and ".join(["group:prep"] * 5000)) == {"penguins", "bills", "flippers"}

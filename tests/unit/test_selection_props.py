@@ -57,7 +57,9 @@ def test_star_is_the_transitive_closure(case: Case) -> None:
     assert set(select(graph, f"{k}*")) == _closure(k, graph.children)
     assert set(select(graph, f"+{k}")) == {k, *graph.parents[k]}
     assert set(select(graph, f"{k}+")) == {k, *graph.children[k]}
-    assert set(select(graph, f"*(key:{k})*")) == _closure(k, graph.parents) | _closure(k, graph.children)
+    assert set(select(graph, f"+key:{k}+")) == _closure(k, graph.parents) | _closure(k, graph.children)
+    assert set(select(graph, f"+key:{k}")) == set(select(graph, f"*{k}"))
+    assert set(select(graph, f"(key:{k})+")) == set(select(graph, f"{k}*"))
     grandparents = {g for p in graph.parents[k] for g in graph.parents[p]}
     assert set(select(graph, f"2+{k}")) == set(select(graph, f"++{k}")) == {k, *graph.parents[k], *grandparents}
 
@@ -72,6 +74,25 @@ def test_boolean_algebra(case: Case) -> None:
     assert set(select(graph, f"{x} or {y}")) == set(xs) | set(ys)
     assert set(select(graph, f"not {x} and not {y}")) == everything - set(xs) - set(ys)
     assert set(select(graph, f"group:g1 or not group:g1")) == everything
+
+
+@given(cases())
+def test_path_between_two_assets(case: Case) -> None:
+    graph, _, xs, ys = case
+    a, c = xs[0], ys[0]
+    on_a_path = {k for k in graph.nodes if k in _closure(a, graph.children) and c in _closure(k, graph.children)}
+    assert set(select(graph, f"key:{a}+ and +key:{c}")) == on_a_path
+
+
+@given(cases())
+def test_roots_and_sinks_by_reachability(case: Case) -> None:
+    graph, _, xs, _ = case
+    members = set(xs)
+    x = f"({' '.join(xs)})"
+    has_member_above = {m for m in members if members & (_closure(m, graph.parents) - {m})}
+    has_member_below = {m for m in members if members & (_closure(m, graph.children) - {m})}
+    assert set(select(graph, f"roots{x}")) == members - has_member_above
+    assert set(select(graph, f"sinks{x}")) == members - has_member_below
 
 
 @given(dags())

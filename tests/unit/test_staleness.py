@@ -8,7 +8,7 @@ from workbench.graph import AssetGraph
 from workbench.plan import make_plan
 from workbench.records import FAILED, SUCCESS, Latest, Materialization
 from workbench.spec import asset, source, spec_of
-from workbench.staleness import compute_status
+from workbench.staleness import Status, asset_states, compute_status, overall_state
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 raw = source("raw", path="raw.csv")
@@ -133,3 +133,13 @@ def test_plan_includes_upstream_unless_only() -> None:
     assert only.to_run == ("model",)
     forced = make_plan(GRAPH, compute_status(GRAPH, CODE, fresh_latest(), {"raw": "R"}), ["other"], force=True)
     assert forced.to_run == ("other",) and [str(r) for r in forced.reasons["other"]] == ["forced"]
+
+
+def test_an_assets_state_sums_up_its_units() -> None:
+    assert overall_state(["fresh", "fresh"]) == overall_state([]) == "fresh"
+    assert overall_state(["fresh", "missing", "failed"]) == "failed"
+    assert overall_state(["missing", "missing"]) == "missing"
+    assert overall_state(["fresh", "missing"]) == overall_state(["stale", "missing"]) == "stale"
+    found = {"a": "fresh", "p[1]": "fresh", "p[2]": "missing", "q[1]": "missing", "q[2]": "missing"}
+    units = {unit: Status(unit, state, (), None, None) for unit, state in found.items()}
+    assert asset_states(units, {"a": (), "p": ("1", "2"), "q": ("1", "2")}) == {"a": "fresh", "p": "stale", "q": "missing"}
