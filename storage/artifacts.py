@@ -182,23 +182,30 @@ class ArtifactStore:
 
     def write_text(self, uri: str, text: str) -> None:
         """Write a small text file atomically, replacing any previous one."""
+        self.write_bytes(uri, text.encode())
+
+    def write_bytes(self, uri: str, data: bytes) -> None:
+        """Write a file atomically (an object store publishes it whole), replacing any previous one."""
         path = self._path(uri)
         if not self.is_local:
-            self._io(lambda: self.fs.pipe_file(path, text.encode()), uri)
+            self._io(lambda: self.fs.pipe_file(path, data), uri)
             return
-        temp = self.scratch_path(".txt")
+        temp = self.scratch_path(".tmp")
 
         def publish() -> None:
-            temp.write_text(text, encoding="utf-8")
+            temp.write_bytes(data)
             os.replace(temp, _parent_made(Path(path)))
 
         self._io(publish, uri)
 
     def read_text(self, uri: str) -> str:
+        return self.read_bytes(uri).decode("utf-8")
+
+    def read_bytes(self, uri: str) -> bytes:
         content = self._cat(self._path(uri))
         if isinstance(content, Exception):
             raise StoreError(f"cannot read {uri} from {self.url}: {content}") from content
-        return content.decode("utf-8")
+        return content
 
     def clean_scratch(self, max_age: float = 3600.0) -> int:
         """Delete scratch files older than `max_age` seconds (left by crashes); returns how many."""

@@ -355,6 +355,8 @@ def _run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--only", is_flag=True, help="Restrict to the selection: do not bring upstream up to date."),
         click.option("--partition", "partitions", default=None, metavar="KEY|A..B",
                      help="Only these partitions of partitioned targets: a key, a range A..B, or a comma list."),
+        click.option("--max-parallel", type=click.IntRange(min=0), default=0, show_default=True,
+                     help="At most this many asset Jobs at once (0: no limit)."),
     )
     for option in reversed(options):
         fn = option(fn)
@@ -366,12 +368,17 @@ def _run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--store", envvar="WORKBENCH_STORE", required=True, metavar="URL", help="The shared artifact store.")
 @click.option("--run-id", default=None, help="The run this materialization belongs to.")
 @click.option("--partition", default="", help="The partition to materialize.")
+@click.option("--code", default=None, metavar="SHA256",
+              help="Run the project of this code package from the store (default: the project here).")
 @common
-def run_asset_command(key: str, store: str, run_id: str | None, partition: str, project: str | None) -> int:
+def run_asset_command(
+    key: str, store: str, run_id: str | None, partition: str, code: str | None, project: str | None
+) -> int:
     """Materialize one asset against a shared store (what a pushed asset's pod runs)."""
     from workbench import remote
 
-    run = remote.run_remote(_workspace(project), key, store, run_id, partition)
+    ws = remote.workspace_from_package(store, code) if code else _workspace(project)
+    run = remote.run_remote(ws, key, store, run_id, partition)
     remote.print_outcome(run)
     return 0 if run.ok else 1
 
@@ -384,22 +391,27 @@ def run_asset_command(key: str, store: str, run_id: str | None, partition: str, 
 @common
 def compile_command(
     selection: tuple[str, ...], out: str, namespace: str, image: str | None, store: str | None, secret: str | None,
-    run_id: str | None, force: bool, only: bool, partitions: str | None, project: str | None,
+    run_id: str | None, force: bool, only: bool, partitions: str | None, max_parallel: int, project: str | None,
 ) -> int:
     """Write the Kubernetes manifests (YAML) for the stale selection instead of applying them.
 
-    The image defaults to workbench:latest; apply rbac.yaml and driver.yaml to start the run.
+    The code package and the plan go to the store; apply rbac.yaml and driver.yaml to start the
+    run. review/ holds the asset Jobs the driver will create, suspended, for review.
     """
     from workbench.kube import push as kube
 
     ws = _workspace(project)
-    target = kube.target(ws, namespace=namespace, image=image or "workbench:latest", store=store, secret=secret)
-    plan, _ = kube.plan_for(ws, " ".join(selection) or None, force=force, only=only, partitions=partitions)
+    target = kube.target(ws, namespace=namespace, image=image or "workbench:latest", store=store, secret=secret,
+                         max_parallel=max_parallel)
+    plan, status = kube.plan_for(ws, " ".join(selection) or None, force=force, only=only, partitions=partitions)
     if not plan.to_run:
         click.echo(f"nothing to compile: {len(plan.fresh)} asset(s) fresh", err=True)
         return 0
-    for path in kube.compile_run(ws.graph, target.run(run_id, plan.to_run), out):
+    run = kube.prepare(ws, plan, status, target, run_id)
+    for path in kube.compile_run(ws.graph, run, out):
         click.echo(str(path))
+    files = " ".join(f"-f {os.path.join(out, name)}" for name in ("rbac.yaml", "driver.yaml"))
+    click.echo(f"start the run with: kubectl apply -n {namespace} {files}", err=True)
     return 0
 
 
@@ -407,23 +419,27 @@ def compile_command(
 @click.argument("selection", nargs=-1)
 @click.option("--context", default=None, help="kubeconfig context (default: the current one).")
 @click.option("--wait", is_flag=True, help="Stream progress and pod logs until the run ends; Ctrl-C deletes the run.")
-@click.option("--driver", is_flag=True, hidden=True, help="In the cluster: apply the plan whose keys are SELECTION.")
+@click.option("--driver", is_flag=True, hidden=True, help="In the cluster: apply the stored plan --plan.")
+@click.option("--plan", "plan_sha", default=None, hidden=True, help="The sha256 of the plan the driver applies.")
 @_run_options
 @common
 def push(
-    selection: tuple[str, ...], context: str | None, wait: bool, driver: bool, namespace: str, image: str | None,
-    store: str | None, secret: str | None, run_id: str | None, force: bool, only: bool, partitions: str | None,
-    project: str | None,
+    selection: tuple[str, ...], context: str | None, wait: bool, driver: bool, plan_sha: str | None, namespace: str,
+    image: str | None, store: str | None, secret: str | None, run_id: str | None, force: bool, only: bool,
+    partitions: str | None, max_parallel: int, project: str | None,
 ) -> int:
     """Run the stale selection on Kubernetes: one Job per asset, in dependency order."""
     from workbench.kube import push as kube
 
-    ws = _workspace(project)
-    target = kube.target(ws, namespace=namespace, image=image or "", store=store, secret=secret, context=context)
     if driver:
-        if not run_id:
-            raise click.UsageError("--driver needs --run-id")
-        return kube.run_driver(ws, target.run(run_id, selection))
+        if not (run_id and store and plan_sha):
+            raise click.UsageError("--driver needs --run-id, --store and --plan")
+        return kube.run_driver(run_id, store, plan_sha)
+    ws = _workspace(project)
+    target = kube.target(ws, namespace=namespace, image=image or "", store=store, secret=secret, context=context,
+                         max_parallel=max_parallel)
+    if not target.image and not run_id:
+        raise kube.ManifestError("a run needs an image: pass --image IMAGE (or set WORKBENCH_IMAGE)")
     expr = " ".join(selection) or None
     return kube.push(ws, expr, target, run_id=run_id, force=force, only=only, partitions=partitions, wait=wait)
 

@@ -11,21 +11,23 @@ pushed plan reads. Nothing here knows Kubernetes.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 import uuid
+from importlib.metadata import PackageNotFoundError, version
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
-from workbench import capture
+from workbench import capture, codepackage
 from workbench.errors import SelectionError, StoreError, WorkbenchError
 from workbench.gitinfo import git_info
 from workbench.graph import suggest
 from workbench.hashing import file_digest
 from workbench.partitions import split_unit, unit_id
-from workbench.records import CheckRecord, Materialization
+from workbench.records import FAILED, CheckRecord, Materialization, utcnow
 from workbench.runner import RunContext, attempt, run_asset, run_checks
 from workbench.sources import observe
 from workbench.spec import AssetSpec, SourceSpec
@@ -97,6 +99,67 @@ def latest_successes(store: ArtifactStore, key: str) -> dict[str, Materializatio
     return out
 
 
+def workspace_from_package(store_url: str, sha: str) -> Workspace:
+    """The project of code package `sha`, fetched from the store into `$WORKBENCH_HOME/code`, and opened."""
+    from workbench.workspace import Workspace
+
+    home = Path(os.environ.get("WORKBENCH_HOME") or Path.home() / ".cache" / "workbench")
+    return Workspace.open(codepackage.fetch(ArtifactStore(store_url), sha, home / "code"))
+
+
+def source_parents(ws: Workspace, unit: str) -> list[SourceSpec]:
+    """The sources a unit reads directly (their files go into the code package)."""
+    nodes = ws.graph.nodes
+    parents = (nodes[split_unit(p)[0]] for p in unit_parents(ws.graph, ws.partition_keys, *split_unit(unit)))
+    return [p for p in parents if isinstance(p, SourceSpec)]
+
+
+def environment(ws: Workspace, keys: Iterable[str]) -> dict[str, str]:
+    """Python, workbench and the library versions that the code of assets `keys` reaches."""
+    out: dict[str, str] = {}
+    for key in sorted(keys):
+        out.update(ws.libraries_of(key))
+    try:
+        out["workbench"] = version("workbench")
+    except PackageNotFoundError:
+        pass
+    return dict(sorted(out.items()))
+
+
+def environment_mismatch(laptop: Mapping[str, str], image: Mapping[str, str]) -> str:
+    """'' if the image has every version the laptop has; else which differ, e.g. `polars 1.31.0 here, 1.30.0 in the image`."""
+    differ = [
+        f"{name} {want} on the laptop, {image.get(name) or 'not installed'} in the image"
+        for name, want in sorted(laptop.items())
+        if image.get(name) != want
+    ]
+    return "; ".join(differ)
+
+
+def record_failure(ws: Workspace, store_url: str, run_id: str, unit: str, error: str) -> Materialization:
+    """Write the record of a unit that failed without writing one (its pod never started, or was killed)."""
+    key, partition = split_unit(unit)
+    git = codepackage.git_of(ws.root)
+    now = utcnow()
+    record = Materialization(
+        id=uuid.uuid4().hex,
+        asset_key=key,
+        status=FAILED,
+        code_version=ws.code_versions[key],
+        run_id=run_id,
+        trigger=TRIGGER,
+        started_at=now,
+        ended_at=now,
+        partition=partition,
+        error=error,
+        git_commit=git.commit if git else None,
+        git_dirty=git.dirty if git else None,
+        libraries=ws.libraries_of(key),
+    )
+    ArtifactStore(store_url).write_record(record)
+    return record
+
+
 def check_unit(ws: Workspace, key: str, partition: str) -> AssetSpec:
     """The spec of asset `key`, if `partition` is one of its partitions (or "" when unpartitioned)."""
     spec = ws.graph.nodes.get(key)
@@ -156,7 +219,8 @@ def run_remote(ws: Workspace, key: str, store_url: str, run_id: str | None = Non
     store = ArtifactStore(store_url)
     inputs = unit_inputs(ws.graph, ws.partition_keys, key, partition)
     upstream = _upstream(ws, inputs, store)
-    ctx = RunContext(run_id or uuid.uuid4().hex, TRIGGER, git_info(ws.root), ws.root, partition)
+    git = codepackage.git_of(ws.root) or git_info(ws.root)  # a code package carries the laptop's commit
+    ctx = RunContext(run_id or uuid.uuid4().hex, TRIGGER, git, ws.root, partition)
     versions, nodes = ws.code_versions, ws.graph.nodes
 
     def once() -> Materialization:

@@ -1,6 +1,7 @@
 """`wb push` end to end: the real `kubernetes` client, over HTTP, against the API-server double.
 
-Pods are local processes that share a store (a directory); the laptop's store is the project's own.
+Pods are local processes that share an S3 store (moto on loopback); the laptop's store is the
+project's own. The image holds no project code: pods run the code package the push stored.
 """
 
 from __future__ import annotations
@@ -20,14 +21,15 @@ import pytest
 from workbench.storage.artifacts import ArtifactStore
 
 from tests.conftest import WB, run_wb
-from tests.kube.conftest import IMAGE, KEYS, Cluster
+from tests.kube.conftest import IMAGE, KEYS, Cluster, set_kubernetes
+from workbench.kube.manifests import driver_name
 from workbench.records import Materialization
 
 EDGES = [("numbers", "squares"), ("numbers", "shares"), ("squares", "total"), ("shares", "total"), ("total", "report")]
 
 
-def push(project: Path, shared: Path | str, *args: str) -> subprocess.CompletedProcess[str]:
-    return run_wb(project, "push", "--image", IMAGE, "--store", str(shared), *args)
+def push(project: Path, shared: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return run_wb(project, "push", "--image", IMAGE, "--store", shared, *args)
 
 
 def states(project: Path) -> dict[str, str]:
@@ -59,20 +61,21 @@ def revisions(cluster: Cluster) -> tuple[dict[str, int], dict[str, int]]:
     return created, completed
 
 
-def assert_nothing_recorded(cluster: Cluster, project: Path, shared: Path) -> None:
+def assert_nothing_recorded(cluster: Cluster, project: Path, shared: str) -> None:
     """No Job, and neither the shared nor the local store holds a record or an artifact."""
     assert cluster.server.jobs() == []
-    for store in (shared, project / ".workbench" / "artifacts"):
-        assert shared_records(str(store)) == []
-        assert not (store / "objects").exists()
+    for url in (shared, str(project / ".workbench" / "artifacts")):
+        store = ArtifactStore(url)
+        assert shared_records(url) == []
+        assert not store.fs.exists(f"{store.root}/objects")
 
 
-def test_push_then_sync_shows_remote_runs_as_fresh(project: Path, cluster: Cluster, shared: Path) -> None:
+def test_push_then_sync_shows_remote_runs_as_fresh(project: Path, cluster: Cluster, shared: str) -> None:
     done = push(project, shared)
     assert done.returncode == 0, done.stderr
     run_id = re.search(r"submitted run (\w+)", done.stderr)[1]  # type: ignore[index]
-    driver = cluster.wait_for(f"wb-{run_id[:10]}-driver")
-    assert driver["status"]["conditions"][0]["type"] == "Complete"
+    driver = cluster.wait_for(driver_name(run_id))
+    assert driver["status"]["conditions"][0]["type"] == "Complete", driver_log(cluster)
 
     created, completed = revisions(cluster)
     assert set(created) == {"driver", *KEYS}
@@ -83,7 +86,7 @@ def test_push_then_sync_shows_remote_runs_as_fresh(project: Path, cluster: Clust
     assert limits == {"cpu": "2", "memory": "1Gi", "nvidia.com/gpu": "1"}
     assert jobs["numbers"]["metadata"]["labels"]["workbench.dev/run-id"] == run_id
 
-    records = shared_records(str(shared))
+    records = shared_records(shared)
     assert sorted(r.asset_key for r in records) == sorted(KEYS)
     assert all(r.ok and r.trigger == "push" and r.run_id == run_id for r in records)
     assert set(states(project).values()) == {"missing"}  # nothing local until a sync
@@ -102,7 +105,7 @@ def test_push_then_sync_shows_remote_runs_as_fresh(project: Path, cluster: Clust
     assert again.returncode == 0 and "nothing to push" in again.stderr
 
 
-def test_wait_streams_logs_and_a_repush_attaches(project: Path, cluster: Cluster, shared: Path) -> None:
+def test_wait_streams_logs_and_a_repush_attaches(project: Path, cluster: Cluster, shared: str) -> None:
     done = push(project, shared, "--wait", "--run-id", "demo1")
     assert done.returncode == 0, done.stderr
     assert "numbers | parsing raw.txt" in done.stderr
@@ -118,7 +121,7 @@ def test_wait_streams_logs_and_a_repush_attaches(project: Path, cluster: Cluster
     assert cluster.server.created("jobs") == before  # nothing duplicated
 
 
-def test_an_image_without_the_plan_fails_the_driver(project: Path, cluster: Cluster, shared: Path) -> None:
+def test_an_image_without_the_plan_fails_the_driver(project: Path, cluster: Cluster, shared: str) -> None:
     image_code = cluster.image_dir / "pipeline.py"
     image_code.write_text(image_code.read_text().split("@asset\ndef report")[0])  # an outdated image
     done = push(project, shared, "--wait")
@@ -129,13 +132,13 @@ def test_an_image_without_the_plan_fails_the_driver(project: Path, cluster: Clus
     assert [asset_of(j) for j in cluster.server.jobs()] == ["driver"]
 
 
-def test_only_stale_units_run_and_fresh_inputs_are_uploaded(project: Path, cluster: Cluster, shared: Path) -> None:
+def test_only_stale_units_run_and_fresh_inputs_are_uploaded(project: Path, cluster: Cluster, shared: str) -> None:
     assert run_wb(project, "materialize", "numbers", "squares").returncode == 0
     done = push(project, shared, "report", "--wait")
     assert done.returncode == 0, done.stderr
     created, _ = revisions(cluster)
     assert set(created) == {"driver", "shares", "total", "report"}
-    assert {r.asset_key: r.trigger for r in shared_records(str(shared))} == {
+    assert {r.asset_key: r.trigger for r in shared_records(shared)} == {
         "numbers": "cli",  # uploaded: the remote run reads them
         "squares": "cli",
         "shares": "push",
@@ -145,7 +148,7 @@ def test_only_stale_units_run_and_fresh_inputs_are_uploaded(project: Path, clust
     assert states(project) == {key: "fresh" for key in KEYS}
 
 
-def test_a_failed_pod_stops_its_downstream(project: Path, cluster: Cluster, shared: Path) -> None:
+def test_a_failed_pod_stops_its_downstream(project: Path, cluster: Cluster, shared: str) -> None:
     (project / "data" / "raw.txt").write_text("1 2 0\n")
     cluster.bake(project)
     done = push(project, shared, "--wait")
@@ -175,7 +178,7 @@ def test_a_failed_pod_stops_its_downstream(project: Path, cluster: Cluster, shar
     ],
 )
 def test_api_errors_fail_cleanly(
-    project: Path, cluster: Cluster, shared: Path, method: str, path: str, status: int, message: str
+    project: Path, cluster: Cluster, shared: str, method: str, path: str, status: int, message: str
 ) -> None:
     cluster.server.fail(method, path, status)
     done = push(project, shared, "--wait")
@@ -186,7 +189,7 @@ def test_api_errors_fail_cleanly(
 
 
 def test_unreachable_api_and_bad_context(
-    project: Path, cluster: Cluster, shared: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    project: Path, cluster: Cluster, shared: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))
@@ -207,7 +210,7 @@ def test_unreachable_api_and_bad_context(
     assert done.returncode == 2 and "cannot use context 'nope'" in done.stderr
 
 
-def test_a_driver_that_loses_the_api_is_restarted_and_resumes(project: Path, cluster: Cluster, shared: Path) -> None:
+def test_a_driver_that_loses_the_api_is_restarted_and_resumes(project: Path, cluster: Cluster, shared: str) -> None:
     cluster.server.fail("POST", "/jobs$", 500, after=2)  # the driver, numbers: fine; then squares or shares fails
     done = push(project, shared, "--wait")
     assert done.returncode == 0, done.stderr
@@ -237,7 +240,7 @@ def after(slow: dict) -> dict:
 """
 
 
-def test_ctrl_c_deletes_the_run(project: Path, cluster: Cluster, shared: Path) -> None:
+def test_ctrl_c_deletes_the_run(project: Path, cluster: Cluster, shared: str) -> None:
     (project / "pipeline.py").write_text(SLOW)
     cluster.bake(project)
     env = {k: v for k, v in os.environ.items() if k != "WORKBENCH_HOME"}
@@ -291,3 +294,7 @@ def test_an_s3_store_with_credentials_from_a_secret(
         assert "secret-from-secret" not in json.dumps(cluster.server.jobs())
     finally:
         moto.stop()
+
+
+def driver_log(cluster: Cluster) -> str:
+    return "".join(bytes(v).decode() for k, v in cluster.server.kubelet.logs.items() if "-driver-" in k)

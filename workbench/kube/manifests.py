@@ -1,16 +1,20 @@
 """Kubernetes manifests for a frozen plan: RBAC, the driver Job and one Job per asset.
 
 Pure functions from specs to plain dicts (the shapes `kubectl apply` and the API accept); no I/O
-and no `kubernetes` import. Names are deterministic in (run id, asset key), so submitting the
-same run twice finds the Jobs it created before instead of duplicating them.
+and no `kubernetes` import. Names are deterministic in (run id, asset key) and carry a digest of
+the full run id, so submitting the same run twice finds the Jobs it created before instead of
+duplicating them, and two run ids that share a prefix never meet. The plan itself (`RunSpec`)
+lives in the shared store; the driver Job holds only its hash (`RunRef`), so no object grows
+with the number of units.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from workbench.errors import WorkbenchError
@@ -30,8 +34,10 @@ RUNNER_ACCOUNT = "workbench"  # asset pods: no API token; bind cloud storage ide
 DRIVER_ACCOUNT = "workbench-driver"  # the driver pod: may create and watch the run's Jobs
 DEFAULT_SECRET = "workbench-store"
 SCRATCH = "/tmp"  # an emptyDir: the only writable path (the root filesystem is read-only)
-DRIVER_FAIL_CODES = (1, 2)  # an asset failed / bad input: a driver restart cannot help
+ASSET_FAILED = 1  # exit code of `wb run-asset` when the asset (or a blocking check) failed
+FAIL_CODES = (ASSET_FAILED, 2)  # an asset failed / bad input (bad code, wrong image): a new pod cannot help
 DRIVER_RETRY_CODE = 3  # the API failed: a new driver pod resumes the run
+PLANS = "plans"  # the folder of the shared store that holds the plans, by sha256
 TTL_SECONDS = 7 * 24 * 3600
 _RUN_ID = re.compile(r"[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?")
 _QUANTITY = re.compile(r"\d+(\.\d+)?([KMGTPE]i|[kMGTPE]|m)?")
@@ -51,7 +57,12 @@ class ManifestError(WorkbenchError):
 
 @dataclass(frozen=True, slots=True)
 class RunSpec:
-    """A frozen plan and where it runs: everything the manifests are built from."""
+    """A frozen plan and where it runs: everything the manifests are built from.
+
+    `code` is the sha256 of the code package; `libraries` the laptop's versions of what the planned
+    assets' code reaches (the driver compares them with the image's); `timeout` the project's
+    default for assets without `timeout=`; `start_timeout` how long a pod may take to start.
+    """
 
     run_id: str
     units: tuple[str, ...]  # the plan's `to_run` (assets, or partitions of them), in topological order
@@ -59,6 +70,12 @@ class RunSpec:
     store: str
     namespace: str = "default"
     secret: str = DEFAULT_SECRET
+    code: str = ""
+    libraries: Mapping[str, str] = field(default_factory=dict)
+    timeout: int | None = None
+    start_timeout: int = 600
+    max_parallel: int = 0  # 0: no limit
+    concurrency: Mapping[str, int] = field(default_factory=dict)  # tag (or tag=value) -> Jobs at once
 
     def __post_init__(self) -> None:
         if not _RUN_ID.fullmatch(self.run_id):
@@ -67,28 +84,64 @@ class RunSpec:
             raise ManifestError("a run needs an image: pass --image IMAGE (or set WORKBENCH_IMAGE)")
         if not self.namespace:
             raise ManifestError("a run needs a namespace")
+        if self.max_parallel < 0:
+            raise ManifestError(f"--max-parallel must be >= 0, not {self.max_parallel}")
+
+    def to_json(self) -> str:
+        doc = {f.name: getattr(self, f.name) for f in fields(self)}
+        return json.dumps({**doc, "libraries": dict(self.libraries), "concurrency": dict(self.concurrency)},
+                          separators=(",", ":"), sort_keys=True)
+
+    @property
+    def sha(self) -> str:
+        """The plan's address in the store: `plans/<sha>.json`."""
+        return hashlib.sha256(self.to_json().encode()).hexdigest()
+
+    @classmethod
+    def from_json(cls, text: str) -> RunSpec:
+        """Parse a stored plan; `ManifestError` if it is not one."""
+        try:
+            doc = json.loads(text)
+            return cls(**{**doc, "units": tuple(doc["units"])})
+        except (TypeError, ValueError, KeyError) as exc:
+            raise ManifestError(f"not a workbench plan: {exc}") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class RunRef:
+    """What the driver Job carries: the run id and where its plan is."""
+
+    run_id: str
+    store: str
+    plan: str  # sha256 of the plan's JSON
 
     def to_json(self) -> str:
         return json.dumps({f.name: getattr(self, f.name) for f in fields(self)}, separators=(",", ":"))
 
     @classmethod
-    def from_json(cls, text: str) -> RunSpec:
-        """Parse the run a driver Job carries; `ManifestError` if it is not one."""
+    def from_json(cls, text: str) -> RunRef:
         try:
-            doc = json.loads(text)
-            return cls(**{**doc, "units": tuple(doc["units"])})
-        except (TypeError, ValueError, KeyError) as exc:
-            raise ManifestError(f"not a workbench run description: {exc}") from exc
+            return cls(**json.loads(text))
+        except (TypeError, ValueError) as exc:
+            raise ManifestError(f"not a workbench run reference: {exc}") from exc
+
+
+def plan_uri(sha: str) -> str:
+    return f"{PLANS}/{sha}.json"
+
+
+def _run_tag(run_id: str, width: int) -> str:
+    return run_id[:width].rstrip("-")
 
 
 def job_name(run_id: str, unit: str) -> str:
-    """`wb-<run>-<unit>-<hash>`: a valid DNS label (<= 63 chars), unique per (run, asset or partition)."""
+    """`wb-<run>-<unit>-<hash of run id and unit>`: a valid DNS label (<= 63 chars), unique per (run, unit)."""
     slug = re.sub(r"[^a-z0-9]+", "-", unit.lower()).strip("-")[:30].rstrip("-") or "asset"
-    return f"wb-{run_id[:10]}-{slug}-{digest(unit)[:6]}"
+    return f"wb-{_run_tag(run_id, 10)}-{slug}-{digest(run_id, unit)[:8]}"
 
 
 def driver_name(run_id: str) -> str:
-    return f"wb-{run_id[:10]}-driver"
+    return f"wb-{_run_tag(run_id, 30)}-{digest(run_id)[:8]}-driver"
 
 
 def label_value(text: str) -> str:
@@ -131,6 +184,16 @@ def _toleration(key: str, toleration: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def failure_policy(container: str) -> dict[str, Any]:
+    """Preemption and node drains do not count as failures; exit codes 1 and 2 end the Job at once."""
+    return {
+        "rules": [
+            {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]},
+            {"action": "FailJob", "onExitCodes": {"containerName": container, "operator": "In", "values": list(FAIL_CODES)}},
+        ]
+    }
+
+
 def _labels(run: RunSpec, role: str) -> dict[str, str]:
     return {
         "app.kubernetes.io/name": "workbench",
@@ -148,6 +211,7 @@ def _job(
     pod: dict[str, Any],
     *,
     backoff: int,
+    deadline: int | None = None,
     labels: Mapping[str, str] | None = None,
     annotations: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
@@ -177,6 +241,8 @@ def _job(
         },
         "spec": {
             "backoffLimit": backoff,
+            **({"activeDeadlineSeconds": deadline} if deadline else {}),
+            "podFailurePolicy": failure_policy(container["name"]),
             "ttlSecondsAfterFinished": TTL_SECONDS,
             "template": {
                 "metadata": {"labels": dict(all_labels)},
@@ -193,14 +259,19 @@ def _job(
 
 
 def asset_job(spec: AssetSpec, run: RunSpec, partition: str = "") -> dict[str, Any]:
-    """The Job that runs `wb run-asset KEY` once (retries happen inside the pod, as locally)."""
+    """The Job that runs `wb run-asset KEY` from the run's code package.
+
+    The pod retries the asset's exceptions itself (`retries=`, as locally) and exits 1; a pod that
+    dies (OOMKilled, a node lost) is replaced up to `retries` times; `timeout=` (or the project's
+    default) bounds the whole Job, pending time included (`activeDeadlineSeconds`).
+    """
     res, unit = spec.resources, unit_id(spec.key, partition)
     pod: dict[str, Any] = {"serviceAccountName": RUNNER_ACCOUNT, "automountServiceAccountToken": False}
     if res.node_selector:
         pod["nodeSelector"] = {str(k): str(v) for k, v in res.node_selector.items()}
     if res.tolerations:
         pod["tolerations"] = [_toleration(spec.key, t) for t in res.tolerations]
-    args = ["run-asset", spec.key, "--store", run.store, "--run-id", run.run_id]
+    args = ["run-asset", spec.key, "--store", run.store, "--run-id", run.run_id, "--code", run.code]
     container: dict[str, Any] = {
         "name": "asset",
         "args": [*args, "--partition", partition] if partition else args,
@@ -218,38 +289,42 @@ def asset_job(spec: AssetSpec, run: RunSpec, partition: str = "") -> dict[str, A
         "asset",
         container,
         pod,
-        backoff=0,
+        backoff=spec.retries,
+        deadline=spec.timeout or run.timeout,
         labels=labels,
         annotations={UNIT_ANNOTATION: unit},
     )
 
 
+def owned_by(job: dict[str, Any], owner: dict[str, Any]) -> dict[str, Any]:
+    """`job` with an ownerReference to the Job `owner`: deleting the owner deletes it too."""
+    meta = owner["metadata"]
+    reference = {"apiVersion": "batch/v1", "kind": "Job", "name": meta["name"], "uid": meta["uid"]}
+    return {**job, "metadata": {**job["metadata"], "ownerReferences": [reference]}}
+
+
 def driver_job(run: RunSpec) -> dict[str, Any]:
-    """The in-cluster driver: `wb push --driver` applies the frozen plan, so the laptop may disconnect.
+    """The in-cluster driver: `wb push --driver` applies the stored plan, so the laptop may disconnect.
 
     A crash of the driver pod is retried (it adopts the Jobs it created); exit codes 1 and 2 fail the Job.
     """
-    args = ["push", "--driver", "--run-id", run.run_id, "--namespace", run.namespace, "--image", run.image]
-    args += ["--store", run.store, "--secret", run.secret, *run.units]
-    container = {"name": "driver", "args": args, "resources": _DRIVER_RESOURCES}
-    job = _job(
+    ref = RunRef(run.run_id, run.store, run.sha)
+    args = ["push", "--driver", "--run-id", run.run_id, "--store", run.store, "--plan", ref.plan]
+    container = {
+        "name": "driver",
+        "args": args,
+        "resources": _DRIVER_RESOURCES,
+        "envFrom": [{"secretRef": {"name": run.secret, "optional": True}}],  # it reads the plan from the store
+    }
+    return _job(
         run,
         driver_name(run.run_id),
         "driver",
         container,
         {"serviceAccountName": DRIVER_ACCOUNT},
         backoff=3,
-        annotations={RUN_ANNOTATION: run.to_json()},  # what `wb push --run-id` re-attaches to
+        annotations={RUN_ANNOTATION: ref.to_json()},  # what `wb push --run-id` re-attaches to
     )
-    job["spec"]["podFailurePolicy"] = {
-        "rules": [
-            {
-                "action": "FailJob",
-                "onExitCodes": {"containerName": "driver", "operator": "In", "values": list(DRIVER_FAIL_CODES)},
-            }
-        ]
-    }
-    return job
 
 
 def asset_jobs(graph: AssetGraph, run: RunSpec) -> list[dict[str, Any]]:
@@ -264,7 +339,7 @@ def asset_jobs(graph: AssetGraph, run: RunSpec) -> list[dict[str, Any]]:
 
 
 def rbac(namespace: str) -> list[dict[str, Any]]:
-    """Two ServiceAccounts and the least-privilege Role the driver needs: create and watch Jobs."""
+    """Two ServiceAccounts and the least-privilege Role the driver needs: its Jobs, and reading their pods."""
 
     def meta(name: str) -> dict[str, Any]:
         return {"name": name, "namespace": namespace, "labels": {"app.kubernetes.io/name": "workbench"}}
@@ -281,7 +356,10 @@ def rbac(namespace: str) -> list[dict[str, Any]]:
             "apiVersion": "rbac.authorization.k8s.io/v1",
             "kind": "Role",
             "metadata": meta(DRIVER_ACCOUNT),
-            "rules": [{"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["create", "get", "list", "watch"]}],
+            "rules": [
+                {"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["create", "get", "list", "watch", "delete"]},
+                {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]},
+            ],
         },
         {
             "apiVersion": "rbac.authorization.k8s.io/v1",
