@@ -169,6 +169,8 @@ class ArtifactStore:
         return uri
 
     def _iter_json(self, folder: str, parse: Callable[[str], R]) -> Iterator[R | RecordProblem]:
+        if not self.is_local:
+            self.fs.invalidate_cache()  # other processes write here: list afresh, not from a cached listing
         try:
             found = self.fs.find(f"{self.root}/{folder}")
         except FileNotFoundError:

@@ -6,7 +6,6 @@ project's own. The image holds no project code: pods run the code package the pu
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import re
@@ -22,6 +21,7 @@ from workbench.storage.artifacts import ArtifactStore
 
 from tests.conftest import WB, run_wb
 from tests.kube.conftest import IMAGE, KEYS, Cluster, set_kubernetes
+from workbench.kube.client import RETRIES
 from workbench.kube.manifests import driver_name
 from workbench.records import Materialization
 
@@ -82,6 +82,9 @@ def test_push_then_sync_shows_remote_runs_as_fresh(project: Path, cluster: Clust
     for parent, child in EDGES:  # each Job is created only after its parents' Jobs succeeded
         assert completed[parent] < created[child], (parent, child)
     jobs = {asset_of(j): j for j in cluster.server.jobs()}
+    uid = jobs["driver"]["metadata"]["uid"]
+    assert all(j["metadata"]["ownerReferences"][0]["uid"] == uid for k, j in jobs.items() if k != "driver")
+    assert "secret-from-secret" not in json.dumps(cluster.server.jobs())  # credentials only by Secret reference
     limits = jobs["squares"]["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]
     assert limits == {"cpu": "2", "memory": "1Gi", "nvidia.com/gpu": "1"}
     assert jobs["numbers"]["metadata"]["labels"]["workbench.dev/run-id"] == run_id
@@ -121,15 +124,32 @@ def test_wait_streams_logs_and_a_repush_attaches(project: Path, cluster: Cluster
     assert cluster.server.created("jobs") == before  # nothing duplicated
 
 
-def test_an_image_without_the_plan_fails_the_driver(project: Path, cluster: Cluster, shared: str) -> None:
-    image_code = cluster.image_dir / "pipeline.py"
-    image_code.write_text(image_code.read_text().split("@asset\ndef report")[0])  # an outdated image
+def test_a_code_edit_runs_once_from_a_new_code_package(project: Path, cluster: Cluster, shared: str) -> None:
+    assert push(project, shared, "--wait").returncode == 0
+    source = project / "pipeline.py"
+    source.write_text(source.read_text().replace('f"total={total', 'f"sum={total'))
     done = push(project, shared, "--wait")
-    assert done.returncode == 1
-    last = done.stderr.strip().splitlines()[-1]
-    assert last.startswith("error: the driver of run") and "PodFailurePolicy" in last
-    assert "cannot run 'report': unknown" in last and "rebuild the image" in last
-    assert [asset_of(j) for j in cluster.server.jobs()] == ["driver"]
+    assert done.returncode == 0, done.stderr
+    assert "materialized 1, skipped 0, failed 0" in done.stderr and "uploaded code package" in done.stderr
+    assert states(project) == {key: "fresh" for key in KEYS}  # the pod ran the edited code
+    assert "sum=" in run_wb(project, "show", "report").stdout
+    store = ArtifactStore(shared)
+    assert len(store.fs.ls(f"{store.root}/code")) == 2
+    assert list(cluster.image_dir.iterdir()) == []  # no image was built or changed
+    again = push(project, shared, "--wait")
+    assert again.returncode == 0 and "nothing to push" in again.stderr
+
+
+def test_two_run_ids_with_a_shared_prefix_are_separate_runs(project: Path, cluster: Cluster, shared: str) -> None:
+    first = push(project, shared, "numbers", "--only", "--wait", "--run-id", "nightly-2026-11-01")
+    assert first.returncode == 0, first.stderr
+    second = push(project, shared, "numbers", "--only", "--force", "--wait", "--run-id", "nightly-2026-11-02")
+    assert second.returncode == 0, second.stderr
+    assert "attaching" not in second.stderr
+    runs = {j["metadata"]["labels"]["workbench.dev/run-id"] for j in cluster.server.jobs()}
+    assert runs == {"nightly-2026-11-01", "nightly-2026-11-02"} and len(cluster.server.jobs()) == 4
+    history = json.loads(run_wb(project, "history", "numbers", "--json").stdout)
+    assert sorted(h["run_id"] for h in history) == ["nightly-2026-11-01", "nightly-2026-11-02"]
 
 
 def test_only_stale_units_run_and_fresh_inputs_are_uploaded(project: Path, cluster: Cluster, shared: str) -> None:
@@ -150,7 +170,6 @@ def test_only_stale_units_run_and_fresh_inputs_are_uploaded(project: Path, clust
 
 def test_a_failed_pod_stops_its_downstream(project: Path, cluster: Cluster, shared: str) -> None:
     (project / "data" / "raw.txt").write_text("1 2 0\n")
-    cluster.bake(project)
     done = push(project, shared, "--wait")
     assert done.returncode == 1
     assert "shares | ZeroDivisionError" in done.stderr  # the pod's log
@@ -173,14 +192,14 @@ def test_a_failed_pod_stops_its_downstream(project: Path, cluster: Cluster, shar
     ("method", "path", "status", "message"),
     [
         ("GET", "/serviceaccounts/", 403, "HTTP 403 Forbidden: injected fault"),
-        ("POST", "/jobs$", 500, "HTTP 500 Internal Server Error: injected fault"),
+        ("POST", "/jobs$", 500, "HTTP 500 Internal Server Error: injected fault"),  # after RETRIES tries
         ("POST", "/jobs$", 409, "the API reported a conflict (HTTP 409) but the Job does not exist"),
     ],
 )
 def test_api_errors_fail_cleanly(
     project: Path, cluster: Cluster, shared: str, method: str, path: str, status: int, message: str
 ) -> None:
-    cluster.server.fail(method, path, status)
+    cluster.server.fail(method, path, status, times=RETRIES + 1)
     done = push(project, shared, "--wait")
     assert done.returncode == 1
     assert message in done.stderr and "Traceback" not in done.stderr
@@ -211,7 +230,8 @@ def test_unreachable_api_and_bad_context(
 
 
 def test_a_driver_that_loses_the_api_is_restarted_and_resumes(project: Path, cluster: Cluster, shared: str) -> None:
-    cluster.server.fail("POST", "/jobs$", 500, after=2)  # the driver, numbers: fine; then squares or shares fails
+    # the driver, numbers: fine; then creating squares or shares fails for longer than the driver retries
+    cluster.server.fail("POST", "/jobs$", 500, after=2, times=RETRIES + 1)
     done = push(project, shared, "--wait")
     assert done.returncode == 0, done.stderr
     assert states(project) == {key: "fresh" for key in KEYS}
@@ -242,9 +262,8 @@ def after(slow: dict) -> dict:
 
 def test_ctrl_c_deletes_the_run(project: Path, cluster: Cluster, shared: str) -> None:
     (project / "pipeline.py").write_text(SLOW)
-    cluster.bake(project)
     env = {k: v for k, v in os.environ.items() if k != "WORKBENCH_HOME"}
-    args = [WB, "push", "--image", IMAGE, "--store", str(shared), "--wait"]
+    args = [WB, "push", "--image", IMAGE, "--store", shared, "--wait"]
     proc = subprocess.Popen(args, cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 30
@@ -264,37 +283,122 @@ def test_ctrl_c_deletes_the_run(project: Path, cluster: Cluster, shared: str) ->
     assert "after" not in {asset_of(j) for _, r, _, kind, j in cluster.server.events if r == "jobs"}
 
 
-def test_an_s3_store_with_credentials_from_a_secret(
-    project: Path, cluster: Cluster, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """moto's S3 server on loopback: pods get credentials only from the Secret the Jobs reference."""
-    boto3 = pytest.importorskip("boto3")
-    pytest.importorskip("s3fs")
-    moto = pytest.importorskip("moto.server").ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    moto.start()
-    try:
-        host, port = moto.get_host_and_port()
-        credentials = {
-            "AWS_ACCESS_KEY_ID": "key-from-secret",
-            "AWS_SECRET_ACCESS_KEY": "secret-from-secret",
-            "AWS_ENDPOINT_URL": f"http://{host}:{port}",
-            "AWS_DEFAULT_REGION": "us-east-1",
-        }
-        for name, value in credentials.items():  # the laptop's own credentials
-            monkeypatch.setenv(name, value)
-        boto3.client("s3").create_bucket(Bucket="workbench")
-        data = {k: base64.b64encode(v.encode()).decode() for k, v in credentials.items()}
-        cluster.server.create("secrets", "default", {"metadata": {"name": "workbench-store"}, "data": data})
-
-        done = push(project, "s3://workbench/demo", "--wait")
-        assert done.returncode == 0, done.stderr
-        records = shared_records("s3://workbench/demo")
-        assert sorted(r.asset_key for r in records) == sorted(KEYS) and {r.trigger for r in records} == {"push"}
-        assert states(project) == {key: "fresh" for key in KEYS}
-        assert "secret-from-secret" not in json.dumps(cluster.server.jobs())
-    finally:
-        moto.stop()
-
-
 def driver_log(cluster: Cluster) -> str:
     return "".join(bytes(v).decode() for k, v in cluster.server.kubelet.logs.items() if "-driver-" in k)
+
+
+def reasons(project: Path) -> dict[str, str]:
+    done = run_wb(project, "status", "--json")
+    return {row["key"]: "; ".join(row["reasons"]) for row in json.loads(done.stdout) if row["kind"] == "asset"}
+
+
+def test_a_pod_that_cannot_start_fails_with_its_reason(project: Path, cluster: Cluster, shared: str) -> None:
+    set_kubernetes(project, "\n[tool.workbench.kubernetes]\nstart_timeout = 1\n")
+    del cluster.server.node_labels["pool"]  # no node for squares (nodeSelector pool=gpu)
+    done = push(project, shared, "--wait")
+    assert done.returncode == 1, done.stderr
+    assert re.search(r"failed +squares: Unschedulable: 0/1 nodes are available", done.stderr)
+    assert "skipped total: upstream squares failed" in done.stderr
+    assert states(project) == {
+        "numbers": "fresh",
+        "squares": "failed",
+        "shares": "fresh",
+        "total": "missing",
+        "report": "missing",
+    }
+    assert "failed (Unschedulable: 0/1 nodes are available" in reasons(project)["squares"]
+    assert "squares" not in {asset_of(j) for j in cluster.server.jobs()}  # its Job was deleted
+
+    stuck = run_wb(project, "push", "--image", "registry.example/missing:1", "--store", shared, "--wait")
+    assert stuck.returncode == 1
+    last = stuck.stderr.strip().splitlines()[-1]
+    assert re.search(r"the driver of run \w+ cannot start: ImagePullBackOff: Back-off pulling image", last), last
+    assert not any("missing" in j["spec"]["template"]["spec"]["containers"][0]["image"] for j in cluster.server.jobs())
+
+
+KILLED = """
+import os
+import signal
+import time
+
+from workbench import asset
+
+
+@asset(timeout=1)
+def slow() -> int:
+    time.sleep(60)
+    return 1
+
+
+@asset(retries=1)
+def hog() -> int:
+    os.kill(os.getpid(), signal.SIGKILL)  # what the kernel's OOM killer does
+    return 1
+
+
+@asset
+def fine() -> int:
+    return 1
+"""
+
+
+def test_deadline_and_oom_kill_fail_with_their_reasons(project: Path, cluster: Cluster, shared: str) -> None:
+    (project / "pipeline.py").write_text(KILLED)
+    done = push(project, shared, "--wait")
+    assert done.returncode == 1, done.stderr
+    assert states(project) == {"slow": "failed", "hog": "failed", "fine": "fresh"}, done.stderr + driver_log(cluster)
+    found = reasons(project)
+    assert "failed (DeadlineExceeded: Job was active longer than specified deadline (timeout: 1s))" in found["slow"]
+    assert "failed (OOMKilled: the container exceeded its memory limit, exit code 137)" in found["hog"]
+    hog_pods = [p for p in cluster.server.created("pods") if "-hog-" in p]
+    assert len(hog_pods) == 2  # retries=1: one more pod
+
+
+def test_throttling_and_expired_watches_are_survived(project: Path, cluster: Cluster, shared: str) -> None:
+    cluster.server.watch_budget = 2  # every watch of Jobs is expired (410) after two events
+    cluster.server.fail("POST", "/jobs$", 429, times=2, after=1)  # the driver's first creates are throttled
+    done = push(project, shared, "--wait")
+    assert done.returncode == 0, done.stderr
+    assert states(project) == {key: "fresh" for key in KEYS}
+    job_calls = [v for m, p, v in cluster.server.requests if p.endswith("/jobs")]
+    assert job_calls.count("list") > 4  # the driver and the laptop listed again after each expiry
+    assert job_calls.count("create") == 1 + len(KEYS) + 2
+    assert len(cluster.server.created("jobs")) == 1 + len(KEYS)
+
+
+def test_a_forbidden_create_stops_the_run_and_leaves_no_orphans(project: Path, cluster: Cluster, shared: str) -> None:
+    quota = 'jobs "x" is forbidden: exceeded quota: compute, requested: count/jobs.batch=1, limited: count/jobs.batch=2'
+    cluster.server.fail("POST", "/jobs$", 403, after=2, message=quota)  # the driver and numbers fit
+    done = push(project, shared, "--wait")
+    assert done.returncode == 1
+    last = done.stderr.strip().splitlines()[-1]
+    assert "HTTP 403 Forbidden: " + quota in last and "the run is stopped" in last
+    assert len([p for p in cluster.server.created("pods") if "-driver-" in p]) == 1  # no driver restarts
+    jobs = {asset_of(j): j for j in cluster.server.jobs()}
+    driver = jobs.pop("driver")
+    assert all(j["status"].get("active", 0) == 0 for j in jobs.values())  # nothing left running
+    assert all(j["metadata"]["ownerReferences"][0]["uid"] == driver["metadata"]["uid"] for j in jobs.values())
+    cluster.server.delete("jobs", "default", driver["metadata"]["name"])
+    assert cluster.server.jobs() == []  # deleting the run deletes every Job it created
+
+
+TEN_THOUSAND = """
+from workbench import DailyPartitions, asset
+
+
+@asset(partitions=DailyPartitions(start="1999-01-01", end="2026-05-18"))
+def events(partition: str) -> dict:
+    return {"day": partition}
+"""
+
+
+def test_a_10000_unit_plan_makes_no_large_object(project: Path, cluster: Cluster, shared: str) -> None:
+    (project / "pipeline.py").write_text(TEN_THOUSAND)
+    done = run_wb(project, "push", "--image", "registry.example/not-pulled:1", "--store", shared)
+    assert done.returncode == 0, done.stderr
+    assert "plan: 10000 to run" in done.stderr
+    (driver,) = cluster.server.jobs()
+    assert len(json.dumps(driver)) < 8 * 1024  # the plan is in the store, referenced by its hash
+    plans = ArtifactStore(shared)
+    (plan,) = plans.fs.ls(f"{plans.root}/plans")
+    assert len(json.loads(plans.fs.cat_file(plan))["units"]) == 10_000

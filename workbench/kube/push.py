@@ -250,7 +250,8 @@ def submit(run: RunSpec, cluster: Cluster) -> RunSpec:
 def follow(cluster: Cluster, graph: AssetGraph, keys: PartitionKeys, run: RunSpec, reporter: Reporter) -> Result:
     """Report the run's progress from its Jobs until every unit is settled; Ctrl-C deletes the run.
 
-    A driver that ended (or was deleted) while units are left unsettled is an error; so is a driver
+    It returns once the driver has ended too (it writes the records of failures that left none). A
+    driver that ended (or was deleted) while units are left unsettled is an error; so is a driver
     pod that cannot start within the run's start timeout (the run is deleted then).
     """
     progress = Progress(graph, keys, run, LogReporter(reporter, cluster, run))
@@ -267,9 +268,9 @@ def follow(cluster: Cluster, graph: AssetGraph, keys: PartitionKeys, run: RunSpe
                 ended = "was deleted"
             elif job_state(job) in (SUCCEEDED, FAILED):
                 ended = " ".join(filter(None, (job_state(job), job_failure(job) and f"({job_failure(job)})")))
-            if progress.done:
-                break
-            if synced and ended:
+            if progress.done and ended:
+                break  # the driver has written every record it had to: sync may start
+            if synced and ended and not progress.done:
                 raise KubeError(f"the driver of run {run.run_id} {ended}{_last_log_line(cluster, driver)}")
             if synced and not ended and not progress.started and time.monotonic() - looked >= interval:
                 looked = time.monotonic()
@@ -293,10 +294,16 @@ def _last_log_line(cluster: Cluster, job: str) -> str:
 
 
 def cancel(cluster: Cluster, run: RunSpec) -> int:
-    """Delete the driver first (so it creates nothing more), then every other Job of the run."""
-    deleted = cluster.delete_jobs([driver_name(run.run_id)])
+    """Delete the driver first (so it creates nothing more), then the run's other Jobs; how many there were.
+
+    The garbage collector deletes the Jobs the driver owns; deleting them here too does not wait for it.
+    """
     jobs, _ = cluster.jobs(selector(run.run_id))
-    return deleted + cluster.delete_jobs([j["metadata"]["name"] for j in jobs])
+    names = [j["metadata"]["name"] for j in jobs]
+    driver = driver_name(run.run_id)
+    cluster.delete_jobs([driver])
+    cluster.delete_jobs([n for n in names if n != driver])
+    return len(names)
 
 
 def run_driver(run_id: str, store_url: str, plan_sha: str) -> int:
