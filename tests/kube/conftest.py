@@ -42,7 +42,7 @@ def numbers(raw) -> list:
     return [int(v) for v in raw.read_text().split()]
 
 
-@asset(resources=GPU)
+@asset(resources=GPU, retries=1, timeout="2h")
 def squares(numbers: list) -> list:
     return [n * n for n in numbers]
 

@@ -1,4 +1,7 @@
-"""`wb compile`: the manifests for the stale selection, validated against the Kubernetes 1.30 schema."""
+"""`wb compile`: the manifests for the stale selection, validated against the Kubernetes 1.30 schema.
+
+The store is a directory here: compile puts the code package and the plan in it.
+"""
 
 from __future__ import annotations
 
@@ -15,21 +18,31 @@ from tests.kube.conftest import KEYS, PIPELINE
 from workbench.kube.manifests import (
     RUN_ANNOTATION,
     ManifestError,
+    RunRef,
     RunSpec,
+    driver_name,
     job_name,
     label_value,
+    plan_uri,
     resource_requirements,
 )
+from workbench.storage.artifacts import ArtifactStore
 from workbench.spec import Resources
 
 K8S_VERSION = "1.30"
-STORE = "s3://bucket/workbench"
 DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 
 
+def store_of(out: Path) -> str:
+    return str(out.parent / "store")
+
+
 def compile_dir(project: Path, out: Path, *args: str) -> dict[str, list[dict[str, Any]]]:
-    done = run_wb(project, "compile", "-o", str(out), "--image", "img:1", "--store", STORE, "--run-id", "r1", *args)
+    done = run_wb(
+        project, "compile", "-o", str(out), "--image", "img:1", "--store", store_of(out), "--run-id", "r1", *args
+    )
     assert done.returncode == 0, done.stderr
+    assert f"start the run with: kubectl apply -n default -f {out}/rbac.yaml -f {out}/driver.yaml" in done.stderr
     return {str(p.relative_to(out)): list(yaml.safe_load_all(p.read_text())) for p in sorted(out.rglob("*.yaml"))}
 
 
@@ -40,7 +53,7 @@ def compiled(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict[st
     write_files(
         root,
         {
-            "pyproject.toml": '[tool.workbench]\nmodules = ["pipeline"]\n',
+            "pyproject.toml": '[tool.workbench]\nmodules = ["pipeline"]\ntimeout = "30m"\n',
             "pipeline.py": PIPELINE,
             "data/raw.txt": "1\n",
         },
@@ -49,8 +62,8 @@ def compiled(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict[st
 
 
 def asset_jobs(files: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, Any]]:
-    """Asset Jobs by asset key, from `jobs/`."""
-    jobs = [doc for name, docs in files.items() if name.startswith("jobs/") for doc in docs]
+    """Asset Jobs by asset key, from `review/`."""
+    jobs = [doc for name, docs in files.items() if name.startswith("review/") for doc in docs]
     return {job["metadata"]["annotations"]["workbench.dev/unit"]: job for job in jobs}
 
 
@@ -65,6 +78,8 @@ def test_one_job_per_stale_asset_in_dependency_order(compiled: dict[str, list[di
     jobs = asset_jobs(compiled)
     assert set(jobs) == set(KEYS)
     assert next(iter(jobs)) == "numbers" and list(jobs)[-2:] == ["total", "report"]  # topological
+    (driver,) = compiled["driver.yaml"]
+    code = driver["spec"]["template"]["spec"]["containers"][0]["args"]
     for key, job in jobs.items():
         meta = job["metadata"]
         assert DNS_LABEL.fullmatch(meta["name"]) and len(meta["name"]) <= 63
@@ -72,9 +87,20 @@ def test_one_job_per_stale_asset_in_dependency_order(compiled: dict[str, list[di
         assert meta["labels"]["workbench.dev/asset"] == key
         pod = job["spec"]["template"]
         assert pod["metadata"]["labels"] == meta["labels"]
-        container = pod["spec"]["containers"][0]
-        assert container["command"] + container["args"] == ["wb", "run-asset", key, "--store", STORE, "--run-id", "r1"]
-        assert job["spec"]["backoffLimit"] == 0 and pod["spec"]["restartPolicy"] == "Never"
+        args = pod["spec"]["containers"][0]["command"] + pod["spec"]["containers"][0]["args"]
+        assert args[:7] == ["wb", "run-asset", key, "--store", args[4], "--run-id", "r1"] and args[7] == "--code"
+        assert pod["spec"]["restartPolicy"] == "Never"
+        assert job["spec"]["suspend"] is True  # review copies: applying them by mistake starts nothing
+        rules = job["spec"]["podFailurePolicy"]["rules"]
+        assert rules[0] == {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]}
+        assert rules[1]["action"] == "FailJob" and rules[1]["onExitCodes"]["values"] == [1, 2]
+    assert "suspend" not in driver["spec"] and "--plan" in code
+
+
+def test_timeout_and_retries_bound_each_job(compiled: dict[str, list[dict[str, Any]]]) -> None:
+    jobs = asset_jobs(compiled)
+    assert (jobs["squares"]["spec"]["activeDeadlineSeconds"], jobs["squares"]["spec"]["backoffLimit"]) == (7200, 1)
+    assert (jobs["report"]["spec"]["activeDeadlineSeconds"], jobs["report"]["spec"]["backoffLimit"]) == (1800, 0)
 
 
 def test_resources_selectors_and_tolerations(compiled: dict[str, list[dict[str, Any]]]) -> None:
@@ -103,10 +129,11 @@ def test_credentials_only_by_secret_reference(compiled: dict[str, list[dict[str,
     assert not any(kind == "Secret" for docs in compiled.values() for kind in (d["kind"] for d in docs))
 
 
-def test_least_privilege_rbac_and_driver(compiled: dict[str, list[dict[str, Any]]]) -> None:
+def test_least_privilege_rbac_and_driver(compiled: dict[str, list[dict[str, Any]]], tmp_path_factory: Any) -> None:
     rbac = {d["kind"]: d for d in compiled["rbac.yaml"] if d["kind"] != "ServiceAccount"}
     assert rbac["Role"]["rules"] == [
-        {"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["create", "get", "list", "watch"]}
+        {"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["create", "get", "list", "watch", "delete"]},
+        {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]},
     ]
     assert rbac["RoleBinding"]["subjects"] == [
         {"kind": "ServiceAccount", "name": "workbench-driver", "namespace": "default"}
@@ -116,12 +143,11 @@ def test_least_privilege_rbac_and_driver(compiled: dict[str, list[dict[str, Any]
     (driver,) = compiled["driver.yaml"]
     pod = driver["spec"]["template"]["spec"]
     assert pod["serviceAccountName"] == "workbench-driver"
-    run = RunSpec.from_json(driver["metadata"]["annotations"][RUN_ANNOTATION])
-    assert set(run.units) == set(KEYS) and run.run_id == "r1" and run.store == STORE
-    assert pod["containers"][0]["args"][:2] == ["push", "--driver"] and pod["containers"][0]["args"][-5:] == list(
-        run.units
-    )
-    assert driver["spec"]["podFailurePolicy"]["rules"][0]["onExitCodes"]["values"] == [1, 2]
+    ref = RunRef.from_json(driver["metadata"]["annotations"][RUN_ANNOTATION])
+    assert pod["containers"][0]["args"] == ["push", "--driver", "--run-id", "r1", "--store", ref.store, "--plan", ref.plan]
+    run = RunSpec.from_json(ArtifactStore(ref.store).read_text(plan_uri(ref.plan)))
+    assert run.sha == ref.plan and set(run.units) == set(KEYS) and run.run_id == "r1" and run.timeout == 1800
+    assert ArtifactStore(ref.store).exists(f"code/{run.code}.tar.gz")
 
 
 def test_only_the_stale_part_is_compiled(project: Path, tmp_path: Path) -> None:
@@ -130,15 +156,16 @@ def test_only_the_stale_part_is_compiled(project: Path, tmp_path: Path) -> None:
     assert set(jobs) == {"squares", "shares", "total", "report"}
     assert list(asset_jobs(compile_dir(project, tmp_path / "one", "shares", "--only"))) == ["shares"]
     assert run_wb(project, "materialize").returncode == 0
-    done = run_wb(project, "compile", "-o", str(tmp_path / "none"), "--store", STORE)
+    done = run_wb(project, "compile", "-o", str(tmp_path / "none"), "--store", str(tmp_path / "store"))
     assert done.returncode == 0 and "nothing to compile" in done.stderr
     assert not (tmp_path / "none").exists()
 
 
 def test_bad_input_is_exit_2_with_one_line(project: Path, tmp_path: Path) -> None:
-    done = run_wb(project, "compile", "-o", str(tmp_path / "x"), "--store", STORE, "--run-id", "Not_Valid")
+    store = str(tmp_path / "store")
+    done = run_wb(project, "compile", "-o", str(tmp_path / "x"), "--store", store, "--run-id", "Not_Valid")
     assert done.returncode == 2 and done.stderr.startswith("error: run id") and "Traceback" not in done.stderr
-    done = run_wb(project, "compile", "nope", "-o", str(tmp_path / "x"), "--store", STORE)
+    done = run_wb(project, "compile", "nope", "-o", str(tmp_path / "x"), "--store", store)
     assert done.returncode == 2 and "unknown" in done.stderr
     done = run_wb(project, "compile", "-o", str(tmp_path / "x"))
     assert done.returncode == 2 and "no shared store" in done.stderr
@@ -198,3 +225,9 @@ def test_names_and_labels_stay_valid_for_any_key() -> None:
         assert DNS_LABEL.fullmatch(name) and len(name) <= 63, name
         assert re.fullmatch(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]", label_value(unit)), unit
     assert job_name("r", "a/b") != job_name("r", "a_b")
+
+
+def test_run_ids_with_a_shared_prefix_never_share_a_name() -> None:
+    first, second = "nightly-2026-11-01", "nightly-2026-11-02"
+    assert driver_name(first) != driver_name(second) and job_name(first, "a") != job_name(second, "a")
+    assert len(driver_name("r" * 40)) <= 63

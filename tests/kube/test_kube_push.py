@@ -109,8 +109,11 @@ def test_push_then_sync_shows_remote_runs_as_fresh(project: Path, cluster: Clust
 
 
 def test_wait_streams_logs_and_a_repush_attaches(project: Path, cluster: Cluster, shared: str) -> None:
-    done = push(project, shared, "--wait", "--run-id", "demo1")
+    done = push(project, shared, "--wait", "--run-id", "demo1", "--max-parallel", "1")
     assert done.returncode == 0, done.stderr
+    created, completed = revisions(cluster)
+    order = sorted(KEYS, key=created.__getitem__)
+    assert all(completed[a] < created[b] for a, b in zip(order, order[1:])), order  # one asset Job at a time
     assert "numbers | parsing raw.txt" in done.stderr
     assert re.search(r"materialized +report", done.stderr)
     assert "synced 5 record(s)" in done.stderr

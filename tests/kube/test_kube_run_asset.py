@@ -7,8 +7,18 @@ from pathlib import Path
 
 from workbench.storage.artifacts import ArtifactStore
 
+import pytest
+
 from tests.conftest import run_wb
 from workbench.records import CheckRecord, Materialization
+
+
+@pytest.fixture
+def shared(tmp_path: Path) -> Path:
+    """A shared store that is a directory (what a ReadWriteMany volume looks like to a pod)."""
+    path = tmp_path / "shared"
+    path.mkdir()
+    return path
 
 
 def records(store: Path) -> dict[str, Materialization]:

@@ -68,6 +68,23 @@ def pod_failure(pod: Mapping[str, Any]) -> tuple[str, int | None]:
     return "", None
 
 
+def allowed(
+    tags: Mapping[str, str], running: list[Mapping[str, str]], max_parallel: int, limits: Mapping[str, int]
+) -> bool:
+    """Whether a unit with `tags` may start while units with the `running` tags run.
+
+    A limit's key is a tag name (any value) or `name=value`.
+    """
+    if max_parallel and len(running) >= max_parallel:
+        return False
+
+    def tagged(unit: Mapping[str, str], key: str) -> bool:
+        name, _, value = key.partition("=")
+        return name in unit and (not value or str(unit[name]) == value)
+
+    return not any(tagged(tags, key) and sum(tagged(r, key) for r in running) >= n for key, n in limits.items())
+
+
 def _explain(reason: str, message: str) -> str:
     return f"{reason}: {message}" if message else reason
 
@@ -258,17 +275,11 @@ class Driver:
         self.queue = waiting
 
     def _allowed(self, unit: str, running: list[str]) -> bool:
-        if self.run.max_parallel and len(running) >= self.run.max_parallel:
-            return False
-        for limit_key, limit in self.run.concurrency.items():
-            if self._tagged(unit, limit_key) and sum(self._tagged(u, limit_key) for u in running) >= limit:
-                return False
-        return True
+        tags = self._tags
+        return allowed(tags(unit), [tags(u) for u in running], self.run.max_parallel, self.run.concurrency)
 
-    def _tagged(self, unit: str, limit_key: str) -> bool:
-        tags = self.graph.nodes[split_unit(unit)[0]].tags
-        name, _, value = limit_key.partition("=")
-        return name in tags and (not value or str(tags[name]) == value)
+    def _tags(self, unit: str) -> Mapping[str, str]:
+        return self.graph.nodes[split_unit(unit)[0]].tags
 
     def _failure(self, event: str, job: dict[str, Any]) -> str:
         """For a failed Job: why, from its condition or its last pod; recorded unless the pod wrote a record."""

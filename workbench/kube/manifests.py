@@ -78,8 +78,7 @@ class RunSpec:
     concurrency: Mapping[str, int] = field(default_factory=dict)  # tag (or tag=value) -> Jobs at once
 
     def __post_init__(self) -> None:
-        if not _RUN_ID.fullmatch(self.run_id):
-            raise ManifestError(f"run id {self.run_id!r} must be 1-40 lowercase letters, digits or '-'")
+        check_run_id(self.run_id)
         if not self.image:
             raise ManifestError("a run needs an image: pass --image IMAGE (or set WORKBENCH_IMAGE)")
         if not self.namespace:
@@ -124,6 +123,12 @@ class RunRef:
             return cls(**json.loads(text))
         except (TypeError, ValueError) as exc:
             raise ManifestError(f"not a workbench run reference: {exc}") from exc
+
+
+def check_run_id(run_id: str) -> str:
+    if not _RUN_ID.fullmatch(run_id):
+        raise ManifestError(f"run id {run_id!r} must be 1-40 lowercase letters, digits or '-'")
+    return run_id
 
 
 def plan_uri(sha: str) -> str:

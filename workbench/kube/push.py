@@ -31,6 +31,7 @@ from workbench.kube.manifests import (
     RunRef,
     RunSpec,
     asset_jobs,
+    check_run_id,
     driver_job,
     driver_name,
     plan_uri,
@@ -93,6 +94,7 @@ def prepare(ws: Workspace, plan: Plan, status: Mapping[str, Status], target: Tar
     from workbench.gitinfo import git_info
     from workbench.storage.artifacts import ArtifactStore
 
+    run_id = check_run_id(run_id or uuid.uuid4().hex)  # before anything is uploaded
     settings = read_settings(ws.root)
     store = ArtifactStore(target.store)
     sources = {s.key: s for u in plan.to_run for s in remote.source_parents(ws, u)}
@@ -102,7 +104,7 @@ def prepare(ws: Workspace, plan: Plan, status: Mapping[str, Status], target: Tar
         click.echo(f"uploaded code package {sha[:12]} ({len(files)} files, {len(archive)} bytes)", err=True)
     remote.upload_inputs(ws, plan, status, target.store)
     run = RunSpec(
-        run_id or uuid.uuid4().hex,
+        run_id,
         plan.to_run,
         target.image,
         target.store,
@@ -172,7 +174,7 @@ def push(
     from workbench import remote, views
 
     cluster = Cluster.connect(target.namespace, target.context)
-    run = existing_run(cluster, run_id) if run_id else None
+    run = existing_run(cluster, check_run_id(run_id)) if run_id else None
     if run is None:
         remote.sync(ws, target.store)  # the plan must see what earlier remote runs produced
         plan, status = plan_for(ws, expr, force=force, only=only, partitions=partitions)
