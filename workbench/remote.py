@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from workbench.workspace import Workspace
 
 TRIGGER = "push"
+CHECKPOINTS = "checkpoints"  # in the shared store: what failed remote attempts saved, by asset
 _LOCAL_SCHEMES = ("file", "local", "memory")
 _MEMO = "remote.json"
 
@@ -220,18 +221,52 @@ def run_remote(ws: Workspace, key: str, store_url: str, run_id: str | None = Non
     inputs = unit_inputs(ws.graph, ws.partition_keys, key, partition)
     upstream = _upstream(ws, inputs, store)
     git = codepackage.git_of(ws.root) or git_info(ws.root)  # a code package carries the laptop's commit
-    ctx = RunContext(run_id or uuid.uuid4().hex, TRIGGER, git, ws.root, partition)
+    checkpoints = ws.project.config.home / CHECKPOINTS
+    restore_checkpoints(store, key, checkpoints)
+    ctx = RunContext(run_id or uuid.uuid4().hex, TRIGGER, git, ws.root, partition, checkpoints)
     versions, nodes = ws.code_versions, ws.graph.nodes
 
     def once() -> Materialization:
         return run_asset(spec, inputs, upstream, nodes, versions[key], store, ctx, ws.libraries_of(key))
 
     record = attempt(spec, once, _retrying)
+    keep_checkpoints(store, key, checkpoints, record.ok)
     store.write_record(record)
     checks = run_checks(ws.graph.checks.get(key, ()), record, store, versions, ctx.run_id) if record.ok else []
     for result in checks:
         store.write_check_record(result)
     return RemoteRun(record, tuple(checks))
+
+
+def restore_checkpoints(store: ArtifactStore, key: str, local: Path) -> int:
+    """Copy the checkpoints that failed remote attempts of `key` left in the store to `local/<key>`."""
+    prefix = f"{CHECKPOINTS}/{key}"
+    if not store.is_local:
+        store.fs.invalidate_cache()
+    try:
+        found = [store.fs.unstrip_protocol(p) for p in store.fs.find(f"{store.root}/{prefix}")]
+    except FileNotFoundError:
+        return 0
+    base = store.full_url(prefix)
+    for url in found:
+        relative = url[len(base) + 1 :]
+        target = local / key / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(store.read_bytes(f"{prefix}/{relative}"))
+    return len(found)
+
+
+def keep_checkpoints(store: ArtifactStore, key: str, local: Path, ok: bool) -> None:
+    """After an asset ran: a success clears its checkpoints from the store, a failure saves them there."""
+    prefix = f"{CHECKPOINTS}/{key}"
+    if ok:
+        if store.exists(prefix):
+            store.fs.rm(f"{store.root}/{prefix}", recursive=True)
+        return
+    folder = local / key
+    for path in sorted(folder.rglob("*")) if folder.is_dir() else ():
+        if path.is_file():
+            store.write_bytes(f"{prefix}/{path.relative_to(folder).as_posix()}", path.read_bytes())
 
 
 def _retrying(key: str, n: int, error: str) -> None:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from pathlib import Path
+from typing import Any
 
 from workbench.storage.artifacts import ArtifactStore
 
 import pytest
 
-from tests.conftest import run_wb
+from tests.conftest import WB, run_wb
 from workbench.records import CheckRecord, Materialization
 
 
@@ -84,3 +87,33 @@ def test_sync_imports_valid_records_only(project: Path, shared: Path) -> None:
     assert set(local) == {"squares"}  # never a record without its artifact
     history = json.loads(run_wb(project, "history", "squares", "--json").stdout)
     assert [h["trigger"] for h in history] == ["push"]
+
+
+RESUMABLE = """
+from workbench import asset
+
+
+@asset
+def trained(context) -> int:
+    step = context.checkpoint_dir / "step"
+    done = int(step.read_text()) if step.exists() else 0
+    step.write_text(str(done + 1))
+    if done == 0:
+        raise RuntimeError("preempted after step 1")
+    return done
+"""
+
+
+def test_checkpoints_outlive_the_pod_in_the_shared_store(make_project: Any, shared: Path, tmp_path: Path) -> None:
+    project = make_project({"pipeline.py": RESUMABLE})
+
+    def pod(name: str) -> subprocess.CompletedProcess[str]:  # each pod has its own, empty scratch folder
+        env = {**os.environ, "WORKBENCH_HOME": str(tmp_path / name), "NO_COLOR": "1"}
+        args = [WB, "run-asset", "trained", "--store", str(shared)]
+        return subprocess.run(args, cwd=project, env=env, capture_output=True, text=True, timeout=60)
+
+    assert pod("first").returncode == 1
+    assert (shared / "checkpoints" / "trained").is_dir()
+    second = pod("second")
+    assert second.returncode == 0, second.stderr
+    assert records(shared)["trained"].ok and not (shared / "checkpoints" / "trained").exists()
