@@ -408,7 +408,8 @@ def compile_command(
         click.echo(f"nothing to compile: {len(plan.fresh)} asset(s) fresh", err=True)
         return 0
     run = kube.prepare(ws, plan, status, target, run_id)
-    for path in kube.compile_run(ws.graph, run, out):
+    annotations = kube.read_settings(ws.root).service_account_annotations
+    for path in kube.compile_run(ws.graph, run, out, annotations):
         click.echo(str(path))
     files = " ".join(f"-f {os.path.join(out, name)}" for name in ("rbac.yaml", "driver.yaml"))
     click.echo(f"start the run with: kubectl apply -n {namespace} {files}", err=True)

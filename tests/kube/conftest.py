@@ -24,6 +24,8 @@ from tests.kube.apiserver import ApiServer
 IMAGE = "registry.example/workbench-demo:1"
 
 PIPELINE = """
+import os
+
 from workbench import Resources, asset, check, source
 
 raw = source("raw", path="data/raw.txt")
@@ -62,9 +64,9 @@ def small(total: dict) -> bool:
     return total["total"] < 1000
 
 
-@asset
+@asset(env=["SCALE"])
 def report(total: dict) -> dict:
-    return {"line": f"total={total['total']}"}
+    return {"line": f"total={total['total']}", "scale": os.environ.get("SCALE", "1")}
 """
 KEYS = ("numbers", "squares", "shares", "total", "report")
 

@@ -231,3 +231,60 @@ def test_run_ids_with_a_shared_prefix_never_share_a_name() -> None:
     first, second = "nightly-2026-11-01", "nightly-2026-11-02"
     assert driver_name(first) != driver_name(second) and job_name(first, "a") != job_name(second, "a")
     assert len(driver_name("r" * 40)) <= 63
+
+
+CONFIGURED = """
+from workbench import asset
+
+SHM = {"name": "shm", "emptyDir": {"medium": "Memory", "sizeLimit": "1Gi"}}
+
+
+@asset(
+    k8s={
+        "container": {
+            "envFrom": [{"configMapRef": {"name": "features"}}],
+            "env": [{"name": "TOKEN", "valueFrom": {"secretKeyRef": {"name": "api", "key": "token"}}}],
+            "volumeMounts": [{"name": "shm", "mountPath": "/dev/shm"}],
+        },
+        "pod": {"volumes": [SHM], "priorityClassName": "batch-low", "runtimeClassName": "nvidia"},
+        "job": {"ttlSecondsAfterFinished": 600},
+    }
+)
+def trained() -> int:
+    return 1
+"""
+DEFAULTS = """
+[tool.workbench.kubernetes]
+service_account_annotations = { "iam.gke.io/gcp-service-account" = "wb@proj.iam.gserviceaccount.com" }
+
+[tool.workbench.kubernetes.defaults]
+pod = { imagePullSecrets = [{ name = "regcred" }] }
+container = { resources = { requests = { cpu = "250m", memory = "512Mi", ephemeral-storage = "2Gi" } } }
+"""
+
+
+def test_per_asset_and_project_kubernetes_options(make_project: Any, tmp_path: Path) -> None:
+    project = make_project({"pipeline.py": CONFIGURED})
+    (project / "pyproject.toml").write_text((project / "pyproject.toml").read_text() + DEFAULTS)
+    files = compile_dir(project, tmp_path / "out")
+    for doc in (d for docs in files.values() for d in docs):
+        kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
+    job = asset_jobs(files)["trained"]
+    pod = job["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    assert container["args"][:2] == ["run-asset", "trained"]  # merged, not replaced
+    assert container["envFrom"][0]["secretRef"]["name"] == "workbench-store"
+    assert container["envFrom"][1] == {"configMapRef": {"name": "features"}}
+    assert container["env"][-1]["valueFrom"]["secretKeyRef"] == {"name": "api", "key": "token"}
+    assert [m["name"] for m in container["volumeMounts"]] == ["scratch", "shm"]
+    assert container["resources"]["requests"] == {"cpu": "250m", "memory": "512Mi", "ephemeral-storage": "2Gi"}
+    assert [v["name"] for v in pod["volumes"]] == ["scratch", "shm"]
+    assert (pod["priorityClassName"], pod["runtimeClassName"]) == ("batch-low", "nvidia")
+    assert pod["imagePullSecrets"] == [{"name": "regcred"}]
+    assert job["spec"]["ttlSecondsAfterFinished"] == 600
+    account = next(d for d in files["rbac.yaml"] if d["metadata"]["name"] == "workbench")
+    assert account["metadata"]["annotations"] == {"iam.gke.io/gcp-service-account": "wb@proj.iam.gserviceaccount.com"}
+
+    (project / "pipeline.py").write_text(CONFIGURED.replace('"job": {', '"job": {"template": {}, '))
+    done = run_wb(project, "compile", "-o", str(tmp_path / "bad"), "--store", store_of(tmp_path / "bad"))
+    assert done.returncode == 2 and "asset 'trained': k8s job may not set template" in done.stderr

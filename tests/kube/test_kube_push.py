@@ -70,7 +70,10 @@ def assert_nothing_recorded(cluster: Cluster, project: Path, shared: str) -> Non
         assert not store.fs.exists(f"{store.root}/objects")
 
 
-def test_push_then_sync_shows_remote_runs_as_fresh(project: Path, cluster: Cluster, shared: str) -> None:
+def test_push_then_sync_shows_remote_runs_as_fresh(
+    project: Path, cluster: Cluster, shared: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SCALE", "3")  # report declares env=["SCALE"]: its pod gets the laptop's value
     done = push(project, shared)
     assert done.returncode == 0, done.stderr
     run_id = re.search(r"submitted run (\w+)", done.stderr)[1]  # type: ignore[index]
@@ -101,7 +104,7 @@ def test_push_then_sync_shows_remote_runs_as_fresh(project: Path, cluster: Clust
     history = json.loads(run_wb(project, "history", "total", "--json").stdout)
     assert [(h["trigger"], h["run_id"]) for h in history] == [("push", run_id)]
     shown = run_wb(project, "show", "report")
-    assert shown.returncode == 0 and "total=" in shown.stdout
+    assert shown.returncode == 0 and "total=" in shown.stdout and '"scale": "3"' in shown.stdout
 
     assert json.loads(run_wb(project, "sync", "--json").stdout)["indexed"] == 0
     again = push(project, shared)

@@ -76,6 +76,8 @@ class RunSpec:
     start_timeout: int = 600
     max_parallel: int = 0  # 0: no limit
     concurrency: Mapping[str, int] = field(default_factory=dict)  # tag (or tag=value) -> Jobs at once
+    env: Mapping[str, str] = field(default_factory=dict)  # the laptop's values of the variables `env=` declares
+    defaults: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # project k8s defaults, as `k8s=`
 
     def __post_init__(self) -> None:
         check_run_id(self.run_id)
@@ -88,8 +90,8 @@ class RunSpec:
 
     def to_json(self) -> str:
         doc = {f.name: getattr(self, f.name) for f in fields(self)}
-        return json.dumps({**doc, "libraries": dict(self.libraries), "concurrency": dict(self.concurrency)},
-                          separators=(",", ":"), sort_keys=True)
+        maps = {name: dict(getattr(self, name)) for name in ("libraries", "concurrency", "env", "defaults")}
+        return json.dumps({**doc, **maps}, separators=(",", ":"), sort_keys=True)
 
     @property
     def sha(self) -> str:
@@ -227,7 +229,7 @@ def _job(
         "imagePullPolicy": "IfNotPresent",
         "command": ["wb"],
         **container,
-        "env": [{"name": k, "value": v} for k, v in _ENV],
+        "env": [{"name": k, "value": v} for k, v in _ENV] + list(container.get("env") or []),
         "volumeMounts": [{"name": "scratch", "mountPath": SCRATCH}],
         "securityContext": {
             "allowPrivilegeEscalation": False,
@@ -281,6 +283,7 @@ def asset_job(spec: AssetSpec, run: RunSpec, partition: str = "") -> dict[str, A
         "name": "asset",
         "args": [*args, "--partition", partition] if partition else args,
         "envFrom": [{"secretRef": {"name": run.secret, "optional": True}}],  # store credentials, never inline
+        "env": [{"name": k, "value": run.env[k]} for k in spec.env if k in run.env],  # they enter its code version
     }
     requirements = resource_requirements(spec.key, res)
     if requirements:
@@ -288,7 +291,7 @@ def asset_job(spec: AssetSpec, run: RunSpec, partition: str = "") -> dict[str, A
     labels = {ASSET_LABEL: label_value(spec.key)}
     if partition:
         labels[PARTITION_LABEL] = label_value(partition)
-    return _job(
+    job = _job(
         run,
         job_name(run.run_id, unit),
         "asset",
@@ -299,6 +302,36 @@ def asset_job(spec: AssetSpec, run: RunSpec, partition: str = "") -> dict[str, A
         labels=labels,
         annotations={UNIT_ANNOTATION: unit},
     )
+    job = with_k8s(job, "[tool.workbench.kubernetes.defaults]", run.defaults)
+    return with_k8s(job, f"asset {spec.key!r}", spec.k8s)
+
+
+_FIXED = {"container": {"name", "command", "args"}, "pod": {"containers", "restartPolicy"}, "job": {"template", "selector"}}
+
+
+def merged(base: Any, extra: Any) -> Any:
+    """`extra` over `base`: mappings merge key by key, lists are appended to, other values replace."""
+    if isinstance(base, Mapping) and isinstance(extra, Mapping):
+        return {**base, **{k: merged(base[k], v) if k in base else v for k, v in extra.items()}}
+    if isinstance(base, list) and isinstance(extra, list):
+        return [*base, *extra]
+    return extra
+
+
+def with_k8s(job: dict[str, Any], where: str, parts: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """`job` with `k8s=`-style parts merged into its container, pod and Job spec."""
+    for part, extra in parts.items():
+        fixed = _FIXED.get(part)
+        if fixed is None:
+            raise ManifestError(f"{where}: k8s has no part {part!r} (container, pod or job)")
+        if fixed & set(extra):
+            raise ManifestError(f"{where}: k8s {part} may not set {', '.join(sorted(fixed & set(extra)))}")
+    spec = job["spec"]
+    pod = spec["template"]["spec"]
+    container = merged(pod["containers"][0], parts.get("container", {}))
+    pod = {**merged(pod, parts.get("pod", {})), "containers": [container]}
+    spec = {**merged(spec, parts.get("job", {})), "template": {**spec["template"], "spec": pod}}
+    return {**job, "spec": spec}
 
 
 def owned_by(job: dict[str, Any], owner: dict[str, Any]) -> dict[str, Any]:
@@ -343,20 +376,24 @@ def asset_jobs(graph: AssetGraph, run: RunSpec) -> list[dict[str, Any]]:
     return jobs
 
 
-def rbac(namespace: str) -> list[dict[str, Any]]:
-    """Two ServiceAccounts and the least-privilege Role the driver needs: its Jobs, and reading their pods."""
+def rbac(namespace: str, annotations: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+    """Two ServiceAccounts and the least-privilege Role the driver needs: its Jobs, and reading their pods.
+
+    `annotations` go on both accounts (the pods' cloud identity: IRSA, Workload Identity).
+    """
 
     def meta(name: str) -> dict[str, Any]:
         return {"name": name, "namespace": namespace, "labels": {"app.kubernetes.io/name": "workbench"}}
 
+    identity = {"annotations": dict(annotations)} if annotations else {}
     return [
         {
             "apiVersion": "v1",
             "kind": "ServiceAccount",
-            "metadata": meta(RUNNER_ACCOUNT),
+            "metadata": {**meta(RUNNER_ACCOUNT), **identity},
             "automountServiceAccountToken": False,
         },
-        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta(DRIVER_ACCOUNT)},
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {**meta(DRIVER_ACCOUNT), **identity}},
         {
             "apiVersion": "rbac.authorization.k8s.io/v1",
             "kind": "Role",

@@ -9,6 +9,7 @@ deletes the run on Ctrl-C. A run id names one run: pushing it again re-attaches.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 import uuid
@@ -116,9 +117,19 @@ def prepare(ws: Workspace, plan: Plan, status: Mapping[str, Status], target: Tar
         start_timeout=settings.start_timeout,
         max_parallel=target.max_parallel,
         concurrency=settings.concurrency,
+        env=declared_env(ws, plan.to_run),
+        defaults=settings.defaults,
     )
+    for unit in {split_unit(u)[0]: u for u in run.units}.values():  # bad k8s= or resources: an error here
+        asset_jobs(ws.graph, replace(run, units=(unit,)))
     store.write_text(plan_uri(run.sha), run.to_json())
     return run
+
+
+def declared_env(ws: Workspace, units: tuple[str, ...]) -> dict[str, str]:
+    """The laptop's values of the environment variables the planned assets declare with `env=`."""
+    names = {name for u in units for name in getattr(ws.graph.nodes[split_unit(u)[0]], "env", ())}
+    return {name: os.environ[name] for name in sorted(names) if name in os.environ}
 
 
 def load_plan(store_url: str, sha: str) -> RunSpec:
@@ -139,14 +150,16 @@ def plan_for(
     return ws.plan(status, expr, force=force, only=only, partitions=partitions), status
 
 
-def compile_run(graph: AssetGraph, run: RunSpec, out: str | Path) -> list[Path]:
+def compile_run(
+    graph: AssetGraph, run: RunSpec, out: str | Path, annotations: Mapping[str, str] | None = None
+) -> list[Path]:
     """Write `rbac.yaml` and `driver.yaml` (what to apply) and `review/NN-<job>.yaml`.
 
     The review files are the Jobs the driver will create, suspended: applying the whole folder by
     mistake starts nothing (a suspended Job never gets a pod; the driver fails such a unit after
     the start timeout instead of waiting for it).
     """
-    files: dict[str, list[dict[str, Any]]] = {"rbac.yaml": rbac(run.namespace), "driver.yaml": [driver_job(run)]}
+    files: dict[str, list[dict[str, Any]]] = {"rbac.yaml": rbac(run.namespace, annotations), "driver.yaml": [driver_job(run)]}
     for n, job in enumerate(asset_jobs(graph, run), start=1):
         job["spec"]["suspend"] = True
         files[f"review/{n:02d}-{job['metadata']['name']}.yaml"] = [job]
@@ -187,7 +200,8 @@ def push(
             click.echo(f"nothing to push: {len(plan.fresh)} asset(s) fresh", err=True)
             return 0
         PlainReporter().planned(plan)
-        created = cluster.ensure(rbac(target.namespace))  # the API is asked before the store is written to
+        annotations = read_settings(ws.root).service_account_annotations
+        created = cluster.ensure(rbac(target.namespace, annotations))  # the API is asked before the store is written to
         if created:
             click.echo(f"created {', '.join(created)} in namespace {target.namespace}", err=True)
         run = submit(prepare(ws, plan, status, target, run_id), cluster)
