@@ -408,7 +408,9 @@ def compile_command(
         click.echo(f"nothing to compile: {len(plan.fresh)} asset(s) fresh", err=True)
         return 0
     run = kube.prepare(ws, plan, status, target, run_id)
-    annotations = kube.read_settings(ws.root).service_account_annotations
+    from workbench.kube.settings import read_settings
+
+    annotations = read_settings(ws.root).service_account_annotations
     for path in kube.compile_run(ws.graph, run, out, annotations):
         click.echo(str(path))
     files = " ".join(f"-f {os.path.join(out, name)}" for name in ("rbac.yaml", "driver.yaml"))
@@ -440,7 +442,9 @@ def push(
     target = kube.target(ws, namespace=namespace, image=image or "", store=store, secret=secret, context=context,
                          max_parallel=max_parallel)
     if not target.image and not run_id:
-        raise kube.ManifestError("a run needs an image: pass --image IMAGE (or set WORKBENCH_IMAGE)")
+        from workbench.kube.manifests import ManifestError
+
+        raise ManifestError("a run needs an image: pass --image IMAGE (or set WORKBENCH_IMAGE)")
     expr = " ".join(selection) or None
     return kube.push(ws, expr, target, run_id=run_id, force=force, only=only, partitions=partitions, wait=wait)
 

@@ -219,12 +219,16 @@ class Kubelet:
 
     def _terminated(self, namespace: str, pod: str, code: int, reason: str) -> int:
         self._append(pod, b"", finished=True)
+        status: dict[str, Any]
         if code == DEADLINE:
             message = "Pod was active on the node longer than the specified deadline"
             status = {"phase": "Failed", "reason": "DeadlineExceeded", "message": message}
         else:
             state = {"terminated": {"exitCode": code, "reason": reason, "finishedAt": now()}}
-            status = {"phase": "Succeeded" if code == 0 else "Failed", "containerStatuses": [{"name": "main", "state": state}]}
+            status = {
+                "phase": "Succeeded" if code == 0 else "Failed",
+                "containerStatuses": [{"name": "main", "state": state}],
+            }
         self.server.update("pods", namespace, pod, {"status": status})
         return code
 

@@ -12,14 +12,14 @@ from typing import Any
 import pytest
 
 from tests.conftest import write_files
-from workbench import asset
+from workbench.spec import asset
 from workbench.codepackage import fetch, git_of, pack, project_files, upload
 from workbench.errors import DefinitionError, ProjectError, StoreError
 from workbench.gitinfo import GitInfo
 from workbench.kube.driver import StartWatch, allowed, pod_failure, pod_waiting
 from workbench.kube.settings import read_settings
 from workbench.remote import environment_mismatch
-from workbench.spec import SourceSpec, spec_of
+from workbench.spec import AssetSpec, SourceSpec, spec_of
 from workbench.storage.artifacts import ArtifactStore
 
 
@@ -38,7 +38,7 @@ def test_pods_that_cannot_start_and_why() -> None:
     unschedulable = pending(status="False", reason="Unschedulable", message="0/3 nodes are available")
     assert pod_waiting(unschedulable) == ("Unschedulable", "0/3 nodes are available")
     assert pod_waiting(pending(waiting("ImagePullBackOff", "Back-off"), status="True")) == ("ImagePullBackOff", "Back-off")
-    assert pod_waiting(pending(waiting("CreateContainerConfigError"), status="True"))[0] == "CreateContainerConfigError"
+    assert pod_waiting(pending(waiting("CreateContainerConfigError"), status="True")) == ("CreateContainerConfigError", "")
     assert pod_waiting(pending(waiting("ContainerCreating"), status="True")) is None  # on its way
     assert pod_waiting({"status": {"phase": "Running"}}) is None
 
@@ -138,7 +138,7 @@ def test_timeouts_from_the_decorator_and_the_project(tmp_path: Path) -> None:
         return 1
 
     spec = spec_of(asset(timeout="1h30m")(two_hours))
-    assert spec is not None and spec.timeout == 5400
+    assert isinstance(spec, AssetSpec) and spec.timeout == 5400
     with pytest.raises(DefinitionError, match="timeout=: '90 minutes' is not a duration"):
         asset(timeout="90 minutes")(two_hours)
     write_files(tmp_path, {"pyproject.toml": '[tool.workbench]\ntimeout = "2h"\n[tool.workbench.kubernetes]\nstart_timeout = 30\n'})
