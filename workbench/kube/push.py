@@ -101,7 +101,13 @@ def prepare(ws: Workspace, plan: Plan, status: Mapping[str, Status], target: Tar
     sources = {s.key: s for u in plan.to_run for s in remote.source_parents(ws, u)}
     files = codepackage.project_files(ws.root, sources.values(), settings.include)
     sha, archive = codepackage.pack(files, git_info(ws.root))
-    if codepackage.upload(store, sha, archive):
+    try:
+        uploaded = codepackage.upload(store, sha, archive)
+    except StoreError:
+        raise
+    except Exception as exc:  # the store's client: no credentials, no such bucket, no network
+        raise StoreError(f"cannot write to the store {target.store}: {type(exc).__name__}: {exc}") from exc
+    if uploaded:
         click.echo(f"uploaded code package {sha[:12]} ({len(files)} files, {len(archive)} bytes)", err=True)
     remote.upload_inputs(ws, plan, status, target.store)
     run = RunSpec(
