@@ -357,6 +357,8 @@ def _run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                      help="Only these partitions of partitioned targets: a key, a range A..B, or a comma list."),
         click.option("--max-parallel", type=click.IntRange(min=0), default=0, show_default=True,
                      help="At most this many asset Jobs at once (0: no limit)."),
+        click.option("--store-pvc", "store_pvc", default=None, metavar="CLAIM",
+                     help="For a directory store: the ReadWriteMany PersistentVolumeClaim that holds it."),
     )
     for option in reversed(options):
         fn = option(fn)
@@ -391,7 +393,8 @@ def run_asset_command(
 @common
 def compile_command(
     selection: tuple[str, ...], out: str, namespace: str, image: str | None, store: str | None, secret: str | None,
-    run_id: str | None, force: bool, only: bool, partitions: str | None, max_parallel: int, project: str | None,
+    run_id: str | None, force: bool, only: bool, partitions: str | None, max_parallel: int, store_pvc: str | None,
+    project: str | None,
 ) -> int:
     """Write the Kubernetes manifests (YAML) for the stale selection instead of applying them.
 
@@ -402,7 +405,7 @@ def compile_command(
 
     ws = _workspace(project)
     target = kube.target(ws, namespace=namespace, image=image or "workbench:latest", store=store, secret=secret,
-                         max_parallel=max_parallel)
+                         max_parallel=max_parallel, pvc=store_pvc)
     plan, status = kube.plan_for(ws, " ".join(selection) or None, force=force, only=only, partitions=partitions)
     if not plan.to_run:
         click.echo(f"nothing to compile: {len(plan.fresh)} asset(s) fresh", err=True)
@@ -429,7 +432,7 @@ def compile_command(
 def push(
     selection: tuple[str, ...], context: str | None, wait: bool, driver: bool, plan_sha: str | None, namespace: str,
     image: str | None, store: str | None, secret: str | None, run_id: str | None, force: bool, only: bool,
-    partitions: str | None, max_parallel: int, project: str | None,
+    partitions: str | None, max_parallel: int, store_pvc: str | None, project: str | None,
 ) -> int:
     """Run the stale selection on Kubernetes: one Job per asset, in dependency order."""
     from workbench.kube import push as kube
@@ -440,7 +443,7 @@ def push(
         return kube.run_driver(run_id, store, plan_sha)
     ws = _workspace(project)
     target = kube.target(ws, namespace=namespace, image=image or "", store=store, secret=secret, context=context,
-                         max_parallel=max_parallel)
+                         max_parallel=max_parallel, pvc=store_pvc)
     if not target.image and not run_id:
         from workbench.kube.manifests import ManifestError
 

@@ -140,6 +140,7 @@ class ApiServer:
         self.accounts: dict[str, tuple[str, str]] = {}  # token -> (namespace, service account)
         self.node_labels: dict[str, str] = {"kubernetes.io/os": "linux"}
         self.watch_budget: int | None = None  # a watch gets 410 after this many events
+        self.claims: set[str] = set()  # PersistentVolumeClaims that exist (ReadWriteMany, on every node)
         self.stopping = False
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self.httpd.daemon_threads = True

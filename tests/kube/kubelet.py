@@ -7,7 +7,8 @@ pod whose service-account token is mounted gets API access, as that account, thr
 instead of a token file. Job status follows the exit code, with `backoffLimit`, `podFailurePolicy`
 (FailJob on exit codes) and `activeDeadlineSeconds` (DeadlineExceeded) honoured.
 
-As on a real node, a pod that cannot start stays Pending: `Unschedulable` when its nodeSelector does
+A PersistentVolumeClaim (`server.claims`) is the host directory at its mount path, as if every
+node mounted the same ReadWriteMany volume there. As on a real node, a pod that cannot start stays Pending: `Unschedulable` when its nodeSelector does
 not match the node's labels, `ErrImagePull`/`ImagePullBackOff` for an unknown image,
 `CreateContainerConfigError` for a missing Secret; it starts once the cause is gone. A container
 killed by SIGKILL is reported as the kernel's OOM killer's would be: `OOMKilled`, exit code 137.
@@ -244,6 +245,10 @@ class Kubelet:
         selector = spec.get("nodeSelector") or {}
         if any(self.server.node_labels.get(k) != v for k, v in selector.items()):
             raise PodError("Unschedulable", "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector.")
+        for volume in spec.get("volumes") or []:
+            claim = (volume.get("persistentVolumeClaim") or {}).get("claimName")
+            if claim is not None and claim not in self.server.claims:
+                raise PodError("Unschedulable", f'persistentvolumeclaim "{claim}" not found')
         container = spec["containers"][0]
         image = self.images.get(container.get("image", ""))
         if image is None:

@@ -1,6 +1,6 @@
 """`wb compile`: the manifests for the stale selection, validated against the Kubernetes 1.30 schema.
 
-The store is a directory here: compile puts the code package and the plan in it.
+The store is a directory here, on a ReadWriteMany claim: compile puts the code package and the plan in it.
 """
 
 from __future__ import annotations
@@ -39,7 +39,8 @@ def store_of(out: Path) -> str:
 
 def compile_dir(project: Path, out: Path, *args: str) -> dict[str, list[dict[str, Any]]]:
     done = run_wb(
-        project, "compile", "-o", str(out), "--image", "img:1", "--store", store_of(out), "--run-id", "r1", *args
+        project, "compile", "-o", str(out), "--image", "img:1", "--store", store_of(out), "--store-pvc", "wb",
+        "--run-id", "r1", *args,
     )
     assert done.returncode == 0, done.stderr
     assert f"start the run with: kubectl apply -n default -f {out}/rbac.yaml -f {out}/driver.yaml" in done.stderr
@@ -156,13 +157,13 @@ def test_only_the_stale_part_is_compiled(project: Path, tmp_path: Path) -> None:
     assert set(jobs) == {"squares", "shares", "total", "report"}
     assert list(asset_jobs(compile_dir(project, tmp_path / "one", "shares", "--only"))) == ["shares"]
     assert run_wb(project, "materialize").returncode == 0
-    done = run_wb(project, "compile", "-o", str(tmp_path / "none"), "--store", str(tmp_path / "store"))
+    done = run_wb(project, "compile", "-o", str(tmp_path / "none"), "--store", "s3://bucket/none")
     assert done.returncode == 0 and "nothing to compile" in done.stderr
     assert not (tmp_path / "none").exists()
 
 
 def test_bad_input_is_exit_2_with_one_line(project: Path, tmp_path: Path) -> None:
-    store = str(tmp_path / "store")
+    store = "s3://bucket/never-written"
     done = run_wb(project, "compile", "-o", str(tmp_path / "x"), "--store", store, "--run-id", "Not_Valid")
     assert done.returncode == 2 and done.stderr.startswith("error: run id") and "Traceback" not in done.stderr
     done = run_wb(project, "compile", "nope", "-o", str(tmp_path / "x"), "--store", store)
@@ -276,9 +277,9 @@ def test_per_asset_and_project_kubernetes_options(make_project: Any, tmp_path: P
     assert container["envFrom"][0]["secretRef"]["name"] == "workbench-store"
     assert container["envFrom"][1] == {"configMapRef": {"name": "features"}}
     assert container["env"][-1]["valueFrom"]["secretKeyRef"] == {"name": "api", "key": "token"}
-    assert [m["name"] for m in container["volumeMounts"]] == ["scratch", "shm"]
+    assert [m["name"] for m in container["volumeMounts"]] == ["scratch", "store", "shm"]
     assert container["resources"]["requests"] == {"cpu": "250m", "memory": "512Mi", "ephemeral-storage": "2Gi"}
-    assert [v["name"] for v in pod["volumes"]] == ["scratch", "shm"]
+    assert [v["name"] for v in pod["volumes"]] == ["scratch", "store", "shm"]
     assert (pod["priorityClassName"], pod["runtimeClassName"]) == ("batch-low", "nvidia")
     assert pod["imagePullSecrets"] == [{"name": "regcred"}]
     assert job["spec"]["ttlSecondsAfterFinished"] == 600
@@ -286,5 +287,6 @@ def test_per_asset_and_project_kubernetes_options(make_project: Any, tmp_path: P
     assert account["metadata"]["annotations"] == {"iam.gke.io/gcp-service-account": "wb@proj.iam.gserviceaccount.com"}
 
     (project / "pipeline.py").write_text(CONFIGURED.replace('"job": {', '"job": {"template": {}, '))
-    done = run_wb(project, "compile", "-o", str(tmp_path / "bad"), "--store", store_of(tmp_path / "bad"))
+    bad = tmp_path / "bad"
+    done = run_wb(project, "compile", "-o", str(bad), "--store", store_of(bad), "--store-pvc", "wb")
     assert done.returncode == 2 and "asset 'trained': k8s job may not set template" in done.stderr

@@ -408,3 +408,17 @@ def test_a_10000_unit_plan_makes_no_large_object(project: Path, cluster: Cluster
     plans = ArtifactStore(shared)
     (plan,) = plans.fs.ls(f"{plans.root}/plans")
     assert len(json.loads(plans.fs.cat_file(plan))["units"]) == 10_000
+
+
+def test_a_directory_store_only_as_a_volume_every_pod_mounts(project: Path, cluster: Cluster, tmp_path: Path) -> None:
+    store = str(tmp_path / "nfs")
+    refused = run_wb(project, "push", "--image", IMAGE, "--store", store)
+    assert refused.returncode == 2 and "pass --store-pvc CLAIM (a ReadWriteMany PersistentVolumeClaim)" in refused.stderr
+    cluster.server.claims.add("wb-store")
+    done = run_wb(project, "push", "--image", IMAGE, "--store", store, "--store-pvc", "wb-store", "numbers", "--wait")
+    assert done.returncode == 0, done.stderr
+    assert states(project)["numbers"] == "fresh"
+    for job in cluster.server.jobs():
+        pod = job["spec"]["template"]["spec"]
+        assert {"name": "store", "persistentVolumeClaim": {"claimName": "wb-store"}} in pod["volumes"]
+        assert {"name": "store", "mountPath": store} in pod["containers"][0]["volumeMounts"]

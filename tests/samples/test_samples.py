@@ -149,6 +149,8 @@ def test_k8s_compiles_to_jobs(tmp_path: Path) -> None:
         "registry.example.com/wb-k8s:1",
         "--store",
         str(tmp_path / "store"),  # compile puts the code package and the plan there
+        "--store-pvc",
+        "wb-store",
     )
     assert out.returncode == 0, out.stderr
     jobs = {}  # asset key -> pod spec of the Job whose container runs `wb run-asset KEY ...`

@@ -75,6 +75,7 @@ class RunSpec:
     timeout: int | None = None
     start_timeout: int = 600
     max_parallel: int = 0  # 0: no limit
+    pvc: str = ""  # a directory store: the claim every pod mounts at `store`
     concurrency: Mapping[str, int] = field(default_factory=dict)  # tag (or tag=value) -> Jobs at once
     env: Mapping[str, str] = field(default_factory=dict)  # the laptop's values of the variables `env=` declares
     defaults: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # project k8s defaults, as `k8s=`
@@ -210,6 +211,13 @@ def _labels(run: RunSpec, role: str) -> dict[str, str]:
     }
 
 
+def _store_volume(run: RunSpec) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(volumes, volumeMounts) for a directory store: its claim, mounted where the laptop sees it."""
+    if not run.pvc:
+        return [], []
+    return [{"name": "store", "persistentVolumeClaim": {"claimName": run.pvc}}], [{"name": "store", "mountPath": run.store}]
+
+
 def _job(
     run: RunSpec,
     name: str,
@@ -230,7 +238,7 @@ def _job(
         "command": ["wb"],
         **container,
         "env": [{"name": k, "value": v} for k, v in _ENV] + list(container.get("env") or []),
-        "volumeMounts": [{"name": "scratch", "mountPath": SCRATCH}],
+        "volumeMounts": [{"name": "scratch", "mountPath": SCRATCH}, *_store_volume(run)[1]],
         "securityContext": {
             "allowPrivilegeEscalation": False,
             "readOnlyRootFilesystem": True,
@@ -258,7 +266,7 @@ def _job(
                     **pod,
                     "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
                     "containers": [container],
-                    "volumes": [{"name": "scratch", "emptyDir": {}}],
+                    "volumes": [{"name": "scratch", "emptyDir": {}}, *_store_volume(run)[0]],
                 },
             },
         },

@@ -64,6 +64,7 @@ class Target:
     secret: str
     context: str | None = None
     max_parallel: int = 0
+    pvc: str = ""  # the ReadWriteMany claim that holds a directory store
 
 
 class Cancelled(KubeError):
@@ -81,12 +82,24 @@ def target(
     secret: str | None,
     context: str | None = None,
     max_parallel: int = 0,
+    pvc: str | None = None,
 ) -> Target:
-    """The options of a run, with the shared store resolved (see `remote.shared_store_url`)."""
+    """The options of a run, with the shared store resolved (see `remote.shared_store_url`).
+
+    A directory store is mounted into every pod, at the same path, from the claim `pvc`.
+    """
     from workbench import remote
 
     url = remote.shared_store_url(ws, store)
-    return Target(namespace, image, url, secret or DEFAULT_SECRET, context, max_parallel)
+    directory = "://" not in url or url.startswith("file://")
+    if directory and not pvc:
+        raise ManifestError(
+            f"the store {url} is a directory: pods can share it only as a volume that every node mounts; "
+            "pass --store-pvc CLAIM (a ReadWriteMany PersistentVolumeClaim), or use an object store (s3://, gs://)"
+        )
+    if pvc and not directory:
+        raise ManifestError(f"--store-pvc needs a directory store, not {url}")
+    return Target(namespace, image, url.removeprefix("file://"), secret or DEFAULT_SECRET, context, max_parallel, pvc or "")
 
 
 def prepare(ws: Workspace, plan: Plan, status: Mapping[str, Status], target: Target, run_id: str | None) -> RunSpec:
@@ -122,6 +135,7 @@ def prepare(ws: Workspace, plan: Plan, status: Mapping[str, Status], target: Tar
         timeout=settings.timeout,
         start_timeout=settings.start_timeout,
         max_parallel=target.max_parallel,
+        pvc=target.pvc,
         concurrency=settings.concurrency,
         env=declared_env(ws, plan.to_run),
         defaults=settings.defaults,
