@@ -140,11 +140,12 @@ class ArtifactStore:
         """Write the record's JSON once (a record is immutable); returns its uri."""
         return self._write_once("records", m.asset_key, m.ended_at, m.id, m.to_json)
 
-    def iter_records(self, key: str | None = None) -> Iterator[Materialization | RecordProblem]:
+    def iter_records(self, key: str | None = None, since: str = "") -> Iterator[Materialization | RecordProblem]:
         """Every record in the store (or under `key`'s folder), in path order; unreadable ones come as
-        `RecordProblem`. A key's folder also holds the folders of keys it prefixes (`a` holds `a/b`)."""
+        `RecordProblem`. A key's folder also holds the folders of keys it prefixes (`a` holds `a/b`).
+        `since`: only the files whose name (`<UTC time>-<id>.json`) sorts at or after it."""
         folder = "records" if key is None else self._check(f"records/{key}")
-        return self._iter_json(folder, Materialization.from_json)
+        return self._iter_json(folder, Materialization.from_json, since)
 
     def write_alias_event(self, event: AliasEvent) -> str:
         """Write an alias event's JSON once; the DuckDB alias table is rebuilt from these."""
@@ -157,8 +158,8 @@ class ArtifactStore:
         """Write a check result's JSON once; the DuckDB check table is rebuilt from these."""
         return self._write_once("checks", result.asset_key, result.ended_at, result.id, result.to_json)
 
-    def iter_check_records(self) -> Iterator[CheckRecord | RecordProblem]:
-        return self._iter_json("checks", CheckRecord.from_json)
+    def iter_check_records(self, since: str = "") -> Iterator[CheckRecord | RecordProblem]:
+        return self._iter_json("checks", CheckRecord.from_json, since)
 
     def _write_once(self, folder: str, key: str, when: datetime, id: str, text: Callable[[], str]) -> str:
         """`folder/<key>/<UTC time>-<id>.json`, written atomically unless it exists (files are immutable)."""
@@ -168,14 +169,14 @@ class ArtifactStore:
             self.write_text(uri, text())
         return uri
 
-    def _iter_json(self, folder: str, parse: Callable[[str], R]) -> Iterator[R | RecordProblem]:
+    def _iter_json(self, folder: str, parse: Callable[[str], R], since: str = "") -> Iterator[R | RecordProblem]:
         if not self.is_local:
             self.fs.invalidate_cache()  # other processes write here: list afresh, not from a cached listing
         try:
             found = self.fs.find(f"{self.root}/{folder}")
         except FileNotFoundError:
             return
-        paths = sorted(p for p in found if p.endswith(".json"))
+        paths = sorted(p for p in found if p.endswith(".json") and p.rsplit("/", 1)[-1] >= since)
         for start in range(0, len(paths), _READ_BATCH):
             batch = paths[start : start + _READ_BATCH]
             contents = self.fs.cat(batch, on_error="return")  # concurrent on async stores (s3, gcs)

@@ -15,6 +15,7 @@ import os
 import shutil
 import sys
 import uuid
+from datetime import datetime, timedelta, timezone
 from importlib.metadata import PackageNotFoundError, version
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -43,6 +44,8 @@ TRIGGER = "push"
 CHECKPOINTS = "checkpoints"  # in the shared store: what failed remote attempts saved, by asset
 _LOCAL_SCHEMES = ("file", "local", "memory")
 _MEMO = "remote.json"
+STAMP = "%Y%m%dT%H%M%S%f"  # how record files are named: <UTC time>-<id>.json
+SYNC_MARGIN = timedelta(minutes=10)
 
 
 @dataclass
@@ -84,9 +87,28 @@ def _remembered(ws: Workspace) -> dict[str, str]:
 
 def remember_store(ws: Workspace, url: str) -> None:
     """Let a later `wb sync` without --store import from the store this push used."""
+    _remember(ws, store=url)
+
+
+def _remember(ws: Workspace, **values: object) -> None:
     path = ws.project.config.home / _MEMO
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"store": url}), encoding="utf-8")
+    path.write_text(json.dumps({**_remembered(ws), **values}), encoding="utf-8")
+
+
+def _stamp(when: datetime) -> str:
+    """The time part of a record's file name (see `ArtifactStore._write_once`)."""
+    return (when.astimezone(timezone.utc) if when.tzinfo else when).strftime(STAMP)
+
+
+def _since(mark: str) -> str:
+    """The file-name stamp `SYNC_MARGIN` before `mark`: records written late (a pod that ended just
+    before the last sync and wrote just after it) are read again; the index ignores what it has."""
+    try:
+        when = datetime.strptime(mark, STAMP)
+    except ValueError:
+        return ""
+    return (when - SYNC_MARGIN).strftime(STAMP)
 
 
 def latest_successes(store: ArtifactStore, key: str) -> dict[str, Materialization]:
@@ -326,13 +348,22 @@ def _copy_object(source: ArtifactStore, dest: ArtifactStore, record: Materializa
 
 
 def sync(ws: Workspace, store_url: str) -> SyncReport:
-    """Import every record of the shared store (its artifact first) and every check result."""
+    """Import the records of the shared store written since the last sync (artifact first) and the check results.
+
+    Record files are named by their UTC end time: each sync remembers the newest name it read and
+    the next one reads from a margin before it, so a sync costs a listing plus the new records.
+    """
     shared = ArtifactStore(store_url)
+    marks = _remembered(ws).get("synced")
+    marks = marks if isinstance(marks, dict) else {}
+    mark = str(marks.get(store_url) or "")
     records, checks, problems = [], [], []
-    for item in (*shared.iter_records(), *shared.iter_check_records()):
+    for item in (*shared.iter_records(since=_since(mark)), *shared.iter_check_records(since=_since(mark))):
         if isinstance(item, RecordProblem):
             problems.append(f"unreadable record {item.uri}: {item.message} (skipped)")
-        elif isinstance(item, Materialization):
+            continue
+        mark = max(mark, _stamp(item.ended_at))
+        if isinstance(item, Materialization):
             records.append(item)
         else:
             checks.append(item)
@@ -342,6 +373,7 @@ def sync(ws: Workspace, store_url: str) -> SyncReport:
         ws.artifacts.write_check_record(result)
     report.indexed = ws.metadata.add_many(report.records)
     report.checks = ws.metadata.add_check_results(checks)
+    _remember(ws, synced={**marks, store_url: mark})
     return report
 
 

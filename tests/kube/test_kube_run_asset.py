@@ -117,3 +117,20 @@ def test_checkpoints_outlive_the_pod_in_the_shared_store(make_project: Any, shar
     second = pod("second")
     assert second.returncode == 0, second.stderr
     assert records(shared)["trained"].ok and not (shared / "checkpoints" / "trained").exists()
+
+
+def test_sync_reads_only_what_was_written_since_the_last_one(project: Path, shared: Path) -> None:
+    assert run_wb(project, "run-asset", "numbers", "--store", str(shared)).returncode == 0
+    first = json.loads(run_wb(project, "sync", "--store", str(shared), "--json").stdout)
+    assert first["indexed"] == 1
+    folder = shared / "records" / "squares"
+    folder.mkdir()
+    (folder / "20200101T000000000000-old.json").write_text("{")  # older than the last sync: never read again
+    assert run_wb(project, "run-asset", "squares", "--store", str(shared)).returncode == 0
+    second = json.loads(run_wb(project, "sync", "--store", str(shared), "--json").stdout)
+    assert (second["indexed"], second["problems"]) == (1, [])
+    full = json.loads(run_wb(project, "sync", "--store", str(shared), "--json").stdout)  # same window: nothing new
+    assert (full["indexed"], full["problems"]) == (0, [])
+    (project / ".workbench" / "remote.json").unlink()  # no memory of earlier syncs: everything is read
+    everything = json.loads(run_wb(project, "sync", "--store", str(shared), "--json").stdout)
+    assert everything["indexed"] == 0 and "records/squares/20200101T000000000000-old.json" in everything["problems"][0]
