@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from workbench.storage.artifacts import ArtifactStore
 from tests.conftest import WB, run_wb
 from tests.kube.conftest import IMAGE, KEYS, Cluster, set_kubernetes
 from workbench.kube.client import RETRIES
-from workbench.kube.manifests import driver_name
+from workbench.kube.manifests import RunSpec, driver_job, driver_name, plan_uri
 from workbench.records import Materialization
 
 EDGES = [("numbers", "squares"), ("numbers", "shares"), ("squares", "total"), ("shares", "total"), ("total", "report")]
@@ -74,6 +75,9 @@ def test_push_then_sync_shows_remote_runs_as_fresh(
     project: Path, cluster: Cluster, shared: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SCALE", "3")  # report declares env=["SCALE"]: its pod gets the laptop's value
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "first"], ["rev-parse", "HEAD"]):
+        commit = subprocess.run([*git, *args], cwd=project, check=True, capture_output=True, text=True).stdout.strip()
     done = push(project, shared)
     assert done.returncode == 0, done.stderr
     run_id = re.search(r"submitted run (\w+)", done.stderr)[1]  # type: ignore[index]
@@ -95,6 +99,7 @@ def test_push_then_sync_shows_remote_runs_as_fresh(
     records = shared_records(shared)
     assert sorted(r.asset_key for r in records) == sorted(KEYS)
     assert all(r.ok and r.trigger == "push" and r.run_id == run_id for r in records)
+    assert {r.git_commit for r in records} == {commit}  # the laptop's commit, carried by the code package
     assert set(states(project).values()) == {"missing"}  # nothing local until a sync
 
     synced = run_wb(project, "sync")  # the store the push used is remembered
@@ -422,3 +427,20 @@ def test_a_directory_store_only_as_a_volume_every_pod_mounts(project: Path, clus
         pod = job["spec"]["template"]["spec"]
         assert {"name": "store", "persistentVolumeClaim": {"claimName": "wb-store"}} in pod["volumes"]
         assert {"name": "store", "mountPath": store} in pod["containers"][0]["volumeMounts"]
+
+
+def test_an_image_with_other_libraries_fails_the_driver_at_once(project: Path, cluster: Cluster, shared: str) -> None:
+    done = push(project, shared, "numbers", "--only")
+    assert done.returncode == 0, done.stderr
+    store = ArtifactStore(shared)
+    (plan,) = store.fs.ls(f"{store.root}/plans")
+    laptop = RunSpec.from_json(store.fs.cat_file(plan).decode())
+    other = replace(laptop, run_id="other-libs", libraries={**laptop.libraries, "polars": "0.0.1"})
+    store.write_text(plan_uri(other.sha), other.to_json())
+    cluster.server.create("jobs", "default", driver_job(other))
+    driver = cluster.wait_for(driver_name("other-libs"))
+    assert driver["status"]["conditions"][0]["reason"] == "PodFailurePolicy"  # exit 2: not retried
+    log = driver_log(cluster)
+    assert "does not match the laptop: polars 0.0.1 on the laptop, " in log
+    ran = [j for j in cluster.server.jobs() if j["metadata"]["labels"]["workbench.dev/run-id"] == "other-libs"]
+    assert [asset_of(j) for j in ran] == ["driver"]  # it created nothing
