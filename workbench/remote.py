@@ -20,7 +20,7 @@ from importlib.metadata import PackageNotFoundError, version
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from workbench import capture, codepackage
 from workbench.errors import SelectionError, StoreError, WorkbenchError
@@ -64,7 +64,7 @@ def shared_store_url(ws: Workspace, url: str | None) -> str:
 
     A plain path is made absolute: it must be a path every node mounts (e.g. an NFS volume).
     """
-    url = url or _remembered(ws).get("store") or _remote_or_none(ws.project.config.artifacts_url)
+    url = url or str(_remembered(ws).get("store") or "") or _remote_or_none(ws.project.config.artifacts_url)
     if not url:
         raise WorkbenchError(
             "no shared store: pass --store URL (s3://bucket/path, gs://..., or a path every node mounts) "
@@ -77,7 +77,7 @@ def _remote_or_none(url: str) -> str | None:
     return url if "://" in url and url.split("://", 1)[0] not in _LOCAL_SCHEMES else None
 
 
-def _remembered(ws: Workspace) -> dict[str, str]:
+def _remembered(ws: Workspace) -> dict[str, Any]:
     try:
         doc = json.loads((ws.project.config.home / _MEMO).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -354,8 +354,8 @@ def sync(ws: Workspace, store_url: str) -> SyncReport:
     the next one reads from a margin before it, so a sync costs a listing plus the new records.
     """
     shared = ArtifactStore(store_url)
-    marks = _remembered(ws).get("synced")
-    marks = marks if isinstance(marks, dict) else {}
+    remembered = _remembered(ws).get("synced")
+    marks: dict[str, str] = remembered if isinstance(remembered, dict) else {}
     mark = str(marks.get(store_url) or "")
     records, checks, problems = [], [], []
     for item in (*shared.iter_records(since=_since(mark)), *shared.iter_check_records(since=_since(mark))):
