@@ -372,15 +372,16 @@ def _run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--partition", default="", help="The partition to materialize.")
 @click.option("--code", default=None, metavar="SHA256",
               help="Run the project of this code package from the store (default: the project here).")
+@click.option("--no-reuse", is_flag=True, help="Run even if a stored version has the same code and inputs.")
 @common
 def run_asset_command(
-    key: str, store: str, run_id: str | None, partition: str, code: str | None, project: str | None
+    key: str, store: str, run_id: str | None, partition: str, code: str | None, no_reuse: bool, project: str | None
 ) -> int:
     """Materialize one asset against a shared store (what a pushed asset's pod runs)."""
     from workbench import remote
 
     ws = remote.workspace_from_package(store, code) if code else _workspace(project)
-    run = remote.run_remote(ws, key, store, run_id, partition)
+    run = remote.run_remote(ws, key, store, run_id, partition, reuse=not no_reuse)
     remote.print_outcome(run)
     return 0 if run.ok else 1
 

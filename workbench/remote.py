@@ -29,7 +29,7 @@ from workbench.graph import suggest
 from workbench.hashing import file_digest
 from workbench.partitions import split_unit, unit_id
 from workbench.records import FAILED, CheckRecord, Materialization, utcnow
-from workbench.runner import RunContext, attempt, run_asset, run_checks
+from workbench.runner import RunContext, attempt, restore, run_asset, run_checks, versions_read
 from workbench.sources import observe
 from workbench.spec import AssetSpec, SourceSpec
 from workbench.staleness import FRESH, MISSING, R_MISSING, Reason, Status, source_status
@@ -231,11 +231,15 @@ class RemoteRun:
         return self.record.ok and not any(c.blocking and not c.passed for c in self.checks)
 
 
-def run_remote(ws: Workspace, key: str, store_url: str, run_id: str | None = None, partition: str = "") -> RemoteRun:
+def run_remote(
+    ws: Workspace, key: str, store_url: str, run_id: str | None = None, partition: str = "", reuse: bool = True
+) -> RemoteRun:
     """Materialize `key` (one partition) against the shared store, run its checks, write their records there.
 
     The pod's entry point: the asset's output is captured into its record and, as it happens,
-    also written to the pod's log.
+    also written to the pod's log. As locally, a stored version made by the same code from the
+    same inputs is restored instead of computed (`reuse`), so an asset whose upstream rebuilt
+    identical bytes costs a pod start, not a run (early cutoff).
     """
     spec = check_unit(ws, key, partition)
     capture.echo(True)
@@ -246,10 +250,14 @@ def run_remote(ws: Workspace, key: str, store_url: str, run_id: str | None = Non
     checkpoints = ws.project.config.home / CHECKPOINTS
     restore_checkpoints(store, key, checkpoints)
     ctx = RunContext(run_id or uuid.uuid4().hex, TRIGGER, git, ws.root, partition, checkpoints)
-    versions, nodes = ws.code_versions, ws.graph.nodes
+    versions, nodes, installed = ws.code_versions, ws.graph.nodes, ws.libraries_of(key)
+    read = versions_read(inputs, upstream)
+    previous = reusable(store, key, partition, versions[key], read) if reuse else None
 
     def once() -> Materialization:
-        return run_asset(spec, inputs, upstream, nodes, versions[key], store, ctx, ws.libraries_of(key))
+        if previous is not None:
+            return restore(previous, versions[key], read, ctx, installed)
+        return run_asset(spec, inputs, upstream, nodes, versions[key], store, ctx, installed)
 
     record = attempt(spec, once, _retrying)
     keep_checkpoints(store, key, checkpoints, record.ok)
@@ -258,6 +266,28 @@ def run_remote(ws: Workspace, key: str, store_url: str, run_id: str | None = Non
     for result in checks:
         store.write_check_record(result)
     return RemoteRun(record, tuple(checks))
+
+
+def reusable(
+    store: ArtifactStore, key: str, partition: str, code_version: str, read: Mapping[str, str]
+) -> Materialization | None:
+    """The newest stored version of the unit made by `code_version` from exactly the inputs `read`, artifact present."""
+    found = [
+        r
+        for r in store.iter_records(key)
+        if isinstance(r, Materialization)
+        and r.ok
+        and (r.asset_key, r.partition, r.code_version) == (key, partition, code_version)
+        and dict(r.input_versions) == dict(read)
+        and r.artifact_uri
+    ]
+    for record in sorted(found, key=lambda r: r.ended_at, reverse=True):
+        try:
+            if store.exists(record.artifact_uri or ""):
+                return record
+        except WorkbenchError:  # a uri that leaves the store: never reused
+            continue
+    return None
 
 
 def restore_checkpoints(store: ArtifactStore, key: str, local: Path) -> int:
@@ -304,7 +334,9 @@ def print_outcome(run: RemoteRun) -> None:
         verdict = "passed" if result.passed else "FAILED" + (" (blocking)" if result.blocking else "")
         print(f"check {result.check_key}: {verdict}{f': {result.error}' if result.error else ''}", file=sys.stderr)
     unit, seconds = unit_id(record.asset_key, record.partition), (record.ended_at - record.started_at).total_seconds()
-    if record.ok:
+    if record.ok and record.reused_from:
+        print(f"reused version {(record.data_version or '')[:12]} of {unit} (same code, same inputs)", file=sys.stderr)
+    elif record.ok:
         rows = f", {record.rows} rows" if record.rows is not None else ""
         what = f"{(record.data_version or '')[:12]} ({record.size} bytes{rows})"
         print(f"materialized {unit} {what} in {seconds:.2f}s", file=sys.stderr)

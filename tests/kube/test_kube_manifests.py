@@ -156,6 +156,8 @@ def test_only_the_stale_part_is_compiled(project: Path, tmp_path: Path) -> None:
     jobs = asset_jobs(compile_dir(project, tmp_path / "stale"))
     assert set(jobs) == {"squares", "shares", "total", "report"}
     assert list(asset_jobs(compile_dir(project, tmp_path / "one", "shares", "--only"))) == ["shares"]
+    forced = asset_jobs(compile_dir(project, tmp_path / "forced", "numbers", "--only", "--force"))
+    assert forced["numbers"]["spec"]["template"]["spec"]["containers"][0]["args"][-1] == "--no-reuse"
     assert run_wb(project, "materialize").returncode == 0
     done = run_wb(project, "compile", "-o", str(tmp_path / "none"), "--store", "s3://bucket/none")
     assert done.returncode == 0 and "nothing to compile" in done.stderr

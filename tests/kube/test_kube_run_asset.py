@@ -134,3 +134,22 @@ def test_sync_reads_only_what_was_written_since_the_last_one(project: Path, shar
     (project / ".workbench" / "remote.json").unlink()  # no memory of earlier syncs: everything is read
     everything = json.loads(run_wb(project, "sync", "--store", str(shared), "--json").stdout)
     assert everything["indexed"] == 0 and "records/squares/20200101T000000000000-old.json" in everything["problems"][0]
+
+
+def test_a_pod_restores_a_version_with_the_same_code_and_inputs(project: Path, shared: Path) -> None:
+    for key in ("numbers", "squares"):
+        assert run_wb(project, "run-asset", key, "--store", str(shared)).returncode == 0
+    before = records(shared)
+    source = project / "pipeline.py"  # new code for numbers, the same output
+    edited = source.read_text().replace("[int(v) for v in raw.read_text().split()]", "list(map(int, raw.read_text().split()))")
+    assert edited != source.read_text()
+    source.write_text(edited)
+    rerun = run_wb(project, "run-asset", "numbers", "--store", str(shared))
+    assert rerun.returncode == 0 and "materialized numbers" in rerun.stderr  # new code: computed again
+    assert records(shared)["numbers"].data_version == before["numbers"].data_version
+    cut = run_wb(project, "run-asset", "squares", "--store", str(shared))  # its inputs did not change: early cutoff
+    assert cut.returncode == 0 and "reused version" in cut.stderr
+    assert records(shared)["squares"].reused_from == before["squares"].id
+    forced = run_wb(project, "run-asset", "squares", "--store", str(shared), "--no-reuse")
+    assert forced.returncode == 0 and "materialized squares" in forced.stderr
+    assert records(shared)["squares"].reused_from is None

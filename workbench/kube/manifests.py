@@ -76,6 +76,7 @@ class RunSpec:
     start_timeout: int = 600
     max_parallel: int = 0  # 0: no limit
     pvc: str = ""  # a directory store: the claim every pod mounts at `store`
+    forced: tuple[str, ...] = ()  # units run even if a stored version has the same code and inputs
     concurrency: Mapping[str, int] = field(default_factory=dict)  # tag (or tag=value) -> Jobs at once
     env: Mapping[str, str] = field(default_factory=dict)  # the laptop's values of the variables `env=` declares
     defaults: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # project k8s defaults, as `k8s=`
@@ -104,7 +105,7 @@ class RunSpec:
         """Parse a stored plan; `ManifestError` if it is not one."""
         try:
             doc = json.loads(text)
-            return cls(**{**doc, "units": tuple(doc["units"])})
+            return cls(**{**doc, "units": tuple(doc["units"]), "forced": tuple(doc.get("forced", ()))})
         except (TypeError, ValueError, KeyError) as exc:
             raise ManifestError(f"not a workbench plan: {exc}") from exc
 
@@ -287,6 +288,8 @@ def asset_job(spec: AssetSpec, run: RunSpec, partition: str = "") -> dict[str, A
     if res.tolerations:
         pod["tolerations"] = [_toleration(spec.key, t) for t in res.tolerations]
     args = ["run-asset", spec.key, "--store", run.store, "--run-id", run.run_id, "--code", run.code]
+    if unit in run.forced:
+        args.append("--no-reuse")
     container: dict[str, Any] = {
         "name": "asset",
         "args": [*args, "--partition", partition] if partition else args,

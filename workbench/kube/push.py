@@ -136,6 +136,7 @@ def prepare(ws: Workspace, plan: Plan, status: Mapping[str, Status], target: Tar
         start_timeout=settings.start_timeout,
         max_parallel=target.max_parallel,
         pvc=target.pvc,
+        forced=tuple(u for u in plan.to_run if u in plan.forced),
         concurrency=settings.concurrency,
         env=declared_env(ws, plan.to_run),
         defaults=settings.defaults,
