@@ -220,6 +220,7 @@ class Driver:
         self.record_failure = record_failure
         self.queue: list[str] = []  # ready units not yet created, in plan order
         self.created: set[str] = set()  # units whose Job exists
+        self.running: set[str] = set()  # created and not settled
         self.owner: dict[str, Any] | None = None
         self.starts = StartWatch(run.start_timeout)
         self.interval = min(10.0, max(0.5, run.start_timeout / 4))
@@ -235,7 +236,10 @@ class Driver:
                     synced = True
                 elif event != TICK and (unit := self.progress.unit_of(job)) is not None:
                     self.created.add(unit)
+                    self.running.add(unit)
                     self._enqueue(self.progress.update(event, job, self._failure(event, job)))
+                    if unit in self.progress.outcome:
+                        self.running.discard(unit)
                 if synced:
                     self._look_at_pods()
                     self._submit()
@@ -253,12 +257,14 @@ class Driver:
 
     def _submit(self) -> None:
         """Create the Jobs of ready units, as long as `max_parallel` and the tag limits allow."""
-        running = [u for u in self.created if u not in self.progress.outcome]
-        waiting = []
-        for unit in self.queue:
+        waiting: list[str] = []
+        for n, unit in enumerate(self.queue):
             if unit in self.created or unit in self.progress.outcome:
                 continue
-            if not self._allowed(unit, running):
+            if self.run.max_parallel and len(self.running) >= self.run.max_parallel:
+                waiting.extend(self.queue[n:])  # nothing more can start now
+                break
+            if self.run.concurrency and not self._allowed(unit):
                 waiting.append(unit)
                 continue
             spec = self.graph.nodes[split_unit(unit)[0]]
@@ -271,12 +277,12 @@ class Driver:
                     raise
                 raise RunAborted(str(exc), exc.status) from exc
             self.created.add(unit)
-            running.append(unit)
+            self.running.add(unit)
         self.queue = waiting
 
-    def _allowed(self, unit: str, running: list[str]) -> bool:
+    def _allowed(self, unit: str) -> bool:
         tags = self._tags
-        return allowed(tags(unit), [tags(u) for u in running], self.run.max_parallel, self.run.concurrency)
+        return allowed(tags(unit), [tags(u) for u in self.running], self.run.max_parallel, self.run.concurrency)
 
     def _tags(self, unit: str) -> Mapping[str, str]:
         return self.graph.nodes[split_unit(unit)[0]].tags
@@ -303,7 +309,7 @@ class Driver:
         if now - self.looked < self.interval:
             return
         self.looked = now
-        running = {job_name(self.run.run_id, u): u for u in self.created if u not in self.progress.outcome}
+        running = {job_name(self.run.run_id, u): u for u in self.running}
         if not running:
             return
         stuck = self.starts.stuck(list(running), self.cluster.pods(selector(self.run.run_id)), now)
@@ -311,8 +317,8 @@ class Driver:
             self.record_failure(running[job], reason)
             self.cluster.delete_jobs([job])
             self.progress.fail(running[job], reason)
+            self.running.discard(running[job])
 
     def _stop(self) -> None:
         """After a refusal: delete the run's unfinished Jobs, so nothing is left running unowned."""
-        unfinished = [job_name(self.run.run_id, u) for u in self.created if u not in self.progress.outcome]
-        self.cluster.delete_jobs(unfinished)
+        self.cluster.delete_jobs([job_name(self.run.run_id, u) for u in self.running])

@@ -21,7 +21,7 @@ import click
 import yaml
 
 from workbench.errors import SelectionError, StoreError
-from workbench.kube.client import FAILED, SUCCEEDED, SYNCED, Cluster, KubeError, job_failure, job_state
+from workbench.kube.client import FAILED, SUCCEEDED, SYNCED, TICK, Cluster, KubeError, job_failure, job_state
 from workbench.kube.driver import Driver, Progress, RunAborted, StartWatch
 from workbench.kube.logs import LogReporter
 from workbench.kube.manifests import (
@@ -298,9 +298,10 @@ def follow(cluster: Cluster, graph: AssetGraph, keys: PartitionKeys, run: RunSpe
         for event, job in cluster.job_events(selector(run.run_id), tick=interval):
             if event == SYNCED:
                 synced = True
-            elif not job or job["metadata"]["name"] != driver:
-                if job:
-                    progress.update(event, job)
+            elif event == TICK:
+                pass
+            elif job["metadata"]["name"] != driver:
+                progress.update(event, job)
             elif event == "DELETED":
                 ended = "was deleted"
             elif job_state(job) in (SUCCEEDED, FAILED):
