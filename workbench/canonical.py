@@ -22,14 +22,14 @@ import re
 import uuid
 from collections.abc import Callable
 from pathlib import PurePath
-from types import BuiltinFunctionType, FunctionType, MethodType, ModuleType
+from types import MethodType, ModuleType
 from typing import Any
 
 from workbench.hashing import digest
 
 __all__ = ["Encoder", "Unencodable"]
 
-MAX_DEPTH = 200
+MAX_DEPTH = 100
 SCALARS = (bool, int, float, complex, str, bytes, type(None))
 TIMES = (dt.datetime, dt.date, dt.time)
 BY_STR = (decimal.Decimal, fractions.Fraction, uuid.UUID, dt.timedelta, dt.timezone, range, slice)
@@ -51,7 +51,10 @@ class Encoder:
         self._memo: dict[int, tuple[Any, str]] = {}  # id -> (value kept alive, text) for big containers
 
     def encode(self, value: Any) -> str:
-        return self._encode(value, 0, set())
+        try:
+            return self._encode(value, 0, set())
+        except RecursionError as exc:  # deep structures inside library objects
+            raise Unencodable("nested too deep") from exc
 
     def _encode(self, value: Any, depth: int, active: set[int]) -> str:
         kind = type(value)
@@ -123,10 +126,9 @@ class Encoder:
 
 
 def _plain(value: Any) -> Any:
-    for base in SCALARS:
-        if isinstance(value, base):
-            return base(value) if base is not type(None) else None
-    return value  # pragma: no cover - callers only pass scalar subclasses
+    """The builtin scalar that an instance of a subclass of one (say, of `str`) holds."""
+    base: type = next(b for b in (bool, int, float, complex, str, bytes) if isinstance(value, b))
+    return base(value)
 
 
 def _library_value(value: Any, kind: type) -> str | None:
@@ -149,8 +151,3 @@ def _library_value(value: Any, kind: type) -> str | None:
     except Exception as exc:  # an expression Polars cannot serialize (e.g. a Python UDF)
         raise Unencodable(f"polars {kind.__name__}: {exc}") from exc
     return None
-
-
-def is_code(value: Any) -> bool:
-    """Functions, classes, modules and builtins: things named, not encoded."""
-    return isinstance(value, (FunctionType, BuiltinFunctionType, type, ModuleType))
