@@ -68,7 +68,7 @@ class CodeInfo:
 
 @dataclass(slots=True)
 class _Node:
-    """The hash parts of one item; `ref#k` in a part points at `children[k]`."""
+    """The hash parts of one item and the items it reaches, in the order they were found."""
 
     parts: list[str] = field(default_factory=list)
     children: list[Item] = field(default_factory=list)
@@ -349,10 +349,14 @@ class CodeVersions:
         return f"lib:{module}.{getattr(value, '__qualname__', getattr(value, '__name__', '?'))}"
 
     def _child(self, item: Item) -> str:
+        """Queue `item` under the current node; its text names it stably (the digest follows the order)."""
         node = self._current
         assert node is not None
         node.children.append(item)
-        return f"ref#{len(node.children) - 1}"
+        kind, obj, name = item
+        if kind == "binding":
+            return f"ref:binding:{obj.get('__name__', '?')}.{name}"
+        return f"ref:{kind}:{obj.__name__ if kind == 'module' else _label(obj)}"
 
     def _enclosing(self, fn: FunctionType) -> Item | None:
         """The function that defined `fn` (its closure and defaults come from there), if reachable."""

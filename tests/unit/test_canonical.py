@@ -117,3 +117,19 @@ def test_encoding_is_the_same_in_processes_with_other_hash_seeds() -> None:
         for seed in ("1", "2", "3")
     }
     assert len(outputs) == 1
+
+
+def test_big_containers_name_their_code_on_every_reuse() -> None:
+    seen: list[str] = []
+
+    def name(value: Any) -> str | None:
+        if callable(value) and hasattr(value, "__qualname__"):
+            seen.append(value.__qualname__)
+            return f"code:{value.__qualname__}"
+        return None
+
+    encoder = Encoder(name, lambda t: False)
+    steps = [double] * 300
+    first = encoder.encode(steps)
+    assert len(seen) == 300
+    assert encoder.encode(steps) == first and len(seen) == 600  # memoized text, code named again
