@@ -151,7 +151,7 @@ def why(key: str, as_json: bool, project: str | None) -> int:
     views.require_key(ws.graph, key)
     if ws.graph.is_source(key):
         raise click.UsageError(f"{key} is a source: its version is the hash of its files, see `wb show {key}`")
-    doc = views.coverage_json(key, ws.code[key], ws.libraries_of(key))
+    doc = views.coverage_json(key, ws.coverage(key), ws.libraries_of(key))
     _emit_json(doc) if as_json else views.print_coverage(doc)
     return 0
 

@@ -97,6 +97,9 @@ class SourceSpec:
         return f"{self.file}:{self.line}"
 
 
+NO_RESOURCES = Resources()  # shared: a frozen default costs a dataclass __init__ per asset otherwise
+
+
 def check_key(key: str, where: str) -> str:
     """`key` if it is a valid asset key, else a `DefinitionError` naming `where`."""
     if not isinstance(key, str) or not KEY_PATTERN.match(key):
@@ -148,7 +151,7 @@ def asset(
             raise DefinitionError(f"asset {key!r} at {where}: io={io!r} is not one of {sorted(IO_NAMES)}")
         if retries < 0:
             raise DefinitionError(f"asset {key!r} at {where}: retries must be >= 0")
-        if isinstance(env, str) or not all(isinstance(e, str) and ENV_NAME.match(e) for e in env):
+        if env and (isinstance(env, str) or not all(isinstance(e, str) and ENV_NAME.match(e) for e in env)):
             raise DefinitionError(f"asset {key!r} at {where}: env= takes a list of variable names, got {env!r}")
         params = tuple(p for p in _named_parameters(func) if p not in RESERVED_PARAMS)
         spec = AssetSpec(
@@ -160,12 +163,12 @@ def asset(
             deps=tuple(deps),
             code_version=code_version,
             io=io,
-            resources=resources or Resources(),
+            resources=resources or NO_RESOURCES,
             retries=retries,
             metadata=dict(metadata or {}),
             partitions=partitions,
             partition_mappings=dict(partition_mappings or {}),
-            env=tuple(sorted(set(env))),
+            env=tuple(sorted(set(env))) if env else (),
             file=code.co_filename,
             line=code.co_firstlineno,
         )

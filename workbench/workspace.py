@@ -70,12 +70,22 @@ class Workspace:
     def code(self) -> dict[str, CodeInfo]:
         """What each asset's and check's code version covers, by key (checks as `asset:name`)."""
         from workbench.codeversion import CodeVersions
+        from workbench.storage.rows import paused_gc
 
-        versions = CodeVersions(self.root, self.project.config.cache_dir / "code_versions.json")
-        out = {spec.key: versions.info(spec) for spec in self.graph.assets()}
-        out.update((c.key, versions.info(c)) for checks in self.graph.checks.values() for c in checks)
+        with paused_gc():  # many small objects and no cycles: the collector's passes cost ~40%
+            versions = CodeVersions(self.root, self.project.config.cache_dir / "code_versions.json")
+            out = {spec.key: versions.info(spec) for spec in self.graph.assets()}
+            out.update((c.key, versions.info(c)) for checks in self.graph.checks.values() for c in checks)
         versions.save()
         return out
+
+    def coverage(self, key: str) -> CodeInfo:
+        """What the code version of asset `key` covers (for `wb why`)."""
+        from workbench.codeversion import CodeVersions
+
+        return CodeVersions(self.root, self.project.config.cache_dir / "code_versions.json", explain=True).info(
+            self.graph.nodes[key]
+        )
 
     @cached_property
     def code_versions(self) -> dict[str, str]:
