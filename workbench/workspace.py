@@ -121,6 +121,12 @@ class Workspace:
 
     def status(self) -> dict[str, Status]:
         """The status of every unit (asset, or partition of one), keyed by unit id."""
+        from workbench.storage.rows import paused_gc
+
+        with paused_gc():  # thousands of records and statuses, all kept: no garbage to find
+            return self._status()
+
+    def _status(self) -> dict[str, Status]:
         sources = {k: o.data_version for k, o in self.observe_sources().items()}
         latest = {unit_id(k, p): found for (k, p), found in self.metadata.latest_all().items()}
         checks = self.metadata.latest_checks() if self.graph.checks else {}

@@ -63,6 +63,8 @@ def test_notebook_api_leaves_user_modules_and_sys_path_alone(tmp_path: Path) -> 
         "nbpipe.py": "from workbench import asset\nfrom nbtypes import Box\n\n@asset\ndef boxed():\n    return Box(2)\n",
         "nbtypes.py": "class Box:\n    def __init__(self, n):\n        self.n = n\n",
     })
+    outer_meta = list(sys.meta_path)  # an in-process test before may have left a CLI-style loader active
+    sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, loader._ProjectFinder)]
     path_before, meta_before = list(sys.path), list(sys.meta_path)
     sys.path.insert(0, str(root))
     try:
@@ -78,6 +80,7 @@ def test_notebook_api_leaves_user_modules_and_sys_path_alone(tmp_path: Path) -> 
         again = workbench.load("boxed", project=root)
         assert isinstance(again, nbtypes.Box)
     finally:
+        sys.meta_path[:] = outer_meta
         sys.path[:] = [p for p in sys.path if p != str(root)]
         for name in ("nbtypes", "nbpipe"):
             sys.modules.pop(name, None)
