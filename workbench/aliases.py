@@ -23,7 +23,7 @@ def who() -> str:
 
 
 def check_name(name: str) -> str:
-    if not ALIAS.match(name) or LATEST.match(name) or HEX.match(name):
+    if not ALIAS.fullmatch(name) or LATEST.fullmatch(name) or HEX.fullmatch(name):
         raise VersionRefError(
             f"invalid alias name {name!r}: use a word such as 'champion' (letters, digits, _ . -), "
             "not 'latest' or something that reads as a version"

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 import pickle
+import re
 from pathlib import Path
 from typing import Any
 
-from workbench.errors import SerializationError
+import xxhash
+
+from workbench.errors import SerializationError, StoreError
 from workbench.spec import AssetSpec
 
 TABLE_TYPES = ("DataFrame", "LazyFrame", "Table", "DuckDBPyRelation")
+_DIGEST = re.compile(r"[0-9a-f]{32}")  # a content-addressed artifact is named by its xxh3-128 digest
 
 
 def kind_of_annotation(annotation: Any) -> str | None:
@@ -120,8 +124,11 @@ def read(path: Path, kind: str, annotation: Any = None, connection: Any = None) 
         return json.loads(path.read_text(encoding="utf-8"))
     if kind == "bytes":
         return path.read_bytes()
-    with open(path, "rb") as f:
-        return pickle.load(f)  # noqa: S301 - only artifacts of the project's own store
+    data = path.read_bytes()
+    named = path.name.split(".", 1)[0]
+    if _DIGEST.fullmatch(named) and xxhash.xxh3_128_hexdigest(data) != named:
+        raise StoreError(f"artifact {path} does not match its content hash: refusing to unpickle it")
+    return pickle.loads(data)  # noqa: S301 - only verified artifacts of the project's own store
 
 
 def read_source(path: Path, annotation: Any = None, connection: Any = None) -> Any:

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from workbench.errors import DefinitionError
 from workbench.partitions import Mapping_, Partitions
 
-KEY_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(/[A-Za-z_][A-Za-z0-9_]*)*$")
+KEY_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(/[A-Za-z_][A-Za-z0-9_]*)*")  # used with fullmatch
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 SPEC_ATTR = "__workbench_asset__"
 RESERVED_PARAMS = frozenset({"context", "partition"})
@@ -102,7 +102,7 @@ NO_RESOURCES = Resources()  # shared: a frozen default costs a dataclass __init_
 
 def check_key(key: str, where: str) -> str:
     """`key` if it is a valid asset key, else a `DefinitionError` naming `where`."""
-    if not isinstance(key, str) or not KEY_PATTERN.match(key):
+    if not isinstance(key, str) or not KEY_PATTERN.fullmatch(key):
         raise DefinitionError(
             f"invalid asset key {key!r} at {where}: keys match [A-Za-z_][A-Za-z0-9_]*, "
             "optionally with a '/'-separated prefix"
