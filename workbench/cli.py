@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from workbench.errors import WorkbenchError
+from workbench.text import terminal_safe
 
 _debug = bool(os.environ.get("WORKBENCH_DEBUG"))
 
@@ -466,12 +467,12 @@ def main(argv: list[str] | None = None) -> None:
     except WorkbenchError as exc:
         if _debug:
             raise
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {terminal_safe(str(exc))}", err=True)
         code = exc.exit_code
     except Exception as exc:
         if _debug:
             raise
-        click.echo(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)", err=True)
+        click.echo(f"internal error: {type(exc).__name__}: {terminal_safe(str(exc))} (rerun with --debug for the traceback)", err=True)
         code = 1
     sys.exit(code if isinstance(code, int) else 0)
 

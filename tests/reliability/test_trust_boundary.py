@@ -142,3 +142,27 @@ def test_partition_lookup_matches_the_definition(keys: list[str], child: str, si
         assert parent_partitions(SamePartition(), child, parents) == ([child] if child in parents else [])
         naive = [k for k in parents if k <= child][-size:]
         assert parent_partitions(Window(size), child, parents) == naive
+
+
+ESCAPES = """
+from workbench import Output, asset
+
+@asset
+def loud() -> dict:
+    print("\\x1b]0;owned\\x07log")
+    return Output({"v": 1}, metrics={"m\\x1b[2J": 1.0})
+
+@asset
+def crash(loud: dict) -> dict:
+    raise ValueError("\\x1b[31mred\\x1b]8;;https://evil.example\\x07click")
+"""
+
+
+def test_terminal_escapes_from_user_code_are_printed_visibly(tmp_path: Path) -> None:
+    root = tmp_path / "esc"
+    write_files(root, {"pyproject.toml": '[tool.workbench]\nmodules = ["pipeline"]\n', "pipeline.py": ESCAPES})
+    outputs = [run_wb(root, "materialize")]
+    outputs += [run_wb(root, *args) for args in (["status"], ["show", "loud"], ["history", "loud"], ["show", "crash"])]
+    for out in outputs:
+        assert "\x1b" not in out.stdout + out.stderr, out.stdout + out.stderr
+    assert "\\x1b[31mred" in outputs[0].stdout + outputs[0].stderr
