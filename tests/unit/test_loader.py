@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import marshal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -84,3 +86,24 @@ def test_notebook_api_leaves_user_modules_and_sys_path_alone(tmp_path: Path) -> 
         sys.path[:] = [p for p in sys.path if p != str(root)]
         for name in ("nbtypes", "nbpipe"):
             sys.modules.pop(name, None)
+
+
+def test_third_party_imports_during_a_load_keep_their_bytecode_cache(tmp_path: Path) -> None:
+    """The project's own bytecode goes to .workbench; the process-wide settings stay as they were."""
+    root = tmp_path / "proj"
+    write_files(root, {
+        "pyproject.toml": '[tool.workbench]\nmodules = ["pipeline"]\n',
+        "pipeline.py": (
+            "import sys\nfrom workbench import asset\n\n"
+            "SEEN = (sys.dont_write_bytecode, sys.pycache_prefix)\n\n"
+            "@asset\ndef seen() -> list:\n    return list(SEEN)\n"
+        ),
+    })
+    assert run_wb(root, "materialize").returncode == 0
+    seen = json.loads(next((root / ".workbench" / "artifacts" / "objects").rglob("*.json")).read_text())
+    plain = subprocess.run(
+        [sys.executable, "-c", "import json, sys; print(json.dumps([sys.dont_write_bytecode, sys.pycache_prefix]))"],
+        capture_output=True, text=True, check=True,
+    )
+    assert seen == json.loads(plain.stdout)  # what this interpreter does anyway
+    assert not list(root.rglob("__pycache__"))  # and the work tree stays clean
