@@ -156,7 +156,7 @@ def run_remote(ws: Workspace, key: str, store_url: str, run_id: str | None = Non
     store = ArtifactStore(store_url)
     inputs = unit_inputs(ws.graph, ws.partition_keys, key, partition)
     upstream = _upstream(ws, inputs, store)
-    ctx = RunContext(run_id or uuid.uuid4().hex, TRIGGER, git_info(ws.root), ws.root, partition)
+    ctx = RunContext(run_id or uuid.uuid4().hex, TRIGGER, git_info(ws.root, ws.project.config.home), ws.root, partition)
     versions, nodes = ws.code_versions, ws.graph.nodes
 
     def once() -> Materialization:

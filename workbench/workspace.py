@@ -52,6 +52,9 @@ class Workspace:
     def metadata(self) -> DuckDBMetadataStore:
         from workbench.storage.metadata import DuckDBMetadataStore
 
+        from workbench.gitinfo import ignore_in_git
+
+        ignore_in_git(self.project.config.home)
         store = DuckDBMetadataStore(self.project.config.metadata_path)
         journals = self.project.config.home / "journal"
         if journals.is_dir() and any(journals.iterdir()):  # a run is going on, or one was killed
