@@ -79,9 +79,16 @@ def write(value: Any, kind: str, path: Path) -> tuple[str, int | None, dict[str,
             raise SerializationError(f"io='bytes' needs a bytes value, got {type(value).__name__}")
         path.write_bytes(bytes(value))
         return kind, None, {}
-    with open(path, "wb") as f:
-        pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
+    path.write_bytes(pickled(value))
     return "pickle", None, {}
+
+
+def pickled(value: Any) -> bytes:
+    """The bytes an artifact of `value` holds when it is pickled."""
+    return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+
 
 
 def _write_table(value: Any, path: Path) -> tuple[int, dict[str, Any]]:
