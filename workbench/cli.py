@@ -170,10 +170,11 @@ def history(key: str, limit: int, as_json: bool, project: str | None) -> int:
     views.require_key(ws.graph, key)
     records = ws.metadata.history(key, limit=limit)
     checks = ws.metadata.check_history(key, limit=limit) if ws.graph.checks.get(key) else []
+    collected = {r.id for r in records if r.ok and r.artifact_uri and not ws.artifacts.exists(r.artifact_uri)}
     if as_json:
-        _emit_json([views.record_json(r, checks) for r in records])
+        _emit_json([{**views.record_json(r, checks), "collected": r.id in collected} for r in records])
     else:
-        views.print_history(key, records, checks[: len(ws.graph.checks.get(key, ())) * 3])
+        views.print_history(key, records, checks[: len(ws.graph.checks.get(key, ())) * 3], collected)
     return 0
 
 

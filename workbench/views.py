@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
@@ -189,7 +190,10 @@ def record_json(record: Materialization, checks: Iterable[Any] = ()) -> dict[str
     return doc
 
 
-def print_history(key: str, records: list[Materialization], checks: Iterable[Any] = ()) -> None:
+def print_history(
+    key: str, records: list[Materialization], checks: Iterable[Any] = (), collected: AbstractSet[str] = frozenset()
+) -> None:
+    """`collected`: ids of successful records whose artifact `wb gc` deleted (shown as such)."""
     if not records:
         console.print(_t(f"{key} has never been materialized", "dim"))
         return
@@ -203,7 +207,7 @@ def print_history(key: str, records: list[Materialization], checks: Iterable[Any
         secs = (r.ended_at - r.started_at).total_seconds()
         table.add_row(
             _t(r.ended_at.strftime("%m-%d %H:%M:%S")),
-            _t(r.status, "green" if r.ok else "bold red"),
+            _t("collected" if r.id in collected else r.status, "dim" if r.id in collected else "green" if r.ok else "bold red"),
             _t(short(r.data_version, 10)),
             _t(short(r.code_version, 8), "dim"),
             _t(git, "dim"),
