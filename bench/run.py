@@ -100,7 +100,8 @@ def bench_large(tmp: Path, n: int) -> None:
     t0 = time.perf_counter()
     wb(root, "materialize", "--jobs", "2")
     report(f"wb materialize, {n} assets, first run", time.perf_counter() - t0, "s", "-")
-    report(f"wb status, {n} assets, nothing stale", timed(lambda: wb(root, "status", "--json"), 3), "s", "< 1 s")
+    report(f"wb status --json, {n} assets, nothing stale", timed(lambda: wb(root, "status", "--json"), 3), "s", "< 1 s")
+    report(f"wb status (table), {n} assets, nothing stale", timed(lambda: wb(root, "status"), 3), "s", "< 1 s")
     report(f"wb materialize (no-op), {n} assets", timed(lambda: wb(root, "materialize"), 3), "s", "< 1 s")
 
 
@@ -139,18 +140,28 @@ def bench_data_path(tmp: Path, rows: int) -> None:
     print(f"{'':<4}plain write+read {base:.3f} s, workbench {wb_time:.3f} s")
 
 
+SECTIONS: dict[str, Callable[..., None]] = {
+    "startup": bench_startup,
+    "disk": bench_disk,
+    "overhead": bench_overhead,
+    "large": bench_large,
+    "data": bench_data_path,
+}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
+    parser.add_argument("--only", nargs="+", choices=SECTIONS, help="run only these sections")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="wb-bench-") as tmp_name:
         tmp = Path(tmp_name)
         os.environ.pop("WORKBENCH_HOME", None)
-        bench_startup(tmp)
-        bench_disk(tmp)
-        bench_overhead(tmp, 200 if args.quick else 1000)
-        bench_large(tmp, 1000 if args.quick else 10_000)
-        bench_data_path(tmp, 500_000 if args.quick else 5_000_000)
+        sizes = {"overhead": 200 if args.quick else 1000, "large": 1000 if args.quick else 10_000}
+        sizes["data"] = 500_000 if args.quick else 5_000_000
+        for name in args.only or SECTIONS:
+            section = SECTIONS[name]
+            section(tmp, sizes[name]) if name in sizes else section(tmp)  # type: ignore[call-arg]
 
 
 if __name__ == "__main__":

@@ -68,6 +68,17 @@ def _parse(uri: str, content: bytes | Exception | None, parse: Callable[[str], R
         return RecordProblem(uri, f"not a valid record: {exc}")
 
 
+_SCRATCH = re.compile(r"[0-9a-f]{32}(\.[A-Za-z0-9]+)?(\.tmp)?")
+
+
+def _inside(path: Path, root: Path) -> Path:
+    """`path` if it resolves inside `root` (following any links); else `StoreError`."""
+    real, base = os.path.realpath(path), os.path.realpath(root)
+    if not real.startswith(base + os.sep):
+        raise StoreError(f"{path} leads outside the store ({real}): refusing to read it")
+    return path
+
+
 def _parent_made(path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     return path
@@ -111,13 +122,20 @@ class ArtifactStore:
         return uri, data_version, size
 
     def local_path(self, uri: str) -> Path:
-        """A local file holding the artifact: the file itself, or a cached download of a remote one."""
+        """A local file holding the artifact: the file itself, or a cached download of a remote one.
+
+        The path must resolve inside the store (or the download cache): a symbolic link anywhere on
+        the way that leads out of it is refused, as is a uri that is not a plain relative path.
+        """
+        self._check(uri)
         if self.is_local:
             path = Path(self._path(uri))
             if not path.is_file():
                 raise StoreError(f"artifact {uri} is missing from {self.url}")
-            return path
+            return _inside(path, Path(self.root))
         cached = self.cache_dir / uri
+        if cached.is_file():
+            _inside(cached, self.cache_dir)
         if not cached.is_file() or not uri.startswith("objects/"):  # only objects are immutable
             temp = self.scratch_path(cached.suffix)
             self._io(lambda: self.fs.get_file(self._path(uri), str(temp)), uri)
@@ -211,12 +229,18 @@ class ArtifactStore:
         return content
 
     def clean_scratch(self, max_age: float = 3600.0) -> int:
-        """Delete scratch files older than `max_age` seconds (left by crashes); returns how many."""
-        if not self.scratch_dir.is_dir():
+        """Delete scratch files older than `max_age` seconds (left by crashes); returns how many.
+
+        Only files this store names as scratch (`<uuid hex>.<ext>`), never through a link: the
+        folder comes from configuration a checkout may choose.
+        """
+        if not self.scratch_dir.is_dir() or self.scratch_dir.is_symlink():
             return 0
         cutoff, removed = time.time() - max_age, 0
         for path in self.scratch_dir.iterdir():
             try:
+                if not _SCRATCH.fullmatch(path.name) or path.is_symlink():
+                    continue
                 if path.is_file() and path.stat().st_mtime < cutoff:
                     path.unlink()
                     removed += 1

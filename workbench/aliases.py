@@ -23,7 +23,7 @@ def who() -> str:
 
 
 def check_name(name: str) -> str:
-    if not ALIAS.match(name) or LATEST.match(name) or HEX.match(name):
+    if not ALIAS.fullmatch(name) or LATEST.fullmatch(name) or HEX.fullmatch(name):
         raise VersionRefError(
             f"invalid alias name {name!r}: use a word such as 'champion' (letters, digits, _ . -), "
             "not 'latest' or something that reads as a version"
@@ -34,6 +34,11 @@ def check_name(name: str) -> str:
 def set_alias(ws: Workspace, key: str, ref: str | None, name: str) -> AliasEvent:
     """Point `name` at the version of `key` that `ref` names (moving it if it was elsewhere)."""
     record = resolve(ws.metadata, key, ref)
+    if not record.artifact_uri or not ws.artifacts.exists(record.artifact_uri):
+        raise VersionRefError(
+            f"{key}@{ref or 'latest'} ({(record.data_version or '')[:12]}): its artifact was deleted (wb gc), "
+            "so the alias could not be loaded; materialize that version again first"
+        )
     return _record(ws, AliasEvent(uuid.uuid4().hex, key, check_name(name), record.data_version, record.id, who(), utcnow()))
 
 

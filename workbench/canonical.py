@@ -22,14 +22,14 @@ import re
 import uuid
 from collections.abc import Callable
 from pathlib import PurePath
-from types import BuiltinFunctionType, FunctionType, MethodType, ModuleType
+from types import MethodType, ModuleType
 from typing import Any
 
 from workbench.hashing import digest
 
 __all__ = ["Encoder", "Unencodable"]
 
-MAX_DEPTH = 200
+MAX_DEPTH = 100
 SCALARS = (bool, int, float, complex, str, bytes, type(None))
 TIMES = (dt.datetime, dt.date, dt.time)
 BY_STR = (decimal.Decimal, fractions.Fraction, uuid.UUID, dt.timedelta, dt.timezone, range, slice)
@@ -48,10 +48,16 @@ class Encoder:
     def __init__(self, name: Namer, is_project_type: Callable[[type], bool]) -> None:
         self._name = name
         self._is_project_type = is_project_type
-        self._memo: dict[int, tuple[Any, str]] = {}  # id -> (value kept alive, text) for big containers
+        # Big containers are encoded once: id -> (value kept alive, text, the code values it names,
+        # which are named again on every reuse so that the caller sees them each time).
+        self._memo: dict[int, tuple[Any, str, list[Any]]] = {}
+        self._trail: list[Any] = []  # code values named while encoding the current value
 
     def encode(self, value: Any) -> str:
-        return self._encode(value, 0, set())
+        try:
+            return self._encode(value, 0, set())
+        except RecursionError as exc:  # deep structures inside library objects
+            raise Unencodable("nested too deep") from exc
 
     def _encode(self, value: Any, depth: int, active: set[int]) -> str:
         kind = type(value)
@@ -59,21 +65,33 @@ class Encoder:
             return f"{kind.__name__}:{value!r}"
         if depth > MAX_DEPTH or id(value) in active:
             raise Unencodable(f"{kind.__name__} nested too deep or cyclic")
-        named = self._name(value) if callable(value) or isinstance(value, (type, ModuleType)) else None
+        named = self._named(value) if callable(value) or isinstance(value, (type, ModuleType)) else None
         if named is not None:
             return named
         memo = self._memo.get(id(value))
         if memo is not None and memo[0] is value:
+            for code in memo[2]:
+                self._named(code)
             return memo[1]
+        big = isinstance(value, (list, tuple, dict, set, frozenset)) and len(value) >= BIG
+        outer, self._trail = self._trail, []
         active.add(id(value))
         try:
             text = self._structure(value, kind, depth + 1, active)
         finally:
             active.discard(id(value))
-        if isinstance(value, (list, tuple, dict, set, frozenset)) and len(value) >= BIG:
+            trail, self._trail = self._trail, outer
+            outer.extend(trail)
+        if big:
             text = f"big:{digest(text)}"
-            self._memo[id(value)] = (value, text)
+            self._memo[id(value)] = (value, text, trail)
         return text
+
+    def _named(self, value: Any) -> str | None:
+        named = self._name(value)
+        if named is not None:
+            self._trail.append(value)
+        return named
 
     def _structure(self, value: Any, kind: type, depth: int, active: set[int]) -> str:
         enc = functools.partial(self._encode, depth=depth, active=active)
@@ -119,14 +137,13 @@ class Encoder:
     def _type_label(self, kind: type) -> str:
         if kind.__module__ == "builtins":
             return kind.__qualname__
-        return self._name(kind) or f"{kind.__module__}.{kind.__qualname__}"
+        return self._named(kind) or f"{kind.__module__}.{kind.__qualname__}"
 
 
 def _plain(value: Any) -> Any:
-    for base in SCALARS:
-        if isinstance(value, base):
-            return base(value) if base is not type(None) else None
-    return value  # pragma: no cover - callers only pass scalar subclasses
+    """The builtin scalar that an instance of a subclass of one (say, of `str`) holds."""
+    base: type = next(b for b in (bool, int, float, complex, str, bytes) if isinstance(value, b))
+    return base(value)
 
 
 def _library_value(value: Any, kind: type) -> str | None:
@@ -149,8 +166,3 @@ def _library_value(value: Any, kind: type) -> str | None:
     except Exception as exc:  # an expression Polars cannot serialize (e.g. a Python UDF)
         raise Unencodable(f"polars {kind.__name__}: {exc}") from exc
     return None
-
-
-def is_code(value: Any) -> bool:
-    """Functions, classes, modules and builtins: things named, not encoded."""
-    return isinstance(value, (FunctionType, BuiltinFunctionType, type, ModuleType))

@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from workbench.errors import WorkbenchError
+from workbench.text import terminal_safe
 
 _debug = bool(os.environ.get("WORKBENCH_DEBUG"))
 
@@ -151,7 +152,7 @@ def why(key: str, as_json: bool, project: str | None) -> int:
     views.require_key(ws.graph, key)
     if ws.graph.is_source(key):
         raise click.UsageError(f"{key} is a source: its version is the hash of its files, see `wb show {key}`")
-    doc = views.coverage_json(key, ws.code[key], ws.libraries_of(key))
+    doc = views.coverage_json(key, ws.coverage(key), ws.libraries_of(key))
     _emit_json(doc) if as_json else views.print_coverage(doc)
     return 0
 
@@ -169,10 +170,11 @@ def history(key: str, limit: int, as_json: bool, project: str | None) -> int:
     views.require_key(ws.graph, key)
     records = ws.metadata.history(key, limit=limit)
     checks = ws.metadata.check_history(key, limit=limit) if ws.graph.checks.get(key) else []
+    collected = {r.id for r in records if r.ok and r.artifact_uri and not ws.artifacts.exists(r.artifact_uri)}
     if as_json:
-        _emit_json([views.record_json(r, checks) for r in records])
+        _emit_json([{**views.record_json(r, checks), "collected": r.id in collected} for r in records])
     else:
-        views.print_history(key, records, checks[: len(ws.graph.checks.get(key, ())) * 3])
+        views.print_history(key, records, checks[: len(ws.graph.checks.get(key, ())) * 3], collected)
     return 0
 
 
@@ -491,12 +493,12 @@ def main(argv: list[str] | None = None) -> None:
     except WorkbenchError as exc:
         if _debug:
             raise
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {terminal_safe(str(exc))}", err=True)
         code = exc.exit_code
     except Exception as exc:
         if _debug:
             raise
-        click.echo(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)", err=True)
+        click.echo(f"internal error: {type(exc).__name__}: {terminal_safe(str(exc))} (rerun with --debug for the traceback)", err=True)
         code = 1
     sys.exit(code if isinstance(code, int) else 0)
 

@@ -26,13 +26,16 @@ import sys
 import tempfile
 import textwrap
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import BuiltinFunctionType, CodeType, FunctionType, ModuleType
-from typing import Any
+from typing import Any, NamedTuple
+
+import xxhash
 
 from workbench.canonical import Encoder, Unencodable
-from workbench.codeindex import DEFINITIONS, Entry, definition_entry, index_source, strip_docstrings, valid_index
+from workbench.codeindex import D, DEFINITIONS, E, K, R, S, Entry, definition_entry, index_source, strip_docstrings
+from workbench.codeindex import valid_index
 from workbench.hashing import digest
 from workbench.loader import import_project_module, is_library_file, source_of
 from workbench.spec import AssetSpec
@@ -41,8 +44,9 @@ __all__ = ["CodeInfo", "CodeVersions", "Covered"]
 
 log = logging.getLogger(__name__)
 
-CACHE_FORMAT = f"codeversions-2-py{sys.version_info[0]}.{sys.version_info[1]}"
+CACHE_FORMAT = f"codeversions-3-py{sys.version_info[0]}.{sys.version_info[1]}"
 OWN_PACKAGE = "workbench"
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode  # json.dumps(**options) builds one per call
 
 Definition = FunctionType | type
 Item = tuple[str, Any, str]  # (kind, object, name): def / binding / module
@@ -57,30 +61,39 @@ class Covered:
     where: str = ""  # file:line, or how it is hashed
 
 
-@dataclass(frozen=True, slots=True)
-class CodeInfo:
-    """An asset's code version and what it covers."""
+class CodeInfo(NamedTuple):
+    """An asset's code version and what it covers (a named tuple: one per asset, built fast)."""
 
     version: str
     modules: tuple[str, ...] = ()  # top-level names of the third-party modules its code reaches
     covered: tuple[Covered, ...] = ()
 
 
-@dataclass(slots=True)
 class _Node:
-    """The hash parts of one item; `ref#k` in a part points at `children[k]`."""
+    """The hash parts of one item and the items it reaches, in the order they were found."""
 
-    parts: list[str] = field(default_factory=list)
-    children: list[Item] = field(default_factory=list)
-    modules: set[str] = field(default_factory=set)
-    covered: list[Covered] = field(default_factory=list)
+    __slots__ = ("parts", "children", "modules", "covered")
+
+    def __init__(self) -> None:  # a plain class: a dataclass with four factories costs 2x per node
+        self.parts: list[str] = []
+        self.children: list[Item] = []
+        self.modules: set[str] = set()
+        self.covered: list[Covered] = []
 
 
 class CodeVersions:
     """Computes code versions for asset and check specs, caching per-file indexes across runs."""
 
-    def __init__(self, project_root: Path, cache_file: Path | None = None, env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        project_root: Path,
+        cache_file: Path | None = None,
+        env: Mapping[str, str] | None = None,
+        *,
+        explain: bool = False,
+    ) -> None:
         self.root = Path(project_root).resolve()
+        self.explain = explain  # also list what each version covers (`CodeInfo.covered`, for `wb why`)
         self.cache_file = cache_file
         self.env = os.environ if env is None else env
         self._files: dict[str, dict[str, Any]] = self._load()
@@ -89,6 +102,7 @@ class CodeVersions:
         self._nodes: dict[tuple[str, int, str], tuple[Any, _Node]] = {}
         self._encoder = Encoder(self._name_outside_node, self._is_project_type)
         self._current: _Node | None = None
+        self._own: dict[tuple[int, str], bool] = {}  # (namespace id, decorator head) -> ours?
 
     def of(self, spec: Any) -> str:
         """The hex code version of an asset or check: explicit if given, else computed from its code."""
@@ -99,25 +113,29 @@ class CodeVersions:
         if spec.code_version is not None:
             return CodeInfo(digest("explicit", spec.code_version, *options), (), (Covered("option", "code_version", spec.code_version),))
         root: Item = ("def", spec.fn, "")
-        order, index = [root], {_item_key(root): 0}
-        parts: list[str] = [*options]
+        order, index = [root], {("def", id(spec.fn), ""): 0}
+        parts: list[str] = options
         modules: set[str] = set()
         covered: list[Covered] = []
         for item in order:  # grows breadth-first while references are found; cycle-safe
             node = self._node(item)
-            targets = []
+            parts.append(item[0])
+            parts += node.parts
+            parts.append("->")
             for child in node.children:
-                key = _item_key(child)
+                key = (child[0], id(child[1]), child[2])
                 if key not in index:
                     index[key] = len(order)
                     order.append(child)
-                targets.append(str(index[key]))
-            parts += [item[0], *node.parts, "->", *targets]
-            modules |= node.modules
-            covered += node.covered
-        covered += [Covered("env", name, "set" if name in self.env else "unset") for name in getattr(spec, "env", ())]
-        covered += [Covered("library", name) for name in sorted(modules)]
-        return CodeInfo(digest("code", *parts), tuple(sorted(modules)), tuple(covered))
+                parts.append(str(index[key]))
+            if node.modules:
+                modules |= node.modules
+            if node.covered:
+                covered += node.covered
+        if self.explain:
+            covered += [Covered("env", name, "set" if name in self.env else "unset") for name in getattr(spec, "env", ())]
+            covered += [Covered("library", name) for name in sorted(modules)]
+        return CodeInfo(_digest_text(parts), tuple(sorted(modules)) if modules else (), tuple(covered))
 
     def save(self) -> None:
         """Write the cache file atomically if anything was parsed since it was loaded."""
@@ -138,14 +156,14 @@ class CodeVersions:
     # -- options that change the stored result --------------------------------------------------
 
     def _options(self, spec: Any) -> list[str]:
-        parts = ["io", str(getattr(spec, "io", None) or "")]
+        parts = ["io", getattr(spec, "io", None) or ""]
         mappings = getattr(spec, "partition_mappings", None)
         if mappings:
             try:
                 parts += ["mappings", self._encoder.encode(dict(sorted(mappings.items())))]
             except Unencodable:
                 parts += ["mappings", *(f"{k}:{_label(type(v))}" for k, v in sorted(mappings.items()))]
-        for name in sorted(getattr(spec, "env", ())):
+        for name in getattr(spec, "env", ()):  # sorted when declared
             value = self.env.get(name)
             parts += ["env", name, "-" if value is None else digest("value", value)]
         return parts
@@ -153,14 +171,14 @@ class CodeVersions:
     # -- items ----------------------------------------------------------------------------------
 
     def _node(self, item: Item) -> _Node:
-        key = _item_key(item)
+        kind, obj, name = item
+        key = (kind, id(obj), name)
         found = self._nodes.get(key)
-        if found is not None and found[0] is item[1]:
+        if found is not None and found[0] is obj:
             return found[1]
         node = _Node()
         previous, self._current = self._current, node
         try:
-            kind, obj, name = item
             if kind == "module":
                 self._module_node(node, obj)
             elif kind == "binding":
@@ -171,7 +189,7 @@ class CodeVersions:
                 self._function_node(node, obj)
         finally:
             self._current = previous
-        self._nodes[key] = (item[1], node)
+        self._nodes[key] = (obj, node)
         return node
 
     def _function_node(self, node: _Node, fn: Any) -> None:
@@ -181,9 +199,10 @@ class CodeVersions:
             return
         entry = self._function_entry(fn)
         namespace = fn.__globals__
-        node.parts += ["function", entry["d"]]
-        node.covered.append(Covered("function", _qualname(fn), f"{fn.__code__.co_filename}:{fn.__code__.co_firstlineno}"))
-        refs = list(entry["r"])
+        node.parts += ["function", entry[D]]
+        if self.explain:
+            node.covered.append(Covered("function", _qualname(fn), f"{fn.__code__.co_filename}:{fn.__code__.co_firstlineno}"))
+        refs = list(entry[R])
         refs += self._decorators(node, entry, namespace)
         cells = {}
         if fn.__closure__:
@@ -194,9 +213,10 @@ class CodeVersions:
                     cells[name] = None
         for name, value in sorted(cells.items()):
             node.parts += ["cell", name, self._value(value, lambda: self._enclosing(fn))]
-        defaults = [*enumerate(fn.__defaults__ or ()), *sorted((fn.__kwdefaults__ or {}).items())]
-        for position, value in defaults:
-            node.parts += ["default", str(position), self._value(value, lambda: self._enclosing(fn))]
+        if fn.__defaults__ or fn.__kwdefaults__:
+            defaults = [*enumerate(fn.__defaults__ or ()), *sorted((fn.__kwdefaults__ or {}).items())]
+            for position, value in defaults:
+                node.parts += ["default", str(position), self._value(value, lambda: self._enclosing(fn))]
         wrapped = getattr(fn, "__wrapped__", None)
         if wrapped is not None:  # functools.wraps: the wrapper and the wrapped both count
             node.parts += ["wraps", self._name(wrapped) or _label(type(wrapped))]
@@ -208,11 +228,13 @@ class CodeVersions:
         entry = self._class_entry(cls, namespace)
         if entry is None:
             node.parts += ["opaque class", _label(cls)]
-            node.covered.append(Covered("opaque", _label(cls), "no source: named only"))
+            if self.explain:
+                node.covered.append(Covered("opaque", _label(cls), "no source: named only"))
             return
-        node.parts += ["class", entry["d"]]
-        node.covered.append(Covered("class", _label(cls), f"{namespace.get('__file__', '')}:{entry.get('s', 0)}"))
-        refs = list(entry["r"]) + self._decorators(node, entry, namespace)
+        node.parts += ["class", entry[D]]
+        if self.explain:
+            node.covered.append(Covered("class", _label(cls), f"{namespace.get('__file__', '')}:{entry[S]}"))
+        refs = list(entry[R]) + self._decorators(node, entry, namespace)
         self._references(node, refs, namespace, {})
 
     def _binding_node(self, node: _Node, namespace: dict[str, Any], name: str) -> None:
@@ -222,11 +244,13 @@ class CodeVersions:
         module = namespace.get("__name__", "?")
         if entry is None:  # bound by code we cannot read (exec, setattr from elsewhere)
             node.parts += ["unbound", module, name, _label(type(namespace.get(name)))]
-            node.covered.append(Covered("opaque", f"{module}.{name}", "no binding statement found: named only"))
+            if self.explain:
+                node.covered.append(Covered("opaque", f"{module}.{name}", "no binding statement found: named only"))
             return
-        node.parts += ["binding", module, name, entry["d"]]
-        node.covered.append(Covered("binding", f"{module}.{name}", "source of the statements that bind it"))
-        self._references(node, entry["r"], namespace, {})
+        node.parts += ["binding", module, name, entry[D]]
+        if self.explain:
+            node.covered.append(Covered("binding", f"{module}.{name}", "source of the statements that bind it"))
+        self._references(node, entry[R], namespace, {})
 
     def _module_node(self, node: _Node, module: ModuleType) -> None:
         namespace = vars(module)
@@ -235,25 +259,29 @@ class CodeVersions:
         if index is None:
             node.parts += ["opaque module", module.__name__]
             return
-        node.parts += ["module", module.__name__, index["m"]["d"]]
-        node.covered.append(Covered("module", module.__name__, filename))
-        self._references(node, index["m"]["r"], namespace, {})
+        node.parts += ["module", module.__name__, index["m"][D]]
+        if self.explain:
+            node.covered.append(Covered("module", module.__name__, filename))
+        self._references(node, index["m"][R], namespace, {})
 
     # -- references -----------------------------------------------------------------------------
 
     def _decorators(self, node: _Node, entry: Entry, namespace: Mapping[str, Any]) -> list[str]:
         """Decorator digests (our own `@asset`/`@check` left out: their options enter separately)."""
         refs: list[str] = []
-        for deco_digest, deco_refs, head in entry.get("k", []):
-            if _is_own(_lookup(head, namespace)):
+        for deco_digest, deco_refs, head in entry[K]:
+            own = self._own.get((id(namespace), head))
+            if own is None:
+                own = self._own[(id(namespace), head)] = _is_own(_lookup(head, namespace))
+            if own:
                 continue
             node.parts += ["decorator", deco_digest]
             refs += deco_refs
         return refs
 
     def _references(self, node: _Node, refs: list[str], namespace: Mapping[str, Any], cells: Mapping[str, Any]) -> None:
-        imports = sorted(r for r in refs if r.startswith("import:"))  # first: they may fill registries
-        for ref in imports + sorted(r for r in refs if not r.startswith("import:")):
+        imports = [r for r in refs if r.startswith("import:")]  # first: they may fill registries
+        for ref in [*imports, *(r for r in refs if not r.startswith("import:"))] if imports else refs:
             if ref.startswith("="):
                 node.parts += ["global", ref]
                 node.children.append(("binding", namespace, ref[1:]))
@@ -263,11 +291,10 @@ class CodeVersions:
                 self._named(node, ref, namespace, cells)
 
     def _named(self, node: _Node, ref: str, namespace: Mapping[str, Any], cells: Mapping[str, Any]) -> None:
-        head, *rest = ref.split(".")
-        if head in cells:
-            return  # cells are hashed by value with the function
-        if head not in namespace:
-            return  # a builtin, or a name never bound (a NameError at run time)
+        head = ref.partition(".")[0]
+        if head in cells or head not in namespace:
+            return  # cells are hashed by value with the function; else a builtin or an unbound name
+        rest = ref.split(".")[1:] if "." in ref else []
         value, owner, name = namespace[head], namespace, head
         for attr in rest:  # descend through project modules only
             if not (isinstance(value, ModuleType) and self._is_project_module(value)) or not hasattr(value, attr):
@@ -308,13 +335,15 @@ class CodeVersions:
         try:
             text = "value:" + self._encoder.encode(value)
             if label and self._current is not None:
-                self._current.covered.append(Covered("value", label, _label(type(value))))
+                if self.explain:
+                    self._current.covered.append(Covered("value", label, _label(type(value))))
             return text
         except Unencodable as exc:
             item = fallback()
             assert self._current is not None
             if item is None:
-                self._current.covered.append(Covered("opaque", _label(type(value)), str(exc)))
+                if self.explain:
+                    self._current.covered.append(Covered("opaque", _label(type(value)), str(exc)))
                 return "opaque:" + _label(type(value))
             return self._child(item)
 
@@ -349,10 +378,14 @@ class CodeVersions:
         return f"lib:{module}.{getattr(value, '__qualname__', getattr(value, '__name__', '?'))}"
 
     def _child(self, item: Item) -> str:
+        """Queue `item` under the current node; its text names it stably (the digest follows the order)."""
         node = self._current
         assert node is not None
         node.children.append(item)
-        return f"ref#{len(node.children) - 1}"
+        kind, obj, name = item
+        if kind == "binding":
+            return f"ref:binding:{obj.get('__name__', '?')}.{name}"
+        return f"ref:{kind}:{obj.__name__ if kind == 'module' else _label(obj)}"
 
     def _enclosing(self, fn: FunctionType) -> Item | None:
         """The function that defined `fn` (its closure and defaults come from there), if reachable."""
@@ -420,14 +453,15 @@ class CodeVersions:
             return candidates[0] if candidates else None
         lines = [fn.__code__.co_firstlineno for fn in _methods(cls) if fn.__code__.co_filename == filename]
         for entry in candidates:
-            if any(entry["s"] <= line <= entry["e"] for line in lines):
+            if any(entry[S] <= line <= entry[E] for line in lines):
                 return entry  # type: ignore[no-any-return]
-        return {  # no method tells them apart: all of them count
-            "d": digest("classes", *(e["d"] for e in candidates)),
-            "r": sorted({r for e in candidates for r in e["r"]}),
-            "k": [k for e in candidates for k in e.get("k", [])],
-            "s": candidates[0]["s"],
-        }
+        return [  # no method tells them apart: all of them count
+            digest("classes", *(e[D] for e in candidates)),
+            sorted({r for e in candidates for r in e[R]}),
+            [k for e in candidates for k in e[K]],
+            candidates[0][S],
+            candidates[-1][E],
+        ]
 
     def _index(self, filename: str, namespace: Mapping[str, Any]) -> dict[str, Any] | None:
         """The file's index, for the source this module was loaded from (checked once per module)."""
@@ -472,8 +506,9 @@ class CodeVersions:
             return {}
 
 
-def _item_key(item: Item) -> tuple[str, int, str]:
-    return (item[0], id(item[1]), item[2])
+def _digest_text(parts: list[str]) -> str:
+    """xxh3-128 of the parts as one JSON array: unambiguous (no bare join) and encoded in C."""
+    return xxhash.xxh3_128_hexdigest(_JSON(parts).encode())
 
 
 def _label(value: Any) -> str:
@@ -538,4 +573,4 @@ def _bytecode(code: CodeType) -> Entry:
                 parts.append(repr(const))
 
     walk(code)
-    return {"d": digest("bytecode", *parts), "r": sorted(set(code.co_names)), "k": []}
+    return [digest("bytecode", *parts), sorted(set(code.co_names)), [], code.co_firstlineno, code.co_firstlineno]

@@ -161,7 +161,8 @@ def execute(
     # (scikit-learn, polars) look it up in sys.modules and failed on a half-imported module.
     import pyarrow  # noqa: F401
 
-    ctx = RunContext(run.run_id, trigger, git_info(ws.root), ws.root, checkpoints=ws.project.config.home / "checkpoints")
+    home = ws.project.config.home
+    ctx = RunContext(run.run_id, trigger, git_info(ws.root, home), ws.root, checkpoints=home / "checkpoints")
     apply = _Apply(ws, plan, status, reporter, ctx, reuse)
     try:
         apply.run(max(1, jobs))

@@ -16,6 +16,7 @@ Platforms without `fcntl` (Windows) get neither: every acquire succeeds and noth
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import threading
@@ -23,7 +24,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from workbench.errors import WorkbenchError
+from workbench.errors import StoreError, WorkbenchError
 from workbench.hashing import digest
 from workbench.records import CheckRecord, Materialization
 
@@ -91,10 +92,10 @@ class Leases:
             return Lease(unit, None)
         path = self.path(unit)
         try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            fd = _open_lock(path, os.O_RDWR | os.O_CREAT)
         except FileNotFoundError:
             self.folder.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            fd = _open_lock(path, os.O_RDWR | os.O_CREAT)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -104,6 +105,18 @@ class Leases:
             os.close(fd)
             raise
         return Lease(unit, fd)
+
+
+def _open_lock(path: Path, flags: int) -> int:
+    """Open a lock or journal file, never through a symbolic link (nor in a linked folder)."""
+    if path.parent.is_symlink():
+        raise StoreError(f"{path.parent} is a symbolic link: refusing to write through it")
+    try:
+        return os.open(path, flags | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise StoreError(f"{path} is a symbolic link: refusing to write through it") from exc
+        raise
 
 
 class RunJournal:
@@ -117,7 +130,7 @@ class RunJournal:
         self._fd: int | None = None
         if fcntl is not None:
             folder.mkdir(parents=True, exist_ok=True)
-            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
+            self._fd = _open_lock(self.path, os.O_RDWR | os.O_CREAT | os.O_TRUNC)
             fcntl.flock(self._fd, fcntl.LOCK_EX)  # a new file: no one else holds it
 
     def wrote(self, uris: Iterable[str]) -> None:

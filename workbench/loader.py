@@ -17,7 +17,6 @@ import functools
 import hashlib
 import hmac
 import importlib
-import importlib.abc
 import importlib.machinery
 import importlib.util
 import marshal
@@ -149,8 +148,10 @@ def import_project_module(name: str, root: Path) -> ModuleType | None:
     return module
 
 
-class _ProjectFinder(importlib.abc.MetaPathFinder):
-    """Finds project modules as the path finder does and hands them to `_ProjectLoader`."""
+class _ProjectFinder:
+    """Finds project modules as the path finder does and hands them to `_ProjectLoader`.
+
+    A meta-path finder by protocol (`find_spec`); importing `importlib.abc` would cost 4 ms."""
 
     def __init__(self, cache: _BytecodeCache | None) -> None:
         self.cache = cache

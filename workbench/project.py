@@ -113,11 +113,13 @@ def load_project(config: ProjectConfig, *, fresh: bool = True) -> Project:
     `fresh`: import every project module anew (a long-lived process picking up edits); otherwise
     modules are imported again only when one of their files changed (the notebook API).
     """
+    from workbench.storage.rows import paused_gc
     from workbench.units import check_mappings
 
-    specs, checks = collect_specs(config, fresh=fresh)
-    graph = AssetGraph.build(specs, checks)
-    check_mappings(graph)
+    with paused_gc():  # what it builds lives as long as the project: the collector would only rescan it
+        specs, checks = collect_specs(config, fresh=fresh)
+        graph = AssetGraph.build(specs, checks)
+        check_mappings(graph)
     return Project(config=config, graph=graph)
 
 

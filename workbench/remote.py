@@ -246,7 +246,7 @@ def run_remote(
     store = ArtifactStore(store_url)
     inputs = unit_inputs(ws.graph, ws.partition_keys, key, partition)
     upstream = _upstream(ws, inputs, store)
-    git = codepackage.git_of(ws.root) or git_info(ws.root)  # a code package carries the laptop's commit
+    git = codepackage.git_of(ws.root) or git_info(ws.root, ws.project.config.home)  # the laptop's, from a package
     checkpoints = ws.project.config.home / CHECKPOINTS
     restore_checkpoints(store, key, checkpoints)
     ctx = RunContext(run_id or uuid.uuid4().hex, TRIGGER, git, ws.root, partition, checkpoints)

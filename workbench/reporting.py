@@ -7,6 +7,8 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, TextIO
 
+from workbench.text import terminal_safe
+
 if TYPE_CHECKING:
     from workbench.plan import Plan
 
@@ -62,7 +64,7 @@ class PlainReporter(NullReporter):
         self._line(f"start  {key}")
 
     def finished(self, key: str, outcome: str, seconds: float, detail: str = "") -> None:
-        suffix = f": {detail}" if detail else ""
+        suffix = f": {terminal_safe(detail)}" if detail else ""
         self._line(f"{outcome:<12} {key} ({seconds:.2f}s){suffix}")
 
     def _line(self, text: str) -> None:
@@ -109,7 +111,7 @@ class RichReporter(NullReporter):
             self.progress.advance(self.task)
         line = Text.assemble((f"{outcome:<12}", self.STYLES.get(outcome, "")), f" {key} ", (f"{seconds:.2f}s", "dim"))
         if detail:
-            line.append(f"  {detail}", style="dim")
+            line.append(f"  {terminal_safe(detail)}", style="dim")
         self.progress.console.print(line)
         self._describe()
 

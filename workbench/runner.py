@@ -165,12 +165,16 @@ def _compute_and_store(
             metrics.update(value.metrics)
             value = value.value
         kind = spec.io or serializers.kind_of_value(value)
-        scratch = artifacts.scratch_path(f".{serializers.EXTENSIONS[kind]}")
-        try:
-            kind, rows, facts = serializers.write(value, kind, scratch)
-            uri, data_version, size = artifacts.put_file(scratch, serializers.EXTENSIONS[kind])
-        finally:
-            scratch.unlink(missing_ok=True)
+        passed = _passed_through(value, kind, kwargs, inputs, upstream, nodes, artifacts)
+        if passed is not None:  # the input object itself, unchanged: its stored artifact, not a new pickle
+            uri, data_version, size, rows, facts = passed.artifact_uri, passed.data_version, passed.size, None, {}
+        else:
+            scratch = artifacts.scratch_path(f".{serializers.EXTENSIONS[kind]}")
+            try:
+                kind, rows, facts = serializers.write(value, kind, scratch)
+                uri, data_version, size = artifacts.put_file(scratch, serializers.EXTENSIONS[kind])
+            finally:
+                scratch.unlink(missing_ok=True)
     finally:
         if connection is not None:
             connection.close()
@@ -184,6 +188,36 @@ def _compute_and_store(
         metadata=metadata,
         metrics=metrics,
     )
+
+
+def _passed_through(
+    value: Any,
+    kind: str,
+    kwargs: Mapping[str, Any],
+    inputs: Mapping[str, InputRef],
+    upstream: Mapping[str, Status],
+    nodes: Mapping[str, AssetSpec | SourceSpec],
+    artifacts: Any,
+) -> Materialization | None:
+    """The record of the pickled input that `value` is (the very object, unchanged), if any.
+
+    Pickling an unpickled object need not give its original bytes, so `def chosen(model): return
+    model` would get a new data version on every run and defeat early cutoff downstream. An input
+    changed in place (`return model.fit(X, y)`) is told apart: its pickle now differs from a pickle
+    of the stored original, and it is stored anew.
+    """
+    if kind != "pickle":
+        return None  # tables and JSON are written canonically already
+    for param, ref in inputs.items():
+        if param in kwargs and kwargs[param] is value and not ref.many and isinstance(nodes[ref.key], AssetSpec):
+            record = upstream[ref.units[0]].record
+            if record is None or not record.artifact_uri or record.serializer != "pickle":
+                continue
+            now = serializers.pickled(value)
+            path = artifacts.local_path(record.artifact_uri)
+            if now == path.read_bytes() or now == serializers.pickled(serializers.read(path, "pickle")):
+                return record
+    return None
 
 
 def _checkpoint_root(spec: AssetSpec, ctx: RunContext, code_version: str, inputs: Mapping[str, str]) -> Path | None:

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 import pickle
+import re
 from pathlib import Path
 from typing import Any
 
-from workbench.errors import SerializationError
+import xxhash
+
+from workbench.errors import SerializationError, StoreError
 from workbench.spec import AssetSpec
 
 TABLE_TYPES = ("DataFrame", "LazyFrame", "Table", "DuckDBPyRelation")
+_DIGEST = re.compile(r"[0-9a-f]{32}")  # a content-addressed artifact is named by its xxh3-128 digest
 
 
 def kind_of_annotation(annotation: Any) -> str | None:
@@ -75,9 +79,16 @@ def write(value: Any, kind: str, path: Path) -> tuple[str, int | None, dict[str,
             raise SerializationError(f"io='bytes' needs a bytes value, got {type(value).__name__}")
         path.write_bytes(bytes(value))
         return kind, None, {}
-    with open(path, "wb") as f:
-        pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
+    path.write_bytes(pickled(value))
     return "pickle", None, {}
+
+
+def pickled(value: Any) -> bytes:
+    """The bytes an artifact of `value` holds when it is pickled."""
+    return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+
 
 
 def _write_table(value: Any, path: Path) -> tuple[int, dict[str, Any]]:
@@ -120,8 +131,11 @@ def read(path: Path, kind: str, annotation: Any = None, connection: Any = None) 
         return json.loads(path.read_text(encoding="utf-8"))
     if kind == "bytes":
         return path.read_bytes()
-    with open(path, "rb") as f:
-        return pickle.load(f)  # noqa: S301 - only artifacts of the project's own store
+    data = path.read_bytes()
+    named = path.name.split(".", 1)[0]
+    if _DIGEST.fullmatch(named) and xxhash.xxh3_128_hexdigest(data) != named:
+        raise StoreError(f"artifact {path} does not match its content hash: refusing to unpickle it")
+    return pickle.loads(data)  # noqa: S301 - only verified artifacts of the project's own store
 
 
 def read_source(path: Path, annotation: Any = None, connection: Any = None) -> Any:

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from workbench.errors import DefinitionError
 from workbench.partitions import Mapping_, Partitions
 
-KEY_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(/[A-Za-z_][A-Za-z0-9_]*)*$")
+KEY_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(/[A-Za-z_][A-Za-z0-9_]*)*")  # used with fullmatch
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 SPEC_ATTR = "__workbench_asset__"
 RESERVED_PARAMS = frozenset({"context", "partition"})
@@ -102,9 +102,12 @@ class SourceSpec:
         return f"{self.file}:{self.line}"
 
 
+NO_RESOURCES = Resources()  # shared: a frozen default costs a dataclass __init__ per asset otherwise
+
+
 def check_key(key: str, where: str) -> str:
     """`key` if it is a valid asset key, else a `DefinitionError` naming `where`."""
-    if not isinstance(key, str) or not KEY_PATTERN.match(key):
+    if not isinstance(key, str) or not KEY_PATTERN.fullmatch(key):
         raise DefinitionError(
             f"invalid asset key {key!r} at {where}: keys match [A-Za-z_][A-Za-z0-9_]*, "
             "optionally with a '/'-separated prefix"
@@ -169,7 +172,7 @@ def asset(
             raise DefinitionError(f"asset {key!r} at {where}: io={io!r} is not one of {sorted(IO_NAMES)}")
         if retries < 0:
             raise DefinitionError(f"asset {key!r} at {where}: retries must be >= 0")
-        if isinstance(env, str) or not all(isinstance(e, str) and ENV_NAME.match(e) for e in env):
+        if env and (isinstance(env, str) or not all(isinstance(e, str) and ENV_NAME.match(e) for e in env)):
             raise DefinitionError(f"asset {key!r} at {where}: env= takes a list of variable names, got {env!r}")
         if k8s is not None and (
             not isinstance(k8s, Mapping) or set(k8s) - K8S_PARTS or not all(isinstance(v, Mapping) for v in k8s.values())
@@ -185,12 +188,12 @@ def asset(
             deps=tuple(deps),
             code_version=code_version,
             io=io,
-            resources=resources or Resources(),
+            resources=resources or NO_RESOURCES,
             retries=retries,
             metadata=dict(metadata or {}),
             partitions=partitions,
             partition_mappings=dict(partition_mappings or {}),
-            env=tuple(sorted(set(env))),
+            env=tuple(sorted(set(env))) if env else (),
             timeout=None if timeout is None else parse_duration(timeout, f"asset {key!r} at {where}: timeout="),
             k8s={part: dict(v) for part, v in (k8s or {}).items()},
             file=code.co_filename,

@@ -195,6 +195,7 @@ def compute_status(
     """
     keys = keys or {}
     latest_checks = latest_checks or {}
+    partitioned = any(keys.values())  # else every unit is an asset and its parents are the graph's
     out: dict[str, Status] = {}
     for key in graph.order:
         spec = graph.nodes[key]
@@ -203,7 +204,7 @@ def compute_status(
             continue
         for partition in keys.get(key) or ("",):
             unit = unit_id(key, partition)
-            parents = unit_parents(graph, keys, key, partition)
+            parents = unit_parents(graph, keys, key, partition) if partitioned else graph.parents[key]
             libs = libraries.get(key) if libraries is not None else None
             st = asset_status(key, parents, code_versions[key], latest.get(unit), out, partition, unit in lost, libs)
             specs = graph.checks.get(key, ())

@@ -42,8 +42,9 @@ def check_mappings(graph: AssetGraph) -> None:
         for parent in graph.parents[spec.key]:
             node = graph.nodes[parent]
             theirs = node.partitions if isinstance(node, AssetSpec) else None
-            mapping = _mapping(graph, spec, parent)
-            if theirs and spec.partitions and theirs != spec.partitions and isinstance(mapping, SamePartition):
+            if not (theirs and spec.partitions and theirs != spec.partitions):
+                continue  # the same partitions (or none) on both sides: any mapping fits
+            if isinstance(_mapping(graph, spec, parent), SamePartition):
                 raise DefinitionError(
                     f"asset {spec.key!r} at {spec.location} and its parent {parent!r} are partitioned differently: "
                     "give partition_mappings={...: AllPartitions() or Window(n)}"

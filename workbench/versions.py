@@ -8,9 +8,9 @@ from typing import Protocol
 from workbench.errors import VersionRefError
 from workbench.records import AliasEvent, Materialization
 
-LATEST = re.compile(r"^latest(?:~(\d+))?$")
-HEX = re.compile(r"^[0-9a-f]{1,64}$")
-ALIAS = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
+LATEST = re.compile(r"latest(?:~(\d+))?")  # all three are used with fullmatch: `$` lets "x\n" through
+HEX = re.compile(r"[0-9a-f]{1,64}")
+ALIAS = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,63}")
 
 
 class History(Protocol):
@@ -30,7 +30,7 @@ def split_ref(text: str) -> tuple[str, str | None]:
 def resolve(store: History, key: str, ref: str | None) -> Materialization:
     """The successful materialization of `key` that `ref` names (None means latest)."""
     ref = (ref or "latest").strip()
-    match = LATEST.match(ref)
+    match = LATEST.fullmatch(ref)
     if match:
         back = int(match.group(1) or 0)
         versions = [m for m in store.history(key) if m.ok]
@@ -41,7 +41,7 @@ def resolve(store: History, key: str, ref: str | None) -> Materialization:
     alias = next((a for a in store.aliases(key) if a.name == ref), None)
     if alias is not None and alias.data_version:
         return resolve(store, key, alias.data_version)
-    if not HEX.match(ref.lower()):
+    if not HEX.fullmatch(ref.lower()):
         raise VersionRefError(f"{key}@{ref}: no such alias, and not a version (a data version, a prefix, latest~N)")
     found: dict[str | None, Materialization] = {}
     for m in store.find_versions(key, ref.lower()):  # newest first: keep the newest record per version

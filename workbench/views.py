@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
@@ -21,6 +22,7 @@ from workbench.partitions import split_unit
 from workbench.records import Materialization
 from workbench.spec import AssetSpec, SourceSpec
 from workbench.staleness import Status, overall_state
+from workbench.text import terminal_safe
 
 if TYPE_CHECKING:
     from workbench.executor import Result
@@ -35,7 +37,7 @@ console = Console(highlight=False, soft_wrap=False, width=PIPE_WIDTH)
 
 
 def _t(value: object, style: str = "") -> Text:
-    return Text("" if value is None else str(value), style=style)
+    return Text("" if value is None else terminal_safe(str(value)), style=style)
 
 
 def short(version: str | None, n: int = 12) -> str:
@@ -152,7 +154,7 @@ def print_plan(plan: Plan) -> None:
         return
     console.print(_t(f"would run {len(plan.to_run)} asset(s), skip {len(plan.fresh)} fresh:", "bold"))
     for key in plan.to_run:
-        console.print(Text.assemble("  ", (key, "bold"), "  ", ("; ".join(str(r) for r in plan.reasons[key]), "dim")))
+        console.print(Text.assemble("  ", (key, "bold"), "  ", _t("; ".join(str(r) for r in plan.reasons[key]), "dim")))
 
 
 def reporter(quiet: bool) -> Reporter:
@@ -171,7 +173,7 @@ def print_result(result: Result) -> None:
     parts = [f"materialized {len(result.materialized)}", f"skipped {len(result.skipped)}", f"failed {len(result.failed)}"]
     err.print(_t(", ".join(parts), "bold red" if result.failed else "bold green"))
     for key in result.failed:
-        err.print(Text.assemble(("failed  ", "bold red"), (key, "bold"), f": {result.errors.get(key, '')}"))
+        err.print(Text.assemble(("failed  ", "bold red"), (key, "bold"), _t(f": {result.errors.get(key, '')}")))
     for key, cause in result.blocked.items():
         err.print(Text.assemble(("skipped ", "yellow"), (key, "bold"), f": upstream {cause} failed"))
     if result.failed:
@@ -188,7 +190,10 @@ def record_json(record: Materialization, checks: Iterable[Any] = ()) -> dict[str
     return doc
 
 
-def print_history(key: str, records: list[Materialization], checks: Iterable[Any] = ()) -> None:
+def print_history(
+    key: str, records: list[Materialization], checks: Iterable[Any] = (), collected: AbstractSet[str] = frozenset()
+) -> None:
+    """`collected`: ids of successful records whose artifact `wb gc` deleted (shown as such)."""
     if not records:
         console.print(_t(f"{key} has never been materialized", "dim"))
         return
@@ -202,7 +207,7 @@ def print_history(key: str, records: list[Materialization], checks: Iterable[Any
         secs = (r.ended_at - r.started_at).total_seconds()
         table.add_row(
             _t(r.ended_at.strftime("%m-%d %H:%M:%S")),
-            _t(r.status, "green" if r.ok else "bold red"),
+            _t("collected" if r.id in collected else r.status, "dim" if r.id in collected else "green" if r.ok else "bold red"),
             _t(short(r.data_version, 10)),
             _t(short(r.code_version, 8), "dim"),
             _t(git, "dim"),
@@ -217,10 +222,10 @@ def print_history(key: str, records: list[Materialization], checks: Iterable[Any
         verdict = Text("passed", "green") if c.passed else Text("failed" + (" (blocking)" if c.blocking else ""), "bold red")
         when = c.ended_at.strftime("%m-%d %H:%M:%S")
         where = f"[{c.partition}] " if c.partition else ""
-        console.print(Text.assemble("check ", (c.name, "bold"), f" {where}on {short(c.asset_data_version, 10)} ", verdict, f"  {when}", f"  {c.error}" if c.error else ""))
+        console.print(Text.assemble("check ", (c.name, "bold"), f" {where}on {short(c.asset_data_version, 10)} ", verdict, f"  {when}", _t(f"  {c.error}" if c.error else "")))
     latest = records[0]
     if not latest.ok:
-        console.print(Text.assemble(("\nlatest run failed: ", "bold red"), latest.error or ""))
+        console.print(Text.assemble(("\nlatest run failed: ", "bold red"), _t(latest.error)))
         if latest.traceback:
             console.print(_t(latest.traceback.rstrip(), "dim"))
 
@@ -234,7 +239,7 @@ def _fmt_metric(value: object) -> str:
 def print_source(ws: Workspace, key: str) -> None:
     obs = ws.observe_sources()[key]
     spec = ws.graph.nodes[key]
-    console.print(Text.assemble(("source ", "bold"), (key, "bold"), f"  {spec.path}"))
+    console.print(Text.assemble(("source ", "bold"), (key, "bold"), _t(f"  {spec.path}")))
     console.print(_t(f"data version {obs.data_version or '(missing)'}, {human_size(obs.size)}"))
 
 
@@ -242,11 +247,11 @@ def print_show(ws: Workspace, key: str, record: Materialization | None, last: Ma
     from workbench import serializers
 
     if last is not None and not last.ok:
-        console.print(Text.assemble(("latest run failed: ", "bold red"), last.error or ""))
+        console.print(Text.assemble(("latest run failed: ", "bold red"), _t(last.error)))
         if last.traceback:
             console.print(_t(last.traceback.rstrip(), "dim"))
         if last.log:
-            console.print(Text.assemble(("log:\n", "bold"), (last.log.rstrip(), "dim")))
+            console.print(Text.assemble(("log:\n", "bold"), _t(last.log.rstrip(), "dim")))
     if record is None:
         if last is None:
             console.print(_t(f"{key} has never been materialized", "dim"))
@@ -256,9 +261,9 @@ def print_show(ws: Workspace, key: str, record: Materialization | None, last: Ma
         facts.append(f"{record.rows} rows")
     if record.git_commit:
         facts.append(f"git {short(record.git_commit, 8)}" + (" with uncommitted changes" if record.git_dirty else ""))
-    console.print(Text.assemble((key, "bold"), "  ", (", ".join(f for f in facts if f), "dim")))
+    console.print(Text.assemble((key, "bold"), "  ", _t(", ".join(f for f in facts if f), "dim")))
     for name, value in sorted(record.metrics.items()):
-        console.print(Text.assemble(("metric ", "cyan"), f"{name} = {_fmt_metric(value)}"))
+        console.print(Text.assemble(("metric ", "cyan"), _t(f"{name} = {_fmt_metric(value)}")))
     assert record.artifact_uri and record.serializer
     if not ws.artifacts.exists(record.artifact_uri):
         raise StoreError(
@@ -302,7 +307,7 @@ def version_label(node: Mapping[str, Any]) -> Text:
     if node.get("materialized_at"):
         parts += ["  ", (str(node["materialized_at"])[:19].replace("T", " "), "dim")]
     if node.get("note"):
-        parts += ["  ", (node["note"], "yellow")]
+        parts += ["  ", (terminal_safe(str(node["note"])), "yellow")]
     return Text.assemble(*parts)
 
 

@@ -52,6 +52,9 @@ class Workspace:
     def metadata(self) -> DuckDBMetadataStore:
         from workbench.storage.metadata import DuckDBMetadataStore
 
+        from workbench.gitinfo import ignore_in_git
+
+        ignore_in_git(self.project.config.home)
         store = DuckDBMetadataStore(self.project.config.metadata_path)
         journals = self.project.config.home / "journal"
         if journals.is_dir() and any(journals.iterdir()):  # a run is going on, or one was killed
@@ -70,12 +73,22 @@ class Workspace:
     def code(self) -> dict[str, CodeInfo]:
         """What each asset's and check's code version covers, by key (checks as `asset:name`)."""
         from workbench.codeversion import CodeVersions
+        from workbench.storage.rows import paused_gc
 
-        versions = CodeVersions(self.root, self.project.config.cache_dir / "code_versions.json")
-        out = {spec.key: versions.info(spec) for spec in self.graph.assets()}
-        out.update((c.key, versions.info(c)) for checks in self.graph.checks.values() for c in checks)
+        with paused_gc():  # many small objects and no cycles: the collector's passes cost ~40%
+            versions = CodeVersions(self.root, self.project.config.cache_dir / "code_versions.json")
+            out = {spec.key: versions.info(spec) for spec in self.graph.assets()}
+            out.update((c.key, versions.info(c)) for checks in self.graph.checks.values() for c in checks)
         versions.save()
         return out
+
+    def coverage(self, key: str) -> CodeInfo:
+        """What the code version of asset `key` covers (for `wb why`)."""
+        from workbench.codeversion import CodeVersions
+
+        return CodeVersions(self.root, self.project.config.cache_dir / "code_versions.json", explain=True).info(
+            self.graph.nodes[key]
+        )
 
     @cached_property
     def code_versions(self) -> dict[str, str]:
@@ -111,6 +124,12 @@ class Workspace:
 
     def status(self) -> dict[str, Status]:
         """The status of every unit (asset, or partition of one), keyed by unit id."""
+        from workbench.storage.rows import paused_gc
+
+        with paused_gc():  # thousands of records and statuses, all kept: no garbage to find
+            return self._status()
+
+    def _status(self) -> dict[str, Status]:
         sources = {k: o.data_version for k, o in self.observe_sources().items()}
         latest = {unit_id(k, p): found for (k, p), found in self.metadata.latest_all().items()}
         checks = self.metadata.latest_checks() if self.graph.checks else {}

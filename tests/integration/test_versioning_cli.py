@@ -181,3 +181,18 @@ def test_library_upgrade_is_recorded_and_a_stale_reason_when_opted_in(make_proje
             os.environ.pop("PYTHONPATH", None)
         else:
             os.environ["PYTHONPATH"] = env_path
+
+
+def test_an_alias_is_refused_for_a_collected_version_and_history_marks_it(make_project: Callable[..., Path]) -> None:
+    root = make_project({"pipeline.py": PIPELINE})
+    pipeline = root / "pipeline.py"
+    for scale in (2, 3, 4):
+        pipeline.write_text(PIPELINE.replace("SCALE = 2", f"SCALE = {scale}"))
+        assert run_wb(root, "materialize", "base", "--no-reuse").returncode == 0
+    assert run_wb(root, "gc", "--keep", "1").returncode == 0
+    refused = run_wb(root, "alias", "set", "base@latest~2", "champion")
+    assert refused.returncode == 2 and "artifact was deleted" in refused.stderr, refused.stderr
+    assert run_wb(root, "alias", "set", "base@latest", "champion").returncode == 0
+    history = _json(run_wb(root, "history", "base", "--json"))
+    assert [r["collected"] for r in history] == [False, True, True]  # type: ignore[index]
+    assert "collected" in run_wb(root, "history", "base").stdout

@@ -43,7 +43,7 @@ def _fn() -> None: ...
 
 @st.composite
 def odd_graphs(draw: st.DrawFn) -> AssetGraph:
-    keys = draw(st.lists(st.sampled_from([n for n in ODD_NAMES if KEY_PATTERN.match(n)] + ["n1", "n2"]),
+    keys = draw(st.lists(st.sampled_from([n for n in ODD_NAMES if KEY_PATTERN.fullmatch(n)] + ["n1", "n2"]),
                          min_size=1, max_size=6, unique=True))  # fmt: skip
     specs = [AssetSpec(key=k, fn=_fn, params=(), deps=tuple(d for d in keys[:i] if draw(st.booleans())))
              for i, k in enumerate(keys)]  # fmt: skip
@@ -112,7 +112,7 @@ def test_the_loader_builds_the_right_graph_or_names_the_problem(tmp_path_factory
     (root / f"{module}.py").write_text(_module(defs), encoding="utf-8")
     (root / "pyproject.toml").write_text(f'[tool.workbench]\nmodules = ["{module}"]\n')
     names = [n for n, _ in defs]
-    bad = [n for n in names if not KEY_PATTERN.match(n)]
+    bad = [n for n in names if not KEY_PATTERN.fullmatch(n)]
     duplicates = len(set(names)) != len(names)
     unknown = [d for _, deps in defs for d in deps if d not in names]
     try:

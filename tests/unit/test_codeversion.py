@@ -342,3 +342,32 @@ def test_corrupt_cache_is_ignored(project: Project, tmp_path: Path, content: str
     assert versions.of(_spec(module, "out")) == CodeVersions(root).of(_spec(module, "out"))
     versions.save()
     assert CodeVersions(root, cache).of(_spec(module, "out")) == versions.of(_spec(module, "out"))
+
+
+def test_a_big_shared_list_of_functions_is_followed_from_every_asset(project: Project) -> None:
+    src = """
+        from workbench.spec import asset
+
+        def step(x):
+            return x + 1
+
+        STEPS = [step] * 500
+
+        @asset
+        def first():
+            return sum(f(0) for f in STEPS)
+
+        @asset
+        def second():
+            return len(STEPS)
+    """
+
+    def both(text: str) -> tuple[str, str]:
+        root, module = project({"assets.py": text})
+        versions = CodeVersions(root)  # one instance: the list is encoded once and reused
+        return versions.of(_spec(module, "first")), versions.of(_spec(module, "second"))
+
+    before = both(src)
+    after = both(src.replace("x + 1", "x + 2"))
+    assert before[0] != after[0] and before[1] != after[1]
+    assert both(src) == before

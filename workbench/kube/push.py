@@ -113,7 +113,7 @@ def prepare(ws: Workspace, plan: Plan, status: Mapping[str, Status], target: Tar
     store = ArtifactStore(target.store)
     sources = {s.key: s for u in plan.to_run for s in remote.source_parents(ws, u)}
     files = codepackage.project_files(ws.root, sources.values(), settings.include)
-    sha, archive = codepackage.pack(files, git_info(ws.root))
+    sha, archive = codepackage.pack(files, git_info(ws.root, ws.project.config.home))
     try:
         uploaded = codepackage.upload(store, sha, archive)
     except StoreError:

@@ -1,0 +1,14 @@
+"""Text from user code and stores, made safe to print on a terminal."""
+
+from __future__ import annotations
+
+__all__ = ["terminal_safe"]
+
+# C0 controls (but tab and newline), DEL and C1 controls: ESC starts CSI/OSC sequences that can
+# rewrite the screen, set the window title or hide a link; all are shown as visible escapes.
+_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F, *range(0x80, 0xA0))}
+
+
+def terminal_safe(text: str) -> str:
+    """`text` with control characters other than tab and newline written as `\\xNN`."""
+    return text.translate(_CONTROLS)
