@@ -237,12 +237,13 @@ def test_run_ids_with_a_shared_prefix_never_share_a_name() -> None:
 
 
 CONFIGURED = """
-from workbench import asset
+from workbench import Resources, asset
 
 SHM = {"name": "shm", "emptyDir": {"medium": "Memory", "sizeLimit": "1Gi"}}
 
 
 @asset(
+    resources=Resources(cpu=1),
     k8s={
         "container": {
             "envFrom": [{"configMapRef": {"name": "features"}}],
@@ -280,7 +281,8 @@ def test_per_asset_and_project_kubernetes_options(make_project: Any, tmp_path: P
     assert container["envFrom"][1] == {"configMapRef": {"name": "features"}}
     assert container["env"][-1]["valueFrom"]["secretKeyRef"] == {"name": "api", "key": "token"}
     assert [m["name"] for m in container["volumeMounts"]] == ["scratch", "store", "shm"]
-    assert container["resources"]["requests"] == {"cpu": "250m", "memory": "512Mi", "ephemeral-storage": "2Gi"}
+    assert container["resources"]["requests"] == {"cpu": "1", "memory": "512Mi", "ephemeral-storage": "2Gi"}
+    assert container["resources"]["limits"] == {"cpu": "1"}  # the asset's own resources win over the defaults
     assert [v["name"] for v in pod["volumes"]] == ["scratch", "store", "shm"]
     assert (pod["priorityClassName"], pod["runtimeClassName"]) == ("batch-low", "nvidia")
     assert pod["imagePullSecrets"] == [{"name": "regcred"}]

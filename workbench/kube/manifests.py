@@ -313,7 +313,7 @@ def asset_job(spec: AssetSpec, run: RunSpec, partition: str = "") -> dict[str, A
         labels=labels,
         annotations={UNIT_ANNOTATION: unit},
     )
-    job = with_k8s(job, "[tool.workbench.kubernetes.defaults]", run.defaults)
+    job = with_k8s(job, "[tool.workbench.kubernetes.defaults]", run.defaults, under=True)
     return with_k8s(job, f"asset {spec.key!r}", spec.k8s)
 
 
@@ -329,19 +329,27 @@ def merged(base: Any, extra: Any) -> Any:
     return extra
 
 
-def with_k8s(job: dict[str, Any], where: str, parts: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
-    """`job` with `k8s=`-style parts merged into its container, pod and Job spec."""
+def with_k8s(
+    job: dict[str, Any], where: str, parts: Mapping[str, Mapping[str, Any]], *, under: bool = False
+) -> dict[str, Any]:
+    """`job` with `k8s=`-style parts merged into its container, pod and Job spec (`under`: as defaults,
+    so what the job sets already wins)."""
     for part, extra in parts.items():
         fixed = _FIXED.get(part)
         if fixed is None:
             raise ManifestError(f"{where}: k8s has no part {part!r} (container, pod or job)")
         if fixed & set(extra):
             raise ManifestError(f"{where}: k8s {part} may not set {', '.join(sorted(fixed & set(extra)))}")
+
+    def over(base: Mapping[str, Any], part: str) -> Any:
+        extra = parts.get(part, {})
+        return merged(extra, base) if under else merged(base, extra)
+
     spec = job["spec"]
     pod = spec["template"]["spec"]
-    container = merged(pod["containers"][0], parts.get("container", {}))
-    pod = {**merged(pod, parts.get("pod", {})), "containers": [container]}
-    spec = {**merged(spec, parts.get("job", {})), "template": {**spec["template"], "spec": pod}}
+    container = over(pod["containers"][0], "container")
+    pod = {**over(pod, "pod"), "containers": [container]}
+    spec = {**over(spec, "job"), "template": {**spec["template"], "spec": pod}}
     return {**job, "spec": spec}
 
 
