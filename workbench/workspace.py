@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from workbench.partitions import unit_id
 from workbench.project import Project, ProjectConfig, find_project, load_project
@@ -130,9 +131,21 @@ class Workspace:
             return self._status()
 
     def _status(self) -> dict[str, Status]:
-        sources = {k: o.data_version for k, o in self.observe_sources().items()}
-        latest = {unit_id(k, p): found for (k, p), found in self.metadata.latest_all().items()}
-        checks = self.metadata.latest_checks() if self.graph.checks else {}
+        # The store's reads wait on DuckDB, which lets go of the GIL, while this thread computes the
+        # code versions (in the main thread: imports they trigger may install signal handlers).
+        stored: dict[str, Any] = {}
+
+        def read() -> None:
+            stored["sources"] = {k: o.data_version for k, o in self.observe_sources().items()}
+            stored["latest"] = {unit_id(k, p): found for (k, p), found in self.metadata.latest_all().items()}
+            stored["checks"] = self.metadata.latest_checks() if self.graph.checks else {}
+
+        done = _in_background(read)
+        try:
+            self.code  # noqa: B018 - computed here, meanwhile
+        finally:
+            done()
+        sources, latest, checks = stored["sources"], stored["latest"], stored["checks"]
         lost = self._lost_artifacts(latest)
         libraries = {k: self.libraries_of(k) for k in self.code} if self.project.config.stale_on_library_change else None
         return compute_status(
@@ -209,3 +222,24 @@ class Workspace:
         return make_plan(
             self.graph, status, selected, force=force, only=only, keys=self.partition_keys, partitions=partitions
         )
+
+
+def _in_background(work: Callable[[], object]) -> Callable[[], None]:
+    """Start `work` in a thread; the function returned waits for it and raises what it raised."""
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            work()
+        except BaseException as exc:  # handed to the caller's thread
+            failed.append(exc)
+
+    thread = threading.Thread(target=run, name="wb-store-read", daemon=True)
+    thread.start()
+
+    def wait() -> None:
+        thread.join()
+        if failed:
+            raise failed[0]
+
+    return wait
