@@ -310,6 +310,7 @@ def test_a_pod_that_cannot_start_fails_with_its_reason(project: Path, cluster: C
     assert done.returncode == 1, done.stderr
     assert re.search(r"failed +squares: Unschedulable: 0/1 nodes are available", done.stderr)
     assert "skipped total: upstream squares failed" in done.stderr
+    assert re.search(r'squares \| \(no log: .*HTTP 400 Bad Request: container "asset" in pod .* is waiting to start', done.stderr)
     assert states(project) == {
         "numbers": "fresh",
         "squares": "failed",

@@ -225,14 +225,21 @@ class Cluster:
         return deleted
 
     def log_lines(self, job: str) -> Iterator[str]:
-        """Follow the log of the Job's newest pod until the container exits."""
+        """Follow the log of the Job's newest pod until the container exits (nothing if it has no pod)."""
+        pod = self.newest_pod(job)
+        if pod is not None:
+            yield from self.pod_log(pod)
+
+    def newest_pod(self, job: str) -> str | None:
+        items = sorted(self.pods(f"job-name={job}"), key=lambda p: p["metadata"].get("creationTimestamp") or "")
+        return str(items[-1]["metadata"]["name"]) if items else None
+
+    def pod_log(self, pod: str) -> Iterator[str]:
+        """Follow a pod's log until its container exits; 400 while the container has not started."""
         from kubernetes import watch
 
-        items = sorted(self.pods(f"job-name={job}"), key=lambda p: p["metadata"].get("creationTimestamp") or "")
-        if items:
-            name = items[-1]["metadata"]["name"]
-            stream = watch.Watch().stream(self.core.read_namespaced_pod_log, name, self.namespace, follow=True)
-            yield from self._stream(f"reading the log of pod {name}", stream)
+        stream = watch.Watch().stream(self.core.read_namespaced_pod_log, pod, self.namespace, follow=True)
+        yield from self._stream(f"reading the log of pod {pod}", stream)
 
     def _methods(self, kind: str) -> tuple[Callable[..., Any], Callable[..., Any]]:
         """(create, read) for the kinds the backend manages."""
