@@ -5,7 +5,8 @@ pods. The environment is the manifest's `env` plus the keys of `envFrom` Secrets
 mount becomes a fresh directory per pod (env values under its mount path are rewritten to it); a
 pod whose service-account token is mounted gets API access, as that account, through `KUBECONFIG`
 instead of a token file. Job status follows the exit code, with `backoffLimit`, `podFailurePolicy`
-(FailJob on exit codes) and `activeDeadlineSeconds` (DeadlineExceeded) honoured.
+(FailJob on exit codes) and `activeDeadlineSeconds` (DeadlineExceeded) honoured; a suspended Job
+gets no pod.
 
 A PersistentVolumeClaim (`server.claims`) is the host directory at its mount path, as if every
 node mounted the same ReadWriteMany volume there. As on a real node, a pod that cannot start stays Pending: `Unschedulable` when its nodeSelector does
@@ -120,7 +121,7 @@ class Kubelet:
     def _run_job(self, namespace: str, name: str) -> None:
         failures = 0
         job = self.server.get("jobs", namespace, name)
-        if job is None:
+        if job is None or job["spec"].get("suspend"):  # a suspended Job gets no pod
             return
         limit = job["spec"].get("activeDeadlineSeconds")
         deadline = time.monotonic() + limit if limit else None

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from workbench.storage.artifacts import ArtifactStore
 
 from tests.conftest import WB, run_wb
@@ -445,3 +446,22 @@ def test_an_image_with_other_libraries_fails_the_driver_at_once(project: Path, c
     assert "does not match the laptop: polars 0.0.1 on the laptop, " in log
     ran = [j for j in cluster.server.jobs() if j["metadata"]["labels"]["workbench.dev/run-id"] == "other-libs"]
     assert [asset_of(j) for j in ran] == ["driver"]  # it created nothing
+
+
+def test_applying_the_whole_compiled_folder_starts_no_asset_by_mistake(
+    project: Path, cluster: Cluster, shared: str, tmp_path: Path
+) -> None:
+    set_kubernetes(project, "\n[tool.workbench.kubernetes]\nstart_timeout = 1\n")
+    out = tmp_path / "k8s"
+    args = ("numbers", "--only", "-o", str(out), "--image", IMAGE, "--store", shared, "--run-id", "r1")
+    done = run_wb(project, "compile", *args)
+    assert done.returncode == 0, done.stderr
+    order = {"rbac.yaml": 0, "review": 1, "driver.yaml": 2}  # `kubectl apply -R -f DIR`: everything
+    resource = {"ServiceAccount": "serviceaccounts", "Role": "roles", "RoleBinding": "rolebindings", "Job": "jobs"}
+    for path in sorted(out.rglob("*.yaml"), key=lambda p: order[p.relative_to(out).parts[0]]):
+        for doc in yaml.safe_load_all(path.read_text()):
+            cluster.server.create(resource[doc["kind"]], "default", doc)
+    driver = cluster.wait_for(driver_name("r1"))
+    assert [p for p in cluster.server.created("pods") if "-driver-" not in p] == []  # no asset pod, ever
+    assert driver["status"]["conditions"][0]["type"] == "Failed"
+    assert "numbers: NoPod: no pod was created for Job" in driver_log(cluster)
