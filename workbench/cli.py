@@ -375,15 +375,20 @@ def _run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--code", default=None, metavar="SHA256",
               help="Run the project of this code package from the store (default: the project here).")
 @click.option("--no-reuse", is_flag=True, help="Run even if a stored version has the same code and inputs.")
+@click.option("--checks-only", is_flag=True, help="Only run the asset's checks on its stored version.")
 @common
 def run_asset_command(
-    key: str, store: str, run_id: str | None, partition: str, code: str | None, no_reuse: bool, project: str | None
+    key: str, store: str, run_id: str | None, partition: str, code: str | None, no_reuse: bool, checks_only: bool,
+    project: str | None,
 ) -> int:
     """Materialize one asset against a shared store (what a pushed asset's pod runs)."""
     from workbench import remote
 
     ws = remote.workspace_from_package(store, code) if code else _workspace(project)
-    run = remote.run_remote(ws, key, store, run_id, partition, reuse=not no_reuse)
+    if checks_only:
+        run = remote.check_remote(ws, key, store, run_id, partition)
+    else:
+        run = remote.run_remote(ws, key, store, run_id, partition, reuse=not no_reuse)
     remote.print_outcome(run)
     return 0 if run.ok else 1
 
@@ -410,7 +415,7 @@ def compile_command(
     target = kube.target(ws, namespace=namespace, image=image or "workbench:latest", store=store, secret=secret,
                          max_parallel=max_parallel, pvc=store_pvc)
     plan, status = kube.plan_for(ws, " ".join(selection) or None, force=force, only=only, partitions=partitions)
-    if not plan.to_run:
+    if plan.empty:
         click.echo(f"nothing to compile: {len(plan.fresh)} asset(s) fresh", err=True)
         return 0
     run = kube.prepare(ws, plan, status, target, run_id)

@@ -224,6 +224,7 @@ class RemoteRun:
 
     record: Materialization
     checks: tuple[CheckRecord, ...] = ()
+    checked: bool = False  # only the checks ran, on the stored `record`
 
     @property
     def ok(self) -> bool:
@@ -266,6 +267,22 @@ def run_remote(
     for result in checks:
         store.write_check_record(result)
     return RemoteRun(record, tuple(checks))
+
+
+def check_remote(ws: Workspace, key: str, store_url: str, run_id: str | None = None, partition: str = "") -> RemoteRun:
+    """Run the checks of `key` (one partition) on its latest stored version, made by the current code.
+
+    What a pushed plan's check-only units run: `wb push` uploaded the version the laptop judged fresh.
+    """
+    check_unit(ws, key, partition)
+    store = ArtifactStore(store_url)
+    record = latest_successes(store, key).get(partition)
+    if record is None or record.code_version != ws.code_versions[key]:
+        raise StoreError(f"no stored version of {unit_id(key, partition)} made by its current code to check")
+    checks = run_checks(ws.graph.checks.get(key, ()), record, store, ws.code_versions, run_id or uuid.uuid4().hex)
+    for result in checks:
+        store.write_check_record(result)
+    return RemoteRun(record, tuple(checks), checked=True)
 
 
 def reusable(
@@ -334,7 +351,9 @@ def print_outcome(run: RemoteRun) -> None:
         verdict = "passed" if result.passed else "FAILED" + (" (blocking)" if result.blocking else "")
         print(f"check {result.check_key}: {verdict}{f': {result.error}' if result.error else ''}", file=sys.stderr)
     unit, seconds = unit_id(record.asset_key, record.partition), (record.ended_at - record.started_at).total_seconds()
-    if record.ok and record.reused_from:
+    if run.checked:
+        print(f"checked {unit} {(record.data_version or '')[:12]}", file=sys.stderr)
+    elif record.ok and record.reused_from:
         print(f"reused version {(record.data_version or '')[:12]} of {unit} (same code, same inputs)", file=sys.stderr)
     elif record.ok:
         rows = f", {record.rows} rows" if record.rows is not None else ""
@@ -410,9 +429,10 @@ def sync(ws: Workspace, store_url: str) -> SyncReport:
 
 
 def upload_inputs(ws: Workspace, plan: Plan, status: Mapping[str, Status], store_url: str) -> SyncReport:
-    """Put the latest records of the fresh units the plan reads (but does not run) into the shared store."""
+    """Put the latest records of the fresh units the plan reads or checks (but does not run) into the shared store."""
     graph, running = ws.graph, set(plan.to_run)
     parents = {p for u in plan.to_run for p in unit_parents(graph, ws.partition_keys, *split_unit(u))}
+    parents.update(plan.check_only)  # their checks run on their stored version
     needed = sorted(p for p in parents - running if not graph.is_source(split_unit(p)[0]))
     records = [r for p in needed if (r := status[p].record) is not None]
     report = copy_records(records, ws.artifacts, ArtifactStore(store_url))

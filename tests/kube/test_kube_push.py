@@ -151,6 +151,15 @@ def test_a_code_edit_runs_once_from_a_new_code_package(project: Path, cluster: C
     again = push(project, shared, "--wait")
     assert again.returncode == 0 and "nothing to push" in again.stderr
 
+    source.write_text(source.read_text().replace('total["total"] < 1000', 'total["total"] < 10'))  # an edited check
+    checked = push(project, shared, "--wait")
+    assert checked.returncode == 1, checked.stderr
+    assert "total | check total:small: FAILED (blocking)" in checked.stderr  # run on the stored version, in a pod
+    assert [asset_of(j) for j in cluster.server.jobs()].count("total") == 2  # no asset ran again
+    assert states(project)["total"] == "fresh"
+    rows = json.loads(run_wb(project, "status", "total", "--json").stdout)
+    assert rows[0]["checks"][0]["state"] == "failed"
+
 
 def test_two_run_ids_with_a_shared_prefix_are_separate_runs(project: Path, cluster: Cluster, shared: str) -> None:
     first = push(project, shared, "numbers", "--only", "--wait", "--run-id", "nightly-2026-11-01")

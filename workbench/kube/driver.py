@@ -21,7 +21,7 @@ from workbench.graph import AssetGraph
 from workbench.kube.client import DELETED, FAILED, SUCCEEDED, SYNCED, TICK, Cluster, KubeError, job_failure, job_state
 from workbench.kube.manifests import ASSET_FAILED, RunSpec, asset_job, driver_name, job_name, owned_by, selector
 from workbench.partitions import split_unit
-from workbench.reporting import BLOCKED, MATERIALIZED, Reporter
+from workbench.reporting import BLOCKED, FRESH, MATERIALIZED, Reporter
 from workbench.reporting import FAILED as OUT_FAILED
 from workbench.spec import AssetSpec
 from workbench.units import PartitionKeys, unit_parents
@@ -94,14 +94,15 @@ class Progress:
 
     def __init__(self, graph: AssetGraph, keys: PartitionKeys, run: RunSpec, reporter: Reporter) -> None:
         self.run, self.reporter = run, reporter
-        in_plan = set(run.units)
-        parents = {u: [p for p in unit_parents(graph, keys, *split_unit(u)) if p in in_plan] for u in run.units}
-        self.children: dict[str, list[str]] = {u: [] for u in run.units}
+        units = run.all_units
+        in_plan, self.checking = set(units), set(run.check_only)
+        parents = {u: [p for p in unit_parents(graph, keys, *split_unit(u)) if p in in_plan] for u in units}
+        self.children: dict[str, list[str]] = {u: [] for u in units}
         for unit, ps in parents.items():
             for parent in ps:
                 self.children[parent].append(unit)
         self.waiting = {u: len(ps) for u, ps in parents.items()}
-        self.by_name = {job_name(run.run_id, u): u for u in run.units}
+        self.by_name = {job_name(run.run_id, u): u for u in units}
         self.started: dict[str, float] = {}
         self.outcome: dict[str, str] = {}
         self.errors: dict[str, str] = {}
@@ -109,11 +110,11 @@ class Progress:
 
     @property
     def roots(self) -> list[str]:
-        return [u for u in self.run.units if self.waiting[u] == 0]
+        return [u for u in self.run.all_units if self.waiting[u] == 0]
 
     @property
     def done(self) -> bool:
-        return len(self.outcome) == len(self.run.units)
+        return len(self.outcome) == len(self.by_name)
 
     def unit_of(self, job: Mapping[str, Any]) -> str | None:
         """The unsettled unit a Job runs, if it is one of this run's."""
@@ -130,7 +131,7 @@ class Progress:
             self.reporter.started(unit)
         state = DELETED if event == "DELETED" else job_state(job)
         if state == SUCCEEDED:
-            self._settle(unit, MATERIALIZED)
+            self._settle(unit, FRESH if unit in self.checking else MATERIALIZED)  # checked: its checks passed
             ready = []
             for child in self.children[unit]:
                 self.waiting[child] -= 1
@@ -161,11 +162,11 @@ class Progress:
         self.reporter.finished(unit, outcome, seconds, detail)
 
     def result(self) -> Result:
-        units, outcome = self.run.units, self.outcome
+        units, outcome = self.run.all_units, self.outcome
         return Result(
             run_id=self.run.run_id,
             materialized=tuple(u for u in units if outcome.get(u) == MATERIALIZED),
-            skipped=tuple(u for u in units if outcome.get(u) == BLOCKED),
+            skipped=tuple(u for u in units if outcome.get(u) in (BLOCKED, FRESH)),
             failed=tuple(u for u in units if outcome.get(u) == OUT_FAILED),
             blocked=dict(self.blocked),
             errors=dict(self.errors),

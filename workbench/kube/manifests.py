@@ -77,6 +77,7 @@ class RunSpec:
     max_parallel: int = 0  # 0: no limit
     pvc: str = ""  # a directory store: the claim every pod mounts at `store`
     forced: tuple[str, ...] = ()  # units run even if a stored version has the same code and inputs
+    check_only: tuple[str, ...] = ()  # fresh units whose checks run again (a check was edited or is new)
     concurrency: Mapping[str, int] = field(default_factory=dict)  # tag (or tag=value) -> Jobs at once
     env: Mapping[str, str] = field(default_factory=dict)  # the laptop's values of the variables `env=` declares
     defaults: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # project k8s defaults, as `k8s=`
@@ -96,6 +97,11 @@ class RunSpec:
         return json.dumps({**doc, **maps}, separators=(",", ":"), sort_keys=True)
 
     @property
+    def all_units(self) -> tuple[str, ...]:
+        """The units to run, then those whose checks alone run."""
+        return (*self.units, *self.check_only)
+
+    @property
     def sha(self) -> str:
         """The plan's address in the store: `plans/<sha>.json`."""
         return hashlib.sha256(self.to_json().encode()).hexdigest()
@@ -105,7 +111,8 @@ class RunSpec:
         """Parse a stored plan; `ManifestError` if it is not one."""
         try:
             doc = json.loads(text)
-            return cls(**{**doc, "units": tuple(doc["units"]), "forced": tuple(doc.get("forced", ()))})
+            lists = {name: tuple(doc.get(name, ())) for name in ("units", "forced", "check_only")}
+            return cls(**{**doc, **lists})
         except (TypeError, ValueError, KeyError) as exc:
             raise ManifestError(f"not a workbench plan: {exc}") from exc
 
@@ -290,6 +297,8 @@ def asset_job(spec: AssetSpec, run: RunSpec, partition: str = "") -> dict[str, A
     args = ["run-asset", spec.key, "--store", run.store, "--run-id", run.run_id, "--code", run.code]
     if unit in run.forced:
         args.append("--no-reuse")
+    if unit in run.check_only:
+        args.append("--checks-only")
     container: dict[str, Any] = {
         "name": "asset",
         "args": [*args, "--partition", partition] if partition else args,
@@ -385,9 +394,9 @@ def driver_job(run: RunSpec) -> dict[str, Any]:
 
 
 def asset_jobs(graph: AssetGraph, run: RunSpec) -> list[dict[str, Any]]:
-    """One Job per unit of the plan, in the plan's (topological) order."""
+    """One Job per unit of the plan, in the plan's (topological) order, then the check-only ones."""
     jobs = []
-    for unit in run.units:
+    for unit in run.all_units:
         key, partition = split_unit(unit)
         spec = graph.nodes[key]
         assert isinstance(spec, AssetSpec), f"{key} is not an asset"

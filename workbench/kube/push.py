@@ -111,7 +111,7 @@ def prepare(ws: Workspace, plan: Plan, status: Mapping[str, Status], target: Tar
     run_id = check_run_id(run_id or uuid.uuid4().hex)  # before anything is uploaded
     settings = read_settings(ws.root)
     store = ArtifactStore(target.store)
-    sources = {s.key: s for u in plan.to_run for s in remote.source_parents(ws, u)}
+    sources = {s.key: s for u in (*plan.to_run, *plan.check_only) for s in remote.source_parents(ws, u)}
     files = codepackage.project_files(ws.root, sources.values(), settings.include)
     sha, archive = codepackage.pack(files, git_info(ws.root, ws.project.config.home))
     try:
@@ -131,18 +131,19 @@ def prepare(ws: Workspace, plan: Plan, status: Mapping[str, Status], target: Tar
         target.namespace,
         target.secret,
         code=sha,
-        libraries=remote.environment(ws, {split_unit(u)[0] for u in plan.to_run}),
+        libraries=remote.environment(ws, {split_unit(u)[0] for u in (*plan.to_run, *plan.check_only)}),
         timeout=settings.timeout,
         start_timeout=settings.start_timeout,
         max_parallel=target.max_parallel,
         pvc=target.pvc,
         forced=tuple(u for u in plan.to_run if u in plan.forced),
+        check_only=plan.check_only,
         concurrency=settings.concurrency,
         env=declared_env(ws, plan.to_run),
         defaults=settings.defaults,
     )
-    for unit in {split_unit(u)[0]: u for u in run.units}.values():  # bad k8s= or resources: an error here
-        asset_jobs(ws.graph, replace(run, units=(unit,)))
+    for unit in {split_unit(u)[0]: u for u in run.all_units}.values():  # bad k8s= or resources: an error here
+        asset_jobs(ws.graph, replace(run, units=(unit,), check_only=()))
     store.write_text(plan_uri(run.sha), run.to_json())
     return run
 
@@ -212,12 +213,7 @@ def push(
     if run is None:
         remote.sync(ws, target.store)  # the plan must see what earlier remote runs produced
         plan, status = plan_for(ws, expr, force=force, only=only, partitions=partitions)
-        if plan.check_only:
-            click.echo(
-                f"not pushed: the check-only reruns of {', '.join(plan.check_only)} (wb materialize runs them)",
-                err=True,
-            )
-        if not plan.to_run:
+        if plan.empty:
             click.echo(f"nothing to push: {len(plan.fresh)} asset(s) fresh", err=True)
             return 0
         PlainReporter().planned(plan)
@@ -230,7 +226,7 @@ def push(
     if not wait:
         context = f" --context {target.context}" if target.context else ""
         click.echo(
-            f"run {run.run_id}: {len(run.units)} unit(s) in namespace {run.namespace}\n"
+            f"run {run.run_id}: {len(run.all_units)} unit(s) in namespace {run.namespace}\n"
             f"  follow it: wb push --run-id {run.run_id} --namespace {run.namespace}{context} --wait\n"
             f"  import its results when it is done: wb sync",
             err=True,
@@ -357,9 +353,10 @@ def run_driver(run_id: str, store_url: str, plan_sha: str) -> int:
     if run.run_id != run_id:
         raise ManifestError(f"plan {plan_sha[:12]} is for run {run.run_id!r}, not {run_id!r}")
     ws = remote.workspace_from_package(store_url, run.code)
-    for unit in run.units:
+    for unit in run.all_units:
         remote.check_unit(ws, *split_unit(unit))
-    mismatch = remote.environment_mismatch(run.libraries, remote.environment(ws, {split_unit(u)[0] for u in run.units}))
+    keys = {split_unit(u)[0] for u in run.all_units}
+    mismatch = remote.environment_mismatch(run.libraries, remote.environment(ws, keys))
     if mismatch:
         raise SelectionError(f"the image {run.image} does not match the laptop: {mismatch}")
 
