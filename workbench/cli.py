@@ -295,17 +295,18 @@ def alias_list(key: str | None, as_json: bool, project: str | None) -> int:
 
 
 @cli.command()
-@click.option("--keep", type=click.IntRange(min=1), default=3, show_default=True, help="Newest versions kept per asset.")
+@click.option("--keep", type=click.IntRange(min=1), default=3, show_default=True,
+              help="Newest versions kept per asset (per partition of a partitioned one).")
 @click.option("--dry-run", is_flag=True, help="Say what would be deleted; delete nothing.")
 @common
 def gc(keep: int, dry_run: bool, project: str | None) -> int:
-    """Delete artifacts of old versions; never the newest KEEP, nor an aliased version."""
+    """Delete artifacts of old versions; never the newest KEEP of an asset or partition, nor an aliased version."""
     from workbench import views
     from workbench.gc import plan_gc
 
     ws = _workspace(project)
-    histories = {k: ws.metadata.history(k) for k in ws.graph.order if not ws.graph.is_source(k)}
-    plan = plan_gc(histories, ws.metadata.aliases(), keep)
+    records = [m for k in ws.graph.order if not ws.graph.is_source(k) for m in ws.metadata.history(k)]
+    plan = plan_gc(records, ws.metadata.aliases(), keep)
     if not dry_run:
         for uri in plan.delete:
             ws.artifacts.delete(uri)
