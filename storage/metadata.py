@@ -13,7 +13,7 @@ import random
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -101,9 +101,14 @@ class DuckDBMetadataStore:
         return f"DuckDBMetadataStore({str(self.path)!r})"
 
     def add(self, m: Materialization) -> None:
-        # a plain INSERT is ~3 ms faster than INSERT OR IGNORE; a stored id means nothing to do
-        with self._session(write=True) as conn, suppress(duckdb.ConstraintException):
-            conn.execute(_insert("", MATERIALIZATIONS), MATERIALIZATIONS.to_row(m))
+        # a plain INSERT is ~3 ms faster than INSERT OR IGNORE; a stored id means nothing to do,
+        # any other constraint (NOT NULL, a type) is a bad value and raised
+        with self._session(write=True) as conn:
+            try:
+                conn.execute(_insert("", MATERIALIZATIONS), MATERIALIZATIONS.to_row(m))
+            except duckdb.ConstraintException as exc:
+                if not _duplicate_key(exc):
+                    raise
 
     def add_many(self, ms: Sequence[Materialization]) -> int:
         unique = {m.id: m for m in reversed(ms)}  # the first record of an id wins
@@ -309,6 +314,11 @@ class DuckDBMetadataStore:
             f"metadata store {self.path} is damaged or unreadable ({exc});"
             " run `wb doctor --rebuild` to rebuild it from the JSON records"
         )
+
+
+def _duplicate_key(exc: duckdb.ConstraintException) -> bool:
+    """Whether DuckDB refused a row because its primary key is already stored (and nothing else)."""
+    return str(exc).startswith("Constraint Error: Duplicate key") and "primary key" in str(exc)
 
 
 def _schema_version(conn: duckdb.DuckDBPyConnection) -> int:

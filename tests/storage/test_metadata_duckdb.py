@@ -7,6 +7,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
@@ -68,6 +69,17 @@ def test_an_empty_duckdb_file_is_migrated(tmp_path: Path, make_record: MakeRecor
     duckdb.connect(str(path)).close()
     store = DuckDBMetadataStore(path)
     store.add(make_record("r1"))
+    assert store.count() == 1
+
+
+def test_add_ignores_a_stored_id_and_raises_on_any_other_constraint(tmp_path: Path, make_record: MakeRecord) -> None:
+    store = DuckDBMetadataStore(tmp_path / "metadata.duckdb")
+    store.add(make_record("r1"))
+    store.add(make_record("r1", key="other"))  # the same id again: the first record stays
+    found = store.get("r1")
+    assert found is not None and found.asset_key == make_record("r1").asset_key
+    with pytest.raises(StoreError, match="rejected a value.*NOT NULL"):
+        store.add(replace(make_record("r2"), asset_key=None))  # type: ignore[arg-type]
     assert store.count() == 1
 
 
