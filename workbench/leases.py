@@ -183,16 +183,31 @@ def recover(folder: Path, artifacts: ArtifactStore, metadata: MetadataStore) -> 
             uris = os.read(fd, 1 << 24).decode(errors="replace").split()
             records: list[Materialization] = []
             checks: list[CheckRecord] = []
+            unread: list[str] = []
             for uri in uris:
                 try:
                     if uri.startswith("records/"):
                         records.append(Materialization.from_json(artifacts.read_text(uri)))
                     elif uri.startswith("checks/"):
                         checks.append(CheckRecord.from_json(artifacts.read_text(uri)))
-                except (WorkbenchError, ValueError, TypeError, KeyError):  # gone or unreadable: `wb doctor` says so
-                    continue
+                except (WorkbenchError, ValueError, TypeError, KeyError):
+                    if not _gone(artifacts, uri):  # unreadable now (a store error, a damaged file): try again later
+                        unread.append(uri)
             added += metadata.add_many(records) + metadata.add_check_results(checks)
-            path.unlink(missing_ok=True)
+            if unread:  # the journal stays, listing only what is still not indexed
+                data = "".join(f"{uri}\n" for uri in unread).encode()
+                os.pwrite(fd, data, 0)
+                os.ftruncate(fd, len(data))
+            else:
+                path.unlink(missing_ok=True)
         finally:
             os.close(fd)
     return added
+
+
+def _gone(artifacts: ArtifactStore, uri: str) -> bool:
+    """Whether the file is certainly absent (nothing left to index), not merely unreadable."""
+    try:
+        return not artifacts.exists(uri)
+    except (WorkbenchError, OSError):
+        return False
