@@ -23,7 +23,7 @@ from typing import TypeVar
 import fsspec.core
 from fsspec.implementations.local import LocalFileSystem
 
-from workbench.errors import StoreError
+from workbench.errors import StoreError, WorkbenchError
 from workbench.hashing import digest, file_digest
 from workbench.records import AliasEvent, CheckRecord, Materialization
 
@@ -59,6 +59,23 @@ def _move(source: Path, dest: Path) -> None:
         source.unlink()
 
 
+_EXTRAS = {"s3": "s3", "s3a": "s3", "gs": "gcs", "gcs": "gcs"}  # protocol -> the workbench extra that adds it
+
+
+def _filesystem(url: str) -> tuple[fsspec.AbstractFileSystem, str]:
+    """The fsspec filesystem of `url` and the path inside it; a missing driver is bad input (exit 2)
+    that names the extra to install."""
+    try:
+        return fsspec.core.url_to_fs(url)
+    except ImportError as exc:
+        protocol = url.split("://", 1)[0]
+        extra = _EXTRAS.get(protocol)
+        fix = f'pip install "workbench[{extra}]"' if extra else f"install the fsspec driver for {protocol}://"
+        raise WorkbenchError(f"the store {url} needs a package that is not installed ({exc}): {fix}") from exc
+    except ValueError as exc:  # e.g. "Protocol not known"
+        raise WorkbenchError(f"cannot open the store {url}: {exc}") from exc
+
+
 def _parse(uri: str, content: bytes | Exception | None, parse: Callable[[str], R]) -> R | RecordProblem:
     if not isinstance(content, bytes):
         return RecordProblem(uri, f"cannot read: {content}")
@@ -89,7 +106,7 @@ class ArtifactStore:
 
     def __init__(self, url: str, *, cache_dir: Path | None = None) -> None:
         self.url = url
-        self.fs, root = fsspec.core.url_to_fs(url)
+        self.fs, root = _filesystem(url)
         self.root = root.rstrip("/")
         self.is_local = isinstance(self.fs, LocalFileSystem)
         home = Path(os.environ.get("XDG_CACHE_HOME") or "~/.cache").expanduser() / "workbench"

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from workbench.errors import WorkbenchError
+from workbench.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, WorkbenchError
 from workbench.text import terminal_safe
 
 _debug = bool(os.environ.get("WORKBENCH_DEBUG"))
@@ -46,7 +46,11 @@ def _emit_json(doc: object) -> None:
 @click.version_option(package_name="workbench", prog_name="wb")
 @click.option("--debug", is_flag=True, expose_value=False, is_eager=True, callback=_set_debug, help="Show tracebacks.")
 def cli() -> None:
-    """Workbench: versioned data and model assets; reruns only what is stale."""
+    """Workbench: versioned data and model assets; reruns only what is stale.
+
+    Exit codes: 0 success; 1 an asset or a blocking check failed; 2 bad input or usage; 3 a store
+    problem (damaged, unreachable, or locked too long); 4 an internal error; 130 interrupted.
+    """
 
 
 @cli.command()
@@ -455,17 +459,17 @@ def sync(store: str | None, as_json: bool, project: str | None) -> int:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point: exit 0 ok, 1 an asset failed, 2 bad input."""
+    """Console-script entry point; the exit codes are those of `workbench.errors` (README "Exit codes")."""
     try:
         code = cli.main(args=argv, prog_name="wb", standalone_mode=False)
     except click.exceptions.Exit as exc:
         code = exc.exit_code
     except click.ClickException as exc:
         exc.show()
-        code = 2
+        code = EXIT_USAGE
     except (click.Abort, KeyboardInterrupt):
         click.echo("interrupted", err=True)
-        code = 130
+        code = EXIT_INTERRUPTED
     except WorkbenchError as exc:
         if _debug:
             raise
@@ -475,8 +479,8 @@ def main(argv: list[str] | None = None) -> None:
         if _debug:
             raise
         click.echo(f"internal error: {type(exc).__name__}: {terminal_safe(str(exc))} (rerun with --debug for the traceback)", err=True)
-        code = 1
-    sys.exit(code if isinstance(code, int) else 0)
+        code = EXIT_INTERNAL
+    sys.exit(code if isinstance(code, int) else EXIT_OK)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -206,8 +206,11 @@ def recover(folder: Path, artifacts: ArtifactStore, metadata: MetadataStore) -> 
 
 
 def _gone(artifacts: ArtifactStore, uri: str) -> bool:
-    """Whether the file is certainly absent (nothing left to index), not merely unreadable."""
+    """Whether nothing is left to index: the file is absent, or the line names no file of the store
+    (garbage); not when it is merely unreadable now."""
     try:
         return not artifacts.exists(uri)
-    except (WorkbenchError, OSError):
+    except WorkbenchError:  # not a uri inside the store
+        return True
+    except OSError:  # the store did not answer
         return False

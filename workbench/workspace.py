@@ -9,6 +9,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from workbench.errors import SelectionError
 from workbench.partitions import unit_id
 from workbench.project import Project, ProjectConfig, find_project, load_project
 from workbench.records import Latest, SourceObservation
@@ -171,13 +172,19 @@ class Workspace:
         )
 
     def select(self, expression: str | None, status: Mapping[str, Status] | None = None) -> tuple[str, ...]:
-        """The keys `expression` selects; `status:` filters read `status` (computed when not given)."""
+        """The keys `expression` selects; `status:` filters read `status` (computed when not given).
+
+        A selection that matches nothing is bad input, unless it filters by state (`status:stale`
+        matches nothing when everything is fresh)."""
         from workbench.selection import needs_states, parse, select
 
         states = None
         if needs_states(parse(expression or "")):
             states = asset_states(self.status() if status is None else status, self.partition_keys)
-        return select(self.graph, expression, states)
+        keys = select(self.graph, expression, states)
+        if expression and expression.strip() and not keys and states is None:
+            raise SelectionError(f"the selection {expression!r} matched no asset")
+        return keys
 
     def materialize(
         self,

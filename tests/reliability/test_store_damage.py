@@ -66,12 +66,12 @@ def test_a_damaged_index_names_the_fix_and_rebuild_restores_it(project: Path, wb
     else:
         db.write_bytes(os.urandom(64 * 1024))
 
-    real = run_wb(project, "status")  # the console script itself: one line, exit 2
-    assert real.returncode == 2
+    real = run_wb(project, "status")  # the console script itself: one line, exit 3 (the store)
+    assert real.returncode == 3
     one_line_error(real.stderr, "metadata.duckdb", "damaged", "wb doctor --rebuild")
     for args in (["history", "a"], ["materialize"], ["show", "b"]):
         code, _, err = wb(project, *args)
-        assert code == 2
+        assert code == 3
         one_line_error(err, "wb doctor --rebuild")
     code, out, _ = wb(project, "doctor")
     assert code == 1 and "wb doctor --rebuild" in out
@@ -118,7 +118,7 @@ def test_a_missing_artifact_is_stale_named_and_rebuilt(project: Path, wb: Wb) ->
     assert code == 0 and reasons["a"] == [f"artifact missing (objects/{version[:2]}/{version}.bin)"]
     assert reasons["b"] == ["upstream a stale"]
     code, _, err = wb(project, "show", "a")
-    assert code == 2
+    assert code == 3
     one_line_error(err, "artifact objects/", "is missing", "wb doctor", "wb materialize a")
     code, out, _ = wb(project, "doctor")
     assert code == 1 and "is missing (rerun: wb materialize a --force)" in out
