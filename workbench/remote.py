@@ -229,6 +229,7 @@ def _copy_object(source: ArtifactStore, dest: ArtifactStore, record: Materializa
 def sync(ws: Workspace, store_url: str) -> SyncReport:
     """Import every record of the shared store (its artifact first) and every check result."""
     shared = ArtifactStore(store_url)
+    metadata = ws.metadata  # opened first: a lost local index is caught up before anything is imported
     records, checks, problems = [], [], []
     for item in (*shared.iter_records(), *shared.iter_check_records()):
         if isinstance(item, RecordProblem):
@@ -241,8 +242,8 @@ def sync(ws: Workspace, store_url: str) -> SyncReport:
     report.problems[:0] = problems
     for result in checks:
         ws.artifacts.write_check_record(result)
-    report.indexed = ws.metadata.add_many(report.records)
-    report.checks = ws.metadata.add_check_results(checks)
+    report.indexed = metadata.add_many(report.records)
+    report.checks = metadata.add_check_results(checks)
     return report
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from collections.abc import Callable, Mapping
 from functools import cached_property
@@ -58,12 +59,27 @@ class Workspace:
 
         ignore_in_git(self.project.config.home)
         store = DuckDBMetadataStore(self.project.config.metadata_path)
+        if not store.complete:  # a new file (the index was deleted), or one never checked against the records
+            self._catch_up(store)
         journals = self.project.config.home / "journal"
         if journals.is_dir() and any(journals.iterdir()):  # a run is going on, or one was killed
             from workbench.leases import recover
 
             recover(journals, self.artifacts, store)  # index what killed runs wrote
         return store
+
+    def _catch_up(self, store: DuckDBMetadataStore) -> None:
+        """Index the JSON records a missing or behind index lacks, saying so on stderr."""
+        from workbench.doctor import catch_up
+
+        added, unreadable = catch_up(self.artifacts, store)
+        if added.total:
+            skipped = f"; {unreadable} unreadable file(s) skipped (`wb doctor` names them)" if unreadable else ""
+            print(
+                f"note: the metadata index {store.path} was missing or behind the JSON records;"
+                f" indexed {added} from them{skipped}",
+                file=sys.stderr,
+            )
 
     @cached_property
     def artifacts(self) -> ArtifactStore:
