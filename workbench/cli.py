@@ -199,7 +199,8 @@ def show(target: str, rows: int, project: str | None) -> int:
         return 0
     last = next(iter(ws.metadata.history(key, limit=1)), None)
     record = resolve(ws.metadata, key, ref) if (ref or (last and last.ok)) else None
-    views.print_show(ws, key, record, last if ref is None else None, rows)
+    checks = ws.metadata.check_history(key, limit=500) if record is not None and ws.graph.checks.get(key) else []
+    views.print_show(ws, key, record, last if ref is None else None, rows, checks)
     return 0
 
 
