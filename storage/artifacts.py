@@ -113,6 +113,7 @@ class ArtifactStore:
         self.cache_dir = cache_dir or home / digest(self.fs.unstrip_protocol(self.root))[:16]
         base = Path(self.root) if self.is_local else self.cache_dir
         self.scratch_dir = base / "tmp"
+        self._scratch_prefix = uuid.uuid4().hex[:12]  # names the scratch files of this object
 
     def __repr__(self) -> str:
         return f"ArtifactStore({self.url!r})"
@@ -120,7 +121,16 @@ class ArtifactStore:
     def scratch_path(self, suffix: str) -> Path:
         """A fresh local path (not yet created) to serialize into before `put_file`."""
         self.scratch_dir.mkdir(parents=True, exist_ok=True)
-        return self.scratch_dir / f"{uuid.uuid4().hex}{suffix}"
+        return self.scratch_dir / f"{self._scratch_prefix}-{uuid.uuid4().hex}{suffix}"
+
+    def discard_scratch(self) -> int:
+        """Delete the scratch files this object handed out that still exist (the partial outputs of
+        stopped assets); returns how many."""
+        removed = 0
+        for path in self.scratch_dir.glob(f"{self._scratch_prefix}-*"):
+            path.unlink(missing_ok=True)
+            removed += 1
+        return removed
 
     def put_file(self, local: Path, ext: str) -> tuple[str, str, int]:
         """Move `local` to its content address; returns (uri, data_version, size)."""

@@ -96,7 +96,11 @@ def materialize(
     as_json: bool,
     project: str | None,
 ) -> int:
-    """Bring the selection (and its upstream) up to date, running only what is stale."""
+    """Bring the selection (and its upstream) up to date, running only what is stale.
+
+    Ctrl-C (or SIGTERM) starts nothing new and lets running assets finish; a second Ctrl-C stops
+    them (their outputs are discarded). Either way every finished asset is recorded; exit 130.
+    """
     from workbench import views
 
     ws = _workspace(project)
@@ -331,7 +335,11 @@ def gc(keep: int, dry_run: bool, project: str | None) -> int:
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Parallel assets (default: cores).")
 @common
 def watch(selection: tuple[str, ...], jobs: int | None, project: str | None) -> int:
-    """Watch code and source files; rerun what became stale. Ctrl-C (or SIGTERM) stops gracefully."""
+    """Watch code and source files; rerun what became stale.
+
+    Ctrl-C (or SIGTERM) stops: running assets finish and are recorded, nothing new starts; press it
+    again to stop them too.
+    """
     from workbench.watcher import Watcher, graceful_signals
 
     watcher = Watcher(project, " ".join(selection) or None, jobs=jobs)
@@ -488,7 +496,18 @@ def main(argv: list[str] | None = None) -> None:
             raise
         click.echo(f"internal error: {type(exc).__name__}: {terminal_safe(str(exc))} (rerun with --debug for the traceback)", err=True)
         code = EXIT_INTERNAL
-    sys.exit(code if isinstance(code, int) else EXIT_OK)
+    _exit(code if isinstance(code, int) else EXIT_OK)
+
+
+def _exit(code: int) -> None:
+    """`sys.exit`; at once when assets stopped by a second Ctrl+C still run in their threads,
+    which Python would otherwise wait for (their records are indexed and their outputs discarded)."""
+    executor = sys.modules.get("workbench.executor")
+    if executor is not None and executor.stopped_assets_running():
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
 
 
 if __name__ == "__main__":  # pragma: no cover

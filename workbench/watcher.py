@@ -163,7 +163,7 @@ class Watcher:
         try:
             self._run_pass(changed)
         except KeyboardInterrupt:
-            self.log(f"interrupted pass {self.passes}: assets already running finished and were recorded")
+            self.log(f"interrupted pass {self.passes}")
             raise
 
     def _run_pass(self, changed: frozenset[str]) -> None:
@@ -246,11 +246,11 @@ def _summary(result: Result) -> str:
 
 @contextmanager
 def graceful_signals() -> Iterator[None]:
-    """SIGINT and SIGTERM stop gracefully: the first raises KeyboardInterrupt in the main thread.
+    """SIGINT and SIGTERM stop the watcher: the first raises KeyboardInterrupt in the main thread.
 
-    The executor lets running assets finish and records them, starts nothing new, and closes
-    the run; the artifact store never publishes a half-written file. Later signals are
-    acknowledged and ignored, so they cannot cut that cleanup short.
+    During a run the executor counts the signals instead (`workbench.interrupts`): the first lets
+    the running assets finish and be recorded, a second stops them. Signals after the first one
+    here are acknowledged and ignored, so they cannot cut the watcher's cleanup short.
     """
     stopping = False
 
@@ -258,10 +258,10 @@ def graceful_signals() -> Iterator[None]:
         nonlocal stopping
         # os.write, not sys.stderr: a handler may run in the middle of a buffered write
         if stopping:
-            os.write(2, f"{time.strftime('%H:%M:%S')} already stopping: waiting for running assets\n".encode())
+            os.write(2, f"{time.strftime('%H:%M:%S')} already stopping\n".encode())
             return
         stopping = True
-        os.write(2, f"{time.strftime('%H:%M:%S')} stopping: any running asset finishes first; nothing new starts\n".encode())
+        os.write(2, f"{time.strftime('%H:%M:%S')} stopping\n".encode())
         raise KeyboardInterrupt
 
     previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
