@@ -85,7 +85,7 @@ def _parse(uri: str, content: bytes | Exception | None, parse: Callable[[str], R
         return RecordProblem(uri, f"not a valid record: {exc}")
 
 
-_SCRATCH = re.compile(r"[0-9a-f]{32}(\.[A-Za-z0-9]+)?(\.tmp)?")
+_SCRATCH = re.compile(r"([0-9a-f]{12}-)?[0-9a-f]{32}(\.[A-Za-z0-9]+)?(\.tmp)?")  # [store object's prefix-]uuid
 
 
 def _inside(path: Path, root: Path) -> Path:

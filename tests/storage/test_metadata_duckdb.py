@@ -164,10 +164,10 @@ def test_a_version_1_store_is_migrated(tmp_path: Path) -> None:
         )
 
 
-def test_a_version_3_store_gets_the_check_log_columns(tmp_path: Path) -> None:
+def test_a_version_4_store_gets_the_check_log_columns(tmp_path: Path) -> None:
     path = tmp_path / "metadata.duckdb"
     DuckDBMetadataStore(path).count()
-    with duckdb.connect(str(path)) as conn:  # back to the version-3 layout of check_results, with one old row
+    with duckdb.connect(str(path)) as conn:  # back to the version-4 layout of check_results, with one old row
         conn.execute("DROP INDEX ix_check_results_asset")
         conn.execute("ALTER TABLE check_results DROP COLUMN log")
         conn.execute("ALTER TABLE check_results DROP COLUMN traceback")
@@ -176,6 +176,6 @@ def test_a_version_3_store_gets_the_check_log_columns(tmp_path: Path) -> None:
             "INSERT INTO check_results VALUES ('c1', 'a:ok', 'a', '', true, false, 'v1', 'code', 'run',"
             " '2026-01-01 00:00:00+00', '2026-01-01 00:00:01+00', '{}', NULL)"
         )
-        conn.execute("UPDATE schema_meta SET value = '3' WHERE key = 'schema_version'")
+        conn.execute("UPDATE schema_meta SET value = '4' WHERE key = 'schema_version'")
     (found,) = DuckDBMetadataStore(path).latest_checks().values()
     assert (found.id, found.passed, found.log, found.traceback) == ("c1", True, "", None)
