@@ -299,6 +299,7 @@ def table() -> pl.DataFrame:
 def test_a_signal_stops_an_idle_watcher_in_a_project_that_imports_polars(make_project, watch, sig: int) -> None:  # type: ignore[no-untyped-def]
     w = watch(make_project({"pipeline.py": POLARS}))
     w.until_pass(1)  # polars is imported: it put its own SIGINT handler in front of Python's
+    assert w.quiet(0.5) == []  # idle: blocked waiting for a file event
     w.proc.send_signal(sig)
     assert w.proc.wait(timeout=3) == 0  # not only at the next file event
     w.expect(r"stopped")
