@@ -181,9 +181,13 @@ class ArtifactStore:
     def full_url(self, uri: str) -> str:
         return str(self.fs.unstrip_protocol(self._path(uri)))
 
+    def record_uri(self, m: Materialization) -> str:
+        """Where `write_record` puts the record (known before it is written, for the run's journal)."""
+        return self._uri("records", m.asset_key, m.ended_at, m.id)
+
     def write_record(self, m: Materialization) -> str:
         """Write the record's JSON once (a record is immutable); returns its uri."""
-        return self._write_once("records", m.asset_key, m.ended_at, m.id, m.to_json)
+        return self._write_once(self.record_uri(m), m.to_json)
 
     def iter_records(self, key: str | None = None) -> Iterator[Materialization | RecordProblem]:
         """Every record in the store (or under `key`'s folder), in path order; unreadable ones come as
@@ -193,22 +197,29 @@ class ArtifactStore:
 
     def write_alias_event(self, event: AliasEvent) -> str:
         """Write an alias event's JSON once; the DuckDB alias table is rebuilt from these."""
-        return self._write_once("aliases", event.asset_key, event.set_at, event.id, event.to_json)
+        return self._write_once(self._uri("aliases", event.asset_key, event.set_at, event.id), event.to_json)
 
     def iter_alias_events(self) -> Iterator[AliasEvent | RecordProblem]:
         return self._iter_json("aliases", AliasEvent.from_json)
 
+    def check_record_uri(self, result: CheckRecord) -> str:
+        """Where `write_check_record` puts the result."""
+        return self._uri("checks", result.asset_key, result.ended_at, result.id)
+
     def write_check_record(self, result: CheckRecord) -> str:
         """Write a check result's JSON once; the DuckDB check table is rebuilt from these."""
-        return self._write_once("checks", result.asset_key, result.ended_at, result.id, result.to_json)
+        return self._write_once(self.check_record_uri(result), result.to_json)
 
     def iter_check_records(self) -> Iterator[CheckRecord | RecordProblem]:
         return self._iter_json("checks", CheckRecord.from_json)
 
-    def _write_once(self, folder: str, key: str, when: datetime, id: str, text: Callable[[], str]) -> str:
-        """`folder/<key>/<UTC time>-<id>.json`, written atomically unless it exists (files are immutable)."""
+    def _uri(self, folder: str, key: str, when: datetime, id: str) -> str:
+        """`folder/<key>/<UTC time>-<id>.json`."""
         stamp = when.astimezone(timezone.utc) if when.tzinfo else when
-        uri = self._check(f"{folder}/{key}/{stamp:%Y%m%dT%H%M%S%f}-{id}.json")
+        return self._check(f"{folder}/{key}/{stamp:%Y%m%dT%H%M%S%f}-{id}.json")
+
+    def _write_once(self, uri: str, text: Callable[[], str]) -> str:
+        """Write `uri` atomically unless it exists (these files are immutable)."""
         if not self.exists(uri):
             self.write_text(uri, text())
         return uri

@@ -114,11 +114,20 @@ class _Recorder:
         self.since = 0.0
 
     def write(self, done: Done) -> Done:
-        """Write the JSON records (in the asset's worker thread, so file I/O overlaps)."""
-        written = [self.ws.artifacts.write_record(done.record)] if done.record is not None else []
-        written += [self.ws.artifacts.write_check_record(check) for check in done.checks]
-        self.journal.wrote(written)
-        return replace(done, written=tuple(written))
+        """Write the JSON records (in the asset's worker thread, so file I/O overlaps).
+
+        The journal names them first: a kill in between leaves a line that `recover` drops (no
+        file), never a record that no journal lists.
+        """
+        artifacts = self.ws.artifacts
+        uris = [artifacts.record_uri(done.record)] if done.record is not None else []
+        uris += [artifacts.check_record_uri(check) for check in done.checks]
+        self.journal.wrote(uris)
+        if done.record is not None:
+            artifacts.write_record(done.record)
+        for check in done.checks:
+            artifacts.write_check_record(check)
+        return replace(done, written=tuple(uris))
 
     def add(self, done: Done) -> None:
         """Queue already written records for the index."""
