@@ -320,12 +320,16 @@ def gc(keep: int, dry_run: bool, project: str | None) -> int:
     from workbench import views
     from workbench.gc import plan_gc
 
+    from workbench.leases import store_lock
+
     ws = _workspace(project)
-    records = [m for k in ws.graph.order if not ws.graph.is_source(k) for m in ws.metadata.history(k)]
-    plan = plan_gc(records, ws.metadata.aliases(), keep)
-    if not dry_run:
-        for uri in plan.delete:
-            ws.artifacts.delete(uri)
+    waiting = lambda: click.echo("waiting for running materializations to finish...", err=True)  # noqa: E731
+    with store_lock(ws.project.config.home / "locks", exclusive=not dry_run, on_wait=waiting):
+        records = [m for k in ws.graph.order if not ws.graph.is_source(k) for m in ws.metadata.history(k)]
+        plan = plan_gc(records, ws.metadata.aliases(), keep)
+        if not dry_run:
+            for uri in plan.delete:
+                ws.artifacts.delete(uri)
     views.print_gc(plan, dry_run)
     return 0
 
