@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from workbench.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, WorkbenchError
-from workbench.text import terminal_safe
+from workbench.text import redact, terminal_safe
 
 _debug = bool(os.environ.get("WORKBENCH_DEBUG"))
 
@@ -469,10 +469,10 @@ def sync(store: str | None, as_json: bool, project: str | None) -> int:
     report = remote.sync(ws, url)
     if as_json:
         doc = {"indexed": report.indexed, "checks": report.checks, "artifacts": report.artifacts}
-        _emit_json({"store": url, **doc, "problems": report.problems})
+        _emit_json({"store": redact(url), **doc, "problems": report.problems})
     else:
         counts = f"{report.indexed} record(s), {report.checks} check result(s) and {report.artifacts} artifact(s)"
-        click.echo(f"imported {counts} from {url}", err=True)
+        click.echo(f"imported {counts} from {redact(url)}", err=True)
         for problem in report.problems:
             click.echo(f"problem: {problem}", err=True)
     return 1 if report.problems else 0
