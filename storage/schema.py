@@ -123,6 +123,8 @@ class CheckResultRow(SQLModel, table=True):
     ended_at: datetime = Field(sa_type=DateTime(timezone=True))
     meta: str = Field(default="{}", sa_column=Column("metadata", Text, nullable=False))
     error: str | None = None
+    traceback: str | None = None
+    log: str = ""
 
 
 class SchemaMetaRow(SQLModel, table=True):
@@ -169,8 +171,16 @@ def _add_libraries_and_reuse(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute("ALTER TABLE materializations ADD COLUMN reused_from VARCHAR")
 
 
+def _add_check_logs(conn: duckdb.DuckDBPyConnection) -> None:
+    """4 -> 5: a check's traceback and captured output (adding a column works despite the index).
+
+    A version-2 file already has them: step 2 -> 3 creates the table from the current model."""
+    conn.execute("ALTER TABLE check_results ADD COLUMN IF NOT EXISTS traceback VARCHAR")
+    conn.execute("ALTER TABLE check_results ADD COLUMN IF NOT EXISTS log VARCHAR DEFAULT ''")
+
+
 # UPGRADES[i] turns a version-(i + 1) file into version i + 2; a new file gets `ddl()` directly.
-UPGRADES: tuple[Step, ...] = (_add_alias_events, _add_check_results, _add_libraries_and_reuse)
+UPGRADES: tuple[Step, ...] = (_add_alias_events, _add_check_results, _add_libraries_and_reuse, _add_check_logs)
 
 
 def migrate(conn: duckdb.DuckDBPyConnection, catalog: str, current: int) -> None:

@@ -10,8 +10,8 @@ from typing import Any
 
 import click
 
-from workbench.errors import WorkbenchError
-from workbench.text import terminal_safe
+from workbench.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, WorkbenchError
+from workbench.text import redact, terminal_safe
 
 _debug = bool(os.environ.get("WORKBENCH_DEBUG"))
 
@@ -46,7 +46,11 @@ def _emit_json(doc: object) -> None:
 @click.version_option(package_name="workbench", prog_name="wb")
 @click.option("--debug", is_flag=True, expose_value=False, is_eager=True, callback=_set_debug, help="Show tracebacks.")
 def cli() -> None:
-    """Workbench: versioned data and model assets; reruns only what is stale."""
+    """Workbench: versioned data and model assets; reruns only what is stale.
+
+    Exit codes: 0 success; 1 an asset or a blocking check failed; 2 bad input or usage; 3 a store
+    problem (damaged, unreachable, or locked too long); 4 an internal error; 130 interrupted.
+    """
 
 
 @cli.command()
@@ -92,7 +96,11 @@ def materialize(
     as_json: bool,
     project: str | None,
 ) -> int:
-    """Bring the selection (and its upstream) up to date, running only what is stale."""
+    """Bring the selection (and its upstream) up to date, running only what is stale.
+
+    Ctrl-C (or SIGTERM) starts nothing new and lets running assets finish; a second Ctrl-C stops
+    them (their outputs are discarded). Either way every finished asset is recorded; exit 130.
+    """
     from workbench import views
 
     ws = _workspace(project)
@@ -195,15 +203,23 @@ def show(target: str, rows: int, project: str | None) -> int:
         return 0
     last = next(iter(ws.metadata.history(key, limit=1)), None)
     record = resolve(ws.metadata, key, ref) if (ref or (last and last.ok)) else None
-    views.print_show(ws, key, record, last if ref is None else None, rows)
+    checks = ws.metadata.check_history(key, limit=500) if record is not None and ws.graph.checks.get(key) else []
+    views.print_show(ws, key, record, last if ref is None else None, rows, checks)
     return 0
 
 
 @cli.command()
-@click.option("--rebuild", is_flag=True, help="Rebuild the DuckDB index from the JSON records.")
+@click.option("--rebuild", is_flag=True, help="Build a new DuckDB index from the JSON records; move the old one aside.")
 @common
 def doctor(rebuild: bool, project: str | None) -> int:
-    """Check the store: index, records and artifacts; repair what can be repaired."""
+    """Check the store: index, records and artifacts; repair what can be repaired.
+
+    Plain `doctor` indexes the JSON records, check results and alias events the index lacks,
+    rewrites a damaged JSON record from the index, deletes scratch files older than an hour, and
+    names what it cannot repair (unreadable records, missing artifacts). `--rebuild` is for a
+    damaged index file: it builds a new index from the JSON files alone and moves the old one aside.
+    Exit 0 when the store is healthy, 1 when problems remain.
+    """
     from workbench import doctor as doc
     from workbench.project import find_project
 
@@ -295,20 +311,25 @@ def alias_list(key: str | None, as_json: bool, project: str | None) -> int:
 
 
 @cli.command()
-@click.option("--keep", type=click.IntRange(min=1), default=3, show_default=True, help="Newest versions kept per asset.")
+@click.option("--keep", type=click.IntRange(min=1), default=3, show_default=True,
+              help="Newest versions kept per asset (per partition of a partitioned one).")
 @click.option("--dry-run", is_flag=True, help="Say what would be deleted; delete nothing.")
 @common
 def gc(keep: int, dry_run: bool, project: str | None) -> int:
-    """Delete artifacts of old versions; never the newest KEEP, nor an aliased version."""
+    """Delete artifacts of old versions; never the newest KEEP of an asset or partition, nor an aliased version."""
     from workbench import views
     from workbench.gc import plan_gc
 
+    from workbench.leases import store_lock
+
     ws = _workspace(project)
-    histories = {k: ws.metadata.history(k) for k in ws.graph.order if not ws.graph.is_source(k)}
-    plan = plan_gc(histories, ws.metadata.aliases(), keep)
-    if not dry_run:
-        for uri in plan.delete:
-            ws.artifacts.delete(uri)
+    waiting = lambda: click.echo("waiting for running materializations to finish...", err=True)  # noqa: E731
+    with store_lock(ws.project.config.home / "locks", exclusive=not dry_run, on_wait=waiting):
+        records = [m for k in ws.graph.order if not ws.graph.is_source(k) for m in ws.metadata.history(k)]
+        plan = plan_gc(records, ws.metadata.aliases(), keep)
+        if not dry_run:
+            for uri in plan.delete:
+                ws.artifacts.delete(uri)
     views.print_gc(plan, dry_run)
     return 0
 
@@ -318,7 +339,11 @@ def gc(keep: int, dry_run: bool, project: str | None) -> int:
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Parallel assets (default: cores).")
 @common
 def watch(selection: tuple[str, ...], jobs: int | None, project: str | None) -> int:
-    """Watch code and source files; rerun what became stale. Ctrl-C (or SIGTERM) stops gracefully."""
+    """Watch code and source files; rerun what became stale.
+
+    Ctrl-C (or SIGTERM) stops: running assets finish and are recorded, nothing new starts; press it
+    again to stop them too.
+    """
     from workbench.watcher import Watcher, graceful_signals
 
     watcher = Watcher(project, " ".join(selection) or None, jobs=jobs)
@@ -474,27 +499,27 @@ def sync(store: str | None, as_json: bool, project: str | None) -> int:
     report = remote.sync(ws, url)
     if as_json:
         doc = {"indexed": report.indexed, "checks": report.checks, "artifacts": report.artifacts}
-        _emit_json({"store": url, **doc, "problems": report.problems})
+        _emit_json({"store": redact(url), **doc, "problems": report.problems})
     else:
         counts = f"{report.indexed} record(s), {report.checks} check result(s) and {report.artifacts} artifact(s)"
-        click.echo(f"imported {counts} from {url}", err=True)
+        click.echo(f"imported {counts} from {redact(url)}", err=True)
         for problem in report.problems:
             click.echo(f"problem: {problem}", err=True)
     return 1 if report.problems else 0
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point: exit 0 ok, 1 an asset failed, 2 bad input."""
+    """Console-script entry point; the exit codes are those of `workbench.errors` (README "Exit codes")."""
     try:
         code = cli.main(args=argv, prog_name="wb", standalone_mode=False)
     except click.exceptions.Exit as exc:
         code = exc.exit_code
     except click.ClickException as exc:
         exc.show()
-        code = 2
+        code = EXIT_USAGE
     except (click.Abort, KeyboardInterrupt):
         click.echo("interrupted", err=True)
-        code = 130
+        code = EXIT_INTERRUPTED
     except WorkbenchError as exc:
         if _debug:
             raise
@@ -504,8 +529,19 @@ def main(argv: list[str] | None = None) -> None:
         if _debug:
             raise
         click.echo(f"internal error: {type(exc).__name__}: {terminal_safe(str(exc))} (rerun with --debug for the traceback)", err=True)
-        code = 1
-    sys.exit(code if isinstance(code, int) else 0)
+        code = EXIT_INTERNAL
+    _exit(code if isinstance(code, int) else EXIT_OK)
+
+
+def _exit(code: int) -> None:
+    """`sys.exit`; at once when assets stopped by a second Ctrl+C still run in their threads,
+    which Python would otherwise wait for (their records are indexed and their outputs discarded)."""
+    executor = sys.modules.get("workbench.executor")
+    if executor is not None and executor.stopped_assets_running():
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
 
 
 if __name__ == "__main__":  # pragma: no cover

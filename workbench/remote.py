@@ -405,6 +405,7 @@ def sync(ws: Workspace, store_url: str) -> SyncReport:
     the next one reads from a margin before it, so a sync costs a listing plus the new records.
     """
     shared = ArtifactStore(store_url)
+    metadata = ws.metadata  # opened first: a lost local index is caught up before anything is imported
     remembered = _remembered(ws).get("synced")
     marks: dict[str, str] = remembered if isinstance(remembered, dict) else {}
     mark = str(marks.get(store_url) or "")
@@ -422,8 +423,8 @@ def sync(ws: Workspace, store_url: str) -> SyncReport:
     report.problems[:0] = problems
     for result in checks:
         ws.artifacts.write_check_record(result)
-    report.indexed = ws.metadata.add_many(report.records)
-    report.checks = ws.metadata.add_check_results(checks)
+    report.indexed = metadata.add_many(report.records)
+    report.checks = metadata.add_check_results(checks)
     _remember(ws, synced={**marks, store_url: mark})
     return report
 
