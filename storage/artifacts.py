@@ -169,6 +169,13 @@ class ArtifactStore:
             os.replace(temp, _parent_made(cached))
         return cached
 
+    def reachable(self) -> bool:
+        """Whether the store's root exists and can be listed (a wrong URL or bucket is not)."""
+        try:
+            return bool(self.fs.exists(self.root))
+        except Exception:  # any fsspec backend error: credentials, network, no such bucket
+            return False
+
     def exists(self, uri: str) -> bool:
         path = self._path(uri)
         return os.path.exists(path) if self.is_local else bool(self.fs.exists(path))

@@ -16,8 +16,8 @@ import shutil
 import sys
 import uuid
 from datetime import datetime, timedelta, timezone
-from importlib.metadata import PackageNotFoundError, version
 from collections.abc import Iterable, Mapping
+from importlib.metadata import PackageNotFoundError, version
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -34,6 +34,7 @@ from workbench.sources import observe
 from workbench.spec import AssetSpec, SourceSpec
 from workbench.staleness import FRESH, MISSING, R_MISSING, Reason, Status, source_status
 from workbench.storage.artifacts import ArtifactStore, RecordProblem
+from workbench.text import redact
 from workbench.units import InputRef, unit_inputs, unit_parents
 
 if TYPE_CHECKING:
@@ -405,14 +406,21 @@ def sync(ws: Workspace, store_url: str) -> SyncReport:
     the next one reads from a margin before it, so a sync costs a listing plus the new records.
     """
     shared = ArtifactStore(store_url)
+    if not shared.reachable():
+        raise StoreError(f"the shared store {redact(store_url)} cannot be reached or does not exist")
     metadata = ws.metadata  # opened first: a lost local index is caught up before anything is imported
     remembered = _remembered(ws).get("synced")
     marks: dict[str, str] = remembered if isinstance(remembered, dict) else {}
     mark = str(marks.get(store_url) or "")
     records, checks, problems = [], [], []
+    now = utcnow()
     for item in (*shared.iter_records(since=_since(mark)), *shared.iter_check_records(since=_since(mark))):
         if isinstance(item, RecordProblem):
             problems.append(f"unreadable record {item.uri}: {item.message} (skipped)")
+            continue
+        refused = _refusal(item, now)
+        if refused:
+            problems.append(f"record {item.id} of {item.asset_key}: {refused} (refused)")
             continue
         mark = max(mark, _stamp(item.ended_at))
         if isinstance(item, Materialization):
@@ -427,6 +435,26 @@ def sync(ws: Workspace, store_url: str) -> SyncReport:
     report.checks = metadata.add_check_results(checks)
     _remember(ws, synced={**marks, store_url: mark})
     return report
+
+
+CLOCK_SKEW = timedelta(minutes=5)  # how far in the future a synced record's times may be
+
+
+def _refusal(item: Materialization | CheckRecord, now: datetime) -> str:
+    """Why a record from a shared store is not imported ('' when it may be).
+
+    A record dated in the future would stay "latest" for ever; one whose artifact is not named by
+    its own data version could pass another asset's object (or a forged one) off as its own.
+    """
+    if item.ended_at > now + CLOCK_SKEW or item.started_at > item.ended_at + CLOCK_SKEW:
+        return f"its times ({item.started_at.isoformat()} to {item.ended_at.isoformat()}) lie in the future"
+    if isinstance(item, Materialization) and item.ok:
+        if not item.artifact_uri or not item.data_version:
+            return "a successful record without an artifact"
+        name = PurePosixPath(item.artifact_uri).name.split(".", 1)[0]
+        if name != item.data_version or not item.artifact_uri.startswith(f"objects/{item.data_version[:2]}/"):
+            return f"its artifact {item.artifact_uri} is not named by its data version {item.data_version}"
+    return ""
 
 
 def upload_inputs(ws: Workspace, plan: Plan, status: Mapping[str, Status], store_url: str) -> SyncReport:

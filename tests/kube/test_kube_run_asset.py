@@ -153,3 +153,28 @@ def test_a_pod_restores_a_version_with_the_same_code_and_inputs(project: Path, s
     forced = run_wb(project, "run-asset", "squares", "--store", str(shared), "--no-reuse")
     assert forced.returncode == 0 and "materialized squares" in forced.stderr
     assert records(shared)["squares"].reused_from is None
+
+
+def test_sync_refuses_forged_records_and_an_unreachable_store(project: Path, shared: Path) -> None:
+    from dataclasses import replace
+    from datetime import timedelta
+
+    for key in ("numbers", "squares"):
+        assert run_wb(project, "run-asset", key, "--store", str(shared)).returncode == 0
+    found = records(shared)
+    store = ArtifactStore(str(shared))
+    future = replace(found["numbers"], id="future", ended_at=found["numbers"].ended_at + timedelta(days=30000))
+    borrowed = replace(found["squares"], id="borrowed", data_version="f" * 32)  # another object, a fake version
+    store.write_record(future)
+    store.write_record(borrowed)
+
+    done = run_wb(project, "sync", "--store", str(shared), "--json")
+    assert done.returncode == 1, done.stderr
+    problems = " ".join(json.loads(done.stdout)["problems"])
+    assert "record future of numbers" in problems and "in the future" in problems
+    assert "record borrowed of squares" in problems and "not named by its data version" in problems
+    ids = {h["id"] for key in ("numbers", "squares") for h in json.loads(run_wb(project, "history", key, "--json").stdout)}
+    assert ids == {found["numbers"].id, found["squares"].id}  # the good ones only
+
+    missing = run_wb(project, "sync", "--store", str(shared / "no-such-store"))
+    assert missing.returncode == 3 and "cannot be reached or does not exist" in missing.stderr
