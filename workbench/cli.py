@@ -210,21 +210,23 @@ def show(target: str, rows: int, project: str | None) -> int:
 
 @cli.command()
 @click.option("--rebuild", is_flag=True, help="Build a new DuckDB index from the JSON records; move the old one aside.")
+@click.option("--verify", is_flag=True, help="Also hash every stored artifact against its record's data version.")
 @common
-def doctor(rebuild: bool, project: str | None) -> int:
+def doctor(rebuild: bool, verify: bool, project: str | None) -> int:
     """Check the store: index, records and artifacts; repair what can be repaired.
 
     Plain `doctor` indexes the JSON records, check results and alias events the index lacks,
     rewrites a damaged JSON record from the index, deletes scratch files older than an hour, and
     names what it cannot repair (unreadable records, missing artifacts). `--rebuild` is for a
     damaged index file: it builds a new index from the JSON files alone and moves the old one aside.
+    `--verify` also hashes every stored artifact against its record (a replaced or damaged file).
     Exit 0 when the store is healthy, 1 when problems remain.
     """
     from workbench import doctor as doc
     from workbench.project import find_project
 
     config = find_project(project)
-    report = doc.rebuild(config) if rebuild else doc.check(config)
+    report = doc.rebuild(config) if rebuild else doc.check(config, verify=verify)
     doc.print_report(report)
     return 0 if report.healthy else 1
 
