@@ -41,6 +41,7 @@ from workbench.kube.manifests import (
     selector,
 )
 from workbench.kube.settings import read_settings
+from workbench.storage.artifacts import ArtifactStore
 from workbench.partitions import split_unit
 from workbench.reporting import PlainReporter, Reporter
 from workbench.text import redact
@@ -114,7 +115,6 @@ def prepare(ws: Workspace, plan: Plan, status: Mapping[str, Status], target: Tar
     """Put the code package, the fresh inputs the plan reads and the plan itself in the shared store."""
     from workbench import codepackage, remote
     from workbench.gitinfo import git_info
-    from workbench.storage.artifacts import ArtifactStore
 
     run_id = check_run_id(run_id or uuid.uuid4().hex)  # before anything is uploaded
     settings = read_settings(ws.root)
@@ -164,8 +164,6 @@ def declared_env(ws: Workspace, units: tuple[str, ...]) -> dict[str, str]:
 
 def load_plan(store_url: str, sha: str) -> RunSpec:
     """The plan `plans/<sha>.json` of a shared store, checked against its hash."""
-    from workbench.storage.artifacts import ArtifactStore
-
     run = RunSpec.from_json(ArtifactStore(store_url).read_text(plan_uri(sha)))
     if run.sha != sha:
         raise StoreError(f"plan {plan_uri(sha)} in {store_url} does not match its hash")
@@ -219,7 +217,8 @@ def push(
     cluster = Cluster.connect(target.namespace, target.context)
     run = existing_run(cluster, check_run_id(run_id)) if run_id else None
     if run is None:
-        remote.sync(ws, target.store)  # the plan must see what earlier remote runs produced
+        if ArtifactStore(target.store).reachable():  # a new store has nothing to import (and is checked on upload)
+            remote.sync(ws, target.store)  # the plan must see what earlier remote runs produced
         plan, status = plan_for(ws, expr, force=force, only=only, partitions=partitions)
         if plan.empty:
             click.echo(f"nothing to push: {len(plan.fresh)} asset(s) fresh", err=True)
