@@ -59,6 +59,8 @@ class MaterializationRow(SQLModel, table=True):
     git_dirty: bool | None = None
     libraries: str = "{}"
     reused_from: str | None = None
+    params: str = "{}"
+    series: str = "{}"
 
 
 class RunRow(SQLModel, table=True):
@@ -169,8 +171,18 @@ def _add_libraries_and_reuse(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute("ALTER TABLE materializations ADD COLUMN reused_from VARCHAR")
 
 
+def _add_params_and_series(conn: duckdb.DuckDBPyConnection) -> None:
+    """5 -> 6: the params a version ran with and its step metrics (tolerant: it may run twice)."""
+    for column in ("params", "series"):
+        conn.execute(f"ALTER TABLE materializations ADD COLUMN IF NOT EXISTS {column} VARCHAR DEFAULT '{{}}'")
+        conn.execute(f"UPDATE materializations SET {column} = '{{}}' WHERE {column} IS NULL")
+
+
 # UPGRADES[i] turns a version-(i + 1) file into version i + 2; a new file gets `ddl()` directly.
-UPGRADES: tuple[Step, ...] = (_add_alias_events, _add_check_results, _add_libraries_and_reuse)
+# Step 4 -> 5 (check logs) is another branch's; until it is merged, this one's tolerant step fills it.
+UPGRADES: tuple[Step, ...] = (
+    _add_alias_events, _add_check_results, _add_libraries_and_reuse, _add_params_and_series, _add_params_and_series
+)
 
 
 def migrate(conn: duckdb.DuckDBPyConnection, catalog: str, current: int) -> None:

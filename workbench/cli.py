@@ -79,6 +79,8 @@ def status(selection: tuple[str, ...], as_json: bool, project: str | None) -> in
               help="Only these partitions of partitioned targets: a key, a range A..B, or a comma list.")
 @click.option("--no-reuse", is_flag=True,
               help="Run even when a stored version has the same code and inputs (default: restore it).")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
+              help="Run the selected assets with this param (a one-off variant); repeatable.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
 @common
 def materialize(
@@ -89,14 +91,18 @@ def materialize(
     jobs: int | None,
     partitions: str | None,
     no_reuse: bool,
+    params: tuple[str, ...],
     as_json: bool,
     project: str | None,
 ) -> int:
     """Bring the selection (and its upstream) up to date, running only what is stale."""
     from workbench import views
+    from workbench.params import parse_overrides
 
     ws = _workspace(project)
     expr = " ".join(selection) or None
+    if params:
+        ws.vary(expr, parse_overrides(params))
     if dry_run:
         plan = ws.plan(ws.status(), expr, force=force, only=only, partitions=partitions)
         if as_json:
@@ -158,23 +164,43 @@ def why(key: str, as_json: bool, project: str | None) -> int:
 
 
 @cli.command()
-@click.argument("key")
-@click.option("--limit", "-n", type=click.IntRange(min=1), default=50, help="At most N versions.")
+@click.argument("selection", nargs=-1)
+@click.option("--limit", "-n", type=click.IntRange(min=1), default=50,
+              help="At most N versions per asset (with --sort: N rows in all).")
+@click.option("--sort", "sort_by", default=None, metavar="METRIC", help="Order by a metric (or a param, or a column).")
+@click.option("--desc", is_flag=True, help="With --sort: highest first.")
+@click.option("--metric", default=None, metavar="NAME", help="Show the steps of metric NAME as a sparkline per version.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
 @common
-def history(key: str, limit: int, as_json: bool, project: str | None) -> int:
-    """Every materialization of KEY: time, versions, git commit, size, rows, metrics."""
-    from workbench import views
+def history(
+    selection: tuple[str, ...], limit: int, sort_by: str | None, desc: bool, metric: str | None, as_json: bool,
+    project: str | None,
+) -> int:
+    """Every materialization of the selected assets: time, versions, git commit, params, metrics.
+
+    One asset gets its own table; several (or --sort) one table with a row per version.
+    """
+    from workbench import search, views
+    from workbench.api import versions
 
     ws = _workspace(project)
-    views.require_key(ws.graph, key)
-    records = ws.metadata.history(key, limit=limit)
-    checks = ws.metadata.check_history(key, limit=limit) if ws.graph.checks.get(key) else []
+    expr = " ".join(selection) or None
+    keys = ws.select(expr)
+    single = len(keys) == 1 and sort_by is None
+    records = versions(ws, expr, limit=None if sort_by else limit)
+    if sort_by is not None:
+        by_id = {r.id: r for r in records}
+        ordered = search.sort_rows([{**row, "id": r.id} for row, r in zip(search.rows(records), records)], sort_by, desc)
+        records = [by_id[row["id"]] for row in ordered[:limit]]
     collected = {r.id for r in records if r.ok and r.artifact_uri and not ws.artifacts.exists(r.artifact_uri)}
+    checks = [c for k in keys if ws.graph.checks.get(k) for c in ws.metadata.check_history(k, limit=limit)]
     if as_json:
         _emit_json([{**views.record_json(r, checks), "collected": r.id in collected} for r in records])
+    elif single:
+        shown = checks[: len(ws.graph.checks.get(keys[0], ())) * 3]
+        views.print_history(keys[0], records, shown, collected, metric)
     else:
-        views.print_history(key, records, checks[: len(ws.graph.checks.get(key, ())) * 3], collected)
+        views.print_search(records, collected, metric)
     return 0
 
 

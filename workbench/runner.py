@@ -15,9 +15,10 @@ from typing import Any
 from workbench import serializers
 from workbench.capture import captured, tail
 from workbench.checks import CheckSpec, run_check
-from workbench.context import AssetContext, running
+from workbench.context import AssetContext, Upstream, running
 from workbench.errors import WorkbenchError
 from workbench.gitinfo import GitInfo
+from workbench.partitions import cell_params
 from workbench.hashing import digest
 from workbench.records import FAILED, SUCCESS, CheckRecord, Materialization, utcnow
 from workbench.sources import source_location
@@ -149,7 +150,14 @@ def _compute_and_store(
             if param in spec.params
         }
         params = inspect.signature(spec.fn).parameters
-        asset_ctx = AssetContext(spec.key, ctx.run_id, ctx.partition, checkpoint)
+        asset_ctx = AssetContext(
+            spec.key,
+            ctx.run_id,
+            ctx.partition,
+            checkpoint,
+            params={**spec.hparams, **cell_params(spec.partitions, ctx.partition)},
+            upstream=_upstream_facts(inputs, upstream),
+        )
         if "partition" in params:
             kwargs["partition"] = ctx.partition
         if "context" in params:
@@ -187,7 +195,22 @@ def _compute_and_store(
         rows=rows,
         metadata=metadata,
         metrics=metrics,
+        params=dict(asset_ctx.params),
+        series={name: points for name, points in asset_ctx.series.items() if points},
     )
+
+
+def _upstream_facts(inputs: Mapping[str, InputRef], upstream: Mapping[str, Status]) -> dict[str, dict[str, Upstream]]:
+    """Per input parameter and partition, the params and metrics of the version read (sweeps pick by them)."""
+    facts: dict[str, dict[str, Upstream]] = {}
+    for param, ref in inputs.items():
+        for unit in ref.units:
+            record = upstream[unit].record
+            if record is not None:
+                facts.setdefault(param, {})[record.partition] = Upstream(
+                    record.partition, record.data_version or "", dict(record.params), dict(record.metrics)
+                )
+    return facts
 
 
 def _passed_through(

@@ -7,6 +7,7 @@ asset stays a plain callable that unit tests can call directly.
 from __future__ import annotations
 
 import inspect
+import json
 import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -64,6 +65,7 @@ class AssetSpec:
     partitions: Partitions | None = None
     partition_mappings: Mapping[str, Mapping_] = field(default_factory=dict)  # by parent key or parameter
     env: tuple[str, ...] = ()  # environment variables the asset reads: their values enter its version
+    hparams: Mapping[str, Any] = field(default_factory=dict)  # `params=`: hyperparameters, part of the version
     file: str = ""
     line: int = 0
 
@@ -110,6 +112,19 @@ def check_key(key: str, where: str) -> str:
     return key
 
 
+def check_params(params: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """`params` as a dict if its names are identifiers and its values JSON (they are recorded as JSON)."""
+    if not isinstance(params, Mapping) or not all(isinstance(k, str) and ENV_NAME.match(k) for k in params):
+        raise DefinitionError(f"{where}: params= takes a dict of names (identifiers) to values, got {params!r:.80}")
+    try:
+        text = json.dumps(dict(params), sort_keys=True, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise DefinitionError(f"{where}: params= values must be JSON (numbers, text, booleans, lists, dicts): {exc}") from exc
+    if json.loads(text) != dict(params):
+        raise DefinitionError(f"{where}: params= values must be JSON (a tuple or a non-text key does not round-trip)")
+    return dict(params)
+
+
 def _named_parameters(func: Callable[..., Any]) -> tuple[str, ...]:
     """Parameter names, *args/**kwargs excluded; from the code object (inspect.signature: 50 us each)."""
     code = getattr(func, "__code__", None)
@@ -140,6 +155,7 @@ def asset(
     partitions: Partitions | None = None,
     partition_mappings: Mapping[str, Mapping_] | None = None,
     env: Sequence[str] = (),
+    params: Mapping[str, Any] | None = None,
 ) -> Any:
     """Declare a function as an asset. Usable bare (`@asset`) or with options."""
 
@@ -153,11 +169,11 @@ def asset(
             raise DefinitionError(f"asset {key!r} at {where}: retries must be >= 0")
         if env and (isinstance(env, str) or not all(isinstance(e, str) and ENV_NAME.match(e) for e in env)):
             raise DefinitionError(f"asset {key!r} at {where}: env= takes a list of variable names, got {env!r}")
-        params = tuple(p for p in _named_parameters(func) if p not in RESERVED_PARAMS)
+        arguments = tuple(p for p in _named_parameters(func) if p not in RESERVED_PARAMS)
         spec = AssetSpec(
             key=key,
             fn=func,
-            params=params,
+            params=arguments,
             group=group,
             tags=dict(tags or {}),
             deps=tuple(deps),
@@ -169,6 +185,7 @@ def asset(
             partitions=partitions,
             partition_mappings=dict(partition_mappings or {}),
             env=tuple(sorted(set(env))) if env else (),
+            hparams=check_params(params or {}, f"asset {key!r} at {where}"),
             file=code.co_filename,
             line=code.co_firstlineno,
         )
