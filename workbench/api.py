@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from workbench.errors import SelectionError, VersionRefError
+from workbench.errors import AssetFailedError, SelectionError, VersionRefError
 from workbench.executor import Result
 from workbench.loader import scoped
 from workbench.workspace import Workspace
@@ -24,10 +24,12 @@ def materialize(
     only: bool = False,
     jobs: int | None = None,
     params: dict[str, Any] | None = None,
+    raise_on_failure: bool = False,
 ) -> Result:
     """Bring `selection` (default: everything) and its upstream up to date; returns what ran.
 
     `params`: run the selected assets with these params (a one-off variant, as `--param`).
+    `raise_on_failure`: raise `AssetFailedError` (naming each failure) instead of returning a failed result.
     """
     from workbench.spec import check_params
 
@@ -35,7 +37,13 @@ def materialize(
         ws = Workspace.open(project, fresh=False)
         if params:
             ws.vary(selection, check_params(params, "params"))
-        return ws.materialize(selection, force=force, only=only, jobs=jobs, trigger="api")
+        result = ws.materialize(selection, force=force, only=only, jobs=jobs, trigger="api")
+    if raise_on_failure and not result.ok:
+        failures = [f"{unit}: {result.errors.get(unit, 'failed')}" for unit in result.failed]
+        failures += [f"check {name} failed" for name in result.failed_blocking_checks]
+        failures += [f"{unit}: skipped, upstream {cause} failed" for unit, cause in result.blocked.items()]
+        raise AssetFailedError("materialize failed: " + "; ".join(failures))
+    return result
 
 
 def history(selection: str | None = None, project: str | Path | None = None, *, limit: int | None = None) -> pl.DataFrame:

@@ -309,18 +309,24 @@ def _user_traceback(exc: BaseException) -> str:
     return "".join(traceback.format_exception(type(exc), exc, tb))
 
 
+def retry_delays(spec: AssetSpec) -> list[float]:
+    """Seconds to wait before each retry: `retry_delay`, doubled each time (exponential backoff)."""
+    return [spec.retry_delay * 2**n for n in range(spec.retries)]
+
+
 def attempt(
     spec: AssetSpec,
     run: Callable[[], Materialization],
     on_retry: Callable[[str, int, str], None],
+    sleep: Callable[[float], None] = time.sleep,
 ) -> Materialization:
     """Call `run()` up to 1 + spec.retries times while it returns a failed record."""
     record = run()
-    for n in range(spec.retries):
+    for n, delay in enumerate(retry_delays(spec)):
         if record.ok:
             break
         on_retry(spec.key, n + 1, record.error or "")
-        time.sleep(min(0.1 * 2**n, 2.0))
+        sleep(delay)
         record = run()
     return record
 

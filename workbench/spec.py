@@ -61,6 +61,7 @@ class AssetSpec:
     io: str | None = None
     resources: Resources = field(default_factory=Resources)
     retries: int = 0
+    retry_delay: float = 0.1  # seconds before the first retry; doubled before each next one
     metadata: Mapping[str, Any] = field(default_factory=dict)
     partitions: Partitions | None = None
     partition_mappings: Mapping[str, Mapping_] = field(default_factory=dict)  # by parent key or parameter
@@ -112,6 +113,20 @@ def check_key(key: str, where: str) -> str:
     return key
 
 
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h)?")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+
+
+def seconds(value: float | str, where: str) -> float:
+    """A duration: seconds as a number, or text such as "500ms", "30s", "2m", "1h"."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
+        return float(value)
+    match = _DURATION.fullmatch(value.strip()) if isinstance(value, str) else None
+    if match is None:
+        raise DefinitionError(f"{where}{value!r} is not a duration (seconds, or text such as '30s', '2m', '500ms')")
+    return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
 def check_params(params: Mapping[str, Any], where: str) -> dict[str, Any]:
     """`params` as a dict if its names are identifiers and its values JSON (they are recorded as JSON)."""
     if not isinstance(params, Mapping) or not all(isinstance(k, str) and ENV_NAME.match(k) for k in params):
@@ -151,6 +166,7 @@ def asset(
     io: str | None = None,
     resources: Resources | None = None,
     retries: int = 0,
+    retry_delay: float | str = 0.1,
     metadata: Mapping[str, Any] | None = None,
     partitions: Partitions | None = None,
     partition_mappings: Mapping[str, Mapping_] | None = None,
@@ -181,6 +197,7 @@ def asset(
             io=io,
             resources=resources or NO_RESOURCES,
             retries=retries,
+            retry_delay=seconds(retry_delay, f"asset {key!r} at {where}: retry_delay="),
             metadata=dict(metadata or {}),
             partitions=partitions,
             partition_mappings=dict(partition_mappings or {}),

@@ -134,3 +134,25 @@ def test_a_grid_sweep_runs_six_cells_and_the_downstream_picks_the_best(make_proj
     missing = run_wb(project, "alias", "set", "model@best:f1", "x")
     assert missing.returncode == 2 and "has metric 'f1'" in missing.stderr
     assert run_wb(project, "materialize").stderr.startswith("everything is fresh")
+
+
+def test_materialize_can_raise_on_failure(make_project: Callable[..., Path]) -> None:
+    import pytest
+
+    import workbench
+    from workbench.errors import AssetFailedError
+
+    project = make_project({"pipeline.py": """
+        from workbench import asset
+
+        @asset
+        def broken() -> int:
+            raise ValueError("no data today")
+
+        @asset
+        def after(broken: int) -> int:
+            return broken
+    """})
+    assert not workbench.materialize(project=project).ok  # the default returns the failed result
+    with pytest.raises(AssetFailedError, match="broken: ValueError: no data today; after: skipped, upstream broken failed"):
+        workbench.materialize(project=project, raise_on_failure=True)

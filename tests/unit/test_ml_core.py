@@ -65,3 +65,29 @@ def test_sparkline_spans_lowest_to_highest_in_step_order() -> None:
     assert sparkline([[2, 3.0], [0, 1.0], [1, 2.0]]) == "▁▅█"
     assert sparkline([[0, 5.0], [1, 5.0]]) == "▁▁" and sparkline([]) == ""
     assert len(sparkline([[i, float(i)] for i in range(100)], width=10)) == 10
+
+
+def test_retries_back_off_from_retry_delay() -> None:
+    from workbench.runner import attempt
+    from workbench.spec import seconds
+
+    assert [seconds(v, "") for v in (2, "30s", "2m", "500ms", "1.5h")] == [2.0, 30.0, 120.0, 0.5, 5400.0]
+    for bad in ("soon", "-1s", -1, True):
+        with pytest.raises(DefinitionError, match="not a duration"):
+            seconds(bad, "")  # type: ignore[arg-type]
+
+    def flaky() -> int:
+        return 1
+
+    spec = asset(retries=3, retry_delay="30s")(flaky).__workbench_asset__
+    now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    outcomes = iter(["failed", "failed", "success"])
+    waited: list[float] = []
+    retried: list[int] = []
+    record = attempt(
+        spec,
+        lambda: Materialization("x", "flaky", next(outcomes), "c", "r", "cli", now, now),
+        lambda key, n, error: retried.append(n),
+        sleep=waited.append,
+    )
+    assert record.ok and retried == [1, 2] and waited == [30.0, 60.0]
