@@ -80,6 +80,9 @@ def test_training_crash_then_resume(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert "starting from scratch" in clean["log"] and "epoch 10/10" in clean["log"]
     evaluation = wb_json(project, "history", "evaluation")[0]
     assert evaluation["metrics"]["accuracy"] > 0.9
+    assert clean["params"] == {"epochs": 10, "learning_rate": 0.01, "hidden": 64, "batch_size": 64}
+    assert [step for step, _ in clean["series"]["train_loss"]] == list(range(1, 11))
+    assert "train_loss by step" in run_wb(project, "history", "model", "--metric", "train_loss").stdout
 
     # Crash at epoch 3 on every attempt (retries=2: the retries resume at 3 and crash again).
     monkeypatch.setenv("WB_SAMPLE_CRASH_AT_EPOCH", "3")
@@ -100,6 +103,7 @@ def test_training_crash_then_resume(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert "epoch 1/10" not in log and "epoch 2/10" not in log and "epoch 3/10" in log and "epoch 10/10" in log
     assert resumed["metadata"]["resumed_at_epoch"] == 3
     assert resumed["metrics"]["train_loss"] == clean["metrics"]["train_loss"]
+    assert resumed["series"] == clean["series"]  # the epochs before the crash are in the checkpoint's curve
     assert wb_json(project, "history", "evaluation")[0]["data_version"] == evaluation["data_version"]
     assert not list((project / ".workbench" / "checkpoints").rglob("*.pkl"))  # cleared on success
     assert_noop(project)
@@ -109,6 +113,17 @@ def test_training_crash_then_resume(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     doc = materialize(project, "model", "--force")
     assert doc["materialized"] == ["model"]
     assert wb_json(project, "history", "model")[0]["log"].startswith("resuming from checkpoint at epoch 4")
+    monkeypatch.delenv("WB_SAMPLE_PREEMPT_AT_EPOCH")
+
+    # Another learning rate, as a one-off variant; then the declared params' model is restored.
+    doc = materialize(project, "model", "--param", "learning_rate=0.003")
+    assert doc["materialized"] == ["model"]
+    variant = wb_json(project, "history", "model")[0]
+    assert variant["params"]["learning_rate"] == 0.003 and variant["metadata"]["variant"] == {"learning_rate": 0.003}
+    diff = run_wb(project, "diff", "model@latest~1", "model@latest").stdout
+    assert "param     learning_rate 0.01 -> 0.003" in diff
+    doc = materialize(project)
+    assert doc["materialized"][0] == "model" and wb_json(project, "history", "model")[0]["reused_from"]
 
 
 def test_k8s_runs_locally_and_declares_cluster_resources(tmp_path: Path) -> None:
