@@ -186,14 +186,29 @@ def test_tracking_compare_and_promote(tmp_path: Path) -> None:
     project = copy_sample("tracking", tmp_path)
     variants = {"model_logreg", "model_logreg_strong_l2", "model_forest", "model_knn"}
     doc = materialize(project)
-    assert set(doc["materialized"]) == {"dataset", "train_set", "test_set", *variants, "leaderboard", "best_model"}
+    cells = [{"key": "forest_sweep", "partition": f"n_estimators={n}:max_depth={d}"} for n in (25, 50, 100) for d in (2, 4)]
+    units = {"dataset", "train_set", "test_set", *variants, "leaderboard", "best_model", "best_forest"}
+    assert {u for u in doc["materialized"] if isinstance(u, str)} == units
+    assert sorted((u for u in doc["materialized"] if isinstance(u, dict)), key=str) == sorted(cells, key=str)
     assert_noop(project)
+
+    # The sweep: six cells with their params; best_forest is the cell with the best F1 (then ROC AUC).
+    sweep = workbench.history("forest_sweep", project=project)
+    assert sweep.height == 6 and sweep["params.n_estimators"].sort().to_list() == [25, 25, 50, 50, 100, 100]
+    top = sweep.sort(["metrics.f1", "metrics.roc_auc"], descending=True).row(0, named=True)
+    best = wb_json(project, "history", "best_forest")[0]
+    assert best["metadata"]["cell"] == top["partition"] and best["metrics"]["f1"] == top["metrics.f1"]
+    assert best["metadata"]["params"] == {"n_estimators": top["params.n_estimators"], "max_depth": top["params.max_depth"]}
+    ranked = wb_json(project, "history", "forest_sweep", "--sort", "f1", "--desc", "--limit", "3")
+    assert len(ranked) == 3 and ranked[0]["metrics"]["f1"] == top["metrics.f1"]
+    promoted = run_wb(project, "alias", "set", "forest_sweep@best:f1", "champion")
+    assert promoted.returncode == 0 and promoted.stdout.strip().endswith(ranked[0]["data_version"])
 
     status = {r["key"]: r for r in wb_json(project, "status")}
     assert len({status[k]["code_version"] for k in variants}) == 4  # one factory, four code versions
     knn = wb_json(project, "history", "model_knn")[0]
     assert set(knn["metrics"]) == {"accuracy", "f1", "precision", "recall", "roc_auc"}
-    assert knn["metadata"]["params"] == {"n_neighbors": 1}
+    assert knn["params"] == {"n_neighbors": 1}
     board = workbench.load("leaderboard", project=project)
     assert {row["model"] for row in board} == variants
     first = wb_json(project, "history", "best_model")[0]
@@ -208,11 +223,11 @@ def test_tracking_compare_and_promote(tmp_path: Path) -> None:
     doc = materialize(project)
     assert doc["materialized"] == ["model_knn", "leaderboard", "best_model"]
     diff = wb_json(project, "diff", "model_knn@latest~1", "model_knn@latest")
-    assert diff["code"]["changed"] is True
+    assert diff["code"]["changed"] is True and diff["params"] == [{"name": "n_neighbors", "a": 1, "b": 9}]
     assert {m["name"]: m["delta"] for m in diff["metrics"]}["f1"] > 0
 
     # The champion stays where it was promoted until it is moved.
-    aliases = wb_json(project, "alias", "list")
+    aliases = wb_json(project, "alias", "list", "best_model")
     assert [(a["asset_key"], a["name"], a["data_version"]) for a in aliases] == [
         ("best_model", "champion", first["data_version"])
     ]
