@@ -226,6 +226,25 @@ def show(target: str, rows: int, project: str | None) -> int:
 
 
 @cli.command()
+@click.argument("target")
+@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+@common
+def reproduce(target: str, as_json: bool, project: str | None) -> int:
+    """Rerun KEY@REF from its recorded git commit and inputs; exit 0 when the data version matches."""
+    from workbench import views
+    from workbench.reproduce import reproduce as rerun
+    from workbench.versions import split_ref
+
+    key, ref = split_ref(target)
+    outcome = rerun(project, key, ref)
+    if as_json:
+        _emit_json(outcome.to_json())
+    else:
+        views.print_reproduction(outcome)
+    return 0 if outcome.matches else 1
+
+
+@cli.command()
 @click.option("--rebuild", is_flag=True, help="Rebuild the DuckDB index from the JSON records.")
 @common
 def doctor(rebuild: bool, project: str | None) -> int:

@@ -486,3 +486,18 @@ def print_coverage(doc: Mapping[str, Any]) -> None:
     if doc["libraries"]:
         versions = ", ".join(f"{name} {version}" for name, version in doc["libraries"].items())
         console.print(_t("library versions recorded: ", "bold") + _t(versions))
+
+
+def print_reproduction(outcome: Any) -> None:
+    """`wb reproduce`: whether the rerun at the recorded commit gave the recorded data version."""
+    record = outcome.record
+    name = f"{record.asset_key}[{record.partition}]" if record.partition else record.asset_key
+    console.print(Text.assemble((name, "bold"), "@", (short(record.data_version), "cyan"), "  git ", _t(short(record.git_commit, 8))))
+    if outcome.error:
+        console.print(Text.assemble(("the rerun failed: ", "bold red"), _t(outcome.error)))
+    elif outcome.matches:
+        console.print(_t(f"reproduced: data version {short(outcome.data_version)} matches", "bold green"))
+    else:
+        console.print(_t(f"not reproduced: data version {short(outcome.data_version)} differs from {short(record.data_version)}", "bold red"))
+    for note in outcome.notes:
+        console.print(_t(f"note: {note}", "yellow"))

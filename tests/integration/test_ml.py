@@ -156,3 +156,65 @@ def test_materialize_can_raise_on_failure(make_project: Callable[..., Path]) -> 
     assert not workbench.materialize(project=project).ok  # the default returns the failed result
     with pytest.raises(AssetFailedError, match="broken: ValueError: no data today; after: skipped, upstream broken failed"):
         workbench.materialize(project=project, raise_on_failure=True)
+
+
+REPRO = """
+import random
+from workbench import asset, source
+
+raw = source("raw", path="data/in.csv")
+
+@asset(params={"k": 2})
+def doubled(raw: bytes, context) -> bytes:
+    return raw * context.params["k"]
+
+@asset
+def model(doubled: bytes) -> dict:
+    return {"n": len(doubled)}
+
+@asset
+def noisy(doubled: bytes) -> dict:
+    return {"r": random.random()}
+"""
+
+
+def _git(project: Path, *args: str) -> None:
+    import subprocess
+
+    identity = ["-c", "user.email=wb@example.com", "-c", "user.name=wb"]
+    subprocess.run(["git", *identity, *args], cwd=project, check=True, capture_output=True)
+
+
+def test_reproduce_reruns_a_version_at_its_commit(make_project: Callable[..., Path]) -> None:
+    project = make_project({"pipeline.py": REPRO, "data/in.csv": "a,b\n1,2\n"})
+    assert run_wb(project, "reproduce", "model").returncode == 2  # nothing recorded yet
+    _git(project, "init", "-q")
+    _git(project, "add", "-A")
+    _git(project, "commit", "-qm", "first")
+    assert run_wb(project, "materialize").returncode == 0
+    assert run_wb(project, "materialize", "doubled", "--param", "k=3").returncode == 0
+    recorded = _json(project, "history", "model")[0]  # type: ignore[index]
+
+    # later commits change the code and the data: the version is still rerun from its own commit
+    (project / "pipeline.py").write_text(REPRO.replace("len(doubled)", "len(doubled) + 1"))
+    (project / "data" / "in.csv").write_text("a,b\n3,4\n5,6\n")
+    _git(project, "commit", "-qam", "second")
+
+    out = run_wb(project, "reproduce", "model@latest")
+    assert out.returncode == 0, out.stderr
+    assert f"reproduced: data version {recorded['data_version'][:12]} matches" in out.stdout
+    doc = _json(project, "reproduce", "model")
+    assert doc["matches"] is True and doc["notes"] == [] and doc["git_commit"] == recorded["git_commit"]  # type: ignore[index]
+    variant = _json(project, "reproduce", "doubled")  # the --param k=3 run, rerun with k=3
+    assert variant["matches"] is True and variant["reproduced"]["code_version"] == variant["recorded"]["code_version"]  # type: ignore[index]
+
+    noisy = run_wb(project, "reproduce", "noisy")  # not deterministic: reported, exit 1
+    assert noisy.returncode == 1 and "not reproduced" in noisy.stdout
+    assert not any(line.strip() for line in _git_out(project, "worktree", "list").splitlines()[1:])  # cleaned up
+    assert _json(project, "history", "model")[0]["id"] == recorded["id"]  # type: ignore[index]  # nothing recorded
+
+
+def _git_out(project: Path, *args: str) -> str:
+    import subprocess
+
+    return subprocess.run(["git", *args], cwd=project, check=True, capture_output=True, text=True).stdout
