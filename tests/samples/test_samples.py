@@ -44,6 +44,7 @@ def assert_noop(project: Path) -> None:
 def test_etl(tmp_path: Path) -> None:
     project = copy_sample("etl", tmp_path)
     doc = materialize(project)
+    assert len(doc["materialized"]) == 21  # the README's count: 7 assets and 14 daily partitions
     marts = {"fct_order_lines", "daily_sales", "category_sales"}
     keys = {m for m in doc["materialized"] if isinstance(m, str)}
     days = [m["partition"] for m in doc["materialized"] if isinstance(m, dict) and m["key"] == "daily_orders"]
@@ -65,8 +66,10 @@ def test_etl(tmp_path: Path) -> None:
 
     # Tomorrow's export arrives: only the order side of the graph reruns.
     subprocess.run([sys.executable, "data/generate.py", "--days", "15"], cwd=project, check=True, capture_output=True)
+    assert next(r for r in wb_json(project, "status", "daily_orders"))["reasons"] == ["0/15 fresh, 1 missing, 14 stale"]
     doc = materialize(project)
     assert {m for m in doc["materialized"] if isinstance(m, str)} == {"stg_orders", *marts, "daily_report"}
+    assert len(doc["materialized"]) == 20  # the README's count: 5 assets and all 15 daily partitions
     assert {"stg_products", "stg_customers"} <= set(doc["skipped"])
     assert "# Daily sales report: 2026-01-15" in run_wb(project, "show", "daily_report").stdout
 
