@@ -238,3 +238,16 @@ def test_tracking_compare_and_promote(tmp_path: Path) -> None:
     test_set = workbench.load("test_set", project=project)
     predicted = champion.predict(test_set.drop("benign").to_numpy())
     assert (predicted == test_set["benign"].to_numpy()).mean() == pytest.approx(first["metrics"]["accuracy"])
+
+
+def test_k8s_readme_cluster_steps_after_the_local_run_need_force(tmp_path: Path) -> None:
+    """The README's note: after `wb materialize`, compile plans nothing unless forced."""
+    project = copy_sample("k8s", tmp_path)
+    materialize(project)
+    args = ("compile", "-o", str(tmp_path / "manifests"), "--image", "registry.example.com/wb-k8s:1", "--store", str(tmp_path / "store"))
+    plain = run_wb(project, *args)
+    assert plain.returncode == 0 and "nothing to compile: 5 asset(s) fresh" in plain.stderr
+    forced = run_wb(project, *args, "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert sum("model" in line for line in forced.stdout.splitlines()) >= 1 and "nothing to compile" not in forced.stderr
+    assert "add `--force` to steps 3 and 4" in (SAMPLES / "k8s" / "README.md").read_text()
