@@ -18,7 +18,7 @@ from workbench.checks import CheckSpec, run_check
 from workbench.context import AssetContext, Upstream, running
 from workbench.errors import WorkbenchError
 from workbench.gitinfo import GitInfo
-from workbench.partitions import cell_params
+from workbench.partitions import cell_params, unit_id
 from workbench.hashing import digest
 from workbench.records import FAILED, SUCCESS, CheckRecord, Materialization, utcnow
 from workbench.sources import source_location
@@ -222,7 +222,7 @@ def _passed_through(
     nodes: Mapping[str, AssetSpec | SourceSpec],
     artifacts: Any,
 ) -> Materialization | None:
-    """The record of the pickled input that `value` is (the very object, unchanged), if any.
+    """The record of the pickled input (or input partition) that `value` is, the very object unchanged, if any.
 
     Pickling an unpickled object need not give its original bytes, so `def chosen(model): return
     model` would get a new data version on every run and defeat early cutoff downstream. An input
@@ -232,9 +232,18 @@ def _passed_through(
     if kind != "pickle":
         return None  # tables and JSON are written canonically already
     for param, ref in inputs.items():
-        if param in kwargs and kwargs[param] is value and not ref.many and isinstance(nodes[ref.key], AssetSpec):
-            record = upstream[ref.units[0]].record
-            if record is None or not record.artifact_uri or record.serializer != "pickle":
+        if param not in kwargs or not isinstance(nodes[ref.key], AssetSpec):
+            continue
+        given = kwargs[param]
+        if not ref.many:
+            candidates = [(given, ref.units[0])]
+        elif isinstance(given, dict):  # partitions by key (a sweep's cells): `return cells[best]`
+            candidates = [(v, unit_id(ref.key, p)) for p, v in given.items() if unit_id(ref.key, p) in upstream]
+        else:
+            continue
+        for obj, unit in candidates:
+            record = upstream[unit].record
+            if obj is not value or record is None or not record.artifact_uri or record.serializer != "pickle":
                 continue
             now = serializers.pickled(value)
             path = artifacts.local_path(record.artifact_uri)

@@ -201,6 +201,7 @@ def test_tracking_compare_and_promote(tmp_path: Path) -> None:
     top = sweep.sort(["metrics.f1", "metrics.roc_auc"], descending=True).row(0, named=True)
     best = wb_json(project, "history", "best_forest")[0]
     assert best["metadata"]["cell"] == top["partition"] and best["metrics"]["f1"] == top["metrics.f1"]
+    assert best["data_version"] == top["data_version"]  # the winning cell's model passed through: its artifact
     assert best["metadata"]["params"] == {"n_estimators": top["params.n_estimators"], "max_depth": top["params.max_depth"]}
     ranked = wb_json(project, "history", "forest_sweep", "--sort", "f1", "--desc", "--limit", "3")
     assert len(ranked) == 3 and ranked[0]["metrics"]["f1"] == top["metrics.f1"]
