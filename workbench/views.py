@@ -252,7 +252,7 @@ def _run_columns(table: Table, records: list[Materialization], metric: str | Non
         table.add_column(_t(f"{metric} by step"), no_wrap=True)
 
     def cells(r: Materialization) -> list[Text]:
-        out = [_t(_fmt_param(r.params[p]) if p in r.params else "") for p in params]
+        out = [_t(param_text(r.params[p]) if p in r.params else "") for p in params]
         out += [_t(_fmt_metric(r.metrics.get(m))) for m in metrics]
         if metric is not None:
             out.append(_t(sparkline(r.series.get(metric, []))))
@@ -284,7 +284,8 @@ def print_search(records: list[Materialization], collected: AbstractSet[str], me
     console.print(table)
 
 
-def _fmt_param(value: object) -> str:
+def param_text(value: object) -> str:
+    """A param as declared: text as is, anything else as JSON."""
     import json
 
     return value if isinstance(value, str) else json.dumps(value)
@@ -326,7 +327,7 @@ def print_show(ws: Workspace, key: str, record: Materialization | None, last: Ma
     variant = record.metadata.get("variant")
     for name, value in sorted(record.params.items()):
         note = " (variant)" if isinstance(variant, dict) and name in variant else ""
-        console.print(Text.assemble(("param  ", "cyan"), _t(f"{name} = {_fmt_param(value)}{note}")))
+        console.print(Text.assemble(("param  ", "cyan"), _t(f"{name} = {param_text(value)}{note}")))
     for name, value in sorted(record.metrics.items()):
         steps = record.series.get(name)
         trend = f"  {sparkline(steps)} ({len(steps)} steps)" if steps else ""
@@ -427,7 +428,7 @@ def print_diff(doc: Mapping[str, Any]) -> None:
     if rows["delta"] is not None:
         console.print(_t(f"rows      {rows['a']} -> {rows['b']} ({rows['delta']:+d})"))
     for param in doc["params"]:
-        old, new = (_fmt_param(param[s]) if param[s] is not None else "(none)" for s in ("a", "b"))
+        old, new = (param_text(param[s]) if param[s] is not None else "(none)" for s in ("a", "b"))
         console.print(_t(f"param     {param['name']} {old} -> {new}", "cyan"))
     for metric in doc["metrics"]:
         delta = f" ({metric['delta']:+.4g})" if metric["delta"] is not None else ""
