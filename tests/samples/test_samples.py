@@ -99,7 +99,7 @@ def test_training_crash_then_resume(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     # The rerun resumes at epoch 3, not 0, and trains the very same model as the clean run.
     # (--no-reuse: a plain rerun would restore the clean run's stored model, same code and inputs.)
     doc = materialize(project, "--no-reuse")
-    assert doc["materialized"][0] == "model"
+    assert doc["materialized"] == ["model", "evaluation"]  # the README: evaluation reruns once, identical
     resumed = wb_json(project, "history", "model")[0]
     log = resumed["log"]
     assert log.startswith("resuming from checkpoint at epoch 3: epochs 1-2 already done")
