@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -103,6 +104,13 @@ def bench_large(tmp: Path, n: int) -> None:
     report(f"wb status --json, {n} assets, nothing stale", timed(lambda: wb(root, "status", "--json"), 3), "s", "< 1 s")
     report(f"wb status (table), {n} assets, nothing stale", timed(lambda: wb(root, "status"), 3), "s", "< 1 s")
     report(f"wb materialize (no-op), {n} assets", timed(lambda: wb(root, "materialize"), 3), "s", "< 1 s")
+    index = root / ".workbench" / "metadata.duckdb"
+
+    def lost_index_status() -> None:
+        index.unlink()
+        wb(root, "status", "--json")  # rebuilds the index from the JSON records first
+
+    report(f"wb status after the index was deleted, {n} records", timed(lost_index_status, 3), "s", "-")
 
 
 def bench_data_path(tmp: Path, rows: int) -> None:
@@ -140,12 +148,70 @@ def bench_data_path(tmp: Path, rows: int) -> None:
     print(f"{'':<4}plain write+read {base:.3f} s, workbench {wb_time:.3f} s")
 
 
+SIGNALS_PROJECT = """
+import time
+from pathlib import Path
+
+import polars as pl
+from workbench import asset
+
+
+@asset
+def table() -> pl.DataFrame:
+    return pl.DataFrame({"a": [1, 2]})
+
+
+@asset
+def forever(table: pl.DataFrame) -> dict:
+    Path("forever.started").touch()
+    while True:
+        time.sleep(0.01)
+"""
+
+
+def _stderr_until(proc: subprocess.Popen[str], text: str) -> None:
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if text in line:
+            return
+    raise RuntimeError(f"{text!r} never came")
+
+
+def bench_signals(tmp: Path) -> None:
+    """Ctrl+C: an idle `wb watch` on a project that imports Polars, and a run whose asset never ends."""
+    root = project(tmp / "signals", SIGNALS_PROJECT)
+    wb(root, "materialize", "table")
+    idle, stop = [], []
+    for _ in range(5):
+        watch = subprocess.Popen([WB, "watch", "table"], cwd=root, stderr=subprocess.PIPE, text=True)
+        _stderr_until(watch, "pass 1 done")
+        time.sleep(0.5)  # idle: blocked waiting for a file event
+        t0 = time.perf_counter()
+        watch.send_signal(signal.SIGINT)
+        watch.wait(timeout=60)
+        idle.append(time.perf_counter() - t0)
+    for _ in range(3):
+        (root / "forever.started").unlink(missing_ok=True)
+        run = subprocess.Popen([WB, "materialize", "forever"], cwd=root, stderr=subprocess.PIPE, text=True)
+        while not (root / "forever.started").exists():
+            time.sleep(0.01)
+        run.send_signal(signal.SIGINT)
+        _stderr_until(run, "Ctrl+C again to stop them")
+        t0 = time.perf_counter()
+        run.send_signal(signal.SIGINT)
+        run.wait(timeout=60)
+        stop.append(time.perf_counter() - t0)
+    report("Ctrl+C -> exit, idle wb watch on a Polars project", statistics.median(idle), "s", "< 1-2 s")
+    report("second Ctrl+C -> exit, wb materialize of a never-ending asset", statistics.median(stop), "s", "< 1-2 s")
+
+
 SECTIONS: dict[str, Callable[..., None]] = {
     "startup": bench_startup,
     "disk": bench_disk,
     "overhead": bench_overhead,
     "large": bench_large,
     "data": bench_data_path,
+    "signals": bench_signals,
 }
 
 

@@ -23,7 +23,7 @@ from typing import TypeVar
 import fsspec.core
 from fsspec.implementations.local import LocalFileSystem
 
-from workbench.errors import StoreError
+from workbench.errors import StoreError, WorkbenchError
 from workbench.hashing import digest, file_digest
 from workbench.records import AliasEvent, CheckRecord, Materialization
 
@@ -59,6 +59,23 @@ def _move(source: Path, dest: Path) -> None:
         source.unlink()
 
 
+_EXTRAS = {"s3": "s3", "s3a": "s3", "gs": "gcs", "gcs": "gcs"}  # protocol -> the workbench extra that adds it
+
+
+def _filesystem(url: str) -> tuple[fsspec.AbstractFileSystem, str]:
+    """The fsspec filesystem of `url` and the path inside it; a missing driver is bad input (exit 2)
+    that names the extra to install."""
+    try:
+        return fsspec.core.url_to_fs(url)
+    except ImportError as exc:
+        protocol = url.split("://", 1)[0]
+        extra = _EXTRAS.get(protocol)
+        fix = f'pip install "workbench[{extra}]"' if extra else f"install the fsspec driver for {protocol}://"
+        raise WorkbenchError(f"the store {url} needs a package that is not installed ({exc}): {fix}") from exc
+    except ValueError as exc:  # e.g. "Protocol not known"
+        raise WorkbenchError(f"cannot open the store {url}: {exc}") from exc
+
+
 def _parse(uri: str, content: bytes | Exception | None, parse: Callable[[str], R]) -> R | RecordProblem:
     if not isinstance(content, bytes):
         return RecordProblem(uri, f"cannot read: {content}")
@@ -68,7 +85,7 @@ def _parse(uri: str, content: bytes | Exception | None, parse: Callable[[str], R
         return RecordProblem(uri, f"not a valid record: {exc}")
 
 
-_SCRATCH = re.compile(r"[0-9a-f]{32}(\.[A-Za-z0-9]+)?(\.tmp)?")
+_SCRATCH = re.compile(r"([0-9a-f]{12}-)?[0-9a-f]{32}(\.[A-Za-z0-9]+)?(\.tmp)?")  # [store object's prefix-]uuid
 
 
 def _inside(path: Path, root: Path) -> Path:
@@ -89,13 +106,14 @@ class ArtifactStore:
 
     def __init__(self, url: str, *, cache_dir: Path | None = None) -> None:
         self.url = url
-        self.fs, root = fsspec.core.url_to_fs(url)
+        self.fs, root = _filesystem(url)
         self.root = root.rstrip("/")
         self.is_local = isinstance(self.fs, LocalFileSystem)
         home = Path(os.environ.get("XDG_CACHE_HOME") or "~/.cache").expanduser() / "workbench"
         self.cache_dir = cache_dir or home / digest(self.fs.unstrip_protocol(self.root))[:16]
         base = Path(self.root) if self.is_local else self.cache_dir
         self.scratch_dir = base / "tmp"
+        self._scratch_prefix = uuid.uuid4().hex[:12]  # names the scratch files of this object
 
     def __repr__(self) -> str:
         return f"ArtifactStore({self.url!r})"
@@ -103,7 +121,16 @@ class ArtifactStore:
     def scratch_path(self, suffix: str) -> Path:
         """A fresh local path (not yet created) to serialize into before `put_file`."""
         self.scratch_dir.mkdir(parents=True, exist_ok=True)
-        return self.scratch_dir / f"{uuid.uuid4().hex}{suffix}"
+        return self.scratch_dir / f"{self._scratch_prefix}-{uuid.uuid4().hex}{suffix}"
+
+    def discard_scratch(self) -> int:
+        """Delete the scratch files this object handed out that still exist (the partial outputs of
+        stopped assets); returns how many."""
+        removed = 0
+        for path in self.scratch_dir.glob(f"{self._scratch_prefix}-*"):
+            path.unlink(missing_ok=True)
+            removed += 1
+        return removed
 
     def put_file(self, local: Path, ext: str) -> tuple[str, str, int]:
         """Move `local` to its content address; returns (uri, data_version, size)."""
@@ -142,6 +169,13 @@ class ArtifactStore:
             os.replace(temp, _parent_made(cached))
         return cached
 
+    def reachable(self) -> bool:
+        """Whether the store's root exists and can be listed (a wrong URL or bucket is not)."""
+        try:
+            return bool(self.fs.exists(self.root))
+        except Exception:  # any fsspec backend error: credentials, network, no such bucket
+            return False
+
     def exists(self, uri: str) -> bool:
         path = self._path(uri)
         return os.path.exists(path) if self.is_local else bool(self.fs.exists(path))
@@ -154,44 +188,58 @@ class ArtifactStore:
     def full_url(self, uri: str) -> str:
         return str(self.fs.unstrip_protocol(self._path(uri)))
 
+    def record_uri(self, m: Materialization) -> str:
+        """Where `write_record` puts the record (known before it is written, for the run's journal)."""
+        return self._uri("records", m.asset_key, m.ended_at, m.id)
+
     def write_record(self, m: Materialization) -> str:
         """Write the record's JSON once (a record is immutable); returns its uri."""
-        return self._write_once("records", m.asset_key, m.ended_at, m.id, m.to_json)
+        return self._write_once(self.record_uri(m), m.to_json)
 
-    def iter_records(self, key: str | None = None) -> Iterator[Materialization | RecordProblem]:
+    def iter_records(self, key: str | None = None, since: str = "") -> Iterator[Materialization | RecordProblem]:
         """Every record in the store (or under `key`'s folder), in path order; unreadable ones come as
-        `RecordProblem`. A key's folder also holds the folders of keys it prefixes (`a` holds `a/b`)."""
+        `RecordProblem`. A key's folder also holds the folders of keys it prefixes (`a` holds `a/b`).
+        `since`: only the files whose name (`<UTC time>-<id>.json`) sorts at or after it."""
         folder = "records" if key is None else self._check(f"records/{key}")
-        return self._iter_json(folder, Materialization.from_json)
+        return self._iter_json(folder, Materialization.from_json, since)
 
     def write_alias_event(self, event: AliasEvent) -> str:
         """Write an alias event's JSON once; the DuckDB alias table is rebuilt from these."""
-        return self._write_once("aliases", event.asset_key, event.set_at, event.id, event.to_json)
+        return self._write_once(self._uri("aliases", event.asset_key, event.set_at, event.id), event.to_json)
 
     def iter_alias_events(self) -> Iterator[AliasEvent | RecordProblem]:
         return self._iter_json("aliases", AliasEvent.from_json)
 
+    def check_record_uri(self, result: CheckRecord) -> str:
+        """Where `write_check_record` puts the result."""
+        return self._uri("checks", result.asset_key, result.ended_at, result.id)
+
     def write_check_record(self, result: CheckRecord) -> str:
         """Write a check result's JSON once; the DuckDB check table is rebuilt from these."""
-        return self._write_once("checks", result.asset_key, result.ended_at, result.id, result.to_json)
+        return self._write_once(self.check_record_uri(result), result.to_json)
 
-    def iter_check_records(self) -> Iterator[CheckRecord | RecordProblem]:
-        return self._iter_json("checks", CheckRecord.from_json)
+    def iter_check_records(self, since: str = "") -> Iterator[CheckRecord | RecordProblem]:
+        return self._iter_json("checks", CheckRecord.from_json, since)
 
-    def _write_once(self, folder: str, key: str, when: datetime, id: str, text: Callable[[], str]) -> str:
-        """`folder/<key>/<UTC time>-<id>.json`, written atomically unless it exists (files are immutable)."""
+    def _uri(self, folder: str, key: str, when: datetime, id: str) -> str:
+        """`folder/<key>/<UTC time>-<id>.json`."""
         stamp = when.astimezone(timezone.utc) if when.tzinfo else when
-        uri = self._check(f"{folder}/{key}/{stamp:%Y%m%dT%H%M%S%f}-{id}.json")
+        return self._check(f"{folder}/{key}/{stamp:%Y%m%dT%H%M%S%f}-{id}.json")
+
+    def _write_once(self, uri: str, text: Callable[[], str]) -> str:
+        """Write `uri` atomically unless it exists (these files are immutable)."""
         if not self.exists(uri):
             self.write_text(uri, text())
         return uri
 
-    def _iter_json(self, folder: str, parse: Callable[[str], R]) -> Iterator[R | RecordProblem]:
+    def _iter_json(self, folder: str, parse: Callable[[str], R], since: str = "") -> Iterator[R | RecordProblem]:
+        if not self.is_local:
+            self.fs.invalidate_cache()  # other processes write here: list afresh, not from a cached listing
         try:
             found = self.fs.find(f"{self.root}/{folder}")
         except FileNotFoundError:
             return
-        paths = sorted(p for p in found if p.endswith(".json"))
+        paths = sorted(p for p in found if p.endswith(".json") and p.rsplit("/", 1)[-1] >= since)
         for start in range(0, len(paths), _READ_BATCH):
             batch = paths[start : start + _READ_BATCH]
             contents = self.fs.cat(batch, on_error="return")  # concurrent on async stores (s3, gcs)
@@ -200,23 +248,30 @@ class ArtifactStore:
 
     def write_text(self, uri: str, text: str) -> None:
         """Write a small text file atomically, replacing any previous one."""
+        self.write_bytes(uri, text.encode())
+
+    def write_bytes(self, uri: str, data: bytes) -> None:
+        """Write a file atomically (an object store publishes it whole), replacing any previous one."""
         path = self._path(uri)
         if not self.is_local:
-            self._io(lambda: self.fs.pipe_file(path, text.encode()), uri)
+            self._io(lambda: self.fs.pipe_file(path, data), uri)
             return
-        temp = self.scratch_path(".txt")
+        temp = self.scratch_path(".tmp")
 
         def publish() -> None:
-            temp.write_text(text, encoding="utf-8")
+            temp.write_bytes(data)
             os.replace(temp, _parent_made(Path(path)))
 
         self._io(publish, uri)
 
     def read_text(self, uri: str) -> str:
+        return self.read_bytes(uri).decode("utf-8")
+
+    def read_bytes(self, uri: str) -> bytes:
         content = self._cat(self._path(uri))
         if isinstance(content, Exception):
             raise StoreError(f"cannot read {uri} from {self.url}: {content}") from content
-        return content.decode("utf-8")
+        return content
 
     def clean_scratch(self, max_age: float = 3600.0) -> int:
         """Delete scratch files older than `max_age` seconds (left by crashes); returns how many.

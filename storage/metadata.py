@@ -13,7 +13,7 @@ import random
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -35,6 +35,7 @@ _BAD_INPUT = (
     duckdb.OutOfRangeException,
     duckdb.TypeMismatchException,
 )
+_COMPLETE = "complete"  # schema_meta key: the index holds every record of its store
 _FIRST_DELAY, _MAX_DELAY = 0.002, 0.05  # seconds; a short cap keeps readers from starving behind writers
 _NEWEST = "ended_at DESC, id DESC"
 _MAT = f"SELECT {MATERIALIZATIONS.projection} FROM {_DB}.materializations"
@@ -95,15 +96,21 @@ class DuckDBMetadataStore:
         self.path = Path(path).expanduser().absolute()
         self.busy_timeout = busy_timeout
         self._ready = False
+        self._complete = False  # the file's `complete` mark, read with its schema version
         self._seen: dict[str, Materialization] = {}  # the records the last `latest()` returned, by id
 
     def __repr__(self) -> str:
         return f"DuckDBMetadataStore({str(self.path)!r})"
 
     def add(self, m: Materialization) -> None:
-        # a plain INSERT is ~3 ms faster than INSERT OR IGNORE; a stored id means nothing to do
-        with self._session(write=True) as conn, suppress(duckdb.ConstraintException):
-            conn.execute(_insert("", MATERIALIZATIONS), MATERIALIZATIONS.to_row(m))
+        # a plain INSERT is ~3 ms faster than INSERT OR IGNORE; a stored id means nothing to do,
+        # any other constraint (NOT NULL, a type) is a bad value and raised
+        with self._session(write=True) as conn:
+            try:
+                conn.execute(_insert("", MATERIALIZATIONS), MATERIALIZATIONS.to_row(m))
+            except duckdb.ConstraintException as exc:
+                if not _duplicate_key(exc):
+                    raise
 
     def add_many(self, ms: Sequence[Materialization]) -> int:
         unique = {m.id: m for m in reversed(ms)}  # the first record of an id wins
@@ -189,6 +196,21 @@ class DuckDBMetadataStore:
             with self._session(write=True) as conn:
                 _insert_many(conn, "OR REPLACE", OBSERVATIONS, list(unique.values()))
 
+    @property
+    def complete(self) -> bool:
+        """Whether the index is known to hold every record of its store: marked by a full indexing
+        (`wb doctor`, or the catch-up any command does). A new file (the old one was deleted) or
+        one made before the mark existed is not; its opener indexes the JSON records first."""
+        with _ENGINE.lock:
+            if not self._ready or not self.path.exists():
+                self._prepare()
+        return self._complete
+
+    def mark_complete(self) -> None:
+        with self._session(write=True) as conn:
+            conn.execute(f"INSERT OR REPLACE INTO {_DB}.schema_meta (key, value) VALUES ('{_COMPLETE}', '1')")
+        self._complete = True
+
     def count(self) -> int:
         with self._session() as conn:
             row = conn.execute(f"SELECT count(*) FROM {_DB}.materializations").fetchone()
@@ -258,11 +280,11 @@ class DuckDBMetadataStore:
         self._ready = True
 
     def _check_schema(self, write: bool) -> int:
-        """The file's schema version; with `write`, an older schema is migrated first."""
+        """The file's schema version (and its `complete` mark); with `write`, an older schema is migrated first."""
         conn = _ENGINE.connection()
         self._attach(conn, write)
         try:
-            version = _schema_version(conn)
+            version, self._complete = _schema_version(conn)
             if version > SCHEMA_VERSION:
                 raise StoreError(
                     f"metadata store {self.path} has schema version {version}, newer than this workbench"
@@ -311,15 +333,20 @@ class DuckDBMetadataStore:
         )
 
 
-def _schema_version(conn: duckdb.DuckDBPyConnection) -> int:
-    """The version stamped in the attached file; 0 for a new, empty file."""
+def _duplicate_key(exc: duckdb.ConstraintException) -> bool:
+    """Whether DuckDB refused a row because its primary key is already stored (and nothing else)."""
+    return str(exc).startswith("Constraint Error: Duplicate key") and "primary key" in str(exc)
+
+
+def _schema_version(conn: duckdb.DuckDBPyConnection) -> tuple[int, bool]:
+    """The version stamped in the attached file (0 for a new, empty file) and its `complete` mark."""
     exists = conn.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND table_name = 'schema_meta'", [_DB]
     ).fetchone()
     if not exists or not exists[0]:
-        return 0
-    row = conn.execute(f"SELECT value FROM {_DB}.schema_meta WHERE key = 'schema_version'").fetchone()
-    return int(row[0]) if row else 0
+        return 0, False
+    meta = dict(conn.execute(f"SELECT key, value FROM {_DB}.schema_meta").fetchall())
+    return int(meta.get("schema_version", 0)), meta.get(_COMPLETE) == "1"
 
 
 def _read(conn: duckdb.DuckDBPyConnection, codec: Codec[T], sql: str, params: Sequence[object] = ()) -> list[T]:

@@ -125,6 +125,8 @@ class CheckResultRow(SQLModel, table=True):
     ended_at: datetime = Field(sa_type=DateTime(timezone=True))
     meta: str = Field(default="{}", sa_column=Column("metadata", Text, nullable=False))
     error: str | None = None
+    traceback: str | None = None
+    log: str = ""
 
 
 class SchemaMetaRow(SQLModel, table=True):
@@ -171,17 +173,24 @@ def _add_libraries_and_reuse(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute("ALTER TABLE materializations ADD COLUMN reused_from VARCHAR")
 
 
+def _add_check_logs(conn: duckdb.DuckDBPyConnection) -> None:
+    """4 -> 5: a check's traceback and captured output (adding a column works despite the index).
+
+    A version-2 file already has them: step 2 -> 3 creates the table from the current model."""
+    conn.execute("ALTER TABLE check_results ADD COLUMN IF NOT EXISTS traceback VARCHAR")
+    conn.execute("ALTER TABLE check_results ADD COLUMN IF NOT EXISTS log VARCHAR DEFAULT ''")
+
+
 def _add_params_and_series(conn: duckdb.DuckDBPyConnection) -> None:
-    """5 -> 6: the params a version ran with and its step metrics (tolerant: it may run twice)."""
+    """5 -> 6: the params a version ran with and its step metrics (tolerant: safe to run twice)."""
     for column in ("params", "series"):
         conn.execute(f"ALTER TABLE materializations ADD COLUMN IF NOT EXISTS {column} VARCHAR DEFAULT '{{}}'")
         conn.execute(f"UPDATE materializations SET {column} = '{{}}' WHERE {column} IS NULL")
 
 
 # UPGRADES[i] turns a version-(i + 1) file into version i + 2; a new file gets `ddl()` directly.
-# Step 4 -> 5 (check logs) is another branch's; until it is merged, this one's tolerant step fills it.
 UPGRADES: tuple[Step, ...] = (
-    _add_alias_events, _add_check_results, _add_libraries_and_reuse, _add_params_and_series, _add_params_and_series
+    _add_alias_events, _add_check_results, _add_libraries_and_reuse, _add_check_logs, _add_params_and_series
 )
 
 

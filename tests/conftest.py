@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import os
+import queue
+import re
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,6 +19,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 WB = str(Path(sys.executable).with_name("wb"))
+TIMEOUT = 60.0  # generous: a loaded 2-core machine
 
 
 def write_files(root: Path, files: dict[str, str]) -> None:
@@ -23,11 +29,74 @@ def write_files(root: Path, files: dict[str, str]) -> None:
         path.write_text(textwrap.dedent(text).lstrip("\n"))
 
 
-def run_wb(project: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def wb_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("WORKBENCH_DEBUG", "WORKBENCH_HOME")}
     env["NO_COLOR"] = "1"
     env["COLUMNS"] = "200"
-    return subprocess.run([WB, *args], cwd=project, env=env, capture_output=True, text=True, timeout=timeout)
+    return env
+
+
+def run_wb(project: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([WB, *args], cwd=project, env=wb_env(), capture_output=True, text=True, timeout=timeout)
+
+
+class WbProcess:
+    """A running `wb` command whose stderr is read line by line in a thread (for signals and waits)."""
+
+    def __init__(self, root: Path, *args: str) -> None:
+        self.proc = subprocess.Popen(
+            [WB, *args], cwd=root, env=wb_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.seen: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.lines.put(line.rstrip("\n"))
+
+    def expect(self, pattern: str, timeout: float = TIMEOUT) -> re.Match[str]:
+        """The first line from now on that matches `pattern` (a regex)."""
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = self.lines.get(timeout=left)
+            except queue.Empty:
+                break
+            self.seen.append(line)
+            if match := re.search(pattern, line):
+                return match
+        raise AssertionError(f"no line matching {pattern!r} in {timeout}s; output so far:\n" + "\n".join(self.seen))
+
+    def quiet(self, seconds: float) -> list[str]:
+        """Lines that arrive within `seconds` (to check that nothing happens)."""
+        deadline, got = time.monotonic() + seconds, []
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                got.append(self.lines.get(timeout=left))
+            except queue.Empty:
+                break
+        self.seen += got
+        return got
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        self.proc.send_signal(sig)
+        return self.proc.wait(timeout=TIMEOUT)
+
+    def kill(self) -> None:
+        """End it if it still runs (a test's cleanup)."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=TIMEOUT)
+
+
+def wait_for(path: Path) -> None:
+    """Until `path` exists (an asset's body says it is running)."""
+    deadline = time.monotonic() + TIMEOUT
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path} did not appear"
+        time.sleep(0.02)
 
 
 @pytest.fixture

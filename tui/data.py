@@ -117,16 +117,17 @@ def preview_of(ws: Workspace, key: str, status: Status | None) -> Preview:
     return preview(ws, status.record)
 
 
-def lineage(ws: Workspace, key: str, version: str | None, levels: int = LINEAGE_LEVELS) -> dict[str, Any] | None:
-    """The exact input versions behind one version, `levels` deep (deeper ones load on demand)."""
+def lineage(ws: Workspace, key: str, version: str | None, levels: int = LINEAGE_LEVELS) -> dict[str, Any] | str | None:
+    """The exact input versions behind one version, `levels` deep (deeper ones load on demand);
+    None when there is no version yet, the error message when the lookup failed."""
     from workbench.lineage import version_tree
 
     if not version:
         return None
     try:
         return version_tree(ws, key, version, levels=levels)
-    except WorkbenchError:
-        return None
+    except WorkbenchError as exc:
+        return f"cannot show the lineage of {key}@{version[:12]}: {exc}"
 
 
 def source_preview(ws: Workspace, key: str) -> Preview:

@@ -5,14 +5,15 @@ User strings (keys, reasons, errors, logs, tags) are appended as plain text, nev
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from rich.text import Text
 
 from workbench.graph import AssetGraph
-from workbench.records import Materialization
+from workbench.records import CheckRecord, Materialization
 from workbench.spec import AssetSpec
-from workbench.staleness import Status
+from workbench.staleness import CheckState, Status
 from workbench.tui import theme
 from workbench.tui.data import relative
 from workbench.search import sparkline
@@ -31,7 +32,7 @@ def _row(text: Text, name: str, *parts: str | Text | tuple[str, str]) -> None:
     text.append("\n")
 
 
-def when(record: Materialization) -> str:
+def when(record: Materialization | CheckRecord) -> str:
     return record.ended_at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
 
@@ -72,17 +73,28 @@ def overview(graph: AssetGraph, root: Path, key: str, status: Status | None) -> 
     return text
 
 
-def last_run(record: Materialization | None) -> Text:
-    """The last run's outcome, error, traceback and captured log."""
+def last_run(record: Materialization | None, checks: Iterable[CheckState] = ()) -> Text:
+    """The last run's outcome, error, traceback and captured log; then each check's, as for the asset."""
     if record is None:
         return Text("no run recorded yet", style="dim")
     text = Text()
     secs = (record.ended_at - record.started_at).total_seconds()
     _row(text, "last run", theme.state_text("fresh", "success") if record.ok else theme.state_text("failed"), (f"  {when(record)}  {secs:.2f}s  {record.trigger}", "dim"))
-    if record.error:
-        _row(text, "error", (record.error, "bold red"))
-    if record.traceback:
-        text.append(record.traceback.rstrip() + "\n", style="dim")
-    text.append("\nlog\n", style="bold")
-    text.append(record.log.rstrip() if record.log else "(nothing printed or logged)", style="" if record.log else "dim")
+    _error_and_log(text, record.error, record.traceback, record.log)
+    for c in checks:
+        if c.record is None:
+            continue
+        verdict = ("passed", "green") if c.record.passed else ("failed" + (" (blocking)" if c.blocking else ""), "bold red")
+        text.append("\n\n")
+        _row(text, "check", (c.name, "bold"), "  ", verdict, (f"  {when(c.record)}", "dim"))
+        _error_and_log(text, c.record.error, c.record.traceback, c.record.log)
     return text
+
+
+def _error_and_log(text: Text, error: str | None, trace: str | None, log: str) -> None:
+    if error:
+        _row(text, "error", (error, "bold red"))
+    if trace:
+        text.append(trace.rstrip() + "\n", style="dim")
+    text.append("\nlog\n", style="bold")
+    text.append(log.rstrip() if log else "(nothing printed or logged)", style="" if log else "dim")

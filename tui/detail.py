@@ -95,7 +95,8 @@ class AssetDetail(Vertical):
         if tab == "overview":
             self.query_one("#overview", Static).update(describe.overview(ws.graph, ws.root, key, status))
         elif tab == "log":
-            self.query_one("#log", Static).update(describe.last_run(status.last if status else None))
+            log = describe.last_run(status.last, status.checks) if status else describe.last_run(None)
+            self.query_one("#log", Static).update(log)
         elif tab == "history":
             self._fetch(key, lambda: ws.metadata.history(key, limit=200), self.query_one(VersionTable).show)
         elif tab == "lineage":

@@ -31,22 +31,29 @@ class LineageTree(Tree[tuple[str, str]]):
         super().__init__("lineage", id=id)
         self.asked: set[int] = set()  # nodes whose inputs were already asked for
 
-    def show(self, tree: Mapping[str, Any] | None) -> None:
+    def show(self, tree: Mapping[str, Any] | str | None) -> None:
+        """A version tree; None: there is no version yet; a string: the error that stopped the lookup."""
         self.clear()
         self.asked.clear()
         if tree is None:
             self.root.set_label(Text("no successful version yet", style="dim"))
             return
+        if isinstance(tree, str):
+            self.root.set_label(Text(tree, style="bold red"))
+            return
         self.root.set_label(version_label(tree))
         self._grow(self.root, tree)
         self.root.expand()
 
-    def graft(self, node: TreeNode[tuple[str, str]], tree: Mapping[str, Any] | None) -> None:
-        """Add the inputs found for a node that was cut short."""
+    def graft(self, node: TreeNode[tuple[str, str]], tree: Mapping[str, Any] | str | None) -> None:
+        """Add the inputs found for a node that was cut short (or the error that stopped the lookup)."""
         try:
             self.get_node_by_id(node.id)
         except UnknownNodeID:
             return  # the tree was redrawn for another version meanwhile
+        if isinstance(tree, str):
+            node.add_leaf(Text(tree, style="bold red"))
+            return
         self._grow(node, tree or {})
         node.allow_expand = bool(node.children)
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
+from workbench.capture import captured, tail
 from workbench.errors import DefinitionError
 from workbench.records import CheckRecord, utcnow
 from workbench.spec import check_key
@@ -84,19 +85,23 @@ def check_of(obj: object) -> CheckSpec | None:
 def run_check(
     spec: CheckSpec, value: Any, *, partition: str, data_version: str, code_version: str, run_id: str
 ) -> CheckRecord:
-    """Run one check on a value; an exception is a failed check with the error recorded."""
+    """Run one check on a value; an exception is a failed check with the error recorded. What the
+    check prints or logs is kept on the record, as an asset's is."""
     started: datetime = utcnow()
-    error = None
+    error = trace = None
     metadata: dict[str, Any] = {}
-    try:
-        outcome = spec.fn(value)
-        if isinstance(outcome, CheckResult):
-            passed, metadata = bool(outcome.passed), dict(outcome.metadata)
-        else:
-            passed = bool(outcome)
-    except Exception as exc:
-        passed = False
-        error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    with captured() as log:
+        try:
+            outcome = spec.fn(value)
+            if isinstance(outcome, CheckResult):
+                passed, metadata = bool(outcome.passed), dict(outcome.metadata)
+            else:
+                passed = bool(outcome)
+        except Exception as exc:
+            passed = False
+            error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+            user_frames = exc.__traceback__.tb_next if exc.__traceback__ else None  # from the check's own frame on
+            trace = "".join(traceback.format_exception(type(exc), exc, user_frames))
     return CheckRecord(
         id=uuid.uuid4().hex,
         check_key=spec.key,
@@ -111,4 +116,6 @@ def run_check(
         ended_at=utcnow(),
         metadata=metadata,
         error=error,
+        traceback=trace,
+        log=tail(log.getvalue()),
     )

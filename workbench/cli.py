@@ -10,8 +10,8 @@ from typing import Any
 
 import click
 
-from workbench.errors import WorkbenchError
-from workbench.text import terminal_safe
+from workbench.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, WorkbenchError
+from workbench.text import redact, terminal_safe
 
 _debug = bool(os.environ.get("WORKBENCH_DEBUG"))
 
@@ -46,7 +46,11 @@ def _emit_json(doc: object) -> None:
 @click.version_option(package_name="workbench", prog_name="wb")
 @click.option("--debug", is_flag=True, expose_value=False, is_eager=True, callback=_set_debug, help="Show tracebacks.")
 def cli() -> None:
-    """Workbench: versioned data and model assets; reruns only what is stale."""
+    """Workbench: versioned data and model assets; reruns only what is stale.
+
+    Exit codes: 0 success; 1 an asset or a blocking check failed; 2 bad input or usage; 3 a store
+    problem (damaged, unreachable, or locked too long); 4 an internal error; 130 interrupted.
+    """
 
 
 @cli.command()
@@ -95,7 +99,11 @@ def materialize(
     as_json: bool,
     project: str | None,
 ) -> int:
-    """Bring the selection (and its upstream) up to date, running only what is stale."""
+    """Bring the selection (and its upstream) up to date, running only what is stale.
+
+    Ctrl-C (or SIGTERM) starts nothing new and lets running assets finish; a second Ctrl-C stops
+    them (their outputs are discarded). Either way every finished asset is recorded; exit 130.
+    """
     from workbench import views
     from workbench.params import parse_overrides
 
@@ -195,7 +203,8 @@ def history(
     collected = {r.id for r in records if r.ok and r.artifact_uri and not ws.artifacts.exists(r.artifact_uri)}
     checks = [c for k in keys if ws.graph.checks.get(k) for c in ws.metadata.check_history(k, limit=limit)]
     if as_json:
-        _emit_json([{**views.record_json(r, checks), "collected": r.id in collected} for r in records])
+        mine = [[c for c in checks if c.asset_key == r.asset_key] for r in records]
+        _emit_json([{**views.record_json(r, c), "collected": r.id in collected} for r, c in zip(records, mine)])
     elif single:
         shown = checks[: len(ws.graph.checks.get(keys[0], ())) * 3]
         views.print_history(keys[0], records, shown, collected, metric)
@@ -221,7 +230,8 @@ def show(target: str, rows: int, project: str | None) -> int:
         return 0
     last = next(iter(ws.metadata.history(key, limit=1)), None)
     record = resolve(ws.metadata, key, ref) if (ref or (last and last.ok)) else None
-    views.print_show(ws, key, record, last if ref is None else None, rows)
+    checks = ws.metadata.check_history(key, limit=500) if record is not None and ws.graph.checks.get(key) else []
+    views.print_show(ws, key, record, last if ref is None else None, rows, checks)
     return 0
 
 
@@ -245,15 +255,24 @@ def reproduce(target: str, as_json: bool, project: str | None) -> int:
 
 
 @cli.command()
-@click.option("--rebuild", is_flag=True, help="Rebuild the DuckDB index from the JSON records.")
+@click.option("--rebuild", is_flag=True, help="Build a new DuckDB index from the JSON records; move the old one aside.")
+@click.option("--verify", is_flag=True, help="Also hash every stored artifact against its record's data version.")
 @common
-def doctor(rebuild: bool, project: str | None) -> int:
-    """Check the store: index, records and artifacts; repair what can be repaired."""
+def doctor(rebuild: bool, verify: bool, project: str | None) -> int:
+    """Check the store: index, records and artifacts; repair what can be repaired.
+
+    Plain `doctor` indexes the JSON records, check results and alias events the index lacks,
+    rewrites a damaged JSON record from the index, deletes scratch files older than an hour, and
+    names what it cannot repair (unreadable records, missing artifacts). `--rebuild` is for a
+    damaged index file: it builds a new index from the JSON files alone and moves the old one aside.
+    `--verify` also hashes every stored artifact against its record (a replaced or damaged file).
+    Exit 0 when the store is healthy, 1 when problems remain.
+    """
     from workbench import doctor as doc
     from workbench.project import find_project
 
     config = find_project(project)
-    report = doc.rebuild(config) if rebuild else doc.check(config)
+    report = doc.rebuild(config) if rebuild else doc.check(config, verify=verify)
     doc.print_report(report)
     return 0 if report.healthy else 1
 
@@ -340,20 +359,25 @@ def alias_list(key: str | None, as_json: bool, project: str | None) -> int:
 
 
 @cli.command()
-@click.option("--keep", type=click.IntRange(min=1), default=3, show_default=True, help="Newest versions kept per asset.")
+@click.option("--keep", type=click.IntRange(min=1), default=3, show_default=True,
+              help="Newest versions kept per asset (per partition of a partitioned one).")
 @click.option("--dry-run", is_flag=True, help="Say what would be deleted; delete nothing.")
 @common
 def gc(keep: int, dry_run: bool, project: str | None) -> int:
-    """Delete artifacts of old versions; never the newest KEEP, nor an aliased version."""
+    """Delete artifacts of old versions; never the newest KEEP of an asset or partition, nor an aliased version."""
     from workbench import views
     from workbench.gc import plan_gc
 
+    from workbench.leases import store_lock
+
     ws = _workspace(project)
-    histories = {k: ws.metadata.history(k) for k in ws.graph.order if not ws.graph.is_source(k)}
-    plan = plan_gc(histories, ws.metadata.aliases(), keep)
-    if not dry_run:
-        for uri in plan.delete:
-            ws.artifacts.delete(uri)
+    waiting = lambda: click.echo("waiting for running materializations to finish...", err=True)  # noqa: E731
+    with store_lock(ws.project.config.home / "locks", exclusive=not dry_run, on_wait=waiting):
+        records = [m for k in ws.graph.order if not ws.graph.is_source(k) for m in ws.metadata.history(k)]
+        plan = plan_gc(records, ws.metadata.aliases(), keep)
+        if not dry_run:
+            for uri in plan.delete:
+                ws.artifacts.delete(uri)
     views.print_gc(plan, dry_run)
     return 0
 
@@ -363,7 +387,11 @@ def gc(keep: int, dry_run: bool, project: str | None) -> int:
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Parallel assets (default: cores).")
 @common
 def watch(selection: tuple[str, ...], jobs: int | None, project: str | None) -> int:
-    """Watch code and source files; rerun what became stale. Ctrl-C (or SIGTERM) stops gracefully."""
+    """Watch code and source files; rerun what became stale.
+
+    Ctrl-C (or SIGTERM) stops: running assets finish and are recorded, nothing new starts; press it
+    again to stop them too.
+    """
     from workbench.watcher import Watcher, graceful_signals
 
     watcher = Watcher(project, " ".join(selection) or None, jobs=jobs)
@@ -402,6 +430,10 @@ def _run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--only", is_flag=True, help="Restrict to the selection: do not bring upstream up to date."),
         click.option("--partition", "partitions", default=None, metavar="KEY|A..B",
                      help="Only these partitions of partitioned targets: a key, a range A..B, or a comma list."),
+        click.option("--max-parallel", type=click.IntRange(min=0), default=0, show_default=True,
+                     help="At most this many asset Jobs at once (0: no limit)."),
+        click.option("--store-pvc", "store_pvc", default=None, metavar="CLAIM",
+                     help="For a directory store: the ReadWriteMany PersistentVolumeClaim that holds it."),
     )
     for option in reversed(options):
         fn = option(fn)
@@ -413,12 +445,23 @@ def _run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--store", envvar="WORKBENCH_STORE", required=True, metavar="URL", help="The shared artifact store.")
 @click.option("--run-id", default=None, help="The run this materialization belongs to.")
 @click.option("--partition", default="", help="The partition to materialize.")
+@click.option("--code", default=None, metavar="SHA256",
+              help="Run the project of this code package from the store (default: the project here).")
+@click.option("--no-reuse", is_flag=True, help="Run even if a stored version has the same code and inputs.")
+@click.option("--checks-only", is_flag=True, help="Only run the asset's checks on its stored version.")
 @common
-def run_asset_command(key: str, store: str, run_id: str | None, partition: str, project: str | None) -> int:
+def run_asset_command(
+    key: str, store: str, run_id: str | None, partition: str, code: str | None, no_reuse: bool, checks_only: bool,
+    project: str | None,
+) -> int:
     """Materialize one asset against a shared store (what a pushed asset's pod runs)."""
     from workbench import remote
 
-    run = remote.run_remote(_workspace(project), key, store, run_id, partition)
+    ws = remote.workspace_from_package(store, code) if code else _workspace(project)
+    if checks_only:
+        run = remote.check_remote(ws, key, store, run_id, partition)
+    else:
+        run = remote.run_remote(ws, key, store, run_id, partition, reuse=not no_reuse)
     remote.print_outcome(run)
     return 0 if run.ok else 1
 
@@ -431,22 +474,31 @@ def run_asset_command(key: str, store: str, run_id: str | None, partition: str, 
 @common
 def compile_command(
     selection: tuple[str, ...], out: str, namespace: str, image: str | None, store: str | None, secret: str | None,
-    run_id: str | None, force: bool, only: bool, partitions: str | None, project: str | None,
+    run_id: str | None, force: bool, only: bool, partitions: str | None, max_parallel: int, store_pvc: str | None,
+    project: str | None,
 ) -> int:
     """Write the Kubernetes manifests (YAML) for the stale selection instead of applying them.
 
-    The image defaults to workbench:latest; apply rbac.yaml and driver.yaml to start the run.
+    The code package and the plan go to the store; apply rbac.yaml and driver.yaml to start the
+    run. review/ holds the asset Jobs the driver will create, suspended, for review.
     """
     from workbench.kube import push as kube
 
     ws = _workspace(project)
-    target = kube.target(ws, namespace=namespace, image=image or "workbench:latest", store=store, secret=secret)
-    plan, _ = kube.plan_for(ws, " ".join(selection) or None, force=force, only=only, partitions=partitions)
-    if not plan.to_run:
+    target = kube.target(ws, namespace=namespace, image=image or "workbench:latest", store=store, secret=secret,
+                         max_parallel=max_parallel, pvc=store_pvc)
+    plan, status = kube.plan_for(ws, " ".join(selection) or None, force=force, only=only, partitions=partitions)
+    if plan.empty:
         click.echo(f"nothing to compile: {len(plan.fresh)} asset(s) fresh", err=True)
         return 0
-    for path in kube.compile_run(ws.graph, target.run(run_id, plan.to_run), out):
+    run = kube.prepare(ws, plan, status, target, run_id)
+    from workbench.kube.settings import read_settings
+
+    annotations = read_settings(ws.root).service_account_annotations
+    for path in kube.compile_run(ws.graph, run, out, annotations):
         click.echo(str(path))
+    files = " ".join(f"-f {os.path.join(out, name)}" for name in ("rbac.yaml", "driver.yaml"))
+    click.echo(f"start the run with: kubectl apply -n {namespace} {files}", err=True)
     return 0
 
 
@@ -454,23 +506,29 @@ def compile_command(
 @click.argument("selection", nargs=-1)
 @click.option("--context", default=None, help="kubeconfig context (default: the current one).")
 @click.option("--wait", is_flag=True, help="Stream progress and pod logs until the run ends; Ctrl-C deletes the run.")
-@click.option("--driver", is_flag=True, hidden=True, help="In the cluster: apply the plan whose keys are SELECTION.")
+@click.option("--driver", is_flag=True, hidden=True, help="In the cluster: apply the stored plan --plan.")
+@click.option("--plan", "plan_sha", default=None, hidden=True, help="The sha256 of the plan the driver applies.")
 @_run_options
 @common
 def push(
-    selection: tuple[str, ...], context: str | None, wait: bool, driver: bool, namespace: str, image: str | None,
-    store: str | None, secret: str | None, run_id: str | None, force: bool, only: bool, partitions: str | None,
-    project: str | None,
+    selection: tuple[str, ...], context: str | None, wait: bool, driver: bool, plan_sha: str | None, namespace: str,
+    image: str | None, store: str | None, secret: str | None, run_id: str | None, force: bool, only: bool,
+    partitions: str | None, max_parallel: int, store_pvc: str | None, project: str | None,
 ) -> int:
     """Run the stale selection on Kubernetes: one Job per asset, in dependency order."""
     from workbench.kube import push as kube
 
-    ws = _workspace(project)
-    target = kube.target(ws, namespace=namespace, image=image or "", store=store, secret=secret, context=context)
     if driver:
-        if not run_id:
-            raise click.UsageError("--driver needs --run-id")
-        return kube.run_driver(ws, target.run(run_id, selection))
+        if not (run_id and store and plan_sha):
+            raise click.UsageError("--driver needs --run-id, --store and --plan")
+        return kube.run_driver(run_id, store, plan_sha)
+    ws = _workspace(project)
+    target = kube.target(ws, namespace=namespace, image=image or "", store=store, secret=secret, context=context,
+                         max_parallel=max_parallel, pvc=store_pvc)
+    if not target.image and not run_id:
+        from workbench.kube.manifests import ManifestError
+
+        raise ManifestError("a run needs an image: pass --image IMAGE (or set WORKBENCH_IMAGE)")
     expr = " ".join(selection) or None
     return kube.push(ws, expr, target, run_id=run_id, force=force, only=only, partitions=partitions, wait=wait)
 
@@ -489,27 +547,27 @@ def sync(store: str | None, as_json: bool, project: str | None) -> int:
     report = remote.sync(ws, url)
     if as_json:
         doc = {"indexed": report.indexed, "checks": report.checks, "artifacts": report.artifacts}
-        _emit_json({"store": url, **doc, "problems": report.problems})
+        _emit_json({"store": redact(url), **doc, "problems": report.problems})
     else:
         counts = f"{report.indexed} record(s), {report.checks} check result(s) and {report.artifacts} artifact(s)"
-        click.echo(f"imported {counts} from {url}", err=True)
+        click.echo(f"imported {counts} from {redact(url)}", err=True)
         for problem in report.problems:
             click.echo(f"problem: {problem}", err=True)
     return 1 if report.problems else 0
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point: exit 0 ok, 1 an asset failed, 2 bad input."""
+    """Console-script entry point; the exit codes are those of `workbench.errors` (README "Exit codes")."""
     try:
         code = cli.main(args=argv, prog_name="wb", standalone_mode=False)
     except click.exceptions.Exit as exc:
         code = exc.exit_code
     except click.ClickException as exc:
         exc.show()
-        code = 2
+        code = EXIT_USAGE
     except (click.Abort, KeyboardInterrupt):
         click.echo("interrupted", err=True)
-        code = 130
+        code = EXIT_INTERRUPTED
     except WorkbenchError as exc:
         if _debug:
             raise
@@ -519,8 +577,19 @@ def main(argv: list[str] | None = None) -> None:
         if _debug:
             raise
         click.echo(f"internal error: {type(exc).__name__}: {terminal_safe(str(exc))} (rerun with --debug for the traceback)", err=True)
-        code = 1
-    sys.exit(code if isinstance(code, int) else 0)
+        code = EXIT_INTERNAL
+    _exit(code if isinstance(code, int) else EXIT_OK)
+
+
+def _exit(code: int) -> None:
+    """`sys.exit`; at once when assets stopped by a second Ctrl+C still run in their threads,
+    which Python would otherwise wait for (their records are indexed and their outputs discarded)."""
+    executor = sys.modules.get("workbench.executor")
+    if executor is not None and executor.stopped_assets_running():
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
 
 
 if __name__ == "__main__":  # pragma: no cover

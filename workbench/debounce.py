@@ -8,6 +8,8 @@ from collections.abc import Callable, Iterable
 
 QUIET = 0.12  # seconds without a new change before a batch is due
 MAX_WAIT = 1.0  # a steady stream of changes still gets a pass this long after its first change
+WAKE = 0.25  # the longest single wait: Python runs a signal handler only when the main thread runs
+# bytecode, and a C-level handler a library puts in front of Python's (Polars does) does not wake it
 
 
 class Debouncer:
@@ -63,7 +65,7 @@ class Debouncer:
                 delay = self.due_in()
                 if delay == 0.0:
                     return self.take()
-                self._cond.wait(delay)
+                self._cond.wait(WAKE if delay is None else min(delay, WAKE))
             return frozenset()
 
     def close(self) -> None:

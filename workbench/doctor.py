@@ -1,4 +1,11 @@
-"""`wb doctor`: check the store, repair what can be repaired, rebuild the index from the records."""
+"""`wb doctor`: check the store, repair what can be repaired, rebuild the index from the records.
+
+Plain `doctor` indexes the JSON records, check results and alias events the index lacks, rewrites
+a damaged JSON record from the index, cleans old scratch files, and names what it cannot repair
+(unreadable records, missing artifacts). `doctor --rebuild` builds a new index from the JSON files
+alone, for an index file that is damaged, and moves the old one aside. `catch_up` is what every
+command does by itself when it finds the index missing or behind.
+"""
 
 from __future__ import annotations
 
@@ -6,57 +13,83 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
-
-from rich.console import Console
-from rich.text import Text
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from workbench.errors import StoreError
+from workbench.hashing import file_digest
 from workbench.project import ProjectConfig
 from workbench.records import Materialization, Run
 
+if TYPE_CHECKING:
+    from workbench.storage.artifacts import ArtifactStore
+    from workbench.storage.metadata import DuckDBMetadataStore
 
 T = TypeVar("T")
+OK, REPAIRED, PROBLEM = "ok", "repaired", "problem"
 
 
 @dataclass
 class Report:
-    ok: list[str] = field(default_factory=list)
-    repaired: list[str] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
+    """What doctor found and did, in the order it happened."""
+
+    lines: list[tuple[str, str]] = field(default_factory=list)
+
+    def add(self, kind: str, text: str) -> None:
+        self.lines.append((kind, text))
+
+    @property
+    def problems(self) -> list[str]:
+        return [text for kind, text in self.lines if kind == PROBLEM]
 
     @property
     def healthy(self) -> bool:
         return not self.problems
 
 
-def _stores(config: ProjectConfig):  # type: ignore[no-untyped-def]
-    from workbench.storage.artifacts import ArtifactStore, RecordProblem
+@dataclass(frozen=True, slots=True)
+class Indexed:
+    """How many JSON files of each kind went into the index."""
+
+    records: int = 0
+    checks: int = 0
+    aliases: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.records + self.checks + self.aliases
+
+    def __str__(self) -> str:
+        return f"{self.records} record(s), {self.checks} check result(s) and {self.aliases} alias event(s)"
+
+
+def _stores(config: ProjectConfig) -> tuple[ArtifactStore, DuckDBMetadataStore]:
+    from workbench.storage.artifacts import ArtifactStore
     from workbench.storage.metadata import DuckDBMetadataStore
 
-    return ArtifactStore(config.artifacts_url), DuckDBMetadataStore(config.metadata_path), RecordProblem
+    return ArtifactStore(config.artifacts_url), DuckDBMetadataStore(config.metadata_path)
 
 
-def _read_records(config: ProjectConfig, report: Report, index: Any = None) -> list[Materialization]:
+def _read_records(artifacts: ArtifactStore, report: Report, index: Any = None) -> list[Materialization]:
     """The readable JSON records; an unreadable one is rewritten from `index` if that still holds it."""
-    artifacts, _, problem_type = _stores(config)
+    from workbench.storage.artifacts import RecordProblem
+
     records: list[Materialization] = []
     for item in artifacts.iter_records():
-        if not isinstance(item, problem_type):
+        if not isinstance(item, RecordProblem):
             records.append(item)
         elif (restored := _restore(artifacts, index, item.uri)) is not None:
             records.append(restored)
-            report.repaired.append(f"rewrote the unreadable record {item.uri} from the index")
+            report.add(REPAIRED, f"rewrote the unreadable record {item.uri} from the index")
         else:
-            report.problems.append(
-                f"unreadable record {item.uri}: {item.message}; it is ignored"
-                " (delete it, or put back a copy from a backup)"
+            report.add(
+                PROBLEM,
+                f"unreadable record {item.uri}: {item.message}; it is ignored (delete it, or put back a copy from a backup)",
             )
-    report.ok.append(f"{len(records)} JSON record(s) read from {config.artifacts_url}")
+    report.add(OK, f"{len(records)} JSON record(s) read from {artifacts.url}")
     return records
 
 
-def _restore(artifacts: Any, index: Any, uri: str) -> Materialization | None:
+def _restore(artifacts: ArtifactStore, index: Any, uri: str) -> Materialization | None:
     """The record named by `uri` (`.../<time>-<id>.json`) from the index, written back to `uri`."""
     if index is None:
         return None
@@ -70,58 +103,106 @@ def _restore(artifacts: Any, index: Any, uri: str) -> Materialization | None:
     return record
 
 
-def _check_artifacts(config: ProjectConfig, records: list[Materialization], report: Report) -> None:
-    """The newest version of every asset must have its artifact; older ones may be gone (`wb gc`)."""
-    artifacts, _, _ = _stores(config)
-    newest: dict[str, Materialization] = {}
-    for r in records:
-        if r.ok and r.artifact_uri and (r.asset_key not in newest or r.ended_at > newest[r.asset_key].ended_at):
-            newest[r.asset_key] = r
-    missing = [r for r in newest.values() if not artifacts.exists(r.artifact_uri or "")]
-    for r in missing:
-        report.problems.append(
-            f"{r.asset_key}@{(r.data_version or '')[:12]}: artifact {r.artifact_uri} is missing "
-            f"(rerun: wb materialize {r.asset_key} --force)"
-        )
-    if not missing:
-        report.ok.append(f"the newest version of each of {len(newest)} asset(s) has its artifact")
-    artifacts.clean_scratch()
-
-
-def _readable(items: Iterable[T | Any], problem_type: type, what: str, report: Report) -> list[T]:
+def _readable(items: Iterable[T | Any], what: str, report: Report) -> list[T]:
     """The parsed items; each unreadable file becomes a reported problem (left in place)."""
+    from workbench.storage.artifacts import RecordProblem
+
     out: list[T] = []
     for item in items:
-        if isinstance(item, problem_type):
-            report.problems.append(f"unreadable {what} {item.uri}: {item.message}")
+        if isinstance(item, RecordProblem):
+            report.add(PROBLEM, f"unreadable {what} {item.uri}: {item.message}")
         else:
             out.append(item)
     return out
 
 
-def _index_extras(config: ProjectConfig, metadata: Any, report: Report) -> int:
-    """Alias events and check results from their JSON files into the index; returns how many were new."""
-    artifacts, _, problem = _stores(config)
-    aliases = _readable(artifacts.iter_alias_events(), problem, "alias event", report)
-    checks = _readable(artifacts.iter_check_records(), problem, "check result", report)
-    return int(metadata.add_alias_events(aliases)) + int(metadata.add_check_results(checks))
+def index_store(
+    artifacts: ArtifactStore, metadata: DuckDBMetadataStore, report: Report, index: Any = None
+) -> tuple[list[Materialization], Indexed]:
+    """Every readable JSON record, check result and alias event into `metadata` (stored ids are
+    skipped); returns the records read and how many of each kind were new to the index."""
+    records = _read_records(artifacts, report, index)
+    return records, _index(artifacts, metadata, records, report)
 
 
-def check(config: ProjectConfig) -> Report:
-    """Report problems; re-index JSON records that the DuckDB index lacks, rewrite damaged ones it has."""
+def _index(artifacts: ArtifactStore, metadata: DuckDBMetadataStore, records: list[Materialization], report: Report) -> Indexed:
+    aliases = _readable(artifacts.iter_alias_events(), "alias event", report)
+    checks = _readable(artifacts.iter_check_records(), "check result", report)
+    return Indexed(metadata.add_many(records), metadata.add_check_results(checks), metadata.add_alias_events(aliases))
+
+
+def catch_up(artifacts: ArtifactStore, metadata: DuckDBMetadataStore) -> tuple[Indexed, int]:
+    """Fill an index that is new (its file was missing) or not known to be complete from the JSON
+    files, and mark it complete; returns what was indexed and how many files were unreadable."""
     report = Report()
-    _, metadata, _ = _stores(config)
-    records = _read_records(config, report, index=metadata if config.metadata_path.exists() else None)
+    empty = metadata.count() == 0
+    records, added = index_store(artifacts, metadata, report)
+    if empty:
+        for run in _runs_of(records):
+            metadata.record_run(run)
+    metadata.mark_complete()
+    return added, len(report.problems)
+
+
+def _check_artifacts(artifacts: ArtifactStore, records: list[Materialization], report: Report) -> None:
+    """The newest version of every unit must have its artifact; older ones may be gone (`wb gc`)."""
+    newest: dict[tuple[str, str], Materialization] = {}
+    for r in records:
+        unit = (r.asset_key, r.partition)
+        if r.ok and r.artifact_uri and (unit not in newest or r.ended_at > newest[unit].ended_at):
+            newest[unit] = r
+    missing = [r for r in newest.values() if not artifacts.exists(r.artifact_uri or "")]
+    for r in missing:
+        report.add(
+            PROBLEM,
+            f"{r.asset_key}@{(r.data_version or '')[:12]}: artifact {r.artifact_uri} is missing "
+            f"(rerun: wb materialize {r.asset_key} --force)",
+        )
+    if not missing:
+        report.add(OK, f"the newest version of each of {len(newest)} asset(s) or partition(s) has its artifact")
+    artifacts.clean_scratch()
+
+
+def _verify_artifacts(artifacts: ArtifactStore, records: list[Materialization], report: Report) -> None:
+    """Every stored artifact a successful record names must hash to that record's data version."""
+    named = {r.artifact_uri: r for r in records if r.ok and r.artifact_uri and r.data_version}
+    bad = 0
+    for uri, r in sorted(named.items()):
+        try:
+            if not artifacts.exists(uri):
+                continue  # collected by gc, or reported missing above
+            if file_digest(artifacts.local_path(uri)) != r.data_version:
+                bad += 1
+                report.add(PROBLEM, f"{r.asset_key}@{(r.data_version or '')[:12]}: artifact {uri} does not match its content hash "
+                           f"(replaced or damaged; rerun: wb materialize {r.asset_key} --force)")
+        except StoreError as exc:
+            bad += 1
+            report.add(PROBLEM, f"{r.asset_key}: {exc}")
+    if not bad:
+        report.add(OK, f"{len(named)} artifact(s) match their content hashes")
+
+
+def check(config: ProjectConfig, *, verify: bool = False) -> Report:
+    """Report problems; index the JSON files the index lacks, rewrite damaged records it still has.
+
+    `verify`: also hash every stored artifact and compare it with its record's data version.
+    """
+    report = Report()
+    artifacts, metadata = _stores(config)
+    records = _read_records(artifacts, report, index=metadata if config.metadata_path.exists() else None)
     try:
-        added = metadata.add_many(records) + _index_extras(config, metadata, report)
-        total = metadata.count()
+        added = _index(artifacts, metadata, records, report)
+        held = metadata.count()
+        metadata.mark_complete()
     except StoreError as exc:
-        report.problems.append(str(exc))
+        report.add(PROBLEM, str(exc))
     else:
-        if added:
-            report.repaired.append(f"indexed {added} record(s) the DuckDB index was missing")
-        report.ok.append(f"metadata index {config.metadata_path} holds {total} record(s)")
-    _check_artifacts(config, records, report)
+        if added.total:
+            report.add(REPAIRED, f"indexed {added} that the index was missing")
+        report.add(OK, f"the metadata index {config.metadata_path} holds {held} record(s)")
+    _check_artifacts(artifacts, records, report)
+    if verify:
+        _verify_artifacts(artifacts, records, report)
     return report
 
 
@@ -131,26 +212,26 @@ def rebuild(config: ProjectConfig) -> Report:
     from workbench.storage.metadata import DuckDBMetadataStore
 
     report = Report()
+    artifacts, old_index = _stores(config)
     path = config.metadata_path
-    records = _read_records(config, report, index=_stores(config)[1] if path.exists() else None)
     fresh = path.with_name(f"{path.name}.rebuild-{time.strftime('%Y%m%d-%H%M%S')}")
     for leftover in (fresh, Path(f"{fresh}.wal")):
         leftover.unlink(missing_ok=True)
     metadata = DuckDBMetadataStore(fresh)
-    added = metadata.add_many(records)
-    _index_extras(config, metadata, report)
+    records, added = index_store(artifacts, metadata, report, old_index if path.exists() else None)
     for run in _runs_of(records):
         metadata.record_run(run)
+    metadata.mark_complete()
     for old in (path, Path(f"{path}.wal")):
         if old.exists():
             backup = old.with_name(f"{old.name}.bak-{time.strftime('%Y%m%d-%H%M%S')}")
             old.rename(backup)
-            report.repaired.append(f"moved the old index aside to {backup.name}")
+            report.add(REPAIRED, f"moved the old index aside to {backup.name}")
     if Path(f"{fresh}.wal").exists():
         Path(f"{fresh}.wal").rename(f"{path}.wal")
     fresh.rename(path)
-    report.repaired.append(f"rebuilt {path.name}: {added} record(s)")
-    _check_artifacts(config, records, report)
+    report.add(REPAIRED, f"rebuilt {path.name}: {added}")
+    _check_artifacts(artifacts, records, report)
     return report
 
 
@@ -176,12 +257,14 @@ def _runs_of(records: list[Materialization]) -> list[Run]:
     return runs
 
 
+STYLES = {OK: "green", REPAIRED: "cyan", PROBLEM: "bold red"}
+
+
 def print_report(report: Report) -> None:
+    from rich.console import Console
+    from rich.text import Text
+
     console = Console(highlight=False)
-    for line in report.ok:
-        console.print(Text.assemble(("ok        ", "green"), line))
-    for line in report.repaired:
-        console.print(Text.assemble(("repaired  ", "cyan"), line))
-    for line in report.problems:
-        console.print(Text.assemble(("problem   ", "bold red"), line))
+    for kind, line in report.lines:
+        console.print(Text.assemble((f"{kind:<10}", STYLES[kind]), line))
     console.print(Text("store is healthy" if report.healthy else f"{len(report.problems)} problem(s)", "bold"))

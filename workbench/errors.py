@@ -1,12 +1,20 @@
-"""One error tree. The CLI turns a `WorkbenchError` into one line on stderr and its exit code."""
+"""One error tree. The CLI turns a `WorkbenchError` into one line on stderr and its exit code.
+
+Exit codes (README "Exit codes"): 0 success; 1 an asset or a blocking check failed; 2 bad input or
+usage; 3 the store (a damaged or unreadable index, a missing artifact, an unreachable store, a
+lock held past the retry budget); 4 an internal error (a bug: `--debug` shows the traceback);
+130 interrupted (Ctrl+C).
+"""
 
 from __future__ import annotations
 
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_STORE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
+
 
 class WorkbenchError(Exception):
-    """Base of every error the workbench raises on purpose."""
+    """Base of every error the workbench raises on purpose; bad input unless a subclass says otherwise."""
 
-    exit_code: int = 2
+    exit_code: int = EXIT_USAGE
 
 
 class ProjectError(WorkbenchError):
@@ -18,7 +26,7 @@ class DefinitionError(WorkbenchError):
 
 
 class SelectionError(WorkbenchError):
-    """A selection expression is malformed or names an unknown key."""
+    """A selection expression is malformed, names an unknown key, or matches no asset."""
 
 
 class VersionRefError(WorkbenchError):
@@ -26,7 +34,9 @@ class VersionRefError(WorkbenchError):
 
 
 class StoreError(WorkbenchError):
-    """The metadata or artifact store is damaged or unreachable."""
+    """The metadata or artifact store is damaged, unreachable or locked."""
+
+    exit_code = EXIT_STORE
 
 
 class StoreBusyError(StoreError):

@@ -4,10 +4,15 @@ Before each asset starts, its staleness is judged again against what this run ha
 far, so an asset whose upstream rebuilt identical bytes is skipped (early cutoff). Each unit runs
 under a lease (`workbench.leases`): a unit another process is materializing waits for it, then is
 judged again on the record that process noted, so it is not built twice.
+
+Ctrl+C (or SIGTERM) during a run (`workbench.interrupts`): the first press starts nothing new and
+lets the running assets finish, recorded and indexed; a second press stops them: their outputs
+are discarded, and every record already written is indexed before `KeyboardInterrupt` is raised.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from collections import deque
@@ -16,9 +21,10 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from workbench import interrupts
 from workbench.errors import WorkbenchError
 from workbench.gitinfo import git_info
-from workbench.leases import Lease, Leases, RunJournal
+from workbench.leases import Lease, Leases, RunJournal, store_lock
 from workbench.records import CheckRecord, Latest, Materialization, Run, utcnow
 from workbench.reporting import BLOCKED, CHECKED, FAILED, FRESH, MATERIALIZED, RETRY, Reporter
 from workbench.runner import RunContext, attempt, restore, run_asset, run_checks, versions_read
@@ -108,11 +114,20 @@ class _Recorder:
         self.since = 0.0
 
     def write(self, done: Done) -> Done:
-        """Write the JSON records (in the asset's worker thread, so file I/O overlaps)."""
-        written = [self.ws.artifacts.write_record(done.record)] if done.record is not None else []
-        written += [self.ws.artifacts.write_check_record(check) for check in done.checks]
-        self.journal.wrote(written)
-        return replace(done, written=tuple(written))
+        """Write the JSON records (in the asset's worker thread, so file I/O overlaps).
+
+        The journal names them first: a kill in between leaves a line that `recover` drops (no
+        file), never a record that no journal lists.
+        """
+        artifacts = self.ws.artifacts
+        uris = [artifacts.record_uri(done.record)] if done.record is not None else []
+        uris += [artifacts.check_record_uri(check) for check in done.checks]
+        self.journal.wrote(uris)
+        if done.record is not None:
+            artifacts.write_record(done.record)
+        for check in done.checks:
+            artifacts.write_check_record(check)
+        return replace(done, written=tuple(uris))
 
     def add(self, done: Done) -> None:
         """Queue already written records for the index."""
@@ -163,36 +178,47 @@ def execute(
 
     home = ws.project.config.home
     ctx = RunContext(run.run_id, trigger, git_info(ws.root, home), ws.root, checkpoints=home / "checkpoints")
-    apply = _Apply(ws, plan, status, reporter, ctx, reuse)
-    try:
-        apply.run(max(1, jobs))
-    finally:
+    with store_lock(home / "locks", exclusive=False), interrupts.counted() as presses:  # gc waits for the run
+        apply = _Apply(ws, plan, status, reporter, ctx, reuse, presses)
         try:
-            apply.recorder.flush()
+            apply.run(max(1, jobs))
         finally:
-            apply.recorder.journal.close()  # kept for the next command if the index lacks records
-        reporter.closed()
-        result = apply.result()
-        ws.metadata.record_run(
-            replace(
-                run,
-                ended_at=utcnow(),
-                status="success" if result.ok and len(apply.outcome) == len(apply.units) else "failed",
-                materialized=len(result.materialized),
-                failed=len(result.failed),
-                skipped=len(result.skipped),
+            try:
+                apply.recorder.flush()
+            finally:
+                apply.recorder.journal.close()  # kept for the next command if the index lacks records
+            reporter.closed()
+            result = apply.result()
+            ok = result.ok and len(apply.outcome) == len(apply.units)
+            ws.metadata.record_run(
+                replace(
+                    run,
+                    ended_at=utcnow(),
+                    status="interrupted" if presses.count else "success" if ok else "failed",
+                    materialized=len(result.materialized),
+                    failed=len(result.failed),
+                    skipped=len(result.skipped),
+                )
             )
-        )
     return result
+
+
+_STOPPED: list[threading.Thread] = []  # threads of assets a second Ctrl+C stopped: they cannot be joined
+
+
+def stopped_assets_running() -> bool:
+    """Whether an asset that a second Ctrl+C stopped still runs in this process (the CLI then exits at once)."""
+    return any(t.is_alive() for t in _STOPPED)
 
 
 class _Apply:
     """The mutable state of one run, kept in the scheduling thread."""
 
     def __init__(
-        self, ws: Workspace, plan: Plan, status: Mapping[str, Status], reporter: Reporter, ctx: RunContext, reuse: bool
-    ) -> None:
-        self.ws, self.plan, self.reporter, self.ctx = ws, plan, reporter, ctx
+        self, ws: Workspace, plan: Plan, status: Mapping[str, Status], reporter: Reporter, ctx: RunContext, reuse: bool,
+        presses: interrupts.Presses,
+    ) -> None:  # fmt: skip
+        self.ws, self.plan, self.reporter, self.ctx, self.presses = ws, plan, reporter, ctx, presses
         self.graph = ws.graph
         self.states = dict(status)
         self.recorder = _Recorder(ws, RunJournal(ws.project.config.home / "journal", ctx.run_id))
@@ -217,13 +243,17 @@ class _Apply:
         self.reuse = reuse
         self.reused: dict[str, Materialization] = {}  # unit -> the stored version it restored
         self._stored: dict[str, list[Materialization]] | None = None
+        self.publishing = threading.Lock()  # a job writes its records, or the run stops it: never both
+        self.stopped = False  # a second Ctrl+C: running jobs write nothing more
+        self.published: set[str] = set()  # units whose records are written
+        self.threads: dict[str, threading.Thread] = {}  # the worker running each unit
 
     def run(self, jobs: int) -> None:
         running: dict[Future[Done], tuple[str, float]] = {}
         self.reporter.planned(self.plan)
         pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="wb-asset")
         try:
-            while self.ready or running or self.busy:
+            while (self.ready or running or self.busy) and not self.presses.count:
                 self.ready.extend(self.busy)
                 self.busy.clear()
                 while self.ready:
@@ -241,13 +271,56 @@ class _Apply:
                 elif self.busy:
                     time.sleep(poll)
                 self.recorder.flush(due_only=True)
-        finally:  # on Ctrl-C: queued assets never start; running ones finish and are recorded
-            pool.shutdown(wait=True, cancel_futures=True)
-            for lease in self.held.values():  # those of cancelled jobs; the others are released already
-                lease.release()
+            if self.presses.count:
+                self._interrupted(running)
+        finally:  # on an error: queued assets never start; running ones finish and are recorded
+            pool.shutdown(wait=not self.stopped, cancel_futures=True)
+            for unit, lease in self.held.items():  # those of cancelled jobs; the others are released already
+                if unit not in self.threads:  # a stopped job releases its own when it ends
+                    lease.release()
             for future, (unit, t0) in running.items():
-                if not future.cancelled() and future.exception() is None:
+                if future.done() and not future.cancelled() and future.exception() is None:
                     self._finished(unit, future.result(), time.perf_counter() - t0)
+
+    def _interrupted(self, running: dict[Future[Done], tuple[str, float]]) -> None:
+        """Ctrl+C: let the running jobs finish (recorded and indexed); a second press stops them."""
+        if running:
+            interrupts.say(f"finishing {len(running)} running asset(s); Ctrl+C again to stop them")
+        while running and self.presses.count < 2:
+            done, _ = wait(running, timeout=_STOP_POLL, return_when=FIRST_COMPLETED)
+            for future in done:
+                unit, t0 = running.pop(future)
+                self._finished(unit, future.result(), time.perf_counter() - t0)
+            self.recorder.flush(due_only=True)
+        if running:
+            self._stop(running)
+        raise KeyboardInterrupt
+
+    def _stop(self, running: dict[Future[Done], tuple[str, float]]) -> None:
+        """Stop the running jobs: they write no record from now on and their scratch files go. A job
+        that wrote its records just before is waited for, so that they are indexed with the rest."""
+        with self.publishing:
+            self.stopped = True
+        for future, (unit, t0) in list(running.items()):
+            if unit not in self.published:
+                continue
+            wait([future], timeout=_STOP_POLL * 10)  # it only notes its lease now
+            if future.done() and future.exception() is None:
+                self._finished(unit, future.result(), time.perf_counter() - t0)
+                del running[future]
+        stopped = [unit for unit, _ in running.values()]
+        _STOPPED.extend(self.threads[u] for u in stopped if u in self.threads)
+        self.ws.artifacts.discard_scratch()
+        interrupts.say(f"stopped {len(stopped)} running asset(s): {', '.join(stopped)}; their partial outputs are discarded")
+        running.clear()
+
+    def _publish(self, unit: str, done: Done) -> Done:
+        """Write the JSON records of a finished job (in its worker thread), unless the run stopped it."""
+        with self.publishing:
+            if self.stopped:
+                return Done(None)
+            self.published.add(unit)
+            return self.recorder.write(done)
 
     def _job(self, unit: str) -> Callable[[], Done] | None:
         """The work for `unit`, or None when it is blocked or (judged again now) fresh."""
@@ -286,7 +359,7 @@ class _Apply:
             record = now.record
             assert record is not None
             return self._leased(
-                lease, lambda: self.recorder.write(Done(None, tuple(run_checks(stale, record, artifacts, versions, run_id))))
+                lease, lambda: self._publish(unit, Done(None, tuple(run_checks(stale, record, artifacts, versions, run_id))))
             )
         upstream = {p: self.states[p] for p in parents}
         inputs = unit_inputs(self.graph, self.ws.partition_keys, key, partition)
@@ -304,7 +377,7 @@ class _Apply:
         def job() -> Done:
             record = attempt(spec, once, self._on_retry)
             results = run_checks(checks, record, artifacts, versions, run_id) if record.ok else []
-            return self.recorder.write(Done(record, tuple(results)))
+            return self._publish(unit, Done(record, tuple(results)))
 
         return self._leased(lease, job)
 
@@ -339,6 +412,7 @@ class _Apply:
         """`work` that notes its record in the lease and releases it when done (or failed)."""
 
         def job() -> Done:
+            self.threads[lease.unit] = threading.current_thread()
             try:
                 done = work()
                 if done.record is not None:
@@ -422,6 +496,7 @@ class _Apply:
 
 
 _LEASE_POLL = 0.05  # seconds between tries for a unit another process holds
+_STOP_POLL = 0.1  # seconds between looks at the presses while running assets finish
 
 
 def _latest(status: Status) -> Latest:

@@ -20,7 +20,9 @@ import errno
 import json
 import os
 import threading
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -107,6 +109,39 @@ class Leases:
         return Lease(unit, fd)
 
 
+@contextmanager
+def store_lock(folder: Path, *, exclusive: bool, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
+    """Runs hold the store shared while they write; `wb gc` holds it alone while it deletes.
+
+    Artifacts are content-addressed: a run may be producing the very file an old version names,
+    so gc must neither plan nor delete while a run is writing. Waits (polling, so that Ctrl+C
+    works) and calls `on_wait` once if it has to.
+    """
+    if fcntl is None:  # pragma: no cover
+        yield
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = _open_lock(folder / "store.lock", os.O_RDWR | os.O_CREAT)
+    try:
+        mode = (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB
+        waited = False
+        while True:
+            try:
+                fcntl.flock(fd, mode)
+                break
+            except BlockingIOError:
+                if not waited and on_wait is not None:
+                    on_wait()
+                waited = True
+                time.sleep(_STORE_POLL)
+        yield
+    finally:
+        os.close(fd)
+
+
+_STORE_POLL = 0.05
+
+
 def _open_lock(path: Path, flags: int) -> int:
     """Open a lock or journal file, never through a symbolic link (nor in a linked folder)."""
     if path.parent.is_symlink():
@@ -183,16 +218,34 @@ def recover(folder: Path, artifacts: ArtifactStore, metadata: MetadataStore) -> 
             uris = os.read(fd, 1 << 24).decode(errors="replace").split()
             records: list[Materialization] = []
             checks: list[CheckRecord] = []
+            unread: list[str] = []
             for uri in uris:
                 try:
                     if uri.startswith("records/"):
                         records.append(Materialization.from_json(artifacts.read_text(uri)))
                     elif uri.startswith("checks/"):
                         checks.append(CheckRecord.from_json(artifacts.read_text(uri)))
-                except (WorkbenchError, ValueError, TypeError, KeyError):  # gone or unreadable: `wb doctor` says so
-                    continue
+                except (WorkbenchError, ValueError, TypeError, KeyError):
+                    if not _gone(artifacts, uri):  # unreadable now (a store error, a damaged file): try again later
+                        unread.append(uri)
             added += metadata.add_many(records) + metadata.add_check_results(checks)
-            path.unlink(missing_ok=True)
+            if unread:  # the journal stays, listing only what is still not indexed
+                data = "".join(f"{uri}\n" for uri in unread).encode()
+                os.pwrite(fd, data, 0)
+                os.ftruncate(fd, len(data))
+            else:
+                path.unlink(missing_ok=True)
         finally:
             os.close(fd)
     return added
+
+
+def _gone(artifacts: ArtifactStore, uri: str) -> bool:
+    """Whether nothing is left to index: the file is absent, or the line names no file of the store
+    (garbage); not when it is merely unreadable now."""
+    try:
+        return not artifacts.exists(uri)
+    except WorkbenchError:  # not a uri inside the store
+        return True
+    except OSError:  # the store did not answer
+        return False

@@ -223,6 +223,8 @@ class CheckRecord:
     ended_at: datetime
     metadata: Mapping[str, Any] = field(default_factory=dict)
     error: str | None = None
+    traceback: str | None = None
+    log: str = ""  # what the check printed or logged
 
     @property
     def name(self) -> str:
@@ -238,11 +240,11 @@ class CheckRecord:
     def from_json(cls, text: str) -> CheckRecord:
         doc = json.loads(text)
         names = [f.name for f in fields(cls)]
-        if not isinstance(doc, dict) or not set(names) - {"metadata", "error"} <= set(doc):
+        if not isinstance(doc, dict) or not set(names) - {"metadata", "error", "traceback", "log"} <= set(doc):
             raise ValueError("check record lacks required fields")
         _check_types(doc, {**dict.fromkeys(("id", "check_key", "asset_key", "partition", "asset_data_version",
-                                            "code_version", "run_id"), _TEXT),
-                           "passed": _FLAG, "blocking": _FLAG, "error": _MAYBE_TEXT})  # fmt: skip
+                                            "code_version", "run_id", "log"), _TEXT),
+                           "passed": _FLAG, "blocking": _FLAG, "error": _MAYBE_TEXT, "traceback": _MAYBE_TEXT})  # fmt: skip
         if ":" not in doc["check_key"] or not isinstance(doc.get("metadata", {}), Mapping):
             raise ValueError("check record has a malformed check_key or metadata")
         for key in ("started_at", "ended_at"):

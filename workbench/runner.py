@@ -179,7 +179,7 @@ def _compute_and_store(
         else:
             scratch = artifacts.scratch_path(f".{serializers.EXTENSIONS[kind]}")
             try:
-                kind, rows, facts = serializers.write(value, kind, scratch)
+                kind, rows, facts = serializers.write(value, kind, scratch, explicit=spec.io is not None)
                 uri, data_version, size = artifacts.put_file(scratch, serializers.EXTENSIONS[kind])
             finally:
                 scratch.unlink(missing_ok=True)

@@ -58,17 +58,23 @@ def kind_of_value(value: Any) -> str:
     return "pickle"
 
 
-def write(value: Any, kind: str, path: Path) -> tuple[str, int | None, dict[str, Any]]:
+def write(value: Any, kind: str, path: Path, *, explicit: bool = False) -> tuple[str, int | None, dict[str, Any]]:
     """Write `value` to `path`; returns (kind actually used, rows, table facts for the record).
 
-    A dict/list that is not JSON-serializable falls back to pickle.
+    A dict/list that is not JSON-serializable falls back to pickle, unless the asset chose JSON
+    (`explicit`, from `io="json"`): then the value cannot be stored as asked, a `SerializationError`.
     """
     if kind == "parquet":
         return kind, *_write_table(value, path)
     if kind == "json":
         try:
             text = json.dumps(value, sort_keys=True, indent=1, allow_nan=True)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError) as exc:
+            if explicit:
+                raise SerializationError(
+                    f"io='json' cannot hold this {type(value).__name__}: {exc}; return only dicts, lists,"
+                    " strings, numbers, booleans and None, or choose io='pickle'"
+                ) from exc
             return write(value, "pickle", path)
         path.write_text(text, encoding="utf-8")
         return kind, None, {}

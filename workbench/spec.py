@@ -22,7 +22,10 @@ KEY_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(/[A-Za-z_][A-Za-z0-9_]*)*")  #
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 SPEC_ATTR = "__workbench_asset__"
 RESERVED_PARAMS = frozenset({"context", "partition"})
+K8S_PARTS = frozenset({"container", "pod", "job"})
 IO_NAMES = frozenset({"parquet", "json", "bytes", "pickle"})
+_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+(?:\.\d+)?)s)?(?:(\d+)ms)?")
+_SECONDS = (86400, 3600, 60, 1, 0.001)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -66,6 +69,8 @@ class AssetSpec:
     partitions: Partitions | None = None
     partition_mappings: Mapping[str, Mapping_] = field(default_factory=dict)  # by parent key or parameter
     env: tuple[str, ...] = ()  # environment variables the asset reads: their values enter its version
+    timeout: int | None = None  # seconds a remote run may take (Kubernetes activeDeadlineSeconds)
+    k8s: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # merged into its Job: container/pod/job
     hparams: Mapping[str, Any] = field(default_factory=dict)  # `params=`: hyperparameters, part of the version
     file: str = ""
     line: int = 0
@@ -113,18 +118,26 @@ def check_key(key: str, where: str) -> str:
     return key
 
 
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h)?")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+def seconds(value: object, what: str) -> float:
+    """Seconds (>= 0) from a number of seconds or text like "500ms", "90s", "30m", "2h", "1h30m", "1d"."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        total = float(value)
+    else:
+        found = _DURATION.fullmatch(value.strip().replace(" ", "")) if isinstance(value, str) else None
+        if found is None or not any(found.groups()):
+            raise DefinitionError(f"{what}: {value!r} is not a duration (seconds, or text like 500ms, 90s, 30m, 2h, 1h30m)")
+        total = sum(float(n or 0) * unit for n, unit in zip(found.groups(), _SECONDS, strict=True))
+    if total < 0:
+        raise DefinitionError(f"{what}: {value!r} is not a duration (it is negative)")
+    return total
 
 
-def seconds(value: float | str, where: str) -> float:
-    """A duration: seconds as a number, or text such as "500ms", "30s", "2m", "1h"."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
-        return float(value)
-    match = _DURATION.fullmatch(value.strip()) if isinstance(value, str) else None
-    if match is None:
-        raise DefinitionError(f"{where}{value!r} is not a duration (seconds, or text such as '30s', '2m', '500ms')")
-    return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+def parse_duration(value: object, what: str) -> int:
+    """Whole seconds (at least 1) from a positive duration (see `seconds`)."""
+    total = seconds(value, what)
+    if not total > 0:
+        raise DefinitionError(f"{what}: a duration must be > 0, not {value!r}")
+    return max(1, round(total))
 
 
 def check_params(params: Mapping[str, Any], where: str) -> dict[str, Any]:
@@ -171,6 +184,8 @@ def asset(
     partitions: Partitions | None = None,
     partition_mappings: Mapping[str, Mapping_] | None = None,
     env: Sequence[str] = (),
+    timeout: float | str | None = None,
+    k8s: Mapping[str, Mapping[str, Any]] | None = None,
     params: Mapping[str, Any] | None = None,
 ) -> Any:
     """Declare a function as an asset. Usable bare (`@asset`) or with options."""
@@ -185,6 +200,10 @@ def asset(
             raise DefinitionError(f"asset {key!r} at {where}: retries must be >= 0")
         if env and (isinstance(env, str) or not all(isinstance(e, str) and ENV_NAME.match(e) for e in env)):
             raise DefinitionError(f"asset {key!r} at {where}: env= takes a list of variable names, got {env!r}")
+        if k8s is not None and (
+            not isinstance(k8s, Mapping) or set(k8s) - K8S_PARTS or not all(isinstance(v, Mapping) for v in k8s.values())
+        ):
+            raise DefinitionError(f"asset {key!r} at {where}: k8s= maps 'container', 'pod' or 'job' to a dict, got {k8s!r}")
         arguments = tuple(p for p in _named_parameters(func) if p not in RESERVED_PARAMS)
         spec = AssetSpec(
             key=key,
@@ -202,6 +221,8 @@ def asset(
             partitions=partitions,
             partition_mappings=dict(partition_mappings or {}),
             env=tuple(sorted(set(env))) if env else (),
+            timeout=None if timeout is None else parse_duration(timeout, f"asset {key!r} at {where}: timeout="),
+            k8s={part: dict(v) for part, v in (k8s or {}).items()},
             hparams=check_params(params or {}, f"asset {key!r} at {where}"),
             file=code.co_filename,
             line=code.co_firstlineno,

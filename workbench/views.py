@@ -19,7 +19,7 @@ from rich.tree import Tree
 from workbench.errors import SelectionError, StoreError
 from workbench.graph import AssetGraph, suggest
 from workbench.partitions import split_unit
-from workbench.records import Materialization
+from workbench.records import CheckRecord, Materialization
 from workbench.spec import AssetSpec, SourceSpec
 from workbench.staleness import Status, overall_state
 from workbench.text import terminal_safe
@@ -186,7 +186,11 @@ def record_json(record: Materialization, checks: Iterable[Any] = ()) -> dict[str
     doc.pop("format", None)
     ran = [c for c in checks if c.asset_data_version == record.data_version and c.partition == record.partition]
     if ran:
-        doc["checks"] = [{"name": c.name, "passed": c.passed, "blocking": c.blocking, "metadata": dict(c.metadata), "error": c.error} for c in ran]
+        doc["checks"] = [
+            {"name": c.name, "passed": c.passed, "blocking": c.blocking, "metadata": dict(c.metadata), "error": c.error,
+             "traceback": c.traceback, "log": c.log}
+            for c in ran
+        ]  # fmt: skip
     return doc
 
 
@@ -304,16 +308,17 @@ def print_source(ws: Workspace, key: str) -> None:
     console.print(_t(f"data version {obs.data_version or '(missing)'}, {human_size(obs.size)}"))
 
 
-def print_show(ws: Workspace, key: str, record: Materialization | None, last: Materialization | None, rows: int) -> None:
+def print_show(
+    ws: Workspace, key: str, record: Materialization | None, last: Materialization | None, rows: int,
+    checks: Iterable[CheckRecord] = (),
+) -> None:  # fmt: skip
+    """Preview `record`; `last` when the latest run failed; the newest result of each check of `record`'s version."""
     from workbench import serializers
     from workbench.search import sparkline
 
     if last is not None and not last.ok:
         console.print(Text.assemble(("latest run failed: ", "bold red"), _t(last.error)))
-        if last.traceback:
-            console.print(_t(last.traceback.rstrip(), "dim"))
-        if last.log:
-            console.print(Text.assemble(("log:\n", "bold"), _t(last.log.rstrip(), "dim")))
+        _print_trace_and_log(last.traceback, last.log)
     if record is None:
         if last is None:
             console.print(_t(f"{key} has never been materialized", "dim"))
@@ -332,6 +337,10 @@ def print_show(ws: Workspace, key: str, record: Materialization | None, last: Ma
         steps = record.series.get(name)
         trend = f"  {sparkline(steps)} ({len(steps)} steps)" if steps else ""
         console.print(Text.assemble(("metric ", "cyan"), _t(f"{name} = {_fmt_metric(value)}{trend}")))
+    for c in checks_of(record, checks):
+        verdict = Text("passed", "green") if c.passed else Text("failed" + (" (blocking)" if c.blocking else ""), "bold red")
+        console.print(Text.assemble(("check ", "blue"), _t(c.name, "bold"), " ", verdict, _t(f"  {c.error}" if c.error else "")))
+        _print_trace_and_log(c.traceback, c.log)
     assert record.artifact_uri and record.serializer
     if not ws.artifacts.exists(record.artifact_uri):
         raise StoreError(
@@ -348,6 +357,22 @@ def print_show(ws: Workspace, key: str, record: Materialization | None, last: Ma
             console.print(_t(str(frame.head(rows).collect())))
         return
     console.print(_t(artifact_text(serializers.read(path, record.serializer), record.serializer)))
+
+
+def checks_of(record: Materialization, checks: Iterable[CheckRecord]) -> list[CheckRecord]:
+    """The newest result of each check that ran on `record`'s version (`checks` newest first)."""
+    newest: dict[str, CheckRecord] = {}
+    for c in checks:
+        if c.asset_data_version == record.data_version and c.partition == record.partition:
+            newest.setdefault(c.check_key, c)
+    return list(newest.values())
+
+
+def _print_trace_and_log(trace: str | None, log: str) -> None:
+    if trace:
+        console.print(_t(trace.rstrip(), "dim"))
+    if log:
+        console.print(Text.assemble(("log:\n", "bold"), _t(log.rstrip(), "dim")))
 
 
 def artifact_text(value: object, serializer: str, limit: int = 4000) -> str:

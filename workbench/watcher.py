@@ -35,7 +35,7 @@ from watchdog.observers import Observer
 from watchdog.observers.api import ObservedWatch
 
 from workbench.debounce import Debouncer
-from workbench.errors import SelectionError, WorkbenchError
+from workbench.errors import WorkbenchError
 from workbench.project import ProjectConfig, find_project, is_project_file
 from workbench.spec import SourceSpec
 from workbench.watchrules import PathRules, watch_targets
@@ -129,11 +129,12 @@ class Watcher:
 
         A bad selection at start raises `SelectionError`; later errors are reported and waited out.
         """
+        self._check_selection()
         try:
             self._watch(watch_targets(self.config.root, (), _packages(self.config), ()))
             self.observer.start()
             self.log(f"watching {self.config.root} (selection: {self.selection or 'all'}); Ctrl-C stops")
-            self._pass(frozenset(), first=True)
+            self._pass(frozenset())
             while changed := self.debouncer.wait():
                 self._pass(changed)
         except KeyboardInterrupt:
@@ -147,28 +148,34 @@ class Watcher:
         """End `run()` after the current pass (callable from any thread)."""
         self.debouncer.close()
 
-    def _pass(self, changed: frozenset[str], *, first: bool = False) -> None:
+    def _check_selection(self) -> None:
+        """A selection that is malformed or matches nothing is bad input (exit 2), said before watching."""
+        if not self.selection:
+            return
+        try:
+            ws = Workspace.open(self.config.root)
+        except WorkbenchError:
+            return  # the first pass reports a project that does not load, and waits for a fix
+        ws.select(self.selection)
+
+    def _pass(self, changed: frozenset[str]) -> None:
         self.passes += 1
         try:
-            self._run_pass(changed, first)
+            self._run_pass(changed)
         except KeyboardInterrupt:
-            self.log(f"interrupted pass {self.passes}: assets already running finished and were recorded")
+            self.log(f"interrupted pass {self.passes}")
             raise
 
-    def _run_pass(self, changed: frozenset[str], first: bool) -> None:
+    def _run_pass(self, changed: frozenset[str]) -> None:
         started = time.perf_counter()
         self.log(f"pass {self.passes}: " + (f"changed {self._describe(changed)}" if changed else "start"))
         try:
             ws = Workspace.open(self.config.root)
             self._follow(ws)
-            if first:
-                ws.select(self.selection)  # a bad selection at start is bad input: exit 2
             result = ws.materialize(
                 self.selection, jobs=self.jobs, trigger="watch", reporter=_PassReporter(self.reporter(), self.log)
             )
         except WorkbenchError as exc:
-            if first and isinstance(exc, SelectionError):
-                raise
             self.log(f"error: {exc}")
             self.log(f"pass {self.passes} failed; still watching: save a fix to continue")
             return
@@ -239,11 +246,11 @@ def _summary(result: Result) -> str:
 
 @contextmanager
 def graceful_signals() -> Iterator[None]:
-    """SIGINT and SIGTERM stop gracefully: the first raises KeyboardInterrupt in the main thread.
+    """SIGINT and SIGTERM stop the watcher: the first raises KeyboardInterrupt in the main thread.
 
-    The executor lets running assets finish and records them, starts nothing new, and closes
-    the run; the artifact store never publishes a half-written file. Later signals are
-    acknowledged and ignored, so they cannot cut that cleanup short.
+    During a run the executor counts the signals instead (`workbench.interrupts`): the first lets
+    the running assets finish and be recorded, a second stops them. Signals after the first one
+    here are acknowledged and ignored, so they cannot cut the watcher's cleanup short.
     """
     stopping = False
 
@@ -251,10 +258,10 @@ def graceful_signals() -> Iterator[None]:
         nonlocal stopping
         # os.write, not sys.stderr: a handler may run in the middle of a buffered write
         if stopping:
-            os.write(2, f"{time.strftime('%H:%M:%S')} already stopping: waiting for running assets\n".encode())
+            os.write(2, f"{time.strftime('%H:%M:%S')} already stopping\n".encode())
             return
         stopping = True
-        os.write(2, f"{time.strftime('%H:%M:%S')} stopping: any running asset finishes first; nothing new starts\n".encode())
+        os.write(2, f"{time.strftime('%H:%M:%S')} stopping\n".encode())
         raise KeyboardInterrupt
 
     previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from collections.abc import Callable, Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from workbench.errors import SelectionError
 from workbench.partitions import unit_id
 from workbench.project import Project, ProjectConfig, find_project, load_project
 from workbench.records import Latest, SourceObservation
@@ -57,12 +59,27 @@ class Workspace:
 
         ignore_in_git(self.project.config.home)
         store = DuckDBMetadataStore(self.project.config.metadata_path)
+        if not store.complete:  # a new file (the index was deleted), or one never checked against the records
+            self._catch_up(store)
         journals = self.project.config.home / "journal"
         if journals.is_dir() and any(journals.iterdir()):  # a run is going on, or one was killed
             from workbench.leases import recover
 
             recover(journals, self.artifacts, store)  # index what killed runs wrote
         return store
+
+    def _catch_up(self, store: DuckDBMetadataStore) -> None:
+        """Index the JSON records a missing or behind index lacks, saying so on stderr."""
+        from workbench.doctor import catch_up
+
+        added, unreadable = catch_up(self.artifacts, store)
+        if added.total:
+            skipped = f"; {unreadable} unreadable file(s) skipped (`wb doctor` names them)" if unreadable else ""
+            print(
+                f"note: the metadata index {store.path} was missing or behind the JSON records;"
+                f" indexed {added} from them{skipped}",
+                file=sys.stderr,
+            )
 
     @cached_property
     def artifacts(self) -> ArtifactStore:
@@ -181,13 +198,19 @@ class Workspace:
         )
 
     def select(self, expression: str | None, status: Mapping[str, Status] | None = None) -> tuple[str, ...]:
-        """The keys `expression` selects; `status:` filters read `status` (computed when not given)."""
+        """The keys `expression` selects; `status:` filters read `status` (computed when not given).
+
+        A selection that matches nothing is bad input, unless it filters by state (`status:stale`
+        matches nothing when everything is fresh)."""
         from workbench.selection import needs_states, parse, select
 
         states = None
         if needs_states(parse(expression or "")):
             states = asset_states(self.status() if status is None else status, self.partition_keys)
-        return select(self.graph, expression, states)
+        keys = select(self.graph, expression, states)
+        if expression and expression.strip() and not keys and states is None:
+            raise SelectionError(f"the selection {expression!r} matched no asset")
+        return keys
 
     def materialize(
         self,

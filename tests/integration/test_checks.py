@@ -145,3 +145,38 @@ def test_check_of_unknown_asset_is_a_clear_error(make_project) -> None:  # type:
     root = make_project({"pipeline.py": "from workbench import asset, check\n@asset\ndef orders():\n    return {}\n@check(asset='ordrs')\ndef c(ordrs):\n    return True\n"})
     out = run_wb(root, "status")
     assert out.returncode == 2 and "did you mean 'orders'" in out.stderr
+
+
+LOGGED = """
+import logging
+from workbench import asset, check
+
+
+@asset
+def table() -> dict:
+    return {"rows": [1, 2, 3]}
+
+
+@check(asset="table")
+def counted(table: dict) -> bool:
+    print("counted", len(table["rows"]), "rows")
+    logging.getLogger("checks").warning("row 2 looks odd")
+    return True
+
+
+@check(asset="table")
+def crashes(table: dict) -> bool:
+    return table["columns"] > 0
+"""
+
+
+def test_a_checks_output_and_traceback_are_kept_and_shown(make_project) -> None:  # type: ignore[no-untyped-def]
+    project = make_project({"pipeline.py": LOGGED})
+    assert run_wb(project, "materialize").returncode == 0  # non-blocking checks: the run succeeds
+    show = run_wb(project, "show", "table").stdout
+    assert "check counted passed" in show and "counted 3 rows" in show and "row 2 looks odd" in show
+    assert "check crashes failed  KeyError: 'columns'" in show and 'return table["columns"] > 0' in show
+    (record,) = json.loads(run_wb(project, "history", "table", "--json").stdout)
+    checks = {c["name"]: c for c in record["checks"]}
+    assert "counted 3 rows" in checks["counted"]["log"] and checks["counted"]["traceback"] is None
+    assert checks["crashes"]["traceback"].startswith("Traceback") and "KeyError" in checks["crashes"]["traceback"]

@@ -93,7 +93,7 @@ def test_aliases_set_move_load_and_gc_safety(project: Path) -> None:
     assert workbench.load("model", alias="champion", project=project) == {"score": 3.0}  # pinned: kept
     assert workbench.load("model", project=project) == {"score": 12.0}  # latest: kept
     middle = run_wb(project, "show", "model@latest~1")
-    assert middle.returncode == 2 and "missing" in middle.stderr  # neither latest nor aliased: gone
+    assert middle.returncode == 3 and "missing" in middle.stderr  # neither latest nor aliased: gone
 
     assert run_wb(project, "alias", "set", "model@latest", "champion").returncode == 0  # move
     assert workbench.load("model", alias="champion", project=project) == {"score": 12.0}

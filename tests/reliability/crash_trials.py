@@ -72,8 +72,8 @@ def arm(point: str, nth: int, rng: random.Random) -> None:
     elif point == "artifact":
         real_write = workbench.serializers.write
 
-        def write(value: Any, kind: str, path: Path) -> Any:
-            out = real_write(value, kind, path)
+        def write(value: Any, kind: str, path: Path, **options: Any) -> Any:
+            out = real_write(value, kind, path, **options)
             if hit():
                 os.truncate(path, int(path.stat().st_size * rng.random()))
                 die()

@@ -105,3 +105,22 @@ def test_a_dead_runs_journal_is_indexed_and_a_live_one_is_left_alone(tmp_path: P
     live.indexed([uri])
     live.close()
     assert list(folder.iterdir()) == []
+
+
+def test_a_journal_stays_until_every_record_it_lists_is_indexed(tmp_path: Path) -> None:
+    artifacts = ArtifactStore(str(tmp_path / "artifacts"))
+    metadata = InMemoryMetadataStore()
+    folder = tmp_path / "journal"
+    journal = RunJournal(folder, "run")
+    good, bad = artifacts.write_record(record("r1")), artifacts.write_record(record("r2"))
+    journal.wrote([good, bad, "records/a/gone.json"])
+    journal.close()  # nothing indexed: as a run whose index write failed leaves it
+    text = artifacts.read_text(bad)
+    (tmp_path / "artifacts" / bad).write_text(text[:20])  # unreadable for now: a torn copy, a flaky store
+
+    assert recover(folder, artifacts, metadata) == 1
+    assert (folder / "run").read_text().split() == [bad]  # kept, listing only what is not indexed yet
+    (tmp_path / "artifacts" / bad).write_text(text)
+    assert recover(folder, artifacts, metadata) == 1
+    assert list(folder.iterdir()) == []
+    assert {m.id for m in metadata.history("a")} == {"r1", "r2"}

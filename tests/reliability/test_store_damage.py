@@ -66,12 +66,12 @@ def test_a_damaged_index_names_the_fix_and_rebuild_restores_it(project: Path, wb
     else:
         db.write_bytes(os.urandom(64 * 1024))
 
-    real = run_wb(project, "status")  # the console script itself: one line, exit 2
-    assert real.returncode == 2
+    real = run_wb(project, "status")  # the console script itself: one line, exit 3 (the store)
+    assert real.returncode == 3
     one_line_error(real.stderr, "metadata.duckdb", "damaged", "wb doctor --rebuild")
     for args in (["history", "a"], ["materialize"], ["show", "b"]):
         code, _, err = wb(project, *args)
-        assert code == 2
+        assert code == 3
         one_line_error(err, "wb doctor --rebuild")
     code, out, _ = wb(project, "doctor")
     assert code == 1 and "wb doctor --rebuild" in out
@@ -118,7 +118,7 @@ def test_a_missing_artifact_is_stale_named_and_rebuilt(project: Path, wb: Wb) ->
     assert code == 0 and reasons["a"] == [f"artifact missing (objects/{version[:2]}/{version}.bin)"]
     assert reasons["b"] == ["upstream a stale"]
     code, _, err = wb(project, "show", "a")
-    assert code == 2
+    assert code == 3
     one_line_error(err, "artifact objects/", "is missing", "wb doctor", "wb materialize a")
     code, out, _ = wb(project, "doctor")
     assert code == 1 and "is missing (rerun: wb materialize a --force)" in out
@@ -142,3 +142,68 @@ def test_garbage_in_lock_journal_and_cache_files_is_harmless(project: Path, wb: 
     assert not (journals / "deadbeef").exists()  # read (nothing usable), then removed
     assert wb(project, "materialize", "--force")[0] == 0
     assert wb(project, "doctor")[0] == 0
+
+
+RICH = """
+from workbench import StaticPartitions, asset, check
+
+
+@asset
+def a() -> dict:
+    return {"a": 1}
+
+
+@asset(partitions=StaticPartitions(["eu", "us"]))
+def b(a: dict, partition: str) -> dict:
+    return {"b": partition}
+
+
+@check(asset="a", blocking=True)
+def positive(a: dict) -> bool:
+    return a["a"] > 0
+"""
+
+
+@pytest.mark.parametrize("loss", ["deleted", "replaced by an empty one"])
+def test_a_lost_index_is_rebuilt_from_the_records_by_the_next_command(make_project, loss: str) -> None:  # type: ignore[no-untyped-def]
+    from workbench.storage.metadata import DuckDBMetadataStore
+
+    root = make_project({"pipeline.py": RICH})
+    assert run_wb(root, "materialize").returncode == 0
+    assert run_wb(root, "alias", "set", "a@latest", "champion").returncode == 0
+    db = home(root) / "metadata.duckdb"
+    db.unlink()
+    if loss != "deleted":
+        assert DuckDBMetadataStore(db).count() == 0  # e.g. a tool opened the path and made a new file
+
+    status = run_wb(root, "status", "--json")
+    assert status.returncode == 0, status.stderr
+    assert "was missing or behind the JSON records; indexed 3 record(s), 1 check result(s) and 1 alias event(s)" in status.stderr
+    rows = {row["key"]: row for row in json.loads(status.stdout)}
+    assert {k: r["state"] for k, r in rows.items()} == {"a": "fresh", "b": "fresh"}
+    assert rows["a"]["checks"] == [{"name": "positive", "state": "passed", "blocking": True}]
+    again = run_wb(root, "materialize", "--json")
+    assert json.loads(again.stdout)["materialized"] == [] and again.stderr == ""  # said once, then nothing to do
+    assert len(json.loads(run_wb(root, "history", "b", "--json").stdout)) == 2
+    assert [a["name"] for a in json.loads(run_wb(root, "alias", "list", "--json").stdout)] == ["champion"]
+    doctor = run_wb(root, "doctor")
+    assert doctor.returncode == 0 and "repaired" not in doctor.stdout, doctor.stdout
+
+
+def test_doctor_counts_what_it_indexed_consistently(make_project) -> None:  # type: ignore[no-untyped-def]
+    root = make_project({"pipeline.py": RICH})
+    assert run_wb(root, "materialize").returncode == 0
+    assert run_wb(root, "alias", "set", "a@latest", "champion").returncode == 0
+    (home(root) / "metadata.duckdb").unlink()
+    doctor = run_wb(root, "doctor")  # doctor does the indexing itself, and says so once
+    assert doctor.returncode == 0, doctor.stdout
+    lines = [" ".join(line.split()) for line in doctor.stdout.splitlines()]
+    assert lines[:3] == [
+        "ok 3 JSON record(s) read from " + str(home(root) / "artifacts"),
+        "repaired indexed 3 record(s), 1 check result(s) and 1 alias event(s) that the index was missing",
+        f"ok the metadata index {home(root) / 'metadata.duckdb'} holds 3 record(s)",
+    ]
+    again = run_wb(root, "doctor")
+    assert "repaired" not in again.stdout and "holds 3 record(s)" in " ".join(again.stdout.split())
+    help = " ".join(run_wb(root, "doctor", "--help").stdout.split())
+    assert "Plain `doctor` indexes the JSON records" in help and "`--rebuild` is for a damaged index file" in help

@@ -83,6 +83,15 @@ def test_scratch_files_are_cleaned_after_an_hour(store: ArtifactStore) -> None:
     assert not old.exists() and fresh.exists()
 
 
+def test_discarding_scratch_removes_only_this_stores_own_files(store: ArtifactStore) -> None:
+    other = ArtifactStore(store.url)  # another process (or run) on the same folder
+    mine, theirs = store.scratch_path(".bin"), other.scratch_path(".bin")
+    mine.write_text("a stopped asset's partial output")
+    theirs.write_text("a writer at work")
+    assert store.discard_scratch() == 1
+    assert not mine.exists() and theirs.exists()
+
+
 def test_records_round_trip_under_namespaced_keys(store: ArtifactStore, make_record: MakeRecord) -> None:
     first = make_record("r1", key="ns/model", metadata={"schema": ["a"]}, metrics={"auc": 0.9})
     second = make_record("r2", key="plain", second=3, input_versions={"ns/model": "dv1"})

@@ -7,6 +7,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
@@ -68,6 +69,17 @@ def test_an_empty_duckdb_file_is_migrated(tmp_path: Path, make_record: MakeRecor
     duckdb.connect(str(path)).close()
     store = DuckDBMetadataStore(path)
     store.add(make_record("r1"))
+    assert store.count() == 1
+
+
+def test_add_ignores_a_stored_id_and_raises_on_any_other_constraint(tmp_path: Path, make_record: MakeRecord) -> None:
+    store = DuckDBMetadataStore(tmp_path / "metadata.duckdb")
+    store.add(make_record("r1"))
+    store.add(make_record("r1", key="other"))  # the same id again: the first record stays
+    found = store.get("r1")
+    assert found is not None and found.asset_key == make_record("r1").asset_key
+    with pytest.raises(StoreError, match="rejected a value.*NOT NULL"):
+        store.add(replace(make_record("r2"), asset_key=None))  # type: ignore[arg-type]
     assert store.count() == 1
 
 
@@ -150,3 +162,20 @@ def test_a_version_1_store_is_migrated(tmp_path: Path) -> None:
         assert conn.execute("SELECT value FROM schema_meta WHERE key = 'schema_version'").fetchone() == (
             str(SCHEMA_VERSION),
         )
+
+
+def test_a_version_4_store_gets_the_check_log_columns(tmp_path: Path) -> None:
+    path = tmp_path / "metadata.duckdb"
+    DuckDBMetadataStore(path).count()
+    with duckdb.connect(str(path)) as conn:  # back to the version-4 layout of check_results, with one old row
+        conn.execute("DROP INDEX ix_check_results_asset")
+        conn.execute("ALTER TABLE check_results DROP COLUMN log")
+        conn.execute("ALTER TABLE check_results DROP COLUMN traceback")
+        conn.execute("CREATE INDEX ix_check_results_asset ON check_results (asset_key)")
+        conn.execute(
+            "INSERT INTO check_results VALUES ('c1', 'a:ok', 'a', '', true, false, 'v1', 'code', 'run',"
+            " '2026-01-01 00:00:00+00', '2026-01-01 00:00:01+00', '{}', NULL)"
+        )
+        conn.execute("UPDATE schema_meta SET value = '4' WHERE key = 'schema_version'")
+    (found,) = DuckDBMetadataStore(path).latest_checks().values()
+    assert (found.id, found.passed, found.log, found.traceback) == ("c1", True, "", None)

@@ -270,3 +270,51 @@ async def test_run_progress_shows_on_the_nodes(pipeline: Path, settle: Settle) -
         await pilot.pause(0.2)
         assert (graph.states["raw"], graph.states["clean"]) == ("fresh", "failed")
         assert app.query_one(Legend).progress == "running 2/2"
+
+
+async def test_the_lineage_tab_shows_why_it_cannot_show_a_lineage(make_project: Callable[..., Path], settle: Settle) -> None:
+    from tests.tui.conftest import PIPELINE
+
+    root = make_project({"pipeline.py": PIPELINE})
+    assert Workspace.open(root).materialize().ok
+    app = WorkbenchApp(find_project(root))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        (root / ".workbench" / "metadata.duckdb").write_bytes(b"garbage" * 1000)  # damaged after the load
+        app.query_one(GraphView).cursor = "model"
+        await pilot.press("3")
+        await settle(pilot)
+        label = app.query_one("#lineage", Tree).root.label.plain
+        assert label.startswith("cannot show the lineage of model@") and "wb doctor --rebuild" in label, label
+
+
+async def test_the_log_tab_shows_each_checks_output_and_error(make_project: Callable[..., Path], settle: Settle) -> None:
+    from tests.tui.conftest import PIPELINE
+
+    checks = '''
+
+from workbench import check
+
+
+@check(asset="clean")
+def chatty(clean: dict) -> bool:
+    print("looked at", clean["n"], "rows")
+    return True
+
+
+@check(asset="clean")
+def broken(clean: dict) -> bool:
+    return clean["missing"] > 0
+'''
+    root = make_project({"pipeline.py": PIPELINE + checks})
+    assert not Workspace.open(root).materialize("clean").failed
+    app = WorkbenchApp(find_project(root))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.query_one(GraphView).cursor = "clean"
+        await pilot.press("5")
+        await settle(pilot)
+        log = static_text(app, "#log")
+        assert "cleaning 3" in log  # the asset's own output
+        assert "chatty" in log and "looked at 2 rows" in log
+        assert "broken" in log and "KeyError: 'missing'" in log and 'clean["missing"]' in log  # error and traceback

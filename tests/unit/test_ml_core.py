@@ -71,7 +71,7 @@ def test_retries_back_off_from_retry_delay() -> None:
     from workbench.runner import attempt
     from workbench.spec import seconds
 
-    assert [seconds(v, "") for v in (2, "30s", "2m", "500ms", "1.5h")] == [2.0, 30.0, 120.0, 0.5, 5400.0]
+    assert [seconds(v, "") for v in (2, "30s", "2m", "500ms", "1h30m", "1.5s")] == [2.0, 30.0, 120.0, 0.5, 5400.0, 1.5]
     for bad in ("soon", "-1s", -1, True):
         with pytest.raises(DefinitionError, match="not a duration"):
             seconds(bad, "")  # type: ignore[arg-type]

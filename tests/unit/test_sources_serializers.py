@@ -9,8 +9,10 @@ from pathlib import Path
 
 import polars as pl
 import pyarrow as pa
+import pytest
 
 from workbench import serializers
+from workbench.errors import SerializationError
 from workbench.sources import observe
 from workbench.spec import source
 
@@ -89,6 +91,8 @@ def test_round_trips(tmp_path: Path) -> None:
     odd = tmp_path / "odd"
     assert serializers.write({"k": object}, "json", odd)[0] == "pickle"  # not JSON: falls back
     assert serializers.read(odd, "pickle") == {"k": object}
+    with pytest.raises(SerializationError, match="io='json' cannot hold this dict"):
+        serializers.write({"k": object}, "json", odd, explicit=True)  # the asset chose JSON: no silent pickle
 
 
 def test_parquet_bytes_are_deterministic(tmp_path: Path) -> None:

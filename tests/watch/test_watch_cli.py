@@ -8,22 +8,17 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import re
 import signal
-import subprocess
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import WB, run_wb
+from tests.conftest import TIMEOUT, WbProcess, run_wb, wait_for
 from workbench.records import Materialization
 from workbench.storage.metadata import DuckDBMetadataStore
-
-TIMEOUT = 60.0  # generous: a loaded 2-core machine
 
 PIPELINE = """
 from workbench import asset, source
@@ -73,57 +68,17 @@ def after(slow: str) -> str:
 """
 
 
-class Watch:
+class Watch(WbProcess):
     """A running `wb watch` whose stderr is read line by line in a thread."""
 
     def __init__(self, root: Path, *args: str) -> None:
-        env = {k: v for k, v in os.environ.items() if k not in ("WORKBENCH_DEBUG", "WORKBENCH_HOME")}
-        env["NO_COLOR"] = "1"
-        self.proc = subprocess.Popen(
-            [WB, "watch", *args], cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-        )
-        self.lines: queue.Queue[str] = queue.Queue()
-        self.seen: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            self.lines.put(line.rstrip("\n"))
-
-    def expect(self, pattern: str, timeout: float = TIMEOUT) -> re.Match[str]:
-        """The first line from now on that matches `pattern` (a regex)."""
-        deadline = time.monotonic() + timeout
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                line = self.lines.get(timeout=left)
-            except queue.Empty:
-                break
-            self.seen.append(line)
-            if match := re.search(pattern, line):
-                return match
-        raise AssertionError(f"no line matching {pattern!r} in {timeout}s; output so far:\n" + "\n".join(self.seen))
+        super().__init__(root, "watch", *args)
 
     def until_pass(self, n: int) -> list[str]:
         """The lines up to the end of pass `n` (done or failed)."""
         start = len(self.seen)
         self.expect(rf"pass {n} (done|failed)")
         return self.seen[start:]
-
-    def quiet(self, seconds: float) -> list[str]:
-        """Lines that arrive within `seconds` (to check that nothing happens)."""
-        deadline, got = time.monotonic() + seconds, []
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                got.append(self.lines.get(timeout=left))
-            except queue.Empty:
-                break
-        self.seen += got
-        return got
-
-    def stop(self, sig: int = signal.SIGTERM) -> int:
-        self.proc.send_signal(sig)
-        return self.proc.wait(timeout=TIMEOUT)
 
 
 @pytest.fixture
@@ -136,9 +91,7 @@ def watch() -> Iterator[Callable[..., Watch]]:
 
     yield start
     for w in started:
-        if w.proc.poll() is None:
-            w.proc.kill()
-            w.proc.wait(timeout=TIMEOUT)
+        w.kill()
 
 
 def history(root: Path, key: str) -> list[Materialization]:
@@ -271,13 +224,6 @@ def test_definition_and_asset_errors_keep_the_watcher_alive(project: Path, watch
     assert w.stop() == 0
 
 
-def wait_for(path: Path) -> None:
-    deadline = time.monotonic() + TIMEOUT
-    while not path.exists():
-        assert time.monotonic() < deadline, f"{path} did not appear"
-        time.sleep(0.02)
-
-
 def test_changes_during_a_run_queue_for_exactly_one_more_pass(make_project, watch: Callable[..., Watch]) -> None:  # type: ignore[no-untyped-def]
     root = make_project({"pipeline.py": SLOW, "data/raw.txt": "a\n"})
     raw, started, release = root / "data" / "raw.txt", root.parent / "slow.started", root.parent / "slow.release"
@@ -302,14 +248,12 @@ def test_changes_during_a_run_queue_for_exactly_one_more_pass(make_project, watc
     assert {row["state"] for row in _status(root)} == {"fresh"}  # the last save ("e") was picked up
 
 
-def test_sigterm_mid_run_leaves_a_clean_state(make_project, watch: Callable[..., Watch]) -> None:  # type: ignore[no-untyped-def]
+def test_sigterm_mid_run_lets_the_running_asset_finish(make_project, watch: Callable[..., Watch]) -> None:  # type: ignore[no-untyped-def]
     root = make_project({"pipeline.py": SLOW, "data/raw.txt": "a\n"})
     w = watch(root)
     wait_for(root.parent / "slow.started")  # the asset's body is running
     w.proc.send_signal(signal.SIGTERM)
-    w.expect(r"stopping: any running asset finishes first")
-    w.proc.send_signal(signal.SIGTERM)  # a second signal cannot cut the cleanup short
-    w.expect(r"already stopping")
+    w.expect(r"finishing 1 running asset\(s\); Ctrl\+C again to stop them")
     assert w.quiet(0.5) == [] and w.proc.poll() is None  # still waiting for the running asset
     (root.parent / "slow.release").touch()
     assert w.proc.wait(timeout=TIMEOUT) == 0
@@ -324,6 +268,41 @@ def test_sigterm_mid_run_leaves_a_clean_state(make_project, watch: Callable[...,
     assert states == {"raw": "fresh", "slow": "fresh", "after": "missing"}
     doctor = run_wb(root, "doctor")
     assert doctor.returncode == 0 and "indexed" not in doctor.stdout, doctor.stdout  # index matches the records
+
+
+def test_a_second_signal_stops_the_running_asset(make_project, watch: Callable[..., Watch]) -> None:  # type: ignore[no-untyped-def]
+    root = make_project({"pipeline.py": SLOW, "data/raw.txt": "a\n"})
+    w = watch(root)
+    wait_for(root.parent / "slow.started")
+    w.proc.send_signal(signal.SIGINT)
+    w.expect(r"finishing 1 running asset\(s\)")
+    w.proc.send_signal(signal.SIGTERM)  # the asset never ends by itself: only the second signal ends the watcher
+    w.expect(r"stopped 1 running asset\(s\): slow; their partial outputs are discarded")
+    assert w.proc.wait(timeout=TIMEOUT) == 0
+    assert history(root, "slow") == [] and history(root, "after") == []
+    assert list((root / ".workbench" / "artifacts" / "tmp").glob("*")) == []
+    assert {row["key"]: row["state"] for row in _status(root)} == {"raw": "fresh", "slow": "missing", "after": "missing"}
+
+
+POLARS = """
+import polars as pl
+from workbench import asset
+
+
+@asset
+def table() -> pl.DataFrame:
+    return pl.DataFrame({"a": [1, 2]})
+"""
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_stops_an_idle_watcher_in_a_project_that_imports_polars(make_project, watch, sig: int) -> None:  # type: ignore[no-untyped-def]
+    w = watch(make_project({"pipeline.py": POLARS}))
+    w.until_pass(1)  # polars is imported: it put its own SIGINT handler in front of Python's
+    assert w.quiet(0.5) == []  # idle: blocked waiting for a file event
+    w.proc.send_signal(sig)
+    assert w.proc.wait(timeout=3) == 0  # not only at the next file event
+    w.expect(r"stopped")
 
 
 def test_bad_input_exits_2(project: Path, tmp_path: Path) -> None:
