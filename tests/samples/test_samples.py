@@ -247,7 +247,7 @@ def test_k8s_readme_cluster_steps_after_the_local_run_need_force(tmp_path: Path)
     """The README's note: after `wb materialize`, compile plans nothing unless forced."""
     project = copy_sample("k8s", tmp_path)
     materialize(project)
-    args = ("compile", "-o", str(tmp_path / "manifests"), "--image", "registry.example.com/wb-k8s:1", "--store", str(tmp_path / "store"))
+    args = ("compile", "-o", str(tmp_path / "manifests"), "--image", "registry.example.com/wb-k8s:1", "--store", str(tmp_path / "store"), "--store-pvc", "wb-store")
     plain = run_wb(project, *args)
     assert plain.returncode == 0 and "nothing to compile: 5 asset(s) fresh" in plain.stderr
     forced = run_wb(project, *args, "--force")
