@@ -7,7 +7,7 @@ from typing import Protocol
 
 from workbench.records import AliasEvent, CheckRecord, Latest, Materialization, Run, SourceObservation
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 
 class MetadataStore(Protocol):

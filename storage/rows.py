@@ -99,7 +99,10 @@ class Codec(Generic[T]):
 
 
 MATERIALIZATIONS = Codec.of(
-    Materialization, "materializations", ("input_versions", "metadata", "metrics", "libraries"), ("started_at", "ended_at")
+    Materialization,
+    "materializations",
+    ("input_versions", "metadata", "metrics", "libraries", "params", "series"),
+    ("started_at", "ended_at"),
 )
 RUNS = Codec.of(Run, "runs", (), ("started_at", "ended_at"))
 OBSERVATIONS = Codec.of(SourceObservation, "source_observations", (), ("observed_at",))

@@ -59,6 +59,8 @@ class MaterializationRow(SQLModel, table=True):
     git_dirty: bool | None = None
     libraries: str = "{}"
     reused_from: str | None = None
+    params: str = "{}"
+    series: str = "{}"
 
 
 class RunRow(SQLModel, table=True):
@@ -179,8 +181,17 @@ def _add_check_logs(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute("ALTER TABLE check_results ADD COLUMN IF NOT EXISTS log VARCHAR DEFAULT ''")
 
 
+def _add_params_and_series(conn: duckdb.DuckDBPyConnection) -> None:
+    """5 -> 6: the params a version ran with and its step metrics (tolerant: safe to run twice)."""
+    for column in ("params", "series"):
+        conn.execute(f"ALTER TABLE materializations ADD COLUMN IF NOT EXISTS {column} VARCHAR DEFAULT '{{}}'")
+        conn.execute(f"UPDATE materializations SET {column} = '{{}}' WHERE {column} IS NULL")
+
+
 # UPGRADES[i] turns a version-(i + 1) file into version i + 2; a new file gets `ddl()` directly.
-UPGRADES: tuple[Step, ...] = (_add_alias_events, _add_check_results, _add_libraries_and_reuse, _add_check_logs)
+UPGRADES: tuple[Step, ...] = (
+    _add_alias_events, _add_check_results, _add_libraries_and_reuse, _add_check_logs, _add_params_and_series
+)
 
 
 def migrate(conn: duckdb.DuckDBPyConnection, catalog: str, current: int) -> None:

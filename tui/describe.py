@@ -16,7 +16,8 @@ from workbench.spec import AssetSpec
 from workbench.staleness import CheckState, Status
 from workbench.tui import theme
 from workbench.tui.data import relative
-from workbench.views import human_size, short
+from workbench.search import sparkline
+from workbench.views import human_size, param_text, short
 
 
 def why(status: Status | None) -> str:
@@ -55,8 +56,12 @@ def overview(graph: AssetGraph, root: Path, key: str, status: Status | None) -> 
     if record is not None:
         git = f"  git {short(record.git_commit, 8)}{'*' if record.git_dirty else ''}" if record.git_commit else ""
         _row(text, "built", when(record), (f"  {record.trigger}{git}", "dim"))
+        for name, param in sorted(record.params.items()):
+            _row(text, "param", f"{name} = ", (param_text(param), "cyan"))
         for name, value in sorted(record.metrics.items()):
-            _row(text, "metric", f"{name} = ", (f"{value:.4g}" if isinstance(value, float) else str(value), "cyan"))
+            steps = record.series.get(name)
+            trend = ("  " + sparkline(steps), "green") if steps else ("", "")
+            _row(text, "metric", f"{name} = ", (f"{value:.4g}" if isinstance(value, float) else str(value), "cyan"), trend)
     for c in status.checks if status else ():
         style = {"passed": "green", "failed": "bold red"}.get(c.state, "yellow")
         _row(text, "check", c.name, ("  ", ""), (c.state + (" (blocking)" if c.blocking else ""), style))

@@ -11,11 +11,11 @@ from textual.widgets import DataTable
 from workbench.records import Materialization
 from workbench.tui import theme
 from workbench.tui.describe import when
-from workbench.views import human_size, short
+from workbench.views import human_size, param_text, short
 
 
 class VersionTable(DataTable[Text]):
-    """time, status, data version, one column per metric, then rows, size, seconds, code, git, trigger."""
+    """time, status, data version, one column per param and metric, then rows, size, seconds, code, git, trigger."""
 
     DEFAULT_CSS = """
     VersionTable { height: 1fr; }
@@ -34,10 +34,11 @@ class VersionTable(DataTable[Text]):
 
     def show(self, records: Sequence[Materialization]) -> None:
         self.clear(columns=True)
+        params = sorted({p for r in records for p in r.params})
         metrics = sorted({m for r in records for m in r.metrics})
         partitioned = any(r.partition for r in records)
         self.add_columns("time", *(["partition"] if partitioned else []), "status", "data version",
-                         *(Text(m) for m in metrics),  # user text: never read as markup
+                         *(Text(p) for p in params), *(Text(m) for m in metrics),  # user text: never markup
                          "rows", "size", "secs", "code", "git", "trigger")
         for r in records:
             secs = (r.ended_at - r.started_at).total_seconds()
@@ -47,6 +48,7 @@ class VersionTable(DataTable[Text]):
                 *([Text(r.partition)] if partitioned else []),
                 theme.state_text("fresh", "success") if r.ok else theme.state_text("failed"),
                 Text(short(r.data_version)),
+                *(Text(param_text(r.params[p]) if p in r.params else "", style="cyan") for p in params),
                 *(Text("" if v is None else f"{v:.4g}" if isinstance(v, float) else str(v), justify="right") for v in values),
                 Text("" if r.rows is None else str(r.rows), justify="right"),
                 Text(human_size(r.size), justify="right"),

@@ -22,6 +22,7 @@ _EXPORTS = {
     "CheckResult": "workbench.checks",
     "DailyPartitions": "workbench.partitions",
     "StaticPartitions": "workbench.partitions",
+    "Grid": "workbench.partitions",
     "AllPartitions": "workbench.partitions",
     "SamePartition": "workbench.partitions",
     "Window": "workbench.partitions",
@@ -31,17 +32,19 @@ _EXPORTS = {
     "materialize": "workbench.api",
     "load": "workbench.api",
     "Result": "workbench.api",
+    "history": "workbench.api",
+    "Upstream": "workbench.context",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])
 
 if TYPE_CHECKING:
-    from workbench.api import Result, load, materialize
-    from workbench.context import AssetContext, log_metric
+    from workbench.api import Result, history, load, materialize
+    from workbench.context import AssetContext, Upstream, log_metric
     from workbench.errors import WorkbenchError
     from workbench.checks import CheckResult, check
     from workbench.graph import AssetGraph
-    from workbench.partitions import AllPartitions, DailyPartitions, SamePartition, StaticPartitions, Window
+    from workbench.partitions import AllPartitions, DailyPartitions, Grid, SamePartition, StaticPartitions, Window
     from workbench.spec import AssetSpec, Output, Resources, SourceSpec, asset, source
 
 

@@ -83,6 +83,8 @@ def status(selection: tuple[str, ...], as_json: bool, project: str | None) -> in
               help="Only these partitions of partitioned targets: a key, a range A..B, or a comma list.")
 @click.option("--no-reuse", is_flag=True,
               help="Run even when a stored version has the same code and inputs (default: restore it).")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
+              help="Run the selected assets with this param (a one-off variant); repeatable.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
 @common
 def materialize(
@@ -93,6 +95,7 @@ def materialize(
     jobs: int | None,
     partitions: str | None,
     no_reuse: bool,
+    params: tuple[str, ...],
     as_json: bool,
     project: str | None,
 ) -> int:
@@ -102,9 +105,12 @@ def materialize(
     them (their outputs are discarded). Either way every finished asset is recorded; exit 130.
     """
     from workbench import views
+    from workbench.params import parse_overrides
 
     ws = _workspace(project)
     expr = " ".join(selection) or None
+    if params:
+        ws.vary(expr, parse_overrides(params))
     if dry_run:
         plan = ws.plan(ws.status(), expr, force=force, only=only, partitions=partitions)
         if as_json:
@@ -166,23 +172,44 @@ def why(key: str, as_json: bool, project: str | None) -> int:
 
 
 @cli.command()
-@click.argument("key")
-@click.option("--limit", "-n", type=click.IntRange(min=1), default=50, help="At most N versions.")
+@click.argument("selection", nargs=-1)
+@click.option("--limit", "-n", type=click.IntRange(min=1), default=50,
+              help="At most N versions per asset (with --sort: N rows in all).")
+@click.option("--sort", "sort_by", default=None, metavar="METRIC", help="Order by a metric (or a param, or a column).")
+@click.option("--desc", is_flag=True, help="With --sort: highest first.")
+@click.option("--metric", default=None, metavar="NAME", help="Show the steps of metric NAME as a sparkline per version.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
 @common
-def history(key: str, limit: int, as_json: bool, project: str | None) -> int:
-    """Every materialization of KEY: time, versions, git commit, size, rows, metrics."""
-    from workbench import views
+def history(
+    selection: tuple[str, ...], limit: int, sort_by: str | None, desc: bool, metric: str | None, as_json: bool,
+    project: str | None,
+) -> int:
+    """Every materialization of the selected assets: time, versions, git commit, params, metrics.
+
+    One asset gets its own table; several (or --sort) one table with a row per version.
+    """
+    from workbench import search, views
+    from workbench.api import versions
 
     ws = _workspace(project)
-    views.require_key(ws.graph, key)
-    records = ws.metadata.history(key, limit=limit)
-    checks = ws.metadata.check_history(key, limit=limit) if ws.graph.checks.get(key) else []
+    expr = " ".join(selection) or None
+    keys = ws.select(expr)
+    single = len(keys) == 1 and sort_by is None
+    records = versions(ws, expr, limit=None if sort_by else limit)
+    if sort_by is not None:
+        by_id = {r.id: r for r in records}
+        ordered = search.sort_rows([{**row, "id": r.id} for row, r in zip(search.rows(records), records)], sort_by, desc)
+        records = [by_id[row["id"]] for row in ordered[:limit]]
     collected = {r.id for r in records if r.ok and r.artifact_uri and not ws.artifacts.exists(r.artifact_uri)}
+    checks = [c for k in keys if ws.graph.checks.get(k) for c in ws.metadata.check_history(k, limit=limit)]
     if as_json:
-        _emit_json([{**views.record_json(r, checks), "collected": r.id in collected} for r in records])
+        mine = [[c for c in checks if c.asset_key == r.asset_key] for r in records]
+        _emit_json([{**views.record_json(r, c), "collected": r.id in collected} for r, c in zip(records, mine)])
+    elif single:
+        shown = checks[: len(ws.graph.checks.get(keys[0], ())) * 3]
+        views.print_history(keys[0], records, shown, collected, metric)
     else:
-        views.print_history(key, records, checks[: len(ws.graph.checks.get(key, ())) * 3], collected)
+        views.print_search(records, collected, metric)
     return 0
 
 
@@ -206,6 +233,25 @@ def show(target: str, rows: int, project: str | None) -> int:
     checks = ws.metadata.check_history(key, limit=500) if record is not None and ws.graph.checks.get(key) else []
     views.print_show(ws, key, record, last if ref is None else None, rows, checks)
     return 0
+
+
+@cli.command()
+@click.argument("target")
+@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+@common
+def reproduce(target: str, as_json: bool, project: str | None) -> int:
+    """Rerun KEY@REF from its recorded git commit and inputs; exit 0 when the data version matches."""
+    from workbench import views
+    from workbench.reproduce import reproduce as rerun
+    from workbench.versions import split_ref
+
+    key, ref = split_ref(target)
+    outcome = rerun(project, key, ref)
+    if as_json:
+        _emit_json(outcome.to_json())
+    else:
+        views.print_reproduction(outcome)
+    return 0 if outcome.matches else 1
 
 
 @cli.command()

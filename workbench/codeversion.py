@@ -4,8 +4,8 @@ The rule: an asset's code version covers its function and, transitively, every p
 code it can reach: functions, classes (the definition that is active), methods, decorators and
 their arguments, wrapper layers, closures and defaults, modules imported inside bodies, module-level
 names and the values they hold at import time (of any type), plus the `@asset` options that change
-the stored result (`io=`, partition mappings) and the declared environment variables. A value with
-a deterministic encoding (see `workbench.canonical`) is hashed as a value; any other value is
+the stored result (`io=`, partition mappings, `params=`) and the declared environment variables. A
+value with a deterministic encoding (see `workbench.canonical`) is hashed as a value; any other value is
 covered by the source of the statements that bind it and, transitively, what they read. Project
 code is any code that is not part of an installed distribution or the standard library (so a
 monorepo package next to the project or an editable install counts); third-party code is named,
@@ -166,6 +166,9 @@ class CodeVersions:
         for name in getattr(spec, "env", ()):  # sorted when declared
             value = self.env.get(name)
             parts += ["env", name, "-" if value is None else digest("value", value)]
+        params = getattr(spec, "hparams", None)
+        if params:  # JSON by construction (`spec.check_params`); their order does not count
+            parts += ["params", json.dumps(params, sort_keys=True, separators=(",", ":"))]
         return parts
 
     # -- items ----------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +14,16 @@ from workbench.errors import WorkbenchError
 _local = threading.local()
 
 
+@dataclass(frozen=True, slots=True)
+class Upstream:
+    """What a downstream asset knows of one input version: its partition, params and metrics."""
+
+    partition: str
+    data_version: str
+    params: Mapping[str, Any]
+    metrics: Mapping[str, float]
+
+
 @dataclass
 class AssetContext:
     """Handed to an asset that declares a `context` parameter; also reachable via `current()`."""
@@ -22,7 +32,10 @@ class AssetContext:
     run_id: str
     partition: str = ""
     checkpoint_root: Path | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)  # `@asset(params=)`, a grid cell's, `--param`
+    upstream: Mapping[str, Mapping[str, Upstream]] = field(default_factory=dict)  # input -> partition -> facts
     metrics: dict[str, float] = field(default_factory=dict)
+    series: dict[str, list[list[float]]] = field(default_factory=dict)  # metric -> [[step, value], ...]
     metadata: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -37,8 +50,12 @@ class AssetContext:
         self.checkpoint_root.mkdir(parents=True, exist_ok=True)
         return self.checkpoint_root
 
-    def log_metric(self, name: str, value: float) -> None:
-        self.metrics[str(name)] = float(value)
+    def log_metric(self, name: str, value: float, step: int | None = None) -> None:
+        """Record a metric; with `step=` the whole series is kept and the metric is its last value."""
+        name, value = str(name), float(value)
+        if step is not None:
+            self.series.setdefault(name, []).append([int(step), value])
+        self.metrics[name] = value
 
     def add_metadata(self, **values: Any) -> None:
         self.metadata.update(values)
@@ -62,6 +79,6 @@ def current() -> AssetContext:
     return ctx
 
 
-def log_metric(name: str, value: float) -> None:
-    """Record a metric on the running asset's materialization."""
-    current().log_metric(name, value)
+def log_metric(name: str, value: float, step: int | None = None) -> None:
+    """Record a metric on the running asset's materialization (`step=`: keep the series)."""
+    current().log_metric(name, value, step)

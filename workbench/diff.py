@@ -1,4 +1,4 @@
-"""What changed between two versions of an asset: code, inputs, schema, rows, metrics (pure)."""
+"""What changed between two versions of an asset: code, inputs, params, schema, rows, metrics (pure)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ def diff(a: Materialization, b: Materialization) -> dict[str, Any]:
     schema_a, schema_b = _schema(a), _schema(b)
     metrics = sorted(set(a.metrics) | set(b.metrics))
     libraries = sorted(set(a.libraries) | set(b.libraries))
+    params = sorted(set(a.params) | set(b.params))
     return {
         "key": a.asset_key,
         "a": {"data_version": a.data_version, "materialized_at": a.ended_at.isoformat(), "git_commit": a.git_commit},
@@ -44,6 +45,11 @@ def diff(a: Materialization, b: Materialization) -> dict[str, Any]:
             {"name": name, "a": a.libraries.get(name), "b": b.libraries.get(name)}
             for name in libraries
             if a.libraries.get(name) != b.libraries.get(name)
+        ],
+        "params": [
+            {"name": name, "a": a.params.get(name), "b": b.params.get(name)}
+            for name in params
+            if a.params.get(name) != b.params.get(name)
         ],
         "rows": {"a": a.rows, "b": b.rows, "delta": (b.rows - a.rows) if a.rows is not None and b.rows is not None else None},
         "size": {"a": a.size, "b": b.size},

@@ -45,3 +45,9 @@ class StoreBusyError(StoreError):
 
 class SerializationError(WorkbenchError):
     """A value cannot be written or read with the chosen serializer."""
+
+
+class AssetFailedError(WorkbenchError):
+    """`materialize(..., raise_on_failure=True)`: an asset or a blocking check failed."""
+
+    exit_code = 1

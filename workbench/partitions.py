@@ -7,9 +7,12 @@ partition reads, and parsing `--partition KEY` / `--partition A..B`.
 from __future__ import annotations
 
 import bisect
+import itertools
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
+from typing import Any
 
 from workbench.errors import DefinitionError, SelectionError
 
@@ -47,7 +50,57 @@ class DailyPartitions:
         return tuple((first + timedelta(days=i)).isoformat() for i in range((last - first).days + 1))
 
 
-Partitions = StaticPartitions | DailyPartitions
+@dataclass(frozen=True, slots=True)
+class Grid:
+    """A sweep: one partition per combination of param values, e.g. `Grid(lr=[0.01, 0.1], depth=[4, 6])`.
+
+    A cell's key names its values in the order given (`lr=0.01:depth=4`); the asset receives them
+    as `context.params`, over the defaults of `@asset(params=...)`.
+    """
+
+    axes: tuple[tuple[str, tuple[Any, ...]], ...]
+
+    def __init__(self, **axes: Sequence[Any]) -> None:
+        if not axes or not all(isinstance(v, (list, tuple)) and v for v in axes.values()):
+            raise DefinitionError(f"Grid needs at least one param with a non-empty list of values, got {axes!r:.80}")
+        cells = {name: tuple(values) for name, values in axes.items()}
+        for name, values in cells.items():
+            try:
+                labels = {_label(v) for v in values}
+            except (TypeError, ValueError) as exc:
+                raise DefinitionError(f"Grid: the values of {name!r} must be JSON (numbers, text, ...): {exc}") from exc
+            if len(labels) != len(values):
+                raise DefinitionError(f"Grid: the values of {name!r} are not distinct: {list(values)!r:.80}")
+        object.__setattr__(self, "axes", tuple(cells.items()))
+
+    def keys(self) -> tuple[str, ...]:
+        names = [name for name, _ in self.axes]
+        return tuple(
+            ":".join(f"{n}={_label(v)}" for n, v in zip(names, combo, strict=True))
+            for combo in itertools.product(*(values for _, values in self.axes))
+        )
+
+    def params(self, key: str) -> dict[str, Any]:
+        """The param values of the cell named `key` ({} for a key that is not a cell)."""
+        labels = dict(part.partition("=")[::2] for part in key.split(":"))
+        found = {name: next((v for v in values if _label(v) == labels.get(name)), _MISSING) for name, values in self.axes}
+        return {} if any(v is _MISSING for v in found.values()) else found
+
+
+_MISSING = object()
+
+
+def _label(value: Any) -> str:
+    """How a param value reads in a cell's key: JSON, with text unquoted."""
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True, allow_nan=False)
+
+
+def cell_params(partitions: object, partition: str) -> dict[str, Any]:
+    """The params a partition sets: a grid cell's values, else none."""
+    return partitions.params(partition) if isinstance(partitions, Grid) and partition else {}
+
+
+Partitions = StaticPartitions | DailyPartitions | Grid
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ RECORD_FORMAT = 1
 SUCCESS = "success"
 FAILED = "failed"
 TRIGGERS = frozenset({"cli", "watch", "tui", "push", "api"})
-MAPPINGS = ("input_versions", "metadata", "metrics", "libraries")
+MAPPINGS = ("input_versions", "metadata", "metrics", "libraries", "params", "series")
 
 
 def utcnow() -> datetime:
@@ -38,6 +38,14 @@ def _check_types(doc: Mapping[str, Any], types: Mapping[str, tuple[type, ...]]) 
             ok = -(2**63) <= value < 2**63
         if not ok:
             raise ValueError(f"record field {name} is not {' or '.join(t.__name__ for t in allowed)}: {value!r:.40}")
+
+
+def _is_series(value: Any) -> bool:
+    number = (int, float)
+    return isinstance(value, list) and all(
+        isinstance(p, list) and len(p) == 2 and all(isinstance(x, number) and not isinstance(x, bool) for x in p)
+        for p in value
+    )
 
 
 def _time(value: Any) -> datetime:
@@ -86,6 +94,8 @@ class Materialization:
     git_dirty: bool | None = None
     libraries: Mapping[str, str] = field(default_factory=dict)  # distribution -> version, "python" too
     reused_from: str | None = None  # the id of the record whose artifact this one restored
+    params: Mapping[str, Any] = field(default_factory=dict)  # the params it ran with (`context.params`)
+    series: Mapping[str, list[list[float]]] = field(default_factory=dict)  # metric -> [[step, value], ...]
 
     @property
     def ok(self) -> bool:
@@ -122,6 +132,8 @@ class Materialization:
         for key in ("input_versions", "libraries"):
             if not all(isinstance(v, str) for v in kwargs.get(key, {}).values()):
                 raise ValueError(f"record field {key} maps to something other than versions")
+        if not all(_is_series(v) for v in kwargs.get("series", {}).values()):
+            raise ValueError("record field series maps to something other than [[step, value], ...]")
         if kwargs["status"] not in (SUCCESS, FAILED):
             raise ValueError(f"record status {kwargs['status']!r} is unknown")
         return cls(**kwargs)

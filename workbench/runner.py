@@ -15,9 +15,10 @@ from typing import Any
 from workbench import serializers
 from workbench.capture import captured, tail
 from workbench.checks import CheckSpec, run_check
-from workbench.context import AssetContext, running
+from workbench.context import AssetContext, Upstream, running
 from workbench.errors import WorkbenchError
 from workbench.gitinfo import GitInfo
+from workbench.partitions import cell_params, unit_id
 from workbench.hashing import digest
 from workbench.records import FAILED, SUCCESS, CheckRecord, Materialization, utcnow
 from workbench.sources import source_location
@@ -149,7 +150,14 @@ def _compute_and_store(
             if param in spec.params
         }
         params = inspect.signature(spec.fn).parameters
-        asset_ctx = AssetContext(spec.key, ctx.run_id, ctx.partition, checkpoint)
+        asset_ctx = AssetContext(
+            spec.key,
+            ctx.run_id,
+            ctx.partition,
+            checkpoint,
+            params={**spec.hparams, **cell_params(spec.partitions, ctx.partition)},
+            upstream=_upstream_facts(inputs, upstream),
+        )
         if "partition" in params:
             kwargs["partition"] = ctx.partition
         if "context" in params:
@@ -187,7 +195,22 @@ def _compute_and_store(
         rows=rows,
         metadata=metadata,
         metrics=metrics,
+        params=dict(asset_ctx.params),
+        series={name: points for name, points in asset_ctx.series.items() if points},
     )
+
+
+def _upstream_facts(inputs: Mapping[str, InputRef], upstream: Mapping[str, Status]) -> dict[str, dict[str, Upstream]]:
+    """Per input parameter and partition, the params and metrics of the version read (sweeps pick by them)."""
+    facts: dict[str, dict[str, Upstream]] = {}
+    for param, ref in inputs.items():
+        for unit in ref.units:
+            record = upstream[unit].record
+            if record is not None:
+                facts.setdefault(param, {})[record.partition] = Upstream(
+                    record.partition, record.data_version or "", dict(record.params), dict(record.metrics)
+                )
+    return facts
 
 
 def _passed_through(
@@ -199,7 +222,7 @@ def _passed_through(
     nodes: Mapping[str, AssetSpec | SourceSpec],
     artifacts: Any,
 ) -> Materialization | None:
-    """The record of the pickled input that `value` is (the very object, unchanged), if any.
+    """The record of the pickled input (or input partition) that `value` is, the very object unchanged, if any.
 
     Pickling an unpickled object need not give its original bytes, so `def chosen(model): return
     model` would get a new data version on every run and defeat early cutoff downstream. An input
@@ -209,9 +232,18 @@ def _passed_through(
     if kind != "pickle":
         return None  # tables and JSON are written canonically already
     for param, ref in inputs.items():
-        if param in kwargs and kwargs[param] is value and not ref.many and isinstance(nodes[ref.key], AssetSpec):
-            record = upstream[ref.units[0]].record
-            if record is None or not record.artifact_uri or record.serializer != "pickle":
+        if param not in kwargs or not isinstance(nodes[ref.key], AssetSpec):
+            continue
+        given = kwargs[param]
+        if not ref.many:
+            candidates = [(given, ref.units[0])]
+        elif isinstance(given, dict):  # partitions by key (a sweep's cells): `return cells[best]`
+            candidates = [(v, unit_id(ref.key, p)) for p, v in given.items() if unit_id(ref.key, p) in upstream]
+        else:
+            continue
+        for obj, unit in candidates:
+            record = upstream[unit].record
+            if obj is not value or record is None or not record.artifact_uri or record.serializer != "pickle":
                 continue
             now = serializers.pickled(value)
             path = artifacts.local_path(record.artifact_uri)
@@ -286,18 +318,24 @@ def _user_traceback(exc: BaseException) -> str:
     return "".join(traceback.format_exception(type(exc), exc, tb))
 
 
+def retry_delays(spec: AssetSpec) -> list[float]:
+    """Seconds to wait before each retry: `retry_delay`, doubled each time (exponential backoff)."""
+    return [spec.retry_delay * 2**n for n in range(spec.retries)]
+
+
 def attempt(
     spec: AssetSpec,
     run: Callable[[], Materialization],
     on_retry: Callable[[str, int, str], None],
+    sleep: Callable[[float], None] = time.sleep,
 ) -> Materialization:
     """Call `run()` up to 1 + spec.retries times while it returns a failed record."""
     record = run()
-    for n in range(spec.retries):
+    for n, delay in enumerate(retry_delays(spec)):
         if record.ok:
             break
         on_retry(spec.key, n + 1, record.error or "")
-        time.sleep(min(0.1 * 2**n, 2.0))
+        sleep(delay)
         record = run()
     return record
 

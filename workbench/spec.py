@@ -7,6 +7,7 @@ asset stays a plain callable that unit tests can call directly.
 from __future__ import annotations
 
 import inspect
+import json
 import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -23,8 +24,8 @@ SPEC_ATTR = "__workbench_asset__"
 RESERVED_PARAMS = frozenset({"context", "partition"})
 K8S_PARTS = frozenset({"container", "pod", "job"})
 IO_NAMES = frozenset({"parquet", "json", "bytes", "pickle"})
-_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
-_SECONDS = (86400, 3600, 60, 1)
+_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+(?:\.\d+)?)s)?(?:(\d+)ms)?")
+_SECONDS = (86400, 3600, 60, 1, 0.001)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -63,12 +64,14 @@ class AssetSpec:
     io: str | None = None
     resources: Resources = field(default_factory=Resources)
     retries: int = 0
+    retry_delay: float = 0.1  # seconds before the first retry; doubled before each next one
     metadata: Mapping[str, Any] = field(default_factory=dict)
     partitions: Partitions | None = None
     partition_mappings: Mapping[str, Mapping_] = field(default_factory=dict)  # by parent key or parameter
     env: tuple[str, ...] = ()  # environment variables the asset reads: their values enter its version
     timeout: int | None = None  # seconds a remote run may take (Kubernetes activeDeadlineSeconds)
     k8s: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # merged into its Job: container/pod/job
+    hparams: Mapping[str, Any] = field(default_factory=dict)  # `params=`: hyperparameters, part of the version
     file: str = ""
     line: int = 0
 
@@ -115,18 +118,39 @@ def check_key(key: str, where: str) -> str:
     return key
 
 
-def parse_duration(value: object, what: str) -> int:
-    """Whole seconds from a positive number of seconds or text like "90s", "30m", "2h", "1h30m", "1d"."""
+def seconds(value: object, what: str) -> float:
+    """Seconds (>= 0) from a number of seconds or text like "500ms", "90s", "30m", "2h", "1h30m", "1d"."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        seconds = value
+        total = float(value)
     else:
-        found = _DURATION.fullmatch(str(value).strip().replace(" ", "")) if isinstance(value, str) else None
+        found = _DURATION.fullmatch(value.strip().replace(" ", "")) if isinstance(value, str) else None
         if found is None or not any(found.groups()):
-            raise DefinitionError(f"{what}: {value!r} is not a duration (seconds, or text like 90s, 30m, 2h, 1h30m)")
-        seconds = sum(int(n or 0) * unit for n, unit in zip(found.groups(), _SECONDS, strict=True))
-    if not seconds > 0:
+            raise DefinitionError(f"{what}: {value!r} is not a duration (seconds, or text like 500ms, 90s, 30m, 2h, 1h30m)")
+        total = sum(float(n or 0) * unit for n, unit in zip(found.groups(), _SECONDS, strict=True))
+    if total < 0:
+        raise DefinitionError(f"{what}: {value!r} is not a duration (it is negative)")
+    return total
+
+
+def parse_duration(value: object, what: str) -> int:
+    """Whole seconds (at least 1) from a positive duration (see `seconds`)."""
+    total = seconds(value, what)
+    if not total > 0:
         raise DefinitionError(f"{what}: a duration must be > 0, not {value!r}")
-    return max(1, round(seconds))
+    return max(1, round(total))
+
+
+def check_params(params: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """`params` as a dict if its names are identifiers and its values JSON (they are recorded as JSON)."""
+    if not isinstance(params, Mapping) or not all(isinstance(k, str) and ENV_NAME.match(k) for k in params):
+        raise DefinitionError(f"{where}: params= takes a dict of names (identifiers) to values, got {params!r:.80}")
+    try:
+        text = json.dumps(dict(params), sort_keys=True, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise DefinitionError(f"{where}: params= values must be JSON (numbers, text, booleans, lists, dicts): {exc}") from exc
+    if json.loads(text) != dict(params):
+        raise DefinitionError(f"{where}: params= values must be JSON (a tuple or a non-text key does not round-trip)")
+    return dict(params)
 
 
 def _named_parameters(func: Callable[..., Any]) -> tuple[str, ...]:
@@ -155,12 +179,14 @@ def asset(
     io: str | None = None,
     resources: Resources | None = None,
     retries: int = 0,
+    retry_delay: float | str = 0.1,
     metadata: Mapping[str, Any] | None = None,
     partitions: Partitions | None = None,
     partition_mappings: Mapping[str, Mapping_] | None = None,
     env: Sequence[str] = (),
     timeout: float | str | None = None,
     k8s: Mapping[str, Mapping[str, Any]] | None = None,
+    params: Mapping[str, Any] | None = None,
 ) -> Any:
     """Declare a function as an asset. Usable bare (`@asset`) or with options."""
 
@@ -178,11 +204,11 @@ def asset(
             not isinstance(k8s, Mapping) or set(k8s) - K8S_PARTS or not all(isinstance(v, Mapping) for v in k8s.values())
         ):
             raise DefinitionError(f"asset {key!r} at {where}: k8s= maps 'container', 'pod' or 'job' to a dict, got {k8s!r}")
-        params = tuple(p for p in _named_parameters(func) if p not in RESERVED_PARAMS)
+        arguments = tuple(p for p in _named_parameters(func) if p not in RESERVED_PARAMS)
         spec = AssetSpec(
             key=key,
             fn=func,
-            params=params,
+            params=arguments,
             group=group,
             tags=dict(tags or {}),
             deps=tuple(deps),
@@ -190,12 +216,14 @@ def asset(
             io=io,
             resources=resources or NO_RESOURCES,
             retries=retries,
+            retry_delay=seconds(retry_delay, f"asset {key!r} at {where}: retry_delay="),
             metadata=dict(metadata or {}),
             partitions=partitions,
             partition_mappings=dict(partition_mappings or {}),
             env=tuple(sorted(set(env))) if env else (),
             timeout=None if timeout is None else parse_duration(timeout, f"asset {key!r} at {where}: timeout="),
             k8s={part: dict(v) for part, v in (k8s or {}).items()},
+            hparams=check_params(params or {}, f"asset {key!r} at {where}"),
             file=code.co_filename,
             line=code.co_firstlineno,
         )

@@ -1,4 +1,4 @@
-"""Version references: an alias name, a full data version, a unique prefix, `latest`, or `latest~N`."""
+"""Version references: an alias name, a full data version, a unique prefix, `latest`, `latest~N`, `best:METRIC`."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from workbench.records import AliasEvent, Materialization
 
 LATEST = re.compile(r"latest(?:~(\d+))?")  # all three are used with fullmatch: `$` lets "x\n" through
 HEX = re.compile(r"[0-9a-f]{1,64}")
+BEST = re.compile(r"best:(-?)(.+)")  # best:accuracy (highest), best:-loss (lowest)
 ALIAS = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,63}")
 
 
@@ -38,6 +39,9 @@ def resolve(store: History, key: str, ref: str | None) -> Materialization:
             have = f"only {len(versions)} successful version(s)" if versions else "no successful version yet"
             raise VersionRefError(f"{key}@{ref}: {key} has {have}")
         return versions[back]
+    best = BEST.fullmatch(ref)
+    if best:
+        return _best(store, key, best.group(2), lowest=bool(best.group(1)))
     alias = next((a for a in store.aliases(key) if a.name == ref), None)
     if alias is not None and alias.data_version:
         return resolve(store, key, alias.data_version)
@@ -51,3 +55,12 @@ def resolve(store: History, key: str, ref: str | None) -> Materialization:
     if len(found) > 1:
         raise VersionRefError(f"{key}@{ref}: ambiguous prefix, matches {', '.join(sorted(v or '' for v in found)[:5])}")
     return next(iter(found.values()))
+
+
+def _best(store: History, key: str, metric: str, lowest: bool) -> Materialization:
+    """The successful version (of any partition) with the highest (or lowest) `metric`; the newest on a tie."""
+    scored = [m for m in store.history(key) if m.ok and isinstance(m.metrics.get(metric), (int, float))]
+    if not scored:
+        raise VersionRefError(f"{key}@best:{'-' if lowest else ''}{metric}: no successful version of {key} has metric {metric!r}")
+    pick = min if lowest else max
+    return pick(scored, key=lambda m: m.metrics[metric])

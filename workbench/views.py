@@ -195,31 +195,35 @@ def record_json(record: Materialization, checks: Iterable[Any] = ()) -> dict[str
 
 
 def print_history(
-    key: str, records: list[Materialization], checks: Iterable[Any] = (), collected: AbstractSet[str] = frozenset()
+    key: str,
+    records: list[Materialization],
+    checks: Iterable[Any] = (),
+    collected: AbstractSet[str] = frozenset(),
+    metric: str | None = None,
 ) -> None:
-    """`collected`: ids of successful records whose artifact `wb gc` deleted (shown as such)."""
+    """`collected`: ids of successful records whose artifact `wb gc` deleted (shown as such);
+    `metric`: a sparkline of that metric's steps per version."""
     if not records:
         console.print(_t(f"{key} has never been materialized", "dim"))
         return
-    metric_names = sorted({m for r in records for m in r.metrics})
     table = Table(box=None, pad_edge=False, header_style="bold", title=Text(key, "bold"), title_justify="left")
-    for col in ("time", "status", "version", "code", "git", "size", "rows", "secs", "trigger", *metric_names):
-        right = col in ("size", "rows", "secs") or col in metric_names
-        table.add_column(_t(col), justify="right" if right else "left", no_wrap=True)  # metric names are user text
+    for col in ("time", "status", "version", "code", "git", "size", "rows", "secs", "trigger"):
+        table.add_column(_t(col), justify="right" if col in ("size", "rows", "secs") else "left", no_wrap=True)
+    extra = _run_columns(table, records, metric)
     for r in records:
         git = short(r.git_commit, 8) + ("*" if r.git_dirty else "")
         secs = (r.ended_at - r.started_at).total_seconds()
         table.add_row(
             _t(r.ended_at.strftime("%m-%d %H:%M:%S")),
-            _t("collected" if r.id in collected else r.status, "dim" if r.id in collected else "green" if r.ok else "bold red"),
+            _status_cell(r, collected),
             _t(short(r.data_version, 10)),
             _t(short(r.code_version, 8), "dim"),
             _t(git, "dim"),
             _t(human_size(r.size)),
             _t(r.rows),
             _t(f"{secs:.2f}"),
-            _t(r.trigger, "dim"),
-            *(_t(_fmt_metric(r.metrics.get(m))) for m in metric_names),
+            _t(r.trigger + (" variant" if "variant" in r.metadata else ""), "dim"),
+            *extra(r),
         )
     console.print(table)
     for c in checks:
@@ -232,6 +236,63 @@ def print_history(
         console.print(Text.assemble(("\nlatest run failed: ", "bold red"), _t(latest.error)))
         if latest.traceback:
             console.print(_t(latest.traceback.rstrip(), "dim"))
+
+
+def _status_cell(r: Materialization, collected: AbstractSet[str]) -> Text:
+    return _t("collected" if r.id in collected else r.status, "dim" if r.id in collected else "green" if r.ok else "bold red")
+
+
+def _run_columns(table: Table, records: list[Materialization], metric: str | None) -> Any:
+    """Add a column per param and metric (and `metric`'s sparkline) to `table`; returns a row's cells."""
+    from workbench.search import sparkline
+
+    params = sorted({p for r in records for p in r.params})
+    metrics = sorted({m for r in records for m in r.metrics})
+    for name in params:
+        table.add_column(_t(name), style="cyan", no_wrap=True)  # param and metric names are user text
+    for name in metrics:
+        table.add_column(_t(name), justify="right", no_wrap=True)
+    if metric is not None:
+        table.add_column(_t(f"{metric} by step"), no_wrap=True)
+
+    def cells(r: Materialization) -> list[Text]:
+        out = [_t(param_text(r.params[p]) if p in r.params else "") for p in params]
+        out += [_t(_fmt_metric(r.metrics.get(m))) for m in metrics]
+        if metric is not None:
+            out.append(_t(sparkline(r.series.get(metric, []))))
+        return out
+
+    return cells
+
+
+def print_search(records: list[Materialization], collected: AbstractSet[str], metric: str | None = None) -> None:
+    """Versions of several assets in one table (`wb history SEL`, `--sort`), in the order given."""
+    if not records:
+        console.print(_t("no versions", "dim"))
+        return
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for col in ("asset", "partition", "time", "status", "version", "code", "git"):
+        table.add_column(_t(col), no_wrap=True)
+    extra = _run_columns(table, records, metric)
+    for r in records:
+        table.add_row(
+            _t(r.asset_key, "bold"),
+            _t(r.partition),
+            _t(r.ended_at.strftime("%m-%d %H:%M:%S")),
+            _status_cell(r, collected),
+            _t(short(r.data_version, 10)),
+            _t(short(r.code_version, 8), "dim"),
+            _t(short(r.git_commit, 8) + ("*" if r.git_dirty else ""), "dim"),
+            *extra(r),
+        )
+    console.print(table)
+
+
+def param_text(value: object) -> str:
+    """A param as declared: text as is, anything else as JSON."""
+    import json
+
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 def _fmt_metric(value: object) -> str:
@@ -253,6 +314,7 @@ def print_show(
 ) -> None:  # fmt: skip
     """Preview `record`; `last` when the latest run failed; the newest result of each check of `record`'s version."""
     from workbench import serializers
+    from workbench.search import sparkline
 
     if last is not None and not last.ok:
         console.print(Text.assemble(("latest run failed: ", "bold red"), _t(last.error)))
@@ -267,8 +329,14 @@ def print_show(
     if record.git_commit:
         facts.append(f"git {short(record.git_commit, 8)}" + (" with uncommitted changes" if record.git_dirty else ""))
     console.print(Text.assemble((key, "bold"), "  ", _t(", ".join(f for f in facts if f), "dim")))
+    variant = record.metadata.get("variant")
+    for name, value in sorted(record.params.items()):
+        note = " (variant)" if isinstance(variant, dict) and name in variant else ""
+        console.print(Text.assemble(("param  ", "cyan"), _t(f"{name} = {param_text(value)}{note}")))
     for name, value in sorted(record.metrics.items()):
-        console.print(Text.assemble(("metric ", "cyan"), _t(f"{name} = {_fmt_metric(value)}")))
+        steps = record.series.get(name)
+        trend = f"  {sparkline(steps)} ({len(steps)} steps)" if steps else ""
+        console.print(Text.assemble(("metric ", "cyan"), _t(f"{name} = {_fmt_metric(value)}{trend}")))
     for c in checks_of(record, checks):
         verdict = Text("passed", "green") if c.passed else Text("failed" + (" (blocking)" if c.blocking else ""), "bold red")
         console.print(Text.assemble(("check ", "blue"), _t(c.name, "bold"), " ", verdict, _t(f"  {c.error}" if c.error else "")))
@@ -384,6 +452,9 @@ def print_diff(doc: Mapping[str, Any]) -> None:
     rows = doc["rows"]
     if rows["delta"] is not None:
         console.print(_t(f"rows      {rows['a']} -> {rows['b']} ({rows['delta']:+d})"))
+    for param in doc["params"]:
+        old, new = (param_text(param[s]) if param[s] is not None else "(none)" for s in ("a", "b"))
+        console.print(_t(f"param     {param['name']} {old} -> {new}", "cyan"))
     for metric in doc["metrics"]:
         delta = f" ({metric['delta']:+.4g})" if metric["delta"] is not None else ""
         console.print(_t(f"metric    {metric['name']}: {_fmt_metric(metric['a'])} -> {_fmt_metric(metric['b'])}{delta}"))
@@ -441,3 +512,18 @@ def print_coverage(doc: Mapping[str, Any]) -> None:
     if doc["libraries"]:
         versions = ", ".join(f"{name} {version}" for name, version in doc["libraries"].items())
         console.print(_t("library versions recorded: ", "bold") + _t(versions))
+
+
+def print_reproduction(outcome: Any) -> None:
+    """`wb reproduce`: whether the rerun at the recorded commit gave the recorded data version."""
+    record = outcome.record
+    name = f"{record.asset_key}[{record.partition}]" if record.partition else record.asset_key
+    console.print(Text.assemble((name, "bold"), "@", (short(record.data_version), "cyan"), "  git ", _t(short(record.git_commit, 8))))
+    if outcome.error:
+        console.print(Text.assemble(("the rerun failed: ", "bold red"), _t(outcome.error)))
+    elif outcome.matches:
+        console.print(_t(f"reproduced: data version {short(outcome.data_version)} matches", "bold green"))
+    else:
+        console.print(_t(f"not reproduced: data version {short(outcome.data_version)} differs from {short(record.data_version)}", "bold red"))
+    for note in outcome.notes:
+        console.print(_t(f"note: {note}", "yellow"))

@@ -122,6 +122,16 @@ class Workspace:
         """Versions of the installed distributions that the code of asset `key` reaches."""
         return self._libraries.versions(self.code[key].modules)
 
+    def vary(self, selection: str | None, overrides: Mapping[str, Any]) -> None:
+        """Run the assets `selection` names with `overrides` of their params (`--param`), from now on."""
+        from dataclasses import replace
+
+        from workbench.params import vary
+
+        self.project = replace(self.project, graph=vary(self.graph, self.select(selection), overrides))
+        for computed in ("code", "code_versions"):  # a `status:` selection computed them for the declared graph
+            self.__dict__.pop(computed, None)
+
     def observe_sources(self) -> dict[str, SourceObservation]:
         """Current source observations; new hashes are saved so the next look is cheap."""
         from workbench.sources import observe_all

@@ -2,10 +2,11 @@
 
 dataset -> train_set / test_set -> model_<variant> x 4 (each with held-out metrics)
         -> leaderboard (every variant, best first) -> best_model (the winner, to promote as `champion`)
+train_set / test_set -> forest_sweep (a 3 x 2 grid of forests) -> best_forest (the sweep's winner)
 
-Each variant is one asset made by `model_variant(...)`. Its code version covers the factory's
-code *and* the hyperparameters it captured, so editing one variant's hyperparameters makes only
-that variant (and the leaderboard) stale.
+Each variant is one asset made by `model_variant(...)` with its hyperparameters as `params=`. Its
+code version covers the factory's code *and* those params, so editing one variant's hyperparameters
+makes only that variant (and the leaderboard) stale.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from workbench import Output, asset
+from workbench import AssetContext, Grid, Output, asset
 
 if TYPE_CHECKING:  # annotations only: imported lazily so that `wb status` stays fast
     import polars as pl
@@ -89,12 +90,12 @@ def score(estimator: Any, test_set: pl.DataFrame) -> dict[str, float]:
 def model_variant(name: str, family: str, **params: Any) -> Callable[..., Any]:
     """Declare the asset `model_<name>`: `family` fitted with `params`, scored on the test set."""
 
-    @asset(name=f"model_{name}", group="models", tags={"family": family})
-    def train(train_set: pl.DataFrame, test_set: pl.DataFrame) -> Any:
-        estimator = build_estimator(family, params).fit(*xy(train_set))
+    @asset(name=f"model_{name}", group="models", tags={"family": family}, params=params)
+    def train(train_set: pl.DataFrame, test_set: pl.DataFrame, context: AssetContext) -> Any:
+        estimator = build_estimator(family, dict(context.params)).fit(*xy(train_set))
         metrics = score(estimator, test_set)
-        print(f"model_{name}: {family} {params} -> f1 {metrics['f1']:.4f}, roc_auc {metrics['roc_auc']:.4f}")
-        return Output(estimator, metadata={"family": family, "params": params}, metrics=metrics)
+        print(f"model_{name}: {family} {dict(context.params)} -> f1 {metrics['f1']:.4f}, roc_auc {metrics['roc_auc']:.4f}")
+        return Output(estimator, metadata={"family": family}, metrics=metrics)
 
     return train
 
@@ -139,3 +140,24 @@ def best_model(leaderboard: list, model_logreg, model_logreg_strong_l2, model_fo
     best = leaderboard[0]
     metrics = {k: v for k, v in best.items() if k != "model"}
     return Output(candidates[best["model"]], metadata={"variant": best["model"]}, metrics=metrics)
+
+
+# A sweep (MLflow: a parent run with one child run per grid point; Katib: a grid experiment):
+# six forests, one per cell of the grid, each a partition with its params in `context.params`.
+FOREST_GRID = Grid(n_estimators=[25, 50, 100], max_depth=[2, 4])
+
+
+@asset(group="sweep", tags={"family": "random_forest"}, partitions=FOREST_GRID)
+def forest_sweep(train_set: pl.DataFrame, test_set: pl.DataFrame, context: AssetContext) -> Any:
+    """One random forest per grid cell, scored on the test set."""
+    estimator = build_estimator("random_forest", dict(context.params)).fit(*xy(train_set))
+    return Output(estimator, metrics=score(estimator, test_set))
+
+
+@asset(group="sweep", tags={"stage": "compare"})
+def best_forest(forest_sweep: dict[str, Any], context: AssetContext) -> Any:
+    """The sweep's winner by F1 (then ROC AUC): every cell arrives with its params and metrics."""
+    cells = context.upstream["forest_sweep"].values()
+    best = max(cells, key=lambda cell: (cell.metrics["f1"], cell.metrics["roc_auc"]))
+    print(f"best of {len(cells)} cells: {best.partition} f1 {best.metrics['f1']:.4f}")
+    return Output(forest_sweep[best.partition], metadata={"cell": best.partition, "params": dict(best.params)}, metrics=dict(best.metrics))

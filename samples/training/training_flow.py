@@ -23,10 +23,6 @@ if TYPE_CHECKING:  # annotations only: imported lazily so that `wb status` stays
     import polars as pl
 
 TEST_EVERY = 5  # every 5th image is held out
-EPOCHS = 10
-HIDDEN_LAYERS = (64,)
-BATCH_SIZE = 64
-LEARNING_RATE = 0.01
 SEED = 7
 CLASSES = list(range(10))
 CRASH_ENV = "WB_SAMPLE_CRASH_AT_EPOCH"
@@ -95,27 +91,32 @@ def simulate_failure(epoch: int, first_epoch: int) -> None:
     tags={"stage": "train"},
     resources=Resources(cpu=2, memory="4Gi"),  # Metaflow: @resources(cpu=2, memory=4096)
     retries=2,  # Metaflow: @retry(times=2); each retry resumes from the checkpoint
+    retry_delay="0.5s",  # before the first retry; doubled before the next (backoff)
+    params={"epochs": 10, "learning_rate": 0.01, "hidden": 64, "batch_size": 64},  # Metaflow: Parameter(...)
 )
 def model(train_set: pl.DataFrame, context: AssetContext):  # noqa: ANN201 - any picklable object is an artifact
     """A small neural network trained one checkpointed epoch (a pass over the data) at a time."""
     from sklearn.neural_network import MLPClassifier
 
+    p = context.params
+    epochs = p["epochs"]
     x, y = xy(train_set)
     saved = load_checkpoint(context.checkpoint_dir)
     if saved is None:
-        net, done = MLPClassifier(HIDDEN_LAYERS, batch_size=BATCH_SIZE, learning_rate_init=LEARNING_RATE, random_state=SEED), 0
-        print(f"starting from scratch: {EPOCHS} epochs over {len(y)} images")
+        net = MLPClassifier((p["hidden"],), batch_size=p["batch_size"], learning_rate_init=p["learning_rate"], random_state=SEED)
+        done = 0
+        print(f"starting from scratch: {epochs} epochs over {len(y)} images")
     else:
         net, done = saved
         print(f"resuming from checkpoint at epoch {done + 1}: epochs 1-{done} already done")
         context.add_metadata(resumed_at_epoch=done + 1)
-    for epoch in range(done + 1, EPOCHS + 1):
+    for epoch in range(done + 1, epochs + 1):
         simulate_failure(epoch, first_epoch=done + 1)
         net.partial_fit(x, y, classes=CLASSES)  # one epoch; the shuffling state is part of the checkpoint
-        print(f"epoch {epoch}/{EPOCHS}: train loss {net.loss_:.4f}")
+        print(f"epoch {epoch}/{epochs}: train loss {net.loss_:.4f}")
         save_checkpoint(context.checkpoint_dir, net, epoch)
-    context.log_metric("train_loss", net.loss_)
-    context.log_metric("epochs", EPOCHS)
+    for epoch, loss in enumerate(net.loss_curve_, 1):  # every epoch's loss, those before a resume too
+        context.log_metric("train_loss", loss, step=epoch)
     return net
 
 

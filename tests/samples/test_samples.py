@@ -44,6 +44,7 @@ def assert_noop(project: Path) -> None:
 def test_etl(tmp_path: Path) -> None:
     project = copy_sample("etl", tmp_path)
     doc = materialize(project)
+    assert len(doc["materialized"]) == 21  # the README's count: 7 assets and 14 daily partitions
     marts = {"fct_order_lines", "daily_sales", "category_sales"}
     keys = {m for m in doc["materialized"] if isinstance(m, str)}
     days = [m["partition"] for m in doc["materialized"] if isinstance(m, dict) and m["key"] == "daily_orders"]
@@ -65,8 +66,10 @@ def test_etl(tmp_path: Path) -> None:
 
     # Tomorrow's export arrives: only the order side of the graph reruns.
     subprocess.run([sys.executable, "data/generate.py", "--days", "15"], cwd=project, check=True, capture_output=True)
+    assert next(r for r in wb_json(project, "status", "daily_orders"))["reasons"] == ["0/15 fresh, 1 missing, 14 stale"]
     doc = materialize(project)
     assert {m for m in doc["materialized"] if isinstance(m, str)} == {"stg_orders", *marts, "daily_report"}
+    assert len(doc["materialized"]) == 20  # the README's count: 5 assets and all 15 daily partitions
     assert {"stg_products", "stg_customers"} <= set(doc["skipped"])
     assert "# Daily sales report: 2026-01-15" in run_wb(project, "show", "daily_report").stdout
 
@@ -80,6 +83,9 @@ def test_training_crash_then_resume(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert "starting from scratch" in clean["log"] and "epoch 10/10" in clean["log"]
     evaluation = wb_json(project, "history", "evaluation")[0]
     assert evaluation["metrics"]["accuracy"] > 0.9
+    assert clean["params"] == {"epochs": 10, "learning_rate": 0.01, "hidden": 64, "batch_size": 64}
+    assert [step for step, _ in clean["series"]["train_loss"]] == list(range(1, 11))
+    assert "train_loss by step" in run_wb(project, "history", "model", "--metric", "train_loss").stdout
 
     # Crash at epoch 3 on every attempt (retries=2: the retries resume at 3 and crash again).
     monkeypatch.setenv("WB_SAMPLE_CRASH_AT_EPOCH", "3")
@@ -93,13 +99,14 @@ def test_training_crash_then_resume(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     # The rerun resumes at epoch 3, not 0, and trains the very same model as the clean run.
     # (--no-reuse: a plain rerun would restore the clean run's stored model, same code and inputs.)
     doc = materialize(project, "--no-reuse")
-    assert doc["materialized"][0] == "model"
+    assert doc["materialized"] == ["model", "evaluation"]  # the README: evaluation reruns once, identical
     resumed = wb_json(project, "history", "model")[0]
     log = resumed["log"]
     assert log.startswith("resuming from checkpoint at epoch 3: epochs 1-2 already done")
     assert "epoch 1/10" not in log and "epoch 2/10" not in log and "epoch 3/10" in log and "epoch 10/10" in log
     assert resumed["metadata"]["resumed_at_epoch"] == 3
     assert resumed["metrics"]["train_loss"] == clean["metrics"]["train_loss"]
+    assert resumed["series"] == clean["series"]  # the epochs before the crash are in the checkpoint's curve
     assert wb_json(project, "history", "evaluation")[0]["data_version"] == evaluation["data_version"]
     assert not list((project / ".workbench" / "checkpoints").rglob("*.pkl"))  # cleared on success
     assert_noop(project)
@@ -109,6 +116,17 @@ def test_training_crash_then_resume(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     doc = materialize(project, "model", "--force")
     assert doc["materialized"] == ["model"]
     assert wb_json(project, "history", "model")[0]["log"].startswith("resuming from checkpoint at epoch 4")
+    monkeypatch.delenv("WB_SAMPLE_PREEMPT_AT_EPOCH")
+
+    # Another learning rate, as a one-off variant; then the declared params' model is restored.
+    doc = materialize(project, "model", "--param", "learning_rate=0.003")
+    assert doc["materialized"] == ["model"]
+    variant = wb_json(project, "history", "model")[0]
+    assert variant["params"]["learning_rate"] == 0.003 and variant["metadata"]["variant"] == {"learning_rate": 0.003}
+    diff = run_wb(project, "diff", "model@latest~1", "model@latest").stdout
+    assert "param     learning_rate 0.01 -> 0.003" in diff
+    doc = materialize(project)
+    assert doc["materialized"][0] == "model" and wb_json(project, "history", "model")[0]["reused_from"]
 
 
 def test_k8s_runs_locally_and_declares_cluster_resources(tmp_path: Path) -> None:
@@ -173,14 +191,30 @@ def test_tracking_compare_and_promote(tmp_path: Path) -> None:
     project = copy_sample("tracking", tmp_path)
     variants = {"model_logreg", "model_logreg_strong_l2", "model_forest", "model_knn"}
     doc = materialize(project)
-    assert set(doc["materialized"]) == {"dataset", "train_set", "test_set", *variants, "leaderboard", "best_model"}
+    cells = [{"key": "forest_sweep", "partition": f"n_estimators={n}:max_depth={d}"} for n in (25, 50, 100) for d in (2, 4)]
+    units = {"dataset", "train_set", "test_set", *variants, "leaderboard", "best_model", "best_forest"}
+    assert {u for u in doc["materialized"] if isinstance(u, str)} == units
+    assert sorted((u for u in doc["materialized"] if isinstance(u, dict)), key=str) == sorted(cells, key=str)
     assert_noop(project)
+
+    # The sweep: six cells with their params; best_forest is the cell with the best F1 (then ROC AUC).
+    sweep = workbench.history("forest_sweep", project=project)
+    assert sweep.height == 6 and sweep["params.n_estimators"].sort().to_list() == [25, 25, 50, 50, 100, 100]
+    top = sweep.sort(["metrics.f1", "metrics.roc_auc"], descending=True).row(0, named=True)
+    best = wb_json(project, "history", "best_forest")[0]
+    assert best["metadata"]["cell"] == top["partition"] and best["metrics"]["f1"] == top["metrics.f1"]
+    assert best["data_version"] == top["data_version"]  # the winning cell's model passed through: its artifact
+    assert best["metadata"]["params"] == {"n_estimators": top["params.n_estimators"], "max_depth": top["params.max_depth"]}
+    ranked = wb_json(project, "history", "forest_sweep", "--sort", "f1", "--desc", "--limit", "3")
+    assert len(ranked) == 3 and ranked[0]["metrics"]["f1"] == top["metrics.f1"]
+    promoted = run_wb(project, "alias", "set", "forest_sweep@best:f1", "champion")
+    assert promoted.returncode == 0 and promoted.stdout.strip().endswith(ranked[0]["data_version"])
 
     status = {r["key"]: r for r in wb_json(project, "status")}
     assert len({status[k]["code_version"] for k in variants}) == 4  # one factory, four code versions
     knn = wb_json(project, "history", "model_knn")[0]
     assert set(knn["metrics"]) == {"accuracy", "f1", "precision", "recall", "roc_auc"}
-    assert knn["metadata"]["params"] == {"n_neighbors": 1}
+    assert knn["params"] == {"n_neighbors": 1}
     board = workbench.load("leaderboard", project=project)
     assert {row["model"] for row in board} == variants
     first = wb_json(project, "history", "best_model")[0]
@@ -195,11 +229,11 @@ def test_tracking_compare_and_promote(tmp_path: Path) -> None:
     doc = materialize(project)
     assert doc["materialized"] == ["model_knn", "leaderboard", "best_model"]
     diff = wb_json(project, "diff", "model_knn@latest~1", "model_knn@latest")
-    assert diff["code"]["changed"] is True
+    assert diff["code"]["changed"] is True and diff["params"] == [{"name": "n_neighbors", "a": 1, "b": 9}]
     assert {m["name"]: m["delta"] for m in diff["metrics"]}["f1"] > 0
 
     # The champion stays where it was promoted until it is moved.
-    aliases = wb_json(project, "alias", "list")
+    aliases = wb_json(project, "alias", "list", "best_model")
     assert [(a["asset_key"], a["name"], a["data_version"]) for a in aliases] == [
         ("best_model", "champion", first["data_version"])
     ]
@@ -207,3 +241,16 @@ def test_tracking_compare_and_promote(tmp_path: Path) -> None:
     test_set = workbench.load("test_set", project=project)
     predicted = champion.predict(test_set.drop("benign").to_numpy())
     assert (predicted == test_set["benign"].to_numpy()).mean() == pytest.approx(first["metrics"]["accuracy"])
+
+
+def test_k8s_readme_cluster_steps_after_the_local_run_need_force(tmp_path: Path) -> None:
+    """The README's note: after `wb materialize`, compile plans nothing unless forced."""
+    project = copy_sample("k8s", tmp_path)
+    materialize(project)
+    args = ("compile", "-o", str(tmp_path / "manifests"), "--image", "registry.example.com/wb-k8s:1", "--store", str(tmp_path / "store"), "--store-pvc", "wb-store")
+    plain = run_wb(project, *args)
+    assert plain.returncode == 0 and "nothing to compile: 5 asset(s) fresh" in plain.stderr
+    forced = run_wb(project, *args, "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert sum("model" in line for line in forced.stdout.splitlines()) >= 1 and "nothing to compile" not in forced.stderr
+    assert "add `--force` to steps 3 and 4" in (SAMPLES / "k8s" / "README.md").read_text()

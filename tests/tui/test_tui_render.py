@@ -60,3 +60,27 @@ def test_overview_lists_checks_and_their_state() -> None:
     status = Status("orders", "fresh", (), "c", "d", checks=(CheckState("orders:no_nulls", True, "failed"),))
     text = describe.overview(graph, Path.cwd(), "orders", status).plain
     assert "no_nulls  failed (blocking)" in text
+
+
+def test_overview_and_history_show_params_and_a_metric_trend() -> None:
+    from datetime import datetime, timezone
+    from pathlib import Path
+
+    from workbench.graph import AssetGraph
+    from workbench.records import Materialization
+    from workbench.spec import asset, spec_of
+    from workbench.staleness import Status
+    from workbench.tui import describe
+
+    @asset(params={"lr": 0.01, "opt": "adam"})
+    def model() -> dict:  # type: ignore[no-untyped-def]
+        return {}
+
+    now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    record = Materialization(
+        "r", "model", "success", "c", "run", "cli", now, now, data_version="d" * 32,
+        params={"lr": 0.01, "opt": "adam"}, metrics={"loss": 0.1}, series={"loss": [[0, 0.9], [1, 0.5], [2, 0.1]]},
+    )  # fmt: skip
+    graph = AssetGraph.build([spec_of(model)])
+    text = describe.overview(graph, Path.cwd(), "model", Status("model", "fresh", (), "c", "d", record, record)).plain
+    assert "lr = 0.01" in text and "opt = adam" in text and "loss = 0.1  █▅▁" in text

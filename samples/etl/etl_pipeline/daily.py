@@ -7,6 +7,7 @@ staging step ever lets a duplicate order id through.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from workbench import CheckResult, DailyPartitions, asset, check
@@ -14,7 +15,15 @@ from workbench import CheckResult, DailyPartitions, asset, check
 if TYPE_CHECKING:  # annotations only: imported lazily so that `wb status` stays fast
     import polars as pl
 
-DAYS = DailyPartitions(start="2026-01-01", end="2026-01-14")
+ORDERS = Path(__file__).resolve().parent.parent / "data" / "orders"
+
+
+def last_export_day() -> str:
+    """The day of the newest order export (`data/orders/YYYY-MM-DD.csv`): a new export adds a partition."""
+    return max(path.stem for path in ORDERS.glob("*.csv"))
+
+
+DAYS = DailyPartitions(start="2026-01-01", end=last_export_day())
 
 
 @asset(group="daily", partitions=DAYS, tags={"domain": "sales", "layer": "marts"})
