@@ -216,14 +216,18 @@ def asset(
             io=io,
             resources=resources or NO_RESOURCES,
             retries=retries,
-            retry_delay=seconds(retry_delay, f"asset {key!r} at {where}: retry_delay="),
+            retry_delay=(
+                float(retry_delay)
+                if isinstance(retry_delay, (int, float)) and not isinstance(retry_delay, bool) and retry_delay >= 0
+                else seconds(retry_delay, f"asset {key!r} at {where}: retry_delay=")
+            ),
             metadata=dict(metadata or {}),
             partitions=partitions,
             partition_mappings=dict(partition_mappings or {}),
             env=tuple(sorted(set(env))) if env else (),
             timeout=None if timeout is None else parse_duration(timeout, f"asset {key!r} at {where}: timeout="),
             k8s={part: dict(v) for part, v in (k8s or {}).items()},
-            hparams=check_params(params or {}, f"asset {key!r} at {where}"),
+            hparams=check_params(params, f"asset {key!r} at {where}") if params else {},
             file=code.co_filename,
             line=code.co_firstlineno,
         )
