@@ -22,6 +22,8 @@ ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 SPEC_ATTR = "__workbench_asset__"
 RESERVED_PARAMS = frozenset({"context", "partition"})
 IO_NAMES = frozenset({"parquet", "json", "bytes", "pickle"})
+_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
+_SECONDS = (86400, 3600, 60, 1)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -64,6 +66,7 @@ class AssetSpec:
     partitions: Partitions | None = None
     partition_mappings: Mapping[str, Mapping_] = field(default_factory=dict)  # by parent key or parameter
     env: tuple[str, ...] = ()  # environment variables the asset reads: their values enter its version
+    timeout: int | None = None  # seconds a run may take (locally, and Kubernetes activeDeadlineSeconds)
     file: str = ""
     line: int = 0
 
@@ -110,6 +113,20 @@ def check_key(key: str, where: str) -> str:
     return key
 
 
+def parse_duration(value: object, what: str) -> int:
+    """Whole seconds from a positive number of seconds or text like "90s", "30m", "2h", "1h30m", "1d"."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = value
+    else:
+        found = _DURATION.fullmatch(str(value).strip().replace(" ", "")) if isinstance(value, str) else None
+        if found is None or not any(found.groups()):
+            raise DefinitionError(f"{what}: {value!r} is not a duration (seconds, or text like 90s, 30m, 2h, 1h30m)")
+        seconds = sum(int(n or 0) * unit for n, unit in zip(found.groups(), _SECONDS, strict=True))
+    if not seconds > 0:
+        raise DefinitionError(f"{what}: a duration must be > 0, not {value!r}")
+    return max(1, round(seconds))
+
+
 def _named_parameters(func: Callable[..., Any]) -> tuple[str, ...]:
     """Parameter names, *args/**kwargs excluded; from the code object (inspect.signature: 50 us each)."""
     code = getattr(func, "__code__", None)
@@ -140,6 +157,7 @@ def asset(
     partitions: Partitions | None = None,
     partition_mappings: Mapping[str, Mapping_] | None = None,
     env: Sequence[str] = (),
+    timeout: float | str | None = None,
 ) -> Any:
     """Declare a function as an asset. Usable bare (`@asset`) or with options."""
 
@@ -169,6 +187,7 @@ def asset(
             partitions=partitions,
             partition_mappings=dict(partition_mappings or {}),
             env=tuple(sorted(set(env))) if env else (),
+            timeout=None if timeout is None else parse_duration(timeout, f"asset {key!r} at {where}: timeout="),
             file=code.co_filename,
             line=code.co_firstlineno,
         )
