@@ -120,6 +120,7 @@ class WorkbenchApp(Runs):
         """Reload the project if its code changed, else re-judge the assets if the store changed."""
         code = data.code_stamp(self.config)
         ws = self.ws
+        held: dict[str, Holder] | None = None
         if reload or ws is None or code != self.stamps[0]:
             if not reload and ws is None and code == self.stamps[0]:
                 return  # a broken project stays broken until its files change
@@ -134,7 +135,8 @@ class WorkbenchApp(Runs):
         fresh = loaded.ws is not None and loaded.ws is not ws
         states = {k: st.state for k, st in loaded.statuses.items()}
         view = scene.build(loaded.ws.graph, self.selection, self.grouped, states) if fresh and loaded.ws else None
-        held = data.held(loaded.ws) if loaded.ws is not None else {}
+        if held is None:
+            held = data.held(loaded.ws) if loaded.ws is not None else {}
         if not get_current_worker().is_cancelled:
             self.call_from_thread(self.apply, loaded, (code, store), view, held)
 

@@ -21,7 +21,7 @@ import errno
 import json
 import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -83,9 +83,13 @@ class Lease:
         if self._fd is None:
             return
         noted = self.noted()
-        self._kept = {"unit": self.unit, **({"id": noted[0], "uri": noted[1]} if noted else {})}
+        kept: dict[str, str] = {"unit": self.unit, **({"id": noted[0], "uri": noted[1]} if noted else {})}
         holder = {"pid": os.getpid(), "trigger": trigger, "run_id": run_id, "since": utcnow().isoformat()}
-        self._write(self._fd, {**self._kept, "holder": holder})
+        try:
+            self._write(self._fd, {**kept, "holder": holder})
+            self._kept = kept
+        except OSError:  # only a display for others: the run goes on without it
+            pass
 
     def note(self, record_id: str, uri: str) -> None:
         """Tell the next holder which record this one wrote."""
@@ -94,7 +98,7 @@ class Lease:
         self._kept = None
         self._write(self._fd, {"unit": self.unit, "id": record_id, "uri": uri})
 
-    def _write(self, fd: int, doc: dict[str, object]) -> None:
+    def _write(self, fd: int, doc: Mapping[str, object]) -> None:
         data = json.dumps(doc).encode()
         os.pwrite(fd, data, 0)
         if self._size != len(data):  # a shorter text leaves the old one's tail: cut it
@@ -107,6 +111,8 @@ class Lease:
             try:
                 if self._kept is not None:  # held and nothing noted: no one holds it any more
                     self._write(fd, self._kept)
+            except OSError:  # a dead pid is not shown as a holder anyway
+                pass
             finally:
                 os.close(fd)  # closing the last descriptor drops the flock
 
@@ -153,9 +159,11 @@ class Leases:
         finally:
             os.close(fd)
         held = doc.get("holder") if isinstance(doc, dict) else None
+        if not isinstance(held, dict):
+            return None
         try:
             holder = Holder(int(held["pid"]), str(held["trigger"]), str(held["run_id"]), str(held["since"]))
-        except (TypeError, KeyError, ValueError):
+        except (KeyError, TypeError, ValueError):
             return None
         return holder if holder.pid != os.getpid() and _alive(holder.pid) else None
 

@@ -269,6 +269,7 @@ class Watcher:
                 return changed
             changed, before = changed | more, after
             if time.monotonic() > deadline:
+                self.handler.writing.difference_update(unsettled)  # a close event may have been lost
                 self.log("warning", f"writes have not settled after {SETTLE_LIMIT:.0f} s ({self._describe(unsettled)}); "
                          "running the pass anyway", paths=self._relative(unsettled))  # fmt: skip
                 return changed
