@@ -11,7 +11,7 @@ from typing import Any, TextIO
 import click
 
 from workbench.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, WorkbenchError
-from workbench.text import terminal_safe
+from workbench.text import redact, terminal_safe
 
 _debug = bool(os.environ.get("WORKBENCH_DEBUG"))
 
@@ -320,12 +320,16 @@ def gc(keep: int, dry_run: bool, project: str | None) -> int:
     from workbench import views
     from workbench.gc import plan_gc
 
+    from workbench.leases import store_lock
+
     ws = _workspace(project)
-    records = [m for k in ws.graph.order if not ws.graph.is_source(k) for m in ws.metadata.history(k)]
-    plan = plan_gc(records, ws.metadata.aliases(), keep)
-    if not dry_run:
-        for uri in plan.delete:
-            ws.artifacts.delete(uri)
+    waiting = lambda: click.echo("waiting for running materializations to finish...", err=True)  # noqa: E731
+    with store_lock(ws.project.config.home / "locks", exclusive=not dry_run, on_wait=waiting):
+        records = [m for k in ws.graph.order if not ws.graph.is_source(k) for m in ws.metadata.history(k)]
+        plan = plan_gc(records, ws.metadata.aliases(), keep)
+        if not dry_run:
+            for uri in plan.delete:
+                ws.artifacts.delete(uri)
     views.print_gc(plan, dry_run)
     return 0
 
@@ -481,10 +485,10 @@ def sync(store: str | None, as_json: bool, project: str | None) -> int:
     report = remote.sync(ws, url)
     if as_json:
         doc = {"indexed": report.indexed, "checks": report.checks, "artifacts": report.artifacts}
-        _emit_json({"store": url, **doc, "problems": report.problems})
+        _emit_json({"store": redact(url), **doc, "problems": report.problems})
     else:
         counts = f"{report.indexed} record(s), {report.checks} check result(s) and {report.artifacts} artifact(s)"
-        click.echo(f"imported {counts} from {url}", err=True)
+        click.echo(f"imported {counts} from {redact(url)}", err=True)
         for problem in report.problems:
             click.echo(f"problem: {problem}", err=True)
     return 1 if report.problems else 0

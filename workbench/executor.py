@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from workbench import interrupts
 from workbench.errors import WorkbenchError
 from workbench.gitinfo import git_info
-from workbench.leases import Lease, Leases, RunJournal
+from workbench.leases import Lease, Leases, RunJournal, store_lock
 from workbench.records import CheckRecord, Latest, Materialization, Run, utcnow
 from workbench.reporting import BLOCKED, CHECKED, FAILED, FRESH, MATERIALIZED, RETRY, Reporter
 from workbench.runner import RunContext, attempt, restore, run_asset, run_checks, versions_read
@@ -178,7 +178,7 @@ def execute(
 
     home = ws.project.config.home
     ctx = RunContext(run.run_id, trigger, git_info(ws.root, home), ws.root, checkpoints=home / "checkpoints")
-    with interrupts.counted() as presses:  # presses while the records are indexed below are only counted
+    with store_lock(home / "locks", exclusive=False), interrupts.counted() as presses:  # gc waits for the run
         apply = _Apply(ws, plan, status, reporter, ctx, reuse, presses)
         try:
             apply.run(max(1, jobs))

@@ -21,7 +21,9 @@ import errno
 import json
 import os
 import threading
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -176,6 +178,39 @@ def _alive(pid: int) -> bool:
     except PermissionError:  # another user's process
         return True
     return True
+
+
+@contextmanager
+def store_lock(folder: Path, *, exclusive: bool, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
+    """Runs hold the store shared while they write; `wb gc` holds it alone while it deletes.
+
+    Artifacts are content-addressed: a run may be producing the very file an old version names,
+    so gc must neither plan nor delete while a run is writing. Waits (polling, so that Ctrl+C
+    works) and calls `on_wait` once if it has to.
+    """
+    if fcntl is None:  # pragma: no cover
+        yield
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = _open_lock(folder / "store.lock", os.O_RDWR | os.O_CREAT)
+    try:
+        mode = (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB
+        waited = False
+        while True:
+            try:
+                fcntl.flock(fd, mode)
+                break
+            except BlockingIOError:
+                if not waited and on_wait is not None:
+                    on_wait()
+                waited = True
+                time.sleep(_STORE_POLL)
+        yield
+    finally:
+        os.close(fd)
+
+
+_STORE_POLL = 0.05
 
 
 def _open_lock(path: Path, flags: int) -> int:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-__all__ = ["terminal_safe"]
+import re
+
+__all__ = ["redact", "terminal_safe"]
+
+_CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")
 
 # C0 controls (but tab and newline), DEL and C1 controls: ESC starts CSI/OSC sequences that can
 # rewrite the screen, set the window title or hide a link; all are shown as visible escapes.
@@ -12,3 +16,8 @@ _CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x00, 0x09), *range(0x0B, 0x20), 
 def terminal_safe(text: str) -> str:
     """`text` with control characters other than tab and newline written as `\\xNN`."""
     return text.translate(_CONTROLS)
+
+
+def redact(url: str) -> str:
+    """A URL with any `user:password@` replaced by `***@`, for output and manifests."""
+    return _CREDENTIALS.sub("***@", url)

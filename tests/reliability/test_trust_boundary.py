@@ -166,3 +166,46 @@ def test_terminal_escapes_from_user_code_are_printed_visibly(tmp_path: Path) -> 
     for out in outputs:
         assert "\x1b" not in out.stdout + out.stderr, out.stdout + out.stderr
     assert "\\x1b[31mred" in outputs[0].stdout + outputs[0].stderr
+
+
+SLOW = """
+import time
+from pathlib import Path
+from workbench import asset
+
+@asset
+def value() -> dict:
+    marker = Path(__file__).parent / "release"
+    if (Path(__file__).parent / "block").exists():
+        (Path(__file__).parent / "started").touch()
+        while not marker.exists():
+            time.sleep(0.01)
+    return {"v": int((Path(__file__).parent / "v.txt").read_text())}
+"""
+
+
+def test_gc_waits_for_a_run_that_is_writing_a_version_it_would_delete(tmp_path: Path) -> None:
+    import subprocess
+
+    from tests.conftest import WB
+
+    root = tmp_path / "race"
+    write_files(root, {"pyproject.toml": '[tool.workbench]\nmodules = ["pipeline"]\n', "pipeline.py": SLOW, "v.txt": "1"})
+    for v in ("1", "2"):  # version 1, then version 2: version 1 is old
+        (root / "v.txt").write_text(v)
+        assert run_wb(root, "materialize", "--force", "--no-reuse").returncode == 0
+    (root / "v.txt").write_text("1")  # the run below makes version 1's bytes again
+    (root / "block").touch()
+    run = subprocess.Popen([WB, "materialize", "--force", "--no-reuse"], cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not (root / "started").exists():
+        assert time.monotonic() < deadline and run.poll() is None
+        time.sleep(0.01)
+    gc = subprocess.Popen([WB, "gc", "--keep", "1"], cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert gc.stderr is not None
+    assert "waiting for running materializations" in gc.stderr.readline()  # it waits: it deletes nothing yet
+    (root / "release").touch()
+    assert run.wait(timeout=60) == 0 and gc.wait(timeout=60) == 0
+    status = run_wb(root, "status", "--json")
+    assert '"state": "fresh"' in status.stdout and "artifact missing" not in status.stdout, status.stdout
+    assert workbench.load("value", project=root) == {"v": 1}
