@@ -73,6 +73,13 @@ def test_a_hanging_import_is_reported_and_its_fix_picked_up(make_project, watch:
     assert w.stop() == 0
 
 
+def test_a_signal_stops_watch_while_an_import_hangs(make_project, watch: Callable[..., Watch]) -> None:  # type: ignore[no-untyped-def]
+    root: Path = make_project({"pipeline.py": PIPELINE, "hang.py": HANG}, modules=("pipeline", "hang"))
+    w = watch(root, "--hang-report", "1")
+    w.expect(r"still importing hang \(1 s\)\.\.\.$")
+    assert w.stop(signal.SIGTERM) == 0  # the hung import's thread does not hold the process
+
+
 def test_an_asset_past_its_timeout_fails_and_watch_goes_on(make_project, watch: Callable[..., Watch]) -> None:  # type: ignore[no-untyped-def]
     root: Path = make_project({"pipeline.py": FOREVER})
     w = watch(root)
