@@ -1,10 +1,10 @@
-# The image `wb push` runs: the workbench package and one project, as a non-root user.
+# The image `wb push` runs: Python, the workbench package and your project's libraries, as a
+# non-root user. It holds no project code: every run's pods fetch the code package `wb push` puts
+# in the store, so editing the project needs no rebuild. Rebuild when the libraries change (the
+# driver refuses a plan whose library versions differ from the image's, and says which).
 #
-#   docker build -t REGISTRY/workbench-demo:TAG .                                # the default project (assets/)
-#   docker build -t REGISTRY/k8s-sample:TAG --build-arg PROJECT=samples/k8s .    # another project in this repo
-#
-# Rebuild (with a new tag) whenever the project's code changes: pods compute code versions from
-# the code in the image, so an old image makes `wb status` report `code changed` after `wb sync`.
+#   docker build -t REGISTRY/workbench:TAG .
+#   docker build -t REGISTRY/workbench:TAG --build-arg LIBRARIES="torch==2.4.1 lightgbm==4.5.0" .
 ARG PYTHON=3.11
 FROM python:${PYTHON}-slim
 
@@ -22,10 +22,10 @@ COPY storage/ storage/
 COPY tui/ tui/
 RUN pip install . s3fs gcsfs
 
-# The project: its modules, pyproject.toml and the source files its assets read.
-ARG PROJECT=.
+# Your project's libraries, at the versions your laptop has (`wb push` compares them).
+ARG LIBRARIES=""
+RUN if [ -n "$LIBRARIES" ]; then pip install $LIBRARIES; fi
 WORKDIR /app
-COPY ${PROJECT}/ /app/
 
 # A numeric user, so that `runAsNonRoot: true` in the manifests can verify it.
 USER 10001:10001

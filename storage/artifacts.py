@@ -169,6 +169,13 @@ class ArtifactStore:
             os.replace(temp, _parent_made(cached))
         return cached
 
+    def reachable(self) -> bool:
+        """Whether the store's root exists and can be listed (a wrong URL or bucket is not)."""
+        try:
+            return bool(self.fs.exists(self.root))
+        except Exception:  # any fsspec backend error: credentials, network, no such bucket
+            return False
+
     def exists(self, uri: str) -> bool:
         path = self._path(uri)
         return os.path.exists(path) if self.is_local else bool(self.fs.exists(path))
@@ -189,11 +196,12 @@ class ArtifactStore:
         """Write the record's JSON once (a record is immutable); returns its uri."""
         return self._write_once(self.record_uri(m), m.to_json)
 
-    def iter_records(self, key: str | None = None) -> Iterator[Materialization | RecordProblem]:
+    def iter_records(self, key: str | None = None, since: str = "") -> Iterator[Materialization | RecordProblem]:
         """Every record in the store (or under `key`'s folder), in path order; unreadable ones come as
-        `RecordProblem`. A key's folder also holds the folders of keys it prefixes (`a` holds `a/b`)."""
+        `RecordProblem`. A key's folder also holds the folders of keys it prefixes (`a` holds `a/b`).
+        `since`: only the files whose name (`<UTC time>-<id>.json`) sorts at or after it."""
         folder = "records" if key is None else self._check(f"records/{key}")
-        return self._iter_json(folder, Materialization.from_json)
+        return self._iter_json(folder, Materialization.from_json, since)
 
     def write_alias_event(self, event: AliasEvent) -> str:
         """Write an alias event's JSON once; the DuckDB alias table is rebuilt from these."""
@@ -210,8 +218,8 @@ class ArtifactStore:
         """Write a check result's JSON once; the DuckDB check table is rebuilt from these."""
         return self._write_once(self.check_record_uri(result), result.to_json)
 
-    def iter_check_records(self) -> Iterator[CheckRecord | RecordProblem]:
-        return self._iter_json("checks", CheckRecord.from_json)
+    def iter_check_records(self, since: str = "") -> Iterator[CheckRecord | RecordProblem]:
+        return self._iter_json("checks", CheckRecord.from_json, since)
 
     def _uri(self, folder: str, key: str, when: datetime, id: str) -> str:
         """`folder/<key>/<UTC time>-<id>.json`."""
@@ -224,12 +232,14 @@ class ArtifactStore:
             self.write_text(uri, text())
         return uri
 
-    def _iter_json(self, folder: str, parse: Callable[[str], R]) -> Iterator[R | RecordProblem]:
+    def _iter_json(self, folder: str, parse: Callable[[str], R], since: str = "") -> Iterator[R | RecordProblem]:
+        if not self.is_local:
+            self.fs.invalidate_cache()  # other processes write here: list afresh, not from a cached listing
         try:
             found = self.fs.find(f"{self.root}/{folder}")
         except FileNotFoundError:
             return
-        paths = sorted(p for p in found if p.endswith(".json"))
+        paths = sorted(p for p in found if p.endswith(".json") and p.rsplit("/", 1)[-1] >= since)
         for start in range(0, len(paths), _READ_BATCH):
             batch = paths[start : start + _READ_BATCH]
             contents = self.fs.cat(batch, on_error="return")  # concurrent on async stores (s3, gcs)
@@ -238,23 +248,30 @@ class ArtifactStore:
 
     def write_text(self, uri: str, text: str) -> None:
         """Write a small text file atomically, replacing any previous one."""
+        self.write_bytes(uri, text.encode())
+
+    def write_bytes(self, uri: str, data: bytes) -> None:
+        """Write a file atomically (an object store publishes it whole), replacing any previous one."""
         path = self._path(uri)
         if not self.is_local:
-            self._io(lambda: self.fs.pipe_file(path, text.encode()), uri)
+            self._io(lambda: self.fs.pipe_file(path, data), uri)
             return
-        temp = self.scratch_path(".txt")
+        temp = self.scratch_path(".tmp")
 
         def publish() -> None:
-            temp.write_text(text, encoding="utf-8")
+            temp.write_bytes(data)
             os.replace(temp, _parent_made(Path(path)))
 
         self._io(publish, uri)
 
     def read_text(self, uri: str) -> str:
+        return self.read_bytes(uri).decode("utf-8")
+
+    def read_bytes(self, uri: str) -> bytes:
         content = self._cat(self._path(uri))
         if isinstance(content, Exception):
             raise StoreError(f"cannot read {uri} from {self.url}: {content}") from content
-        return content.decode("utf-8")
+        return content
 
     def clean_scratch(self, max_age: float = 3600.0) -> int:
         """Delete scratch files older than `max_age` seconds (left by crashes); returns how many.

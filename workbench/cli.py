@@ -210,21 +210,23 @@ def show(target: str, rows: int, project: str | None) -> int:
 
 @cli.command()
 @click.option("--rebuild", is_flag=True, help="Build a new DuckDB index from the JSON records; move the old one aside.")
+@click.option("--verify", is_flag=True, help="Also hash every stored artifact against its record's data version.")
 @common
-def doctor(rebuild: bool, project: str | None) -> int:
+def doctor(rebuild: bool, verify: bool, project: str | None) -> int:
     """Check the store: index, records and artifacts; repair what can be repaired.
 
     Plain `doctor` indexes the JSON records, check results and alias events the index lacks,
     rewrites a damaged JSON record from the index, deletes scratch files older than an hour, and
     names what it cannot repair (unreadable records, missing artifacts). `--rebuild` is for a
     damaged index file: it builds a new index from the JSON files alone and moves the old one aside.
+    `--verify` also hashes every stored artifact against its record (a replaced or damaged file).
     Exit 0 when the store is healthy, 1 when problems remain.
     """
     from workbench import doctor as doc
     from workbench.project import find_project
 
     config = find_project(project)
-    report = doc.rebuild(config) if rebuild else doc.check(config)
+    report = doc.rebuild(config) if rebuild else doc.check(config, verify=verify)
     doc.print_report(report)
     return 0 if report.healthy else 1
 
@@ -398,6 +400,10 @@ def _run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--only", is_flag=True, help="Restrict to the selection: do not bring upstream up to date."),
         click.option("--partition", "partitions", default=None, metavar="KEY|A..B",
                      help="Only these partitions of partitioned targets: a key, a range A..B, or a comma list."),
+        click.option("--max-parallel", type=click.IntRange(min=0), default=0, show_default=True,
+                     help="At most this many asset Jobs at once (0: no limit)."),
+        click.option("--store-pvc", "store_pvc", default=None, metavar="CLAIM",
+                     help="For a directory store: the ReadWriteMany PersistentVolumeClaim that holds it."),
     )
     for option in reversed(options):
         fn = option(fn)
@@ -409,12 +415,23 @@ def _run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--store", envvar="WORKBENCH_STORE", required=True, metavar="URL", help="The shared artifact store.")
 @click.option("--run-id", default=None, help="The run this materialization belongs to.")
 @click.option("--partition", default="", help="The partition to materialize.")
+@click.option("--code", default=None, metavar="SHA256",
+              help="Run the project of this code package from the store (default: the project here).")
+@click.option("--no-reuse", is_flag=True, help="Run even if a stored version has the same code and inputs.")
+@click.option("--checks-only", is_flag=True, help="Only run the asset's checks on its stored version.")
 @common
-def run_asset_command(key: str, store: str, run_id: str | None, partition: str, project: str | None) -> int:
+def run_asset_command(
+    key: str, store: str, run_id: str | None, partition: str, code: str | None, no_reuse: bool, checks_only: bool,
+    project: str | None,
+) -> int:
     """Materialize one asset against a shared store (what a pushed asset's pod runs)."""
     from workbench import remote
 
-    run = remote.run_remote(_workspace(project), key, store, run_id, partition)
+    ws = remote.workspace_from_package(store, code) if code else _workspace(project)
+    if checks_only:
+        run = remote.check_remote(ws, key, store, run_id, partition)
+    else:
+        run = remote.run_remote(ws, key, store, run_id, partition, reuse=not no_reuse)
     remote.print_outcome(run)
     return 0 if run.ok else 1
 
@@ -427,22 +444,31 @@ def run_asset_command(key: str, store: str, run_id: str | None, partition: str, 
 @common
 def compile_command(
     selection: tuple[str, ...], out: str, namespace: str, image: str | None, store: str | None, secret: str | None,
-    run_id: str | None, force: bool, only: bool, partitions: str | None, project: str | None,
+    run_id: str | None, force: bool, only: bool, partitions: str | None, max_parallel: int, store_pvc: str | None,
+    project: str | None,
 ) -> int:
     """Write the Kubernetes manifests (YAML) for the stale selection instead of applying them.
 
-    The image defaults to workbench:latest; apply rbac.yaml and driver.yaml to start the run.
+    The code package and the plan go to the store; apply rbac.yaml and driver.yaml to start the
+    run. review/ holds the asset Jobs the driver will create, suspended, for review.
     """
     from workbench.kube import push as kube
 
     ws = _workspace(project)
-    target = kube.target(ws, namespace=namespace, image=image or "workbench:latest", store=store, secret=secret)
-    plan, _ = kube.plan_for(ws, " ".join(selection) or None, force=force, only=only, partitions=partitions)
-    if not plan.to_run:
+    target = kube.target(ws, namespace=namespace, image=image or "workbench:latest", store=store, secret=secret,
+                         max_parallel=max_parallel, pvc=store_pvc)
+    plan, status = kube.plan_for(ws, " ".join(selection) or None, force=force, only=only, partitions=partitions)
+    if plan.empty:
         click.echo(f"nothing to compile: {len(plan.fresh)} asset(s) fresh", err=True)
         return 0
-    for path in kube.compile_run(ws.graph, target.run(run_id, plan.to_run), out):
+    run = kube.prepare(ws, plan, status, target, run_id)
+    from workbench.kube.settings import read_settings
+
+    annotations = read_settings(ws.root).service_account_annotations
+    for path in kube.compile_run(ws.graph, run, out, annotations):
         click.echo(str(path))
+    files = " ".join(f"-f {os.path.join(out, name)}" for name in ("rbac.yaml", "driver.yaml"))
+    click.echo(f"start the run with: kubectl apply -n {namespace} {files}", err=True)
     return 0
 
 
@@ -450,23 +476,29 @@ def compile_command(
 @click.argument("selection", nargs=-1)
 @click.option("--context", default=None, help="kubeconfig context (default: the current one).")
 @click.option("--wait", is_flag=True, help="Stream progress and pod logs until the run ends; Ctrl-C deletes the run.")
-@click.option("--driver", is_flag=True, hidden=True, help="In the cluster: apply the plan whose keys are SELECTION.")
+@click.option("--driver", is_flag=True, hidden=True, help="In the cluster: apply the stored plan --plan.")
+@click.option("--plan", "plan_sha", default=None, hidden=True, help="The sha256 of the plan the driver applies.")
 @_run_options
 @common
 def push(
-    selection: tuple[str, ...], context: str | None, wait: bool, driver: bool, namespace: str, image: str | None,
-    store: str | None, secret: str | None, run_id: str | None, force: bool, only: bool, partitions: str | None,
-    project: str | None,
+    selection: tuple[str, ...], context: str | None, wait: bool, driver: bool, plan_sha: str | None, namespace: str,
+    image: str | None, store: str | None, secret: str | None, run_id: str | None, force: bool, only: bool,
+    partitions: str | None, max_parallel: int, store_pvc: str | None, project: str | None,
 ) -> int:
     """Run the stale selection on Kubernetes: one Job per asset, in dependency order."""
     from workbench.kube import push as kube
 
-    ws = _workspace(project)
-    target = kube.target(ws, namespace=namespace, image=image or "", store=store, secret=secret, context=context)
     if driver:
-        if not run_id:
-            raise click.UsageError("--driver needs --run-id")
-        return kube.run_driver(ws, target.run(run_id, selection))
+        if not (run_id and store and plan_sha):
+            raise click.UsageError("--driver needs --run-id, --store and --plan")
+        return kube.run_driver(run_id, store, plan_sha)
+    ws = _workspace(project)
+    target = kube.target(ws, namespace=namespace, image=image or "", store=store, secret=secret, context=context,
+                         max_parallel=max_parallel, pvc=store_pvc)
+    if not target.image and not run_id:
+        from workbench.kube.manifests import ManifestError
+
+        raise ManifestError("a run needs an image: pass --image IMAGE (or set WORKBENCH_IMAGE)")
     expr = " ".join(selection) or None
     return kube.push(ws, expr, target, run_id=run_id, force=force, only=only, partitions=partitions, wait=wait)
 

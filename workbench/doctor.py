@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from workbench.errors import StoreError
+from workbench.hashing import file_digest
 from workbench.project import ProjectConfig
 from workbench.records import Materialization, Run
 
@@ -162,8 +163,30 @@ def _check_artifacts(artifacts: ArtifactStore, records: list[Materialization], r
     artifacts.clean_scratch()
 
 
-def check(config: ProjectConfig) -> Report:
-    """Report problems; index the JSON files the index lacks, rewrite damaged records it still has."""
+def _verify_artifacts(artifacts: ArtifactStore, records: list[Materialization], report: Report) -> None:
+    """Every stored artifact a successful record names must hash to that record's data version."""
+    named = {r.artifact_uri: r for r in records if r.ok and r.artifact_uri and r.data_version}
+    bad = 0
+    for uri, r in sorted(named.items()):
+        try:
+            if not artifacts.exists(uri):
+                continue  # collected by gc, or reported missing above
+            if file_digest(artifacts.local_path(uri)) != r.data_version:
+                bad += 1
+                report.add(PROBLEM, f"{r.asset_key}@{(r.data_version or '')[:12]}: artifact {uri} does not match its content hash "
+                           f"(replaced or damaged; rerun: wb materialize {r.asset_key} --force)")
+        except StoreError as exc:
+            bad += 1
+            report.add(PROBLEM, f"{r.asset_key}: {exc}")
+    if not bad:
+        report.add(OK, f"{len(named)} artifact(s) match their content hashes")
+
+
+def check(config: ProjectConfig, *, verify: bool = False) -> Report:
+    """Report problems; index the JSON files the index lacks, rewrite damaged records it still has.
+
+    `verify`: also hash every stored artifact and compare it with its record's data version.
+    """
     report = Report()
     artifacts, metadata = _stores(config)
     records = _read_records(artifacts, report, index=metadata if config.metadata_path.exists() else None)
@@ -178,6 +201,8 @@ def check(config: ProjectConfig) -> Report:
             report.add(REPAIRED, f"indexed {added} that the index was missing")
         report.add(OK, f"the metadata index {config.metadata_path} holds {held} record(s)")
     _check_artifacts(artifacts, records, report)
+    if verify:
+        _verify_artifacts(artifacts, records, report)
     return report
 
 

@@ -21,6 +21,7 @@ KEY_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(/[A-Za-z_][A-Za-z0-9_]*)*")  #
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 SPEC_ATTR = "__workbench_asset__"
 RESERVED_PARAMS = frozenset({"context", "partition"})
+K8S_PARTS = frozenset({"container", "pod", "job"})
 IO_NAMES = frozenset({"parquet", "json", "bytes", "pickle"})
 _DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
 _SECONDS = (86400, 3600, 60, 1)
@@ -67,6 +68,7 @@ class AssetSpec:
     partition_mappings: Mapping[str, Mapping_] = field(default_factory=dict)  # by parent key or parameter
     env: tuple[str, ...] = ()  # environment variables the asset reads: their values enter its version
     timeout: int | None = None  # seconds a run may take (locally, and Kubernetes activeDeadlineSeconds)
+    k8s: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # merged into its Job: container/pod/job
     file: str = ""
     line: int = 0
 
@@ -158,6 +160,7 @@ def asset(
     partition_mappings: Mapping[str, Mapping_] | None = None,
     env: Sequence[str] = (),
     timeout: float | str | None = None,
+    k8s: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Any:
     """Declare a function as an asset. Usable bare (`@asset`) or with options."""
 
@@ -171,6 +174,10 @@ def asset(
             raise DefinitionError(f"asset {key!r} at {where}: retries must be >= 0")
         if env and (isinstance(env, str) or not all(isinstance(e, str) and ENV_NAME.match(e) for e in env)):
             raise DefinitionError(f"asset {key!r} at {where}: env= takes a list of variable names, got {env!r}")
+        if k8s is not None and (
+            not isinstance(k8s, Mapping) or set(k8s) - K8S_PARTS or not all(isinstance(v, Mapping) for v in k8s.values())
+        ):
+            raise DefinitionError(f"asset {key!r} at {where}: k8s= maps 'container', 'pod' or 'job' to a dict, got {k8s!r}")
         params = tuple(p for p in _named_parameters(func) if p not in RESERVED_PARAMS)
         spec = AssetSpec(
             key=key,
@@ -188,6 +195,7 @@ def asset(
             partition_mappings=dict(partition_mappings or {}),
             env=tuple(sorted(set(env))) if env else (),
             timeout=None if timeout is None else parse_duration(timeout, f"asset {key!r} at {where}: timeout="),
+            k8s={part: dict(v) for part, v in (k8s or {}).items()},
             file=code.co_filename,
             line=code.co_firstlineno,
         )

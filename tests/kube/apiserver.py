@@ -3,7 +3,14 @@
 It speaks the real protocol to the real `kubernetes` client (bearer token, JSON bodies, `Status`
 errors, list + `watch=true` streams of JSON lines, `pods/{name}/log?follow=true`) and keeps its
 objects in memory. Its kubelet (`kubelet.py`) runs each Job's pod as a local process. Faults are
-injected per method and path: the next N matching calls get an HTTP status (403, 409, 500...).
+injected per method and path: the next N matching calls get an HTTP status (403, 409, 429, 500...).
+
+What a real API server does and this one does too: service-account tokens are authorized by the
+RoleBindings and Roles in the namespace (403 otherwise, with the real message); names must be DNS
+labels; annotations are limited to 256 KiB and request bodies to 1.5 MiB; a watch whose history
+was compacted gets an ERROR event with code 410 (`watch_budget`: after that many events); deleting
+a Job deletes the Jobs it owns (ownerReferences) unless the propagation policy is Orphan; a pod's
+log is refused (400) while its container has not started.
 
 Endpoints: POST/GET/DELETE namespaced jobs (`batch/v1`), serviceaccounts, secrets (`v1`) and
 roles, rolebindings (`rbac.authorization.k8s.io/v1`); GET pods (list, watch) and pod logs.
@@ -37,7 +44,22 @@ KINDS = {
     "roles": ("rbac.authorization.k8s.io/v1", "Role"),
     "rolebindings": ("rbac.authorization.k8s.io/v1", "RoleBinding"),
 }
-REASONS = {401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 409: "AlreadyExists", 500: "InternalError"}
+REASONS = {
+    400: "BadRequest",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "NotFound",
+    409: "AlreadyExists",
+    410: "Expired",
+    413: "RequestEntityTooLarge",
+    422: "Invalid",
+    429: "TooManyRequests",
+    500: "InternalError",
+}
+GROUPS = {"jobs": "batch", "roles": "rbac.authorization.k8s.io", "rolebindings": "rbac.authorization.k8s.io"}
+MAX_BODY = 3 * 512 * 1024  # etcd's request limit: 1.5 MiB
+MAX_ANNOTATIONS = 256 * 1024
+DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 
 
 def status_doc(code: int, message: str) -> dict[str, Any]:
@@ -76,6 +98,32 @@ class Fault:
     status: int
     remaining: int
     skip: int  # matching calls to let through first
+    message: str = ""
+
+
+def invalid(resource: str, obj: dict[str, Any], size: int) -> tuple[int, str] | None:
+    """What the real API server would refuse in a create: (status, message)."""
+    if size > MAX_BODY:
+        return 413, f"Request entity too large: limit is {MAX_BODY}"
+    meta = obj.get("metadata") or {}
+    name = str(meta.get("name") or "")
+    kind = KINDS[resource][1]
+    if not DNS_LABEL.fullmatch(name) or len(name) > 63:
+        return 422, f'{kind}.{GROUPS.get(resource, "")} "{name}" is invalid: metadata.name: must be a DNS label'
+    annotations = meta.get("annotations") or {}
+    if sum(len(k) + len(str(v)) for k, v in annotations.items()) > MAX_ANNOTATIONS:
+        return 422, f'{kind} "{name}" is invalid: metadata.annotations: Too long: must have at most {MAX_ANNOTATIONS} bytes'
+    return None
+
+
+def verb(method: str, name: str | None, query: dict[str, str]) -> str:
+    if method == "POST":
+        return "create"
+    if method == "DELETE":
+        return "delete"
+    if name is not None:
+        return "get"
+    return "watch" if query.get("watch", "").lower() in ("true", "1") else "list"
 
 
 class ApiServer:
@@ -88,7 +136,11 @@ class ApiServer:
         self.events: list[tuple[int, str, str, str, dict[str, Any]]] = []  # (rv, resource, ns, type, object)
         self.version = 0
         self.faults: list[Fault] = []
-        self.requests: list[tuple[str, str]] = []  # (method, path) of every call, in order
+        self.requests: list[tuple[str, str, str]] = []  # (method, path, verb) of every call, in order
+        self.accounts: dict[str, tuple[str, str]] = {}  # token -> (namespace, service account)
+        self.node_labels: dict[str, str] = {"kubernetes.io/os": "linux"}
+        self.watch_budget: int | None = None  # a watch gets 410 after this many events
+        self.claims: set[str] = set()  # PersistentVolumeClaims that exist (ReadWriteMany, on every node)
         self.stopping = False
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self.httpd.daemon_threads = True
@@ -111,22 +163,52 @@ class ApiServer:
         self.httpd.shutdown()
         self.httpd.server_close()
 
-    def kubeconfig(self, path: Path, context: str = "double", namespace: str = "default") -> Path:
+    def kubeconfig(
+        self, path: Path, context: str = "double", namespace: str = "default", account: str | None = None
+    ) -> Path:
+        """A kubeconfig for the admin, or (`account`) for a service account of `namespace`."""
+        token = self.token
+        if account is not None:
+            token = f"sa-{namespace}-{account}-{uuid.uuid4().hex}"
+            with self.lock:
+                self.accounts[token] = (namespace, account)
         doc = {
             "apiVersion": "v1",
             "kind": "Config",
             "clusters": [{"name": "double", "cluster": {"server": self.url}}],
-            "users": [{"name": "tester", "user": {"token": self.token}}],
+            "users": [{"name": "tester", "user": {"token": token}}],
             "contexts": [{"name": context, "context": {"cluster": "double", "user": "tester", "namespace": namespace}}],
             "current-context": context,
         }
         path.write_text(json.dumps(doc))
         return path
 
-    def fail(self, method: str, path: str, status: int, times: int = 1, after: int = 0) -> None:
+    def fail(self, method: str, path: str, status: int, times: int = 1, after: int = 0, message: str = "") -> None:
         """After `after` matching calls, the next `times` calls of `method` on a path matching `path` get `status`."""
         with self.lock:
-            self.faults.append(Fault(method, re.compile(path), status, times, after))
+            self.faults.append(Fault(method, re.compile(path), status, times, after, message))
+
+    def allowed(self, token: str, verb: str, resource: str, namespace: str) -> str | None:
+        """None if `token` may do this; else the API's Forbidden message (RBAC: Roles bound in the namespace)."""
+        if token == self.token:
+            return None
+        account_ns, account = self.accounts[token]
+        group = GROUPS.get(resource.split("/")[0], "")
+        with self.lock:
+            bindings = [o for (r, ns, _), o in self.objects.items() if r == "rolebindings" and ns == namespace]
+            for binding in bindings:
+                if {"kind": "ServiceAccount", "name": account, "namespace": account_ns} not in binding["subjects"]:
+                    continue
+                role = self.objects.get(("roles", namespace, binding["roleRef"]["name"]))
+                for rule in (role or {}).get("rules", []):
+                    if group in rule.get("apiGroups", []) and resource in rule.get("resources", []):
+                        if verb in rule.get("verbs", []) or "*" in rule.get("verbs", []):
+                            return None
+        what = f"{resource}.{group}" if group else resource
+        return (
+            f'{what} is forbidden: User "system:serviceaccount:{account_ns}:{account}" cannot {verb} '
+            f'resource "{resource}" in API group "{group}" in the namespace "{namespace}"'
+        )
 
     def jobs(self, namespace: str = "default") -> list[dict[str, Any]]:
         """The Jobs that exist, in creation order."""
@@ -184,14 +266,23 @@ class ApiServer:
             self.put(resource, namespace, obj, "MODIFIED")
             return True
 
-    def delete(self, resource: str, namespace: str, name: str) -> bool:
+    def delete(self, resource: str, namespace: str, name: str, orphan: bool = False) -> bool:
+        """Delete an object; the garbage collector then deletes what it owns (unless `orphan`)."""
         with self.lock:
             obj = self.objects.get((resource, namespace, name))
             if obj is None:
                 return False
             self.put(resource, namespace, obj, "DELETED")
+            uid = obj["metadata"]["uid"]
+            owned = [
+                (r, o["metadata"]["name"])
+                for (r, ns, _), o in self.objects.items()
+                if ns == namespace and any(ref.get("uid") == uid for ref in o["metadata"].get("ownerReferences") or [])
+            ]
         if resource == "jobs":
             self.kubelet.kill_job(namespace, name)
+        for dependent in [] if orphan else owned:
+            self.delete(*dependent[:1], namespace, dependent[1])
         return True
 
     def listing(self, resource: str, namespace: str, selector: str) -> tuple[list[dict[str, Any]], int]:
@@ -203,7 +294,7 @@ class ApiServer:
             ]
             return items, self.version
 
-    def take_fault(self, method: str, path: str) -> int | None:
+    def take_fault(self, method: str, path: str) -> Fault | None:
         with self.lock:
             for fault in self.faults:
                 if fault.remaining and fault.method == method and fault.path.search(path):
@@ -211,7 +302,7 @@ class ApiServer:
                         fault.skip -= 1
                         continue
                     fault.remaining -= 1
-                    return fault.status
+                    return fault
         return None
 
 
@@ -235,19 +326,29 @@ def _handler(server: ApiServer) -> type[BaseHTTPRequestHandler]:
             url = urlsplit(self.path)
             query = {k: v[-1] for k, v in parse_qs(url.query).items()}
             length = int(self.headers.get("Content-Length") or 0)
-            body: dict[str, Any] = json.loads(self.rfile.read(length)) if length else {}
+            raw = self.rfile.read(length) if length else b""
+            body: dict[str, Any] = json.loads(raw) if raw else {}
+            route = _PATH.match(url.path)
+            action = verb(method, route["name"] if route else None, query)
             with server.lock:
-                server.requests.append((method, url.path))
-            if self.headers.get("Authorization") != f"Bearer {server.token}":
+                server.requests.append((method, url.path, action))
+            token = (self.headers.get("Authorization") or "").removeprefix("Bearer ")
+            if token != server.token and token not in server.accounts:
                 return self._json(401, status_doc(401, "Unauthorized"))
             fault = server.take_fault(method, url.path)
             if fault is not None:
-                return self._json(fault, status_doc(fault, f"injected fault on {method} {url.path}"))
-            route = _PATH.match(url.path)
+                message = fault.message or f"injected fault on {method} {url.path}"
+                return self._json(fault.status, status_doc(fault.status, message), retry_after=fault.status == 429)
             if route is None or route["res"] not in KINDS:
                 return self._json(404, status_doc(404, f"the server could not find the requested resource {url.path}"))
             res, ns, name, sub = route["res"], route["ns"], route["name"], route["sub"]
+            forbidden = server.allowed(token, action, f"{res}/{sub}" if sub else res, ns)
+            if forbidden:
+                return self._json(403, status_doc(403, forbidden))
             if method == "POST" and name is None:
+                refused = invalid(res, body, len(raw))
+                if refused:
+                    return self._json(refused[0], status_doc(*refused))
                 created = server.create(res, ns, body)
                 if created is None:
                     return self._json(409, status_doc(409, f'{res} "{body["metadata"]["name"]}" already exists'))
@@ -266,14 +367,16 @@ def _handler(server: ApiServer) -> type[BaseHTTPRequestHandler]:
                     else self._list(res, ns, query)
                 )
             if method == "DELETE" and name is not None:
-                if not server.delete(res, ns, name):
+                if not server.delete(res, ns, name, orphan=body.get("propagationPolicy") == "Orphan"):
                     return self._json(404, status_doc(404, f'{res} "{name}" not found'))
                 return self._json(200, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"})
             return self._json(405, status_doc(405, f"{method} is not supported on {url.path}"))
 
-        def _json(self, code: int, doc: dict[str, Any]) -> None:
+        def _json(self, code: int, doc: dict[str, Any], retry_after: bool = False) -> None:
             data = json.dumps(doc).encode()
             self.send_response(code)
+            if retry_after:
+                self.send_header("Retry-After", "1")
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
@@ -309,6 +412,7 @@ def _handler(server: ApiServer) -> type[BaseHTTPRequestHandler]:
             seen = int(query.get("resourceVersion") or 0)
             selector = query.get("labelSelector", "")
             deadline = time.monotonic() + float(query.get("timeoutSeconds") or 60)
+            budget = server.watch_budget
             self._stream_start("application/json")
             while time.monotonic() < deadline:
                 with server.lock:
@@ -324,6 +428,12 @@ def _handler(server: ApiServer) -> type[BaseHTTPRequestHandler]:
                     for _, r, n, kind, obj in fresh
                     if r == res and n == ns and matches(obj["metadata"].get("labels") or {}, selector)
                 ]
+                if budget is not None:
+                    if len(lines) >= budget:  # the history this watch needs was compacted
+                        gone = status_doc(410, f"too old resource version: {seen} ({server.version})")
+                        lines = [*lines[:budget], json.dumps({"type": "ERROR", "object": gone}) + "\n"]
+                        deadline = 0
+                    budget -= len(lines)
                 try:
                     if lines:
                         self._chunk("".join(lines).encode())
@@ -332,8 +442,16 @@ def _handler(server: ApiServer) -> type[BaseHTTPRequestHandler]:
             self._chunk(b"")
 
         def _log(self, ns: str, pod: str, follow: bool) -> None:
-            if server.get("pods", ns, pod) is None:
+            found = server.get("pods", ns, pod)
+            if found is None:
                 return self._json(404, status_doc(404, f'pods "{pod}" not found'))
+            if not server.kubelet.started(pod):
+                name = found["spec"]["containers"][0]["name"]
+                waiting = "ContainerCreating"
+                for status in found.get("status", {}).get("containerStatuses") or []:
+                    waiting = status.get("state", {}).get("waiting", {}).get("reason", waiting)
+                message = f'container "{name}" in pod "{pod}" is waiting to start: {waiting}'
+                return self._json(400, status_doc(400, message))
             self._stream_start("text/plain")
             try:
                 for chunk in server.kubelet.log_chunks(pod, follow):

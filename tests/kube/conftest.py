@@ -1,8 +1,15 @@
-"""Fixtures for the Kubernetes backend: a 5-asset project, its "image", and the API-server double."""
+"""Fixtures for the Kubernetes backend: a 5-asset project, an S3 store, and the API-server double.
+
+The shared store is S3 (moto's server on loopback, one bucket per test): the laptop reaches it with
+its own credentials, the pods only with those of the `workbench-store` Secret. The image is an
+empty directory: pods get the project's code from the code package `wb push` puts in the store.
+"""
 
 from __future__ import annotations
 
-import shutil
+import base64
+import itertools
+import logging
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -17,6 +24,8 @@ from tests.kube.apiserver import ApiServer
 IMAGE = "registry.example/workbench-demo:1"
 
 PIPELINE = """
+import os
+
 from workbench import Resources, asset, check, source
 
 raw = source("raw", path="data/raw.txt")
@@ -35,7 +44,7 @@ def numbers(raw) -> list:
     return [int(v) for v in raw.read_text().split()]
 
 
-@asset(resources=GPU)
+@asset(resources=GPU, retries=1, timeout="2h")
 def squares(numbers: list) -> list:
     return [n * n for n in numbers]
 
@@ -55,9 +64,9 @@ def small(total: dict) -> bool:
     return total["total"] < 1000
 
 
-@asset
+@asset(env=["SCALE"])
 def report(total: dict) -> dict:
-    return {"line": f"total={total['total']}"}
+    return {"line": f"total={total['total']}", "scale": os.environ.get("SCALE", "1")}
 """
 KEYS = ("numbers", "squares", "shares", "total", "report")
 
@@ -67,12 +76,49 @@ def project(make_project: Callable[..., Path]) -> Path:
     return make_project({"pipeline.py": PIPELINE, "data/raw.txt": "1 2 3\n"})
 
 
+def set_kubernetes(project: Path, text: str) -> None:
+    """Append settings (e.g. `start_timeout = 1` under [tool.workbench.kubernetes]) to the project's pyproject."""
+    path = project / "pyproject.toml"
+    path.write_text(path.read_text() + text)
+
+
+_BUCKETS = itertools.count()
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "key-from-secret", "AWS_SECRET_ACCESS_KEY": "secret-from-secret",
+               "AWS_DEFAULT_REGION": "us-east-1"}
+NODE_LABELS = {"kubernetes.io/os": "linux", "pool": "gpu", "cloud.google.com/gke-nodepool": "cpu-pool",
+               "cloud.google.com/gke-accelerator": "nvidia-tesla-t4"}
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """moto's S3 server on loopback, for the whole session."""
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
+    server = pytest.importorskip("moto.server").ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
 @pytest.fixture
-def shared(tmp_path: Path) -> Path:
-    """The shared artifact store: a directory every "node" (local process) sees."""
-    path = tmp_path / "shared"
-    path.mkdir()
-    return path
+def s3_env(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The laptop's credentials for the S3 server (the pods get theirs from a Secret)."""
+    env = {**CREDENTIALS, "AWS_ENDPOINT_URL": s3_endpoint}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return env
+
+
+@pytest.fixture
+def shared(s3_env: dict[str, str]) -> str:
+    """The shared artifact store: a fresh bucket."""
+    import boto3
+
+    bucket = f"store-{next(_BUCKETS)}"
+    boto3.client("s3").create_bucket(Bucket=bucket)
+    return f"s3://{bucket}/workbench"
 
 
 @dataclass
@@ -80,12 +126,6 @@ class Cluster:
     server: ApiServer
     kubeconfig: Path
     image_dir: Path
-
-    def bake(self, project: Path) -> None:
-        """Build the image: the project as the Dockerfile copies it (no local store)."""
-        if self.image_dir.exists():
-            shutil.rmtree(self.image_dir)
-        shutil.copytree(project, self.image_dir, ignore=shutil.ignore_patterns(".workbench", "__pycache__"))
 
     def wait_for(self, name: str, timeout: float = 60) -> dict[str, Any]:
         """The Job `name` once it has a Complete or Failed condition."""
@@ -99,18 +139,20 @@ class Cluster:
 
 
 @pytest.fixture
-def cluster(tmp_path: Path, project: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cluster]:
-    """The API-server double with the project baked as IMAGE; `wb` subprocesses talk to it."""
+def cluster(tmp_path: Path, s3_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Cluster]:
+    """The API-server double with an image of workbench alone (IMAGE), and the store's Secret."""
     image_dir = tmp_path / "image"
+    image_dir.mkdir()
     scratch = tmp_path / "pods"
     scratch.mkdir()
     server = ApiServer({IMAGE: image_dir}, Path(sys.executable).parent, scratch).start()
+    server.node_labels = dict(NODE_LABELS)
     try:
         kubeconfig = server.kubeconfig(tmp_path / "kubeconfig")
         monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
         monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
-        handle = Cluster(server, kubeconfig, image_dir)
-        handle.bake(project)
-        yield handle
+        data = {k: base64.b64encode(v.encode()).decode() for k, v in s3_env.items()}
+        server.create("secrets", "default", {"metadata": {"name": "workbench-store"}, "data": data})
+        yield Cluster(server, kubeconfig, image_dir)
     finally:
         server.stop()

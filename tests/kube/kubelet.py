@@ -1,12 +1,18 @@
 """The API-server double's kubelet: each Job's pod runs its container command as a local process.
 
-An image is a local directory (the project as the Dockerfile would bake it) and the working
-directory of its pods. The environment is the manifest's `env` plus the keys of `envFrom` Secrets;
-an `emptyDir` mount becomes a fresh directory per pod (env values under its mount path are
-rewritten to it); a pod whose service-account token is mounted gets API access through
-`KUBECONFIG` instead of a token file. Job status follows the exit code, with `backoffLimit` and
-`podFailurePolicy` (FailJob on exit codes) honoured. Unlike a real kubelet, a pod that cannot start
-(unknown image, missing Secret) fails at once instead of waiting.
+An image is a local directory (what the Dockerfile would bake) and the working directory of its
+pods. The environment is the manifest's `env` plus the keys of `envFrom` Secrets; an `emptyDir`
+mount becomes a fresh directory per pod (env values under its mount path are rewritten to it); a
+pod whose service-account token is mounted gets API access, as that account, through `KUBECONFIG`
+instead of a token file. Job status follows the exit code, with `backoffLimit`, `podFailurePolicy`
+(FailJob on exit codes) and `activeDeadlineSeconds` (DeadlineExceeded) honoured; a suspended Job
+gets no pod.
+
+A PersistentVolumeClaim (`server.claims`) is the host directory at its mount path, as if every
+node mounted the same ReadWriteMany volume there. As on a real node, a pod that cannot start stays Pending: `Unschedulable` when its nodeSelector does
+not match the node's labels, `ErrImagePull`/`ImagePullBackOff` for an unknown image,
+`CreateContainerConfigError` for a missing Secret; it starts once the cause is gone. A container
+killed by SIGKILL is reported as the kernel's OOM killer's would be: `OOMKilled`, exit code 137.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import shutil
 import signal
 import subprocess
 import threading
+import time
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
@@ -31,8 +38,10 @@ SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin"
 
 
 class PodError(Exception):
-    """A pod that cannot start: (reason, message)."""
+    """A pod that cannot start yet: (reason, message)."""
 
+
+DEADLINE = -1000  # a pod stopped because its Job ran past activeDeadlineSeconds
 
 def now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -40,6 +49,18 @@ def now() -> str:
 
 def _condition(kind: str, reason: str = "", message: str = "") -> dict[str, str]:
     return {"type": kind, "status": "True", "reason": reason, "message": message, "lastTransitionTime": now()}
+
+
+def _pending(reason: str, message: str) -> dict[str, Any]:
+    """A Pending pod's status: not scheduled, or scheduled with its container waiting."""
+    if reason == "Unschedulable":
+        return {"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False", "reason": reason, "message": message}]}
+    waiting = {"waiting": {"reason": reason, "message": message}}
+    return {
+        "phase": "Pending",
+        "conditions": [{"type": "PodScheduled", "status": "True"}],
+        "containerStatuses": [{"name": "main", "ready": False, "state": waiting}],
+    }
 
 
 def _fails_job(job_spec: dict[str, Any], code: int) -> bool:
@@ -58,6 +79,11 @@ class Kubelet:
         self.finished: set[str] = set()
         self.threads: list[threading.Thread] = []
         self.stopped = False
+
+    def started(self, pod: str) -> bool:
+        """Whether the pod's container has started (its log can be read)."""
+        with self.server.lock:
+            return pod in self.processes or pod in self.finished
 
     def schedule(self, namespace: str, job: str) -> None:
         thread = threading.Thread(target=self._run_job, args=(namespace, job), daemon=True, name=f"kubelet-{job}")
@@ -94,11 +120,17 @@ class Kubelet:
 
     def _run_job(self, namespace: str, name: str) -> None:
         failures = 0
+        job = self.server.get("jobs", namespace, name)
+        if job is None or job["spec"].get("suspend"):  # a suspended Job gets no pod
+            return
+        limit = job["spec"].get("activeDeadlineSeconds")
+        deadline = time.monotonic() + limit if limit else None
+        self.server.update("jobs", namespace, name, {"status": {"startTime": now()}})
         while not self.stopped:
             job = self.server.get("jobs", namespace, name)
             if job is None:
                 return
-            code = self._run_pod(namespace, job)
+            code = self._run_pod(namespace, job, deadline)
             if code is None:
                 return
             if code == 0:
@@ -107,6 +139,11 @@ class Kubelet:
                 return
             failures += 1
             spec = job["spec"]
+            if code == DEADLINE:
+                message = "Job was active longer than specified deadline"
+                status = {"active": 0, "failed": failures, "conditions": [_condition("Failed", "DeadlineExceeded", message)]}
+                self.server.update("jobs", namespace, name, {"status": status})
+                return
             if _fails_job(spec, code) or failures > spec.get("backoffLimit", 6):
                 reason = "PodFailurePolicy" if _fails_job(spec, code) else "BackoffLimitExceeded"
                 message = (
@@ -119,8 +156,8 @@ class Kubelet:
                 return
             self.server.update("jobs", namespace, name, {"status": {"active": 0, "failed": failures}})
 
-    def _run_pod(self, namespace: str, job: dict[str, Any]) -> int | None:
-        """Create the pod object, run its container; the exit code, or None if the Job went away."""
+    def _run_pod(self, namespace: str, job: dict[str, Any], deadline: float | None) -> int | None:
+        """Create the pod, wait until it can start, run its container: the exit code, DEADLINE, or None if the Job went away."""
         name = job["metadata"]["name"]
         template = job["spec"]["template"]
         pod_name = f"{name}-{uuid.uuid4().hex[:5]}"
@@ -138,12 +175,20 @@ class Kubelet:
         with self.server.lock:
             self.pods.setdefault((namespace, name), []).append(pod_name)
             self.logs[pod_name] = bytearray()
-        try:
-            argv, env, cwd = self._container(namespace, pod_name, template["spec"])
-        except PodError as exc:
-            reason, message = exc.args
-            self._append(pod_name, f"{reason}: {message}\n".encode())
-            return self._terminated(namespace, pod_name, 128, reason)
+        shown = None
+        while True:
+            if self.stopped or self.server.get("jobs", namespace, name) is None:
+                return None
+            if deadline is not None and time.monotonic() >= deadline:
+                return self._terminated(namespace, pod_name, DEADLINE, "DeadlineExceeded")
+            try:
+                argv, env, cwd = self._container(namespace, pod_name, template["spec"])
+                break
+            except PodError as exc:
+                if exc.args != shown:
+                    shown = exc.args
+                    self.server.update("pods", namespace, pod_name, {"status": _pending(*exc.args)})
+                time.sleep(0.1)
         with self.server.lock:
             if self.stopped or self.server.get("jobs", namespace, name) is None:
                 return None
@@ -151,24 +196,41 @@ class Kubelet:
                 argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
             )
             self.processes[pod_name] = process
-        self.server.update("pods", namespace, pod_name, {"status": {"phase": "Running", "startTime": now()}})
-        self.server.update("jobs", namespace, name, {"status": {"active": 1, "startTime": now()}})
+        running = {"phase": "Running", "startTime": now(), "conditions": [], "containerStatuses": []}
+        self.server.update("pods", namespace, pod_name, {"status": running})
+        self.server.update("jobs", namespace, name, {"status": {"active": 1}})
+        timer = None
+        if deadline is not None:
+            timer = threading.Timer(max(0.0, deadline - time.monotonic()), self._kill, args=(pod_name,))
+            timer.daemon = True
+            timer.start()
         assert process.stdout is not None
         for line in iter(process.stdout.readline, b""):
             self._append(pod_name, line)
         code = process.wait()
+        if timer is not None:
+            timer.cancel()
         if self.server.get("jobs", namespace, name) is None:
             self._append(pod_name, b"", finished=True)
             return None
+        if deadline is not None and time.monotonic() >= deadline:
+            return self._terminated(namespace, pod_name, DEADLINE, "DeadlineExceeded")
+        if code == -signal.SIGKILL:
+            return self._terminated(namespace, pod_name, 137, "OOMKilled")
         return self._terminated(namespace, pod_name, code, "Completed" if code == 0 else "Error")
 
     def _terminated(self, namespace: str, pod: str, code: int, reason: str) -> int:
         self._append(pod, b"", finished=True)
-        state = {"terminated": {"exitCode": code, "reason": reason, "finishedAt": now()}}
-        status = {
-            "phase": "Succeeded" if code == 0 else "Failed",
-            "containerStatuses": [{"name": "main", "state": state}],
-        }
+        status: dict[str, Any]
+        if code == DEADLINE:
+            message = "Pod was active on the node longer than the specified deadline"
+            status = {"phase": "Failed", "reason": "DeadlineExceeded", "message": message}
+        else:
+            state = {"terminated": {"exitCode": code, "reason": reason, "finishedAt": now()}}
+            status = {
+                "phase": "Succeeded" if code == 0 else "Failed",
+                "containerStatuses": [{"name": "main", "state": state}],
+            }
         self.server.update("pods", namespace, pod, {"status": status})
         return code
 
@@ -180,20 +242,28 @@ class Kubelet:
             self.server.lock.notify_all()
 
     def _container(self, namespace: str, pod: str, spec: dict[str, Any]) -> tuple[list[str], dict[str, str], Path]:
+        """The container's argv, environment and working directory; PodError while it cannot start."""
+        selector = spec.get("nodeSelector") or {}
+        if any(self.server.node_labels.get(k) != v for k, v in selector.items()):
+            raise PodError("Unschedulable", "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector.")
+        for volume in spec.get("volumes") or []:
+            claim = (volume.get("persistentVolumeClaim") or {}).get("claimName")
+            if claim is not None and claim not in self.server.claims:
+                raise PodError("Unschedulable", f'persistentvolumeclaim "{claim}" not found')
         container = spec["containers"][0]
         image = self.images.get(container.get("image", ""))
         if image is None:
-            raise PodError("ErrImagePull", f"image {container.get('image')!r} not found")
+            raise PodError("ImagePullBackOff", f'Back-off pulling image "{container.get("image")}"')
+        env = {"PATH": f"{self.bin_dir}{os.pathsep}{SYSTEM_PATH}", "LANG": "C.UTF-8"}
+        for source in container.get("envFrom") or []:
+            env.update(self._secret(namespace, source.get("secretRef") or {}))
         volumes = {v["name"]: v for v in spec.get("volumes") or []}
         mounts = {}
         for mount in container.get("volumeMounts") or []:
             if "emptyDir" in volumes.get(mount["name"], {}):
                 local = self.scratch / pod / mount["name"]
-                local.mkdir(parents=True)
+                local.mkdir(parents=True, exist_ok=True)
                 mounts[mount["mountPath"].rstrip("/")] = str(local)
-        env = {"PATH": f"{self.bin_dir}{os.pathsep}{SYSTEM_PATH}", "LANG": "C.UTF-8"}
-        for source in container.get("envFrom") or []:
-            env.update(self._secret(namespace, source.get("secretRef") or {}))
         for item in container.get("env") or []:
             value = str(item.get("value", ""))
             for path, local in mounts.items():
@@ -201,7 +271,9 @@ class Kubelet:
                     value = local + value[len(path) :]
             env[item["name"]] = value
         if spec.get("automountServiceAccountToken", True):
-            env["KUBECONFIG"] = str(self.server.kubeconfig(self.scratch / f"{pod}.kubeconfig"))
+            account = spec.get("serviceAccountName") or "default"
+            path = self.scratch / f"{pod}.kubeconfig"
+            env["KUBECONFIG"] = str(self.server.kubeconfig(path, namespace=namespace, account=account))
         argv = [*(container.get("command") or []), *(container.get("args") or [])]
         executable = shutil.which(argv[0], path=env["PATH"]) if argv else None
         if executable is None:

@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from pathlib import Path
+from typing import Any
 
 from workbench.storage.artifacts import ArtifactStore
 
-from tests.conftest import run_wb
+import pytest
+
+from tests.conftest import WB, run_wb
 from workbench.records import CheckRecord, Materialization
+
+
+@pytest.fixture
+def shared(tmp_path: Path) -> Path:
+    """A shared store that is a directory (what a ReadWriteMany volume looks like to a pod)."""
+    path = tmp_path / "shared"
+    path.mkdir()
+    return path
 
 
 def records(store: Path) -> dict[str, Materialization]:
@@ -74,3 +87,94 @@ def test_sync_imports_valid_records_only(project: Path, shared: Path) -> None:
     assert set(local) == {"squares"}  # never a record without its artifact
     history = json.loads(run_wb(project, "history", "squares", "--json").stdout)
     assert [h["trigger"] for h in history] == ["push"]
+
+
+RESUMABLE = """
+from workbench import asset
+
+
+@asset
+def trained(context) -> int:
+    step = context.checkpoint_dir / "step"
+    done = int(step.read_text()) if step.exists() else 0
+    step.write_text(str(done + 1))
+    if done == 0:
+        raise RuntimeError("preempted after step 1")
+    return done
+"""
+
+
+def test_checkpoints_outlive_the_pod_in_the_shared_store(make_project: Any, shared: Path, tmp_path: Path) -> None:
+    project = make_project({"pipeline.py": RESUMABLE})
+
+    def pod(name: str) -> subprocess.CompletedProcess[str]:  # each pod has its own, empty scratch folder
+        env = {**os.environ, "WORKBENCH_HOME": str(tmp_path / name), "NO_COLOR": "1"}
+        args = [WB, "run-asset", "trained", "--store", str(shared)]
+        return subprocess.run(args, cwd=project, env=env, capture_output=True, text=True, timeout=60)
+
+    assert pod("first").returncode == 1
+    assert (shared / "checkpoints" / "trained").is_dir()
+    second = pod("second")
+    assert second.returncode == 0, second.stderr
+    assert records(shared)["trained"].ok and not (shared / "checkpoints" / "trained").exists()
+
+
+def test_sync_reads_only_what_was_written_since_the_last_one(project: Path, shared: Path) -> None:
+    assert run_wb(project, "run-asset", "numbers", "--store", str(shared)).returncode == 0
+    first = json.loads(run_wb(project, "sync", "--store", str(shared), "--json").stdout)
+    assert first["indexed"] == 1
+    folder = shared / "records" / "squares"
+    folder.mkdir()
+    (folder / "20200101T000000000000-old.json").write_text("{")  # older than the last sync: never read again
+    assert run_wb(project, "run-asset", "squares", "--store", str(shared)).returncode == 0
+    second = json.loads(run_wb(project, "sync", "--store", str(shared), "--json").stdout)
+    assert (second["indexed"], second["problems"]) == (1, [])
+    full = json.loads(run_wb(project, "sync", "--store", str(shared), "--json").stdout)  # same window: nothing new
+    assert (full["indexed"], full["problems"]) == (0, [])
+    (project / ".workbench" / "remote.json").unlink()  # no memory of earlier syncs: everything is read
+    everything = json.loads(run_wb(project, "sync", "--store", str(shared), "--json").stdout)
+    assert everything["indexed"] == 0 and "records/squares/20200101T000000000000-old.json" in everything["problems"][0]
+
+
+def test_a_pod_restores_a_version_with_the_same_code_and_inputs(project: Path, shared: Path) -> None:
+    for key in ("numbers", "squares"):
+        assert run_wb(project, "run-asset", key, "--store", str(shared)).returncode == 0
+    before = records(shared)
+    source = project / "pipeline.py"  # new code for numbers, the same output
+    edited = source.read_text().replace("[int(v) for v in raw.read_text().split()]", "list(map(int, raw.read_text().split()))")
+    assert edited != source.read_text()
+    source.write_text(edited)
+    rerun = run_wb(project, "run-asset", "numbers", "--store", str(shared))
+    assert rerun.returncode == 0 and "materialized numbers" in rerun.stderr  # new code: computed again
+    assert records(shared)["numbers"].data_version == before["numbers"].data_version
+    cut = run_wb(project, "run-asset", "squares", "--store", str(shared))  # its inputs did not change: early cutoff
+    assert cut.returncode == 0 and "reused version" in cut.stderr
+    assert records(shared)["squares"].reused_from == before["squares"].id
+    forced = run_wb(project, "run-asset", "squares", "--store", str(shared), "--no-reuse")
+    assert forced.returncode == 0 and "materialized squares" in forced.stderr
+    assert records(shared)["squares"].reused_from is None
+
+
+def test_sync_refuses_forged_records_and_an_unreachable_store(project: Path, shared: Path) -> None:
+    from dataclasses import replace
+    from datetime import timedelta
+
+    for key in ("numbers", "squares"):
+        assert run_wb(project, "run-asset", key, "--store", str(shared)).returncode == 0
+    found = records(shared)
+    store = ArtifactStore(str(shared))
+    future = replace(found["numbers"], id="future", ended_at=found["numbers"].ended_at + timedelta(days=30000))
+    borrowed = replace(found["squares"], id="borrowed", data_version="f" * 32)  # another object, a fake version
+    store.write_record(future)
+    store.write_record(borrowed)
+
+    done = run_wb(project, "sync", "--store", str(shared), "--json")
+    assert done.returncode == 1, done.stderr
+    problems = " ".join(json.loads(done.stdout)["problems"])
+    assert "record future of numbers" in problems and "in the future" in problems
+    assert "record borrowed of squares" in problems and "not named by its data version" in problems
+    ids = {h["id"] for key in ("numbers", "squares") for h in json.loads(run_wb(project, "history", key, "--json").stdout)}
+    assert ids == {found["numbers"].id, found["squares"].id}  # the good ones only
+
+    missing = run_wb(project, "sync", "--store", str(shared / "no-such-store"))
+    assert missing.returncode == 3 and "cannot be reached or does not exist" in missing.stderr

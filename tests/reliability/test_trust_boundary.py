@@ -209,3 +209,12 @@ def test_gc_waits_for_a_run_that_is_writing_a_version_it_would_delete(tmp_path: 
     status = run_wb(root, "status", "--json")
     assert '"state": "fresh"' in status.stdout and "artifact missing" not in status.stdout, status.stdout
     assert workbench.load("value", project=root) == {"v": 1}
+
+
+def test_doctor_verify_names_a_replaced_artifact(project: Path) -> None:
+    assert run_wb(project, "doctor", "--verify").returncode == 0
+    _artifact(project).write_bytes(pickle.dumps({1, 2}))
+    plain = run_wb(project, "doctor")
+    assert plain.returncode == 0  # existence only
+    verified = run_wb(project, "doctor", "--verify")
+    assert verified.returncode == 1 and "does not match its content hash" in verified.stdout + verified.stderr

@@ -148,11 +148,13 @@ def test_k8s_compiles_to_jobs(tmp_path: Path) -> None:
         "--image",
         "registry.example.com/wb-k8s:1",
         "--store",
-        "s3://bucket/wb",
+        str(tmp_path / "store"),  # compile puts the code package and the plan there
+        "--store-pvc",
+        "wb-store",
     )
     assert out.returncode == 0, out.stderr
     jobs = {}  # asset key -> pod spec of the Job whose container runs `wb run-asset KEY ...`
-    for path in (tmp_path / "manifests").rglob("*.yaml"):
+    for path in (tmp_path / "manifests").rglob("*.yaml"):  # review/ holds the asset Jobs
         for manifest in yaml.safe_load_all(path.read_text()):
             if manifest and manifest["kind"] == "Job":
                 pod = manifest["spec"]["template"]["spec"]

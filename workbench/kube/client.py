@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import random
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -18,14 +20,27 @@ from workbench.errors import WorkbenchError
 T = TypeVar("T")
 RUNNING, PENDING, SUCCEEDED, FAILED, DELETED = "running", "pending", "succeeded", "failed", "deleted"
 SYNCED = "SYNCED"  # the event that ends the initial list: what follows are changes
+TICK = "TICK"  # a watch ended without news: time to look at the pods
 WATCH_SECONDS = 30  # a watch is re-opened after this long, so a lost connection is noticed
 TIMEOUT = (10, 60)  # (connect, read) seconds for ordinary calls
+RETRIES = 5  # for 429, 5xx and lost connections, with jittered exponential backoff
+BACKOFF = (0.1, 5.0)  # first and longest wait, seconds
+TRANSIENT = frozenset({429, 500, 502, 503, 504})
 
 
 class KubeError(WorkbenchError):
-    """The Kubernetes API refused a call or cannot be reached."""
+    """The Kubernetes API refused a call or cannot be reached (`status`: the HTTP status, if any)."""
 
     exit_code = 1
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+    @property
+    def transient(self) -> bool:
+        """Worth trying again later: throttled, a server error, or no answer at all."""
+        return self.status is None or self.status in TRANSIENT
 
 
 class KubeConfigError(WorkbenchError):
@@ -86,7 +101,7 @@ class Cluster:
         try:
             yield
         except ApiException as exc:
-            raise KubeError(f"{action} failed: {describe(exc)}") from exc
+            raise KubeError(f"{action} failed: {describe(exc)}", exc.status) from exc
         except (HTTPError, OSError) as exc:
             reason = getattr(exc, "reason", None) or exc
             raise KubeError(
@@ -98,18 +113,22 @@ class Cluster:
             yield from stream
 
     def _raw(self, action: str, fn: Callable[..., Any], *args: Any, missing_ok: bool = False, **kwargs: Any) -> Any:
-        """The JSON body of a call; None for 404 (`missing_ok`) or 409 on a create (already exists)."""
-        from kubernetes.client.exceptions import ApiException
+        """The JSON body of a call; None for 404 (`missing_ok`) or 409 on a create (already exists).
 
-        try:
-            with self.errors(action):
-                response = fn(*args, _preload_content=False, _request_timeout=TIMEOUT, **kwargs)
-        except KubeError as exc:
-            status = exc.__cause__.status if isinstance(exc.__cause__, ApiException) else None
-            if (status == 404 and missing_ok) or (status == 409 and fn.__name__.startswith("create_")):
-                return None
-            raise
-        return json.loads(response.data or b"null")
+        429, 5xx and lost connections are tried again (`RETRIES` times, honouring Retry-After).
+        """
+        for attempt in range(RETRIES + 1):
+            try:
+                with self.errors(action):
+                    response = fn(*args, _preload_content=False, _request_timeout=TIMEOUT, **kwargs)
+                return json.loads(response.data or b"null")
+            except KubeError as exc:
+                if (exc.status == 404 and missing_ok) or (exc.status == 409 and fn.__name__.startswith("create_")):
+                    return None
+                if not exc.transient or attempt == RETRIES:
+                    raise
+                time.sleep(backoff(attempt, _retry_after(exc)))
+        raise AssertionError("unreachable")
 
     def create(self, doc: dict[str, Any]) -> dict[str, Any] | None:
         """Create an object; None if one of that name exists already (409)."""
@@ -145,36 +164,50 @@ class Cluster:
         )
         return doc.get("items") or [], str(doc["metadata"].get("resourceVersion") or "")
 
-    def job_events(self, selector: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    def job_events(self, selector: str, tick: float = WATCH_SECONDS) -> Iterator[tuple[str, dict[str, Any]]]:
         """(event type, Job) for every matching Job now, `(SYNCED, {})`, then every later change, endlessly.
 
-        A list first, then a watch from its resourceVersion; an expired watch (410) lists again.
+        A list first, then a watch from its resourceVersion; an expired watch (410, as a status or
+        an ERROR event) lists again. `(TICK, {})` comes whenever `tick` seconds pass without news.
         """
         from kubernetes import watch
-        from kubernetes.client.exceptions import ApiException
 
         while True:
             items, version = self.jobs(selector)
             for job in items:
                 yield "ADDED", job
             yield SYNCED, {}
+            failures = 0
             while True:
                 stream = watch.Watch().stream(
                     self.batch.list_namespaced_job,
                     self.namespace,
                     label_selector=selector,
                     resource_version=version,
-                    timeout_seconds=WATCH_SECONDS,
-                    _request_timeout=(TIMEOUT[0], WATCH_SECONDS + 15),
+                    timeout_seconds=max(1, round(tick)),
+                    _request_timeout=(TIMEOUT[0], tick + 15),
                 )
                 try:
                     for event in self._stream(f"watching Jobs in {self.where}", stream):
                         version = event["raw_object"]["metadata"].get("resourceVersion") or version
+                        failures = 0
                         yield event["type"], event["raw_object"]
                 except KubeError as exc:
-                    if isinstance(exc.__cause__, ApiException) and exc.__cause__.status == 410:
+                    if exc.status == 410:
                         break  # expired: list again
-                    raise
+                    if not exc.transient or failures == RETRIES:
+                        raise
+                    time.sleep(backoff(failures, _retry_after(exc)))
+                    failures += 1
+                    continue
+                yield TICK, {}
+
+    def pods(self, selector: str) -> list[dict[str, Any]]:
+        """The pods matching a label selector."""
+        doc = self._raw(
+            f"listing pods in {self.where}", self.core.list_namespaced_pod, self.namespace, label_selector=selector
+        )
+        return list(doc.get("items") or [])
 
     def delete_jobs(self, names: list[str]) -> int:
         """Delete Jobs (and their pods) by name, in order; returns how many existed."""
@@ -192,20 +225,21 @@ class Cluster:
         return deleted
 
     def log_lines(self, job: str) -> Iterator[str]:
-        """Follow the log of the Job's newest pod until the container exits."""
+        """Follow the log of the Job's newest pod until the container exits (nothing if it has no pod)."""
+        pod = self.newest_pod(job)
+        if pod is not None:
+            yield from self.pod_log(pod)
+
+    def newest_pod(self, job: str) -> str | None:
+        items = sorted(self.pods(f"job-name={job}"), key=lambda p: p["metadata"].get("creationTimestamp") or "")
+        return str(items[-1]["metadata"]["name"]) if items else None
+
+    def pod_log(self, pod: str) -> Iterator[str]:
+        """Follow a pod's log until its container exits; 400 while the container has not started."""
         from kubernetes import watch
 
-        pods = self._raw(
-            f"listing pods of Job {job}",
-            self.core.list_namespaced_pod,
-            self.namespace,
-            label_selector=f"job-name={job}",
-        )
-        items = sorted(pods.get("items") or [], key=lambda p: p["metadata"].get("creationTimestamp") or "")
-        if items:
-            name = items[-1]["metadata"]["name"]
-            stream = watch.Watch().stream(self.core.read_namespaced_pod_log, name, self.namespace, follow=True)
-            yield from self._stream(f"reading the log of pod {name}", stream)
+        stream = watch.Watch().stream(self.core.read_namespaced_pod_log, pod, self.namespace, follow=True)
+        yield from self._stream(f"reading the log of pod {pod}", stream)
 
     def _methods(self, kind: str) -> tuple[Callable[..., Any], Callable[..., Any]]:
         """(create, read) for the kinds the backend manages."""
@@ -216,6 +250,21 @@ class Cluster:
             "RoleBinding": (self.rbac.create_namespaced_role_binding, self.rbac.read_namespaced_role_binding),
         }
         return table[kind]
+
+
+def backoff(attempt: int, at_least: float = 0.0) -> float:
+    """Seconds to wait before try `attempt + 1`: exponential, capped, jittered over its upper half."""
+    first, longest = BACKOFF
+    cap = min(longest, first * 2**attempt)
+    return max(at_least, random.uniform(cap / 2, cap))
+
+
+def _retry_after(exc: KubeError) -> float:
+    headers = getattr(exc.__cause__, "headers", None) or {}
+    try:
+        return min(float(headers.get("Retry-After", 0)), BACKOFF[1])
+    except (TypeError, ValueError):
+        return 0.0
 
 
 def describe(exc: Any) -> str:

@@ -47,19 +47,28 @@ class LogReporter:
         self.inner.closed()
 
     def _follow(self, key: str, done: threading.Event) -> None:
-        """Stream the pod's log; until it has a started pod, try again every half second."""
+        """Stream the pod's log; until it has a started pod, try again every half second.
+
+        A unit that ends without a line of log says why (e.g. its container never started).
+        """
         name = job_name(self.run.run_id, key)
+        refused = ""  # why the newest pod's log could not be read, if it could not
         while True:
             last_try = done.is_set()
             printed = 0
             try:
-                for line in self.cluster.log_lines(name):
+                pod = self.cluster.newest_pod(name)
+                for line in self.cluster.pod_log(pod) if pod is not None else ():
                     printed += 1
                     self._emit(key, line)
-            except KubeError as exc:  # no pod yet, or its container has not started
-                if last_try and not printed:
-                    self._emit(key, f"(no log: {exc})")
-            if printed or last_try:
+                refused = "" if pod is not None else refused
+            except KubeError as exc:  # its container has not started (or the API failed)
+                refused = str(exc)
+            if printed:
+                return
+            if last_try:
+                if refused:
+                    self._emit(key, f"(no log: {refused})")
                 return
             done.wait(0.5)
 
