@@ -512,8 +512,13 @@ def sync(store: str | None, as_json: bool, project: str | None) -> int:
     """Import the records and artifacts that remote runs wrote to the shared store."""
     from workbench import remote
 
+    from workbench.errors import StoreError
+    from workbench.storage.artifacts import ArtifactStore
+
     ws = _workspace(project)
     url = remote.shared_store_url(ws, store)
+    if not ArtifactStore(url).reachable():  # else a wrong URL would read as "imported 0"
+        raise StoreError(f"the shared store {redact(url)} cannot be reached or does not exist")
     report = remote.sync(ws, url)
     if as_json:
         doc = {"indexed": report.indexed, "checks": report.checks, "artifacts": report.artifacts}

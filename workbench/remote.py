@@ -34,7 +34,6 @@ from workbench.sources import observe
 from workbench.spec import AssetSpec, SourceSpec
 from workbench.staleness import FRESH, MISSING, R_MISSING, Reason, Status, source_status
 from workbench.storage.artifacts import ArtifactStore, RecordProblem
-from workbench.text import redact
 from workbench.units import InputRef, unit_inputs, unit_parents
 
 if TYPE_CHECKING:
@@ -406,8 +405,6 @@ def sync(ws: Workspace, store_url: str) -> SyncReport:
     the next one reads from a margin before it, so a sync costs a listing plus the new records.
     """
     shared = ArtifactStore(store_url)
-    if not shared.reachable():
-        raise StoreError(f"the shared store {redact(store_url)} cannot be reached or does not exist")
     metadata = ws.metadata  # opened first: a lost local index is caught up before anything is imported
     remembered = _remembered(ws).get("synced")
     marks: dict[str, str] = remembered if isinstance(remembered, dict) else {}

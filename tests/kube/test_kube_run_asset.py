@@ -178,3 +178,32 @@ def test_sync_refuses_forged_records_and_an_unreachable_store(project: Path, sha
 
     missing = run_wb(project, "sync", "--store", str(shared / "no-such-store"))
     assert missing.returncode == 3 and "cannot be reached or does not exist" in missing.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--namespace", "Bad_NS"], "invalid namespace"),
+        (["--namespace", "ml\n"], "invalid namespace"),
+        (["--secret", "../etc"], "invalid Secret name"),
+        (["--store", "s3://AKIA:secret@bucket/p"], "carries credentials"),
+    ],
+)
+def test_compile_refuses_names_the_api_server_would_reject(project: Path, args: list[str], message: str, tmp_path: Path) -> None:
+    base = ["compile", "-o", str(tmp_path / "out"), "--image", "img:1"]
+    if "--store" not in args:
+        base += ["--store", "s3://bucket/prefix"]
+    done = run_wb(project, *base, *args)
+    assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert "secret@" not in done.stderr
+
+
+def test_a_node_selector_that_is_not_a_label_is_refused() -> None:
+    from workbench.kube.manifests import ManifestError, _node_selector
+
+    assert _node_selector("a", {"cloud.google.com/gke-accelerator": "nvidia-l4"}) == {
+        "cloud.google.com/gke-accelerator": "nvidia-l4"
+    }
+    for bad in ({"bad key": "x"}, {"k": "a b"}, {"UPPER.example/x": "y"}):
+        with pytest.raises(ManifestError, match="not a valid label"):
+            _node_selector("a", bad)

@@ -107,3 +107,19 @@ def test_third_party_imports_during_a_load_keep_their_bytecode_cache(tmp_path: P
     )
     assert seen == json.loads(plain.stdout)  # what this interpreter does anyway
     assert not list(root.rglob("__pycache__"))  # and the work tree stays clean
+
+
+def test_a_script_in_the_project_keeps_its_main_module(tmp_path: Path) -> None:
+    root = tmp_path / "proj"
+    write_files(root, {
+        "pyproject.toml": '[tool.workbench]\nmodules = ["pipeline"]\n',
+        "pipeline.py": "from workbench import asset\n\n@asset\ndef a() -> int:\n    return 1\n",
+        "run.py": (
+            "import sys\nimport workbench\n\nMARK = 'still here'\n"
+            "print(workbench.materialize().ok, workbench.load('a'))\n"
+            "print(sys.modules['__main__'].MARK)\n"
+        ),
+    })
+    done = subprocess.run([sys.executable, "run.py"], cwd=root, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "1", "still", "here"]

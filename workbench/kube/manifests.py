@@ -55,6 +55,30 @@ class ManifestError(WorkbenchError):
     """A run option or an asset's resources cannot be expressed as a Kubernetes manifest."""
 
 
+DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")  # namespaces
+DNS_SUBDOMAIN = re.compile(r"(?=.{1,253}\Z)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")  # Secrets, claims
+LABEL_NAME = re.compile(r"([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)")
+LABEL_VALUE = re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?")
+
+
+def check_names(namespace: str, secret: str, pvc: str = "") -> None:
+    """`ManifestError` unless the names are ones the API server accepts (checked before anything is sent)."""
+    if not DNS_LABEL.fullmatch(namespace):
+        raise ManifestError(f"invalid namespace {namespace!r}: lower-case letters, digits and '-', at most 63")
+    for what, name in (("Secret", secret), ("PersistentVolumeClaim", pvc)):
+        if name and not DNS_SUBDOMAIN.fullmatch(name):
+            raise ManifestError(f"invalid {what} name {name!r}: lower-case letters, digits, '-' and '.'")
+
+
+def _node_selector(key: str, selector: Mapping[str, str]) -> dict[str, str]:
+    """A node selector whose keys (`[prefix/]name`) and values are valid label keys and values."""
+    for k, v in selector.items():
+        prefix, _, name = str(k).rpartition("/")
+        if (prefix and not DNS_SUBDOMAIN.fullmatch(prefix)) or not LABEL_NAME.fullmatch(name) or not LABEL_VALUE.fullmatch(str(v)):
+            raise ManifestError(f"asset {key!r}: node_selector {k!r}: {v!r} is not a valid label key and value")
+    return {str(k): str(v) for k, v in selector.items()}
+
+
 @dataclass(frozen=True, slots=True)
 class RunSpec:
     """A frozen plan and where it runs: everything the manifests are built from.
@@ -291,7 +315,7 @@ def asset_job(spec: AssetSpec, run: RunSpec, partition: str = "") -> dict[str, A
     res, unit = spec.resources, unit_id(spec.key, partition)
     pod: dict[str, Any] = {"serviceAccountName": RUNNER_ACCOUNT, "automountServiceAccountToken": False}
     if res.node_selector:
-        pod["nodeSelector"] = {str(k): str(v) for k, v in res.node_selector.items()}
+        pod["nodeSelector"] = _node_selector(spec.key, res.node_selector)
     if res.tolerations:
         pod["tolerations"] = [_toleration(spec.key, t) for t in res.tolerations]
     args = ["run-asset", spec.key, "--store", run.store, "--run-id", run.run_id, "--code", run.code]

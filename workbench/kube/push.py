@@ -32,6 +32,7 @@ from workbench.kube.manifests import (
     RunRef,
     RunSpec,
     asset_jobs,
+    check_names,
     check_run_id,
     driver_job,
     driver_name,
@@ -42,6 +43,7 @@ from workbench.kube.manifests import (
 from workbench.kube.settings import read_settings
 from workbench.partitions import split_unit
 from workbench.reporting import PlainReporter, Reporter
+from workbench.text import redact
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -91,6 +93,12 @@ def target(
     from workbench import remote
 
     url = remote.shared_store_url(ws, store)
+    check_names(namespace, secret or DEFAULT_SECRET, pvc or "")
+    if redact(url) != url:
+        raise ManifestError(
+            f"the store URL {redact(url)} carries credentials, which would be written into the manifests: "
+            f"put them in the Secret {secret or DEFAULT_SECRET!r} instead"
+        )
     directory = "://" not in url or url.startswith("file://")
     if directory and not pvc:
         raise ManifestError(
