@@ -29,13 +29,13 @@ class WatchLog:
 
     def __call__(self, kind: str, message: str, **fields: Any) -> None:
         now = datetime.now().astimezone()
-        if kind not in FILE_ONLY and not (self.quiet and kind in CHATTY):
-            self.stream.write(f"{now.strftime(DATED)} {message}\n")
-            self.stream.flush()
-        if self.file is not None:
+        if self.file is not None:  # first: a Ctrl-C may land between the two writes, and the file is the record
             event = {"time": now.isoformat(timespec="milliseconds"), "event": kind, "message": message, **fields}
             self.file.write(json.dumps(event, default=str) + "\n")
             self.file.flush()
+        if kind not in FILE_ONLY and not (self.quiet and kind in CHATTY):
+            self.stream.write(f"{now.strftime(DATED)} {message}\n")
+            self.stream.flush()
 
     def close(self) -> None:
         if self.file is not None:
