@@ -20,6 +20,7 @@ from textual.widgets import Footer, Header, Static
 from textual.worker import Worker, get_current_worker
 
 from workbench.errors import WorkbenchError
+from workbench.leases import Holder
 from workbench.project import ProjectConfig
 from workbench.selection import needs_states, parse, select
 from workbench.staleness import Status
@@ -33,6 +34,7 @@ from workbench.tui.help import HelpScreen
 from workbench.tui.legend import Legend
 from workbench.tui.messages import AssetHighlighted, AssetSelected
 from workbench.tui.runs import Runs
+from workbench.tui.theme import RUNNING
 from workbench.workspace import Workspace
 
 POLL_SECONDS = 1.5
@@ -75,6 +77,7 @@ class WorkbenchApp(Runs):
         self.ws: Workspace | None = None
         self.statuses: dict[str, Status] = {}
         self.overrides: dict[str, str] = {}  # live states during a run
+        self.held: dict[str, Holder] = {}  # assets other processes are running now
         self.scene: scene.Scene | None = None
         self.tree_scene: scene.Scene | None = None  # the scene the list view was last built for
         self.selection = ""
@@ -117,6 +120,7 @@ class WorkbenchApp(Runs):
         """Reload the project if its code changed, else re-judge the assets if the store changed."""
         code = data.code_stamp(self.config)
         ws = self.ws
+        held: dict[str, Holder] | None = None
         if reload or ws is None or code != self.stamps[0]:
             if not reload and ws is None and code == self.stamps[0]:
                 return  # a broken project stays broken until its files change
@@ -124,14 +128,17 @@ class WorkbenchApp(Runs):
             store = data.store_stamp(loaded.ws) if loaded.ws else None
         else:
             store = data.store_stamp(ws)
-            if not refresh and store in (None, self.stamps[1]):
+            held = data.held(ws)
+            if store is None or (not refresh and store == self.stamps[1] and held == self.held):
                 return  # unchanged, or the store is busy: look again at the next poll
             loaded = data.refresh(ws)
         fresh = loaded.ws is not None and loaded.ws is not ws
         states = {k: st.state for k, st in loaded.statuses.items()}
         view = scene.build(loaded.ws.graph, self.selection, self.grouped, states) if fresh and loaded.ws else None
+        if held is None:
+            held = data.held(loaded.ws) if loaded.ws is not None else {}
         if not get_current_worker().is_cancelled:
-            self.call_from_thread(self.apply, loaded, (code, store), view)
+            self.call_from_thread(self.apply, loaded, (code, store), view, held)
 
     @work(thread=True, exclusive=True, group="draw")
     def relayout(self) -> None:
@@ -141,9 +148,11 @@ class WorkbenchApp(Runs):
             if not get_current_worker().is_cancelled:
                 self.call_from_thread(self.draw, view)
 
-    def apply(self, loaded: data.Loaded, stamps: tuple[object, object], view: scene.Scene | None) -> None:
+    def apply(
+        self, loaded: data.Loaded, stamps: tuple[object, object], view: scene.Scene | None, held: dict[str, Holder]
+    ) -> None:
         """Show what a sync found: an error, a new graph (with its scene), or new states."""
-        self.stamps = stamps
+        self.stamps, self.held = stamps, held
         main = self.query_one("#main")
         if loaded.error is not None or loaded.ws is None:
             self.ws, self.statuses = None, {}
@@ -183,7 +192,8 @@ class WorkbenchApp(Runs):
         self.paint()
 
     def states(self) -> dict[str, str]:
-        return {**{k: s.state for k, s in self.statuses.items()}, **self.overrides}
+        running = {k: RUNNING for k in self.held}
+        return {**{k: s.state for k, s in self.statuses.items()}, **running, **self.overrides}
 
     def paint(self) -> None:
         """Colour the nodes, count the states, and refresh the focused asset's details."""
@@ -199,7 +209,7 @@ class WorkbenchApp(Runs):
                 self.tree_scene = self.scene
         self.query_one(Legend).counts = Counter(states[k] for k in keys if k in states)
         if self.ws is not None and self.current is not None and self.current in self.ws.graph:
-            self.query_one(AssetDetail).show(self.ws, self.current, self.statuses.get(self.current))
+            self.query_one(AssetDetail).show(self.ws, self.current, self.statuses.get(self.current), self.held.get(self.current))
 
     # --- focus and views --------------------------------------------------------------
 
@@ -207,7 +217,7 @@ class WorkbenchApp(Runs):
         self.current = event.key
         for detail in self.query(AssetDetail):  # none while the app shuts down
             if self.ws is not None and event.key in self.ws.graph:
-                detail.show(self.ws, event.key, self.statuses.get(event.key))
+                detail.show(self.ws, event.key, self.statuses.get(event.key), self.held.get(event.key))
 
     def on_asset_selected(self, event: AssetSelected) -> None:
         self.on_asset_highlighted(AssetHighlighted(event.key))

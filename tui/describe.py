@@ -6,11 +6,13 @@ User strings (keys, reasons, errors, logs, tags) are appended as plain text, nev
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
 
 from rich.text import Text
 
 from workbench.graph import AssetGraph
+from workbench.leases import Holder
 from workbench.records import CheckRecord, Materialization
 from workbench.spec import AssetSpec
 from workbench.staleness import CheckState, Status
@@ -36,12 +38,15 @@ def when(record: Materialization | CheckRecord) -> str:
     return record.ended_at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
 
-def overview(graph: AssetGraph, root: Path, key: str, status: Status | None) -> Text:
-    """State and reasons, versions, location, tags, and the neighbours of `key`."""
+def overview(graph: AssetGraph, root: Path, key: str, status: Status | None, holder: Holder | None = None) -> Text:
+    """State and reasons, versions, location, tags, and the neighbours of `key`; who runs it now, if another process does."""
     spec = graph.nodes[key]
     text = Text()
     kind = f"{spec.kind} · group {spec.group}"
     _row(text, "asset", (key, "bold"), ("  " + kind, "dim"))
+    if holder is not None:
+        since = datetime.fromisoformat(holder.since).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+        _row(text, "running", theme.state_text(theme.RUNNING, f"in {holder}"), (f"  since {since}  run {holder.run_id[:12]}", "dim"))
     _row(text, "state", theme.state_text(status.state if status else None))
     for reason in status.reasons if status else ():
         _row(text, "", ("• ", "dim"), str(reason))

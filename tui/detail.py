@@ -18,6 +18,7 @@ from textual.timer import Timer
 from textual.widgets import Static, TabbedContent, TabPane
 from textual.worker import get_current_worker
 
+from workbench.leases import Holder
 from workbench.staleness import Status
 from workbench.tui import data, describe, theme
 from workbench.tui.lineage_tree import LineageTree
@@ -44,6 +45,7 @@ class AssetDetail(Vertical):
         self.ws: Workspace | None = None
         self.key: str | None = None
         self.status: Status | None = None
+        self.holder: Holder | None = None
         self.loaded: set[str] = set()  # tabs holding the current asset's data
         self._timer: Timer | None = None
 
@@ -60,12 +62,14 @@ class AssetDetail(Vertical):
             with TabPane("Log", id="log-tab"), VerticalScroll():
                 yield Static(id="log")
 
-    def show(self, ws: Workspace, key: str, status: Status | None) -> None:
+    def show(self, ws: Workspace, key: str, status: Status | None, holder: Holder | None = None) -> None:
         """Switch to `key`: the tab on screen is filled now if it needs no I/O, else shortly after
-        (unless another asset comes first); the other tabs when they are opened."""
-        self.ws, self.key, self.status = ws, key, status
+        (unless another asset comes first); the other tabs when they are opened. `holder`: the
+        other process running it now, if any."""
+        self.ws, self.key, self.status, self.holder = ws, key, status, holder
         self.loaded.clear()
-        self.border_title = Text.assemble((key, "bold"), "  ", theme.state_text(status.state if status else None))
+        state = theme.RUNNING if holder else status.state if status else None
+        self.border_title = Text.assemble((key, "bold"), "  ", theme.state_text(state))
         if self._timer is not None:
             self._timer.stop()
         if self.active in ("overview", "log"):
@@ -93,7 +97,7 @@ class AssetDetail(Vertical):
         ws, key, status = self.ws, self.key, self.status
         version = status.data_version if status else None
         if tab == "overview":
-            self.query_one("#overview", Static).update(describe.overview(ws.graph, ws.root, key, status))
+            self.query_one("#overview", Static).update(describe.overview(ws.graph, ws.root, key, status, self.holder))
         elif tab == "log":
             log = describe.last_run(status.last, status.checks) if status else describe.last_run(None)
             self.query_one("#log", Static).update(log)

@@ -6,11 +6,12 @@ import io
 import logging
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 
 MAX_LOG_CHARS = 200_000
+T = TypeVar("T")
 
 _local = threading.local()
 _install_lock = threading.Lock()
@@ -84,6 +85,17 @@ def captured() -> Iterator[io.StringIO]:
         yield buffer
     finally:
         _local.buffer = previous
+
+
+def inherit(work: Callable[[], T]) -> Callable[[], T]:
+    """`work`, which when called in another thread prints into this thread's capture buffer."""
+    buffer = getattr(_local, "buffer", None)
+
+    def run() -> T:
+        _local.buffer = buffer
+        return work()
+
+    return run
 
 
 def tail(text: str) -> str:

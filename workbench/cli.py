@@ -6,7 +6,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TextIO
 
 import click
 
@@ -385,18 +385,34 @@ def gc(keep: int, dry_run: bool, project: str | None) -> int:
 @cli.command()
 @click.argument("selection", nargs=-1)
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Parallel assets (default: cores).")
+@click.option("--quiet", "-q", is_flag=True, help="Only pass results, errors, warnings and hangs on the terminal.")
+@click.option("--log", "log_file", type=click.File("a", encoding="utf-8", lazy=False), default=None, metavar="FILE",
+              help="Append one JSON object per event to FILE.")
+@click.option("--hang-report", type=click.FloatRange(min=0.1), default=10.0, show_default=True, metavar="SECONDS",
+              help="How often an import that does not finish is reported.")
 @common
-def watch(selection: tuple[str, ...], jobs: int | None, project: str | None) -> int:
+def watch(
+    selection: tuple[str, ...], jobs: int | None, quiet: bool, log_file: TextIO | None, hang_report: float, project: str | None
+) -> int:
     """Watch code and source files; rerun what became stale.
 
     Ctrl-C (or SIGTERM) stops: running assets finish and are recorded, nothing new starts; press it
-    again to stop them too.
+    again to stop them too. An import that hangs is reported; saving a fix restarts watch in place.
     """
-    from workbench.watcher import Watcher, graceful_signals
+    from workbench import views
+    from workbench.watcher import Watcher, graceful_signals, reexec
+    from workbench.watchlog import DATED, WatchLog
 
-    watcher = Watcher(project, " ".join(selection) or None, jobs=jobs)
-    with graceful_signals():
-        watcher.run()
+    log = WatchLog(quiet=quiet, file=log_file)
+    watcher = Watcher(
+        project, " ".join(selection) or None, jobs=jobs, log=log, reporter=lambda: views.reporter(quiet, stamp=DATED),
+        restart=reexec, hang_report=hang_report,
+    )  # fmt: skip
+    try:
+        with graceful_signals():
+            watcher.run()
+    finally:
+        log.close()
     return 0
 
 

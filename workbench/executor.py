@@ -414,6 +414,7 @@ class _Apply:
         def job() -> Done:
             self.threads[lease.unit] = threading.current_thread()
             try:
+                lease.hold(self.ctx.trigger, self.ctx.run_id)  # for `wb tui` in other processes
                 done = work()
                 if done.record is not None:
                     lease.note(done.record.id, done.written[0])

@@ -5,7 +5,8 @@ processes never materialize the same asset (or partition) at the same time. The 
 when the holder's process dies, so a crash never leaves a stale lock behind. A process that finds a
 unit leased tries again shortly and then judges the unit again, as early cutoff does. So that it
 can judge on what the other process just produced, before the batched index has it, every holder
-notes in the lock file the id and uri of the record it wrote.
+notes in the lock file the id and uri of the record it wrote. While an asset runs, its holder also
+says there who it is (`Holder`: pid, trigger, run), so that `wb tui` can show runs of other processes.
 
 A run journal, `<home>/journal/<run id>`, lists the JSON records a run wrote and has not indexed
 yet (the index is written in batches). A run killed in between leaves its journal unlocked; the
@@ -21,14 +22,15 @@ import json
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from workbench.errors import StoreError, WorkbenchError
 from workbench.hashing import digest
-from workbench.records import CheckRecord, Materialization
+from workbench.records import CheckRecord, Materialization, utcnow
 
 if TYPE_CHECKING:
     from workbench.storage.artifacts import ArtifactStore
@@ -39,7 +41,20 @@ try:
 except ImportError:  # pragma: no cover - not POSIX
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["Lease", "Leases", "RunJournal", "recover"]
+__all__ = ["Holder", "Lease", "Leases", "RunJournal", "recover"]
+
+
+@dataclass(frozen=True, slots=True)
+class Holder:
+    """Who runs a unit now: another process, by its pid, trigger (`watch`, `cli`, `tui`) and run."""
+
+    pid: int
+    trigger: str
+    run_id: str
+    since: str  # ISO 8601, UTC
+
+    def __str__(self) -> str:
+        return f"pid {self.pid} ({self.trigger})"
 
 
 class Lease:
@@ -49,6 +64,7 @@ class Lease:
         self.unit = unit
         self._fd = fd
         self._size = -1  # bytes in the file, when known
+        self._kept: dict[str, str] | None = None  # the file without its holder, while `hold()` says who holds it
 
     def noted(self) -> tuple[str, str] | None:
         """(record id, record uri) of the last record a holder wrote, if any was noted legibly."""
@@ -64,19 +80,43 @@ class Lease:
         except (OSError, ValueError):  # a holder killed mid-note: nothing to learn
             return None
 
+    def hold(self, trigger: str, run_id: str) -> None:
+        """Say who holds the lease (this process, for a run), keeping the previous holder's note."""
+        if self._fd is None:
+            return
+        noted = self.noted()
+        kept: dict[str, str] = {"unit": self.unit, **({"id": noted[0], "uri": noted[1]} if noted else {})}
+        holder = {"pid": os.getpid(), "trigger": trigger, "run_id": run_id, "since": utcnow().isoformat()}
+        try:
+            self._write(self._fd, {**kept, "holder": holder})
+            self._kept = kept
+        except OSError:  # only a display for others: the run goes on without it
+            pass
+
     def note(self, record_id: str, uri: str) -> None:
         """Tell the next holder which record this one wrote."""
         if self._fd is None:
             return
-        data = json.dumps({"unit": self.unit, "id": record_id, "uri": uri}).encode()
-        os.pwrite(self._fd, data, 0)
-        if self._size != len(data):  # a shorter note leaves the old one's tail: cut it
-            os.ftruncate(self._fd, len(data))
+        self._kept = None
+        self._write(self._fd, {"unit": self.unit, "id": record_id, "uri": uri})
+
+    def _write(self, fd: int, doc: Mapping[str, object]) -> None:
+        data = json.dumps(doc).encode()
+        os.pwrite(fd, data, 0)
+        if self._size != len(data):  # a shorter text leaves the old one's tail: cut it
+            os.ftruncate(fd, len(data))
+            self._size = len(data)
 
     def release(self) -> None:
         fd, self._fd = self._fd, None
         if fd is not None:
-            os.close(fd)  # closing the last descriptor drops the flock
+            try:
+                if self._kept is not None:  # held and nothing noted: no one holds it any more
+                    self._write(fd, self._kept)
+            except OSError:  # a dead pid is not shown as a holder anyway
+                pass
+            finally:
+                os.close(fd)  # closing the last descriptor drops the flock
 
 
 class Leases:
@@ -107,6 +147,37 @@ class Leases:
             os.close(fd)
             raise
         return Lease(unit, fd)
+
+    def holder(self, unit: str) -> Holder | None:
+        """Who runs `unit` now, when that is another process that is alive."""
+        try:
+            fd = os.open(self.path(unit), os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except OSError:
+            return None
+        try:
+            doc = json.loads(os.pread(fd, 4096, 0) or b"null")
+        except (OSError, ValueError):  # being rewritten: the next look sees it
+            return None
+        finally:
+            os.close(fd)
+        held = doc.get("holder") if isinstance(doc, dict) else None
+        if not isinstance(held, dict):
+            return None
+        try:
+            holder = Holder(int(held["pid"]), str(held["trigger"]), str(held["run_id"]), str(held["since"]))
+        except (KeyError, TypeError, ValueError):
+            return None
+        return holder if holder.pid != os.getpid() and _alive(holder.pid) else None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 @contextmanager

@@ -25,6 +25,7 @@ import secrets
 import sys
 import sysconfig
 import tempfile
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,7 +33,9 @@ from types import CodeType, ModuleType
 
 import xxhash
 
-__all__ = ["activate", "forget_imported", "import_project_module", "is_library_file", "scoped", "source_of"]
+__all__ = [
+    "activate", "forget_imported", "import_project_module", "importing", "is_library_file", "scoped", "source_of",
+]  # fmt: skip
 
 OWN_PACKAGE = "workbench"
 KEY_BYTES = 32
@@ -40,6 +43,13 @@ KEY_BYTES = 32
 _SOURCES: dict[str, bytes] = {}  # filename, as code objects name it -> the bytes compiled
 _IMPORTED: dict[str, str] = {}  # module name -> filename, for modules this loader imported
 _ROOT: Path | None = None  # the project root they were imported for
+_RUNNING: list[tuple[str, float]] = []  # project modules whose top-level code runs now (innermost last), since
+
+
+def importing() -> tuple[str, float] | None:
+    """The innermost project module whose top-level code is running now, and since when (`time.monotonic()`)."""
+    running = list(_RUNNING)
+    return running[-1] if running else None
 
 
 def source_of(filename: str) -> bytes | None:
@@ -189,6 +199,14 @@ class _ProjectLoader(importlib.machinery.SourceFileLoader):
             if self.cache:
                 self.cache.store(path, source, code)
         return code
+
+    def exec_module(self, module: ModuleType) -> None:
+        entry = (module.__name__, time.monotonic())
+        _RUNNING.append(entry)
+        try:
+            super().exec_module(module)
+        finally:
+            _RUNNING.remove(entry)
 
 
 class _BytecodeCache:

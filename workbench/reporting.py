@@ -53,8 +53,9 @@ class ListReporter(NullReporter):
 class PlainReporter(NullReporter):
     """One line per event; for pipes, CI logs and `wb watch`."""
 
-    def __init__(self, stream: TextIO | None = None) -> None:
+    def __init__(self, stream: TextIO | None = None, stamp: str = "%H:%M:%S") -> None:
         self.stream = stream or sys.stderr
+        self.stamp = stamp  # a strftime format: `wb watch` adds the date
 
     def planned(self, plan: Plan) -> None:
         if plan.to_run:
@@ -68,7 +69,7 @@ class PlainReporter(NullReporter):
         self._line(f"{outcome:<12} {key} ({seconds:.2f}s){suffix}")
 
     def _line(self, text: str) -> None:
-        self.stream.write(f"{time.strftime('%H:%M:%S')} {text}\n")
+        self.stream.write(f"{time.strftime(self.stamp)} {text}\n")
         self.stream.flush()
 
 

@@ -9,6 +9,7 @@ import traceback
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from workbench import serializers
 from workbench.capture import captured, tail
 from workbench.checks import CheckSpec, run_check
 from workbench.context import AssetContext, Upstream, running
+from workbench.deadline import within
 from workbench.errors import WorkbenchError
 from workbench.gitinfo import GitInfo
 from workbench.partitions import cell_params, unit_id
@@ -115,7 +117,8 @@ def run_asset(
     with captured() as log:
         try:
             checkpoint = _checkpoint_root(spec, ctx, code_version, input_versions)
-            fields = _compute_and_store(spec, inputs, upstream, nodes, artifacts, ctx, checkpoint)
+            compute = partial(_compute_and_store, spec, inputs, upstream, nodes, artifacts, ctx, checkpoint)
+            fields = within(spec.timeout, compute, f"wb-asset-{spec.key}")  # abandoned when it runs too long
         except Exception as exc:
             return Materialization(
                 status=FAILED,

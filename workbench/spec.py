@@ -69,7 +69,7 @@ class AssetSpec:
     partitions: Partitions | None = None
     partition_mappings: Mapping[str, Mapping_] = field(default_factory=dict)  # by parent key or parameter
     env: tuple[str, ...] = ()  # environment variables the asset reads: their values enter its version
-    timeout: int | None = None  # seconds a remote run may take (Kubernetes activeDeadlineSeconds)
+    timeout: int | None = None  # seconds a run may take (locally, and Kubernetes activeDeadlineSeconds)
     k8s: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # merged into its Job: container/pod/job
     hparams: Mapping[str, Any] = field(default_factory=dict)  # `params=`: hyperparameters, part of the version
     file: str = ""

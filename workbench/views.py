@@ -157,12 +157,13 @@ def print_plan(plan: Plan) -> None:
         console.print(Text.assemble("  ", (key, "bold"), "  ", _t("; ".join(str(r) for r in plan.reasons[key]), "dim")))
 
 
-def reporter(quiet: bool) -> Reporter:
+def reporter(quiet: bool, stamp: str = "%H:%M:%S") -> Reporter:
+    """Progress on stderr: a rich progress bar on a terminal, else one line per event stamped with `stamp`."""
     from workbench.reporting import NullReporter, PlainReporter, RichReporter
 
     if quiet:
         return NullReporter()
-    return RichReporter() if sys.stderr.isatty() else PlainReporter()
+    return RichReporter() if sys.stderr.isatty() else PlainReporter(stamp=stamp)
 
 
 def print_result(result: Result) -> None:

@@ -124,3 +124,52 @@ def test_a_journal_stays_until_every_record_it_lists_is_indexed(tmp_path: Path) 
     assert recover(folder, artifacts, metadata) == 1
     assert list(folder.iterdir()) == []
     assert {m.id for m in metadata.history("a")} == {"r1", "r2"}
+
+
+HOLDER = """
+import sys
+from pathlib import Path
+from workbench.leases import Leases
+lease = Leases(Path(sys.argv[1])).acquire("a[eu]")
+lease.hold("watch", "run1")
+print("holding", flush=True)
+sys.stdin.readline()
+lease.release()
+print("released", flush=True)
+sys.stdin.readline()
+"""
+
+
+def test_a_holder_says_who_runs_the_unit_until_it_releases_or_dies(tmp_path: Path) -> None:
+    leases = Leases(tmp_path)
+    first = leases.acquire("a[eu]")
+    assert first is not None
+    first.note("rec1", "records/a/rec1.json")
+    first.release()
+
+    other = subprocess.Popen([sys.executable, "-c", HOLDER, str(tmp_path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert other.stdin is not None and other.stdout is not None
+    try:
+        assert other.stdout.readline().strip() == "holding"
+        holder = leases.holder("a[eu]")
+        assert holder is not None and (holder.pid, holder.trigger, holder.run_id) == (other.pid, "watch", "run1")
+        assert str(holder) == f"pid {other.pid} (watch)" and leases.holder("a[us]") is None
+        other.stdin.write("\n")
+        other.stdin.flush()
+        assert other.stdout.readline().strip() == "released"
+        assert leases.holder("a[eu]") is None  # released: no holder, while its process still lives
+        lease = leases.acquire("a[eu]")
+        assert lease is not None and lease.noted() == ("rec1", "records/a/rec1.json")  # the note survives holding
+        lease.release()
+    finally:
+        other.kill()
+        other.wait()
+
+
+def test_a_holder_is_not_shown_once_its_process_died(tmp_path: Path) -> None:
+    other = subprocess.Popen([sys.executable, "-c", HOLDER, str(tmp_path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert other.stdout is not None
+    assert other.stdout.readline().strip() == "holding"
+    other.kill()  # SIGKILL: the holder's note stays in the file
+    other.wait()
+    assert Leases(tmp_path).holder("a[eu]") is None

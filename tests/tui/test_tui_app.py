@@ -318,3 +318,62 @@ def broken(clean: dict) -> bool:
         assert "cleaning 3" in log  # the asset's own output
         assert "chatty" in log and "looked at 2 rows" in log
         assert "broken" in log and "KeyError: 'missing'" in log and 'clean["missing"]' in log  # error and traceback
+
+
+HELD = '''
+import time
+from pathlib import Path
+from workbench import asset
+
+
+@asset
+def first() -> int:
+    return 1
+
+
+@asset
+def slow(first: int) -> int:
+    Path("started").touch()
+    while not Path("release").exists():  # the test decides when it ends
+        time.sleep(0.01)
+    return first + 1
+'''
+
+
+async def test_a_run_held_by_another_process_shows_as_running_with_its_holder(
+    make_project: Callable[..., Path], settle: Settle, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+
+    from tests.conftest import WB, wait_for, wb_env
+
+    monkeypatch.setattr(app_module, "POLL_SECONDS", 0.2)
+    root = make_project({"pipeline.py": HELD})
+    app = WorkbenchApp(find_project(root))
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        graph = app.query_one(GraphView)
+        await pilot.press("l")
+        assert graph.cursor == "slow"
+        other = subprocess.Popen([WB, "materialize"], cwd=root, env=wb_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_for(root / "started")
+            for _ in range(100):
+                await pilot.pause(0.1)
+                if graph.states == {"first": "fresh", "slow": "running"}:  # first is indexed in a batch
+                    break
+            assert graph.states == {"first": "fresh", "slow": "running"}
+            await settle(pilot)
+            overview = static_text(app, "#overview")
+            assert f"▶ in pid {other.pid} (cli)" in overview, overview
+            assert app.query_one(Legend).counts["running"] == 1
+        finally:
+            (root / "release").touch()
+            assert other.wait(timeout=60) == 0
+        for _ in range(100):
+            await pilot.pause(0.1)
+            if graph.states.get("slow") == "fresh":
+                break
+        assert graph.states == {"first": "fresh", "slow": "fresh"}
+        await settle(pilot)
+        assert "in pid" not in static_text(app, "#overview")
