@@ -20,7 +20,7 @@ from typing import Any
 
 from workbench.hashing import digest
 
-__all__ = ["D", "DEFINITIONS", "E", "Entry", "K", "R", "S", "index_source", "valid_index"]
+__all__ = ["D", "DEFINITIONS", "E", "Entry", "K", "R", "S", "index_source"]
 
 DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 COMPOUND = (ast.If, ast.Try, ast.TryStar, ast.With, ast.AsyncWith, ast.For, ast.AsyncFor, ast.While, ast.Match)
@@ -47,27 +47,6 @@ def index_source(source: bytes, filename: str) -> dict[str, Any]:
         "b": bindings,
         "m": [digest("module", ast.dump(tree, include_attributes=False)), names, [], 0, 0],
     }
-
-
-def valid_index(index: Any) -> bool:
-    """Whether a value loaded from a cache has the shape `index_source` returns."""
-    if not isinstance(index, dict) or set(index) != {"f", "c", "b", "m"}:
-        return False
-    try:
-        entries = [*index["f"].values(), *(e for es in index["c"].values() for e in es), *index["b"].values(), index["m"]]
-        return all(
-            isinstance(e, list)
-            and len(e) == 5
-            and isinstance(e[D], str)
-            and isinstance(e[R], list)
-            and all(isinstance(r, str) for r in e[R])
-            and all(isinstance(d, list) and len(d) == 3 for d in e[K])
-            and type(e[S]) is int
-            and type(e[E]) is int
-            for e in entries
-        )
-    except (AttributeError, KeyError, TypeError):
-        return False
 
 
 def strip_docstrings(tree: ast.AST) -> None:

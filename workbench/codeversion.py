@@ -18,6 +18,8 @@ Comments, docstrings, layout and `@asset(tags=..., group=...)` do not enter the 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import inspect
 import json
 import logging
@@ -35,9 +37,8 @@ import xxhash
 
 from workbench.canonical import Encoder, Unencodable
 from workbench.codeindex import D, DEFINITIONS, E, K, R, S, Entry, definition_entry, index_source, strip_docstrings
-from workbench.codeindex import valid_index
 from workbench.hashing import digest
-from workbench.loader import import_project_module, is_library_file, source_of
+from workbench.loader import import_project_module, is_library_file, source_of, user_key
 from workbench.spec import AssetSpec
 
 __all__ = ["CodeInfo", "CodeVersions", "Covered"]
@@ -144,9 +145,12 @@ class CodeVersions:
         self._files = {name: table for name, table in self._files.items() if os.path.exists(name)}
         self.cache_file.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=self.cache_file.parent, prefix=self.cache_file.name, suffix=".tmp")
+        body = json.dumps(self._files, separators=(",", ":")).encode()
+        key = user_key()
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump({"format": CACHE_FORMAT, "files": self._files}, f, separators=(",", ":"))
+            with os.fdopen(fd, "wb") as f:
+                if key is not None:  # without a key to sign it, an empty file: never trusted
+                    f.write(json.dumps({"format": CACHE_FORMAT, "mac": _mac(key, body)}).encode() + b"\n" + body)
             os.replace(tmp, self.cache_file)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -494,19 +498,24 @@ class CodeVersions:
         if self.cache_file is None or not self.cache_file.exists():
             return {}
         try:
-            data = json.loads(self.cache_file.read_text(encoding="utf-8"))
-            if data["format"] != CACHE_FORMAT:
+            header, _, body = self.cache_file.read_bytes().partition(b"\n")
+            head = json.loads(header)
+            key = user_key()
+            if not isinstance(head, dict) or head.get("format") != CACHE_FORMAT or key is None:
                 return {}
-            files = data["files"]
-            valid = isinstance(files, dict) and all(
-                isinstance(t, dict) and isinstance(t.get("hash"), str) and valid_index(t.get("index")) for t in files.values()
-            )
-            if not valid:
+            if not hmac.compare_digest(str(head.get("mac", "")), _mac(key, body)):
+                raise ValueError("its signature does not match (damaged, or not written by this user)")
+            files = json.loads(body)  # signed by this user's own writes: well formed, no need to walk it
+            if not isinstance(files, dict):
                 raise ValueError("unexpected structure")
             return files  # type: ignore[no-any-return]
         except (OSError, ValueError, KeyError, TypeError) as exc:
             log.warning("ignoring unreadable code-version cache %s: %s", self.cache_file, exc)
             return {}
+
+
+def _mac(key: bytes, body: bytes) -> str:
+    return hashlib.blake2b(body, key=key, digest_size=32).hexdigest()
 
 
 def _digest_text(parts: list[str]) -> str:

@@ -218,7 +218,7 @@ class _BytecodeCache:
 
     @classmethod
     def at(cls, folder: Path) -> _BytecodeCache | None:
-        key = _user_key()
+        key = user_key()
         return cls(folder, key) if key is not None else None
 
     def _file(self, path: str) -> Path:
@@ -259,7 +259,7 @@ class _BytecodeCache:
             pass  # a read-only store: compile each time
 
 
-def _user_key() -> bytes | None:
+def user_key() -> bytes | None:
     """This user's bytecode-signing key, created on first use; None when it cannot be kept."""
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     path = base / "workbench" / "bytecode.key"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import importlib
 import itertools
+import json
 import os
 import sys
 import textwrap
@@ -371,3 +372,20 @@ def test_a_big_shared_list_of_functions_is_followed_from_every_asset(project: Pr
     after = both(src.replace("x + 1", "x + 2"))
     assert before[0] != after[0] and before[1] != after[1]
     assert both(src) == before
+
+
+def test_a_cache_edited_by_someone_else_is_ignored(project: Project, tmp_path: Path) -> None:
+    """The cache lives in a checkout's .workbench: it is signed with this user's key, so a planted
+    entry (say, an old digest for an edited function) cannot make a changed asset look fresh."""
+    root, module = project({"assets.py": BASE})
+    cache = tmp_path / "code_versions.json"
+    versions = CodeVersions(root, cache)
+    expected = versions.of(_spec(module, "out"))
+    versions.save()
+    header, _, body = cache.read_bytes().partition(b"\n")
+    entry = json.loads(body)
+    for table in entry.values():
+        for fn in table["index"]["f"].values():
+            fn[0] = "0" * 32  # a forged digest
+    cache.write_bytes(header + b"\n" + json.dumps(entry).encode())
+    assert CodeVersions(root, cache).of(_spec(module, "out")) == expected
