@@ -1,7 +1,7 @@
 """The samples pushed to the API-server double with the store on S3: each ends as fresh as a local run.
 
-k8s (resources, node selectors, a GPU), training (checkpoints) and etl (daily partitions, checks);
-the tracking sample pushes the same way and is left out to keep the suite fast.
+k8s (resources, node selectors, a GPU), training (checkpoints, params, step metrics), etl (daily
+partitions, checks) and tracking (a grid sweep).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ def asset_states(project: Path) -> dict[str, str]:
     return {row["key"]: row["state"] for row in json.loads(done.stdout) if row["kind"] == "asset"}
 
 
-@pytest.mark.parametrize("name", ["k8s", "training", "etl"])
+@pytest.mark.parametrize("name", ["k8s", "training", "etl", "tracking"])
 def test_a_sample_pushed_is_fresh_after_sync(name: str, cluster: Cluster, shared: str, tmp_path: Path) -> None:
     project = copy_sample(name, tmp_path)
     done = run_wb(project, "push", "--image", IMAGE, "--store", shared, "--wait", timeout=300)
