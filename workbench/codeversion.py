@@ -45,7 +45,7 @@ __all__ = ["CodeInfo", "CodeVersions", "Covered"]
 
 log = logging.getLogger(__name__)
 
-CACHE_FORMAT = f"codeversions-3-py{sys.version_info[0]}.{sys.version_info[1]}"
+CACHE_FORMAT = f"codeversions-4-py{sys.version_info[0]}.{sys.version_info[1]}"
 OWN_PACKAGE = "workbench"
 _JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode  # json.dumps(**options) builds one per call
 
