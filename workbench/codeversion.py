@@ -39,7 +39,6 @@ from workbench.canonical import Encoder, Unencodable
 from workbench.codeindex import D, DEFINITIONS, E, K, R, S, Entry, definition_entry, index_source, strip_docstrings
 from workbench.hashing import digest
 from workbench.loader import import_project_module, is_library_file, source_of, user_key
-from workbench.spec import AssetSpec
 
 __all__ = ["CodeInfo", "CodeVersions", "Covered"]
 
