@@ -24,8 +24,8 @@ import fsspec.core
 from fsspec.implementations.local import LocalFileSystem
 
 from workbench.errors import StoreError, WorkbenchError
-from workbench.hashing import digest, file_digest
-from workbench.records import AliasEvent, CheckRecord, Materialization
+from workbench.core.hashing import digest, file_digest
+from workbench.core.records import AliasEvent, CheckRecord, Materialization
 
 __all__ = ["ArtifactStore", "RecordProblem"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
-from workbench.records import AliasEvent, CheckRecord, Latest, Materialization, Run, SourceObservation
+from workbench.core.records import AliasEvent, CheckRecord, Latest, Materialization, Run, SourceObservation
 
 SCHEMA_VERSION = 6
 

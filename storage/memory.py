@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from workbench.records import AliasEvent, CheckRecord, Latest, Materialization, Run, SourceObservation
+from workbench.core.records import AliasEvent, CheckRecord, Latest, Materialization, Run, SourceObservation
 
 __all__ = ["InMemoryMetadataStore"]
 

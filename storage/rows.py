@@ -15,7 +15,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from workbench.records import AliasEvent, CheckRecord, Materialization, Run, SourceObservation
+from workbench.core.records import AliasEvent, CheckRecord, Materialization, Run, SourceObservation
 
 T = TypeVar("T")
 

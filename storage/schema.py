@@ -1,6 +1,6 @@
 """SQLModel tables of the metadata store and the schema migrations.
 
-The tables mirror the domain values in `workbench.records` column for column (mappings as JSON
+The tables mirror the domain values in `workbench.core.records` column for column (mappings as JSON
 text, `partition` '' when unpartitioned). Keys are text or UUID strings: DuckDB needs an explicit
 Sequence for integer autoincrement, so there is none. The DDL is compiled from these models with
 the duckdb_engine dialect and run on a raw DuckDB connection; this module is imported only when a

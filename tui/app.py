@@ -20,10 +20,10 @@ from textual.widgets import Footer, Header, Static
 from textual.worker import Worker, get_current_worker
 
 from workbench.errors import WorkbenchError
-from workbench.leases import Holder
+from workbench.run.leases import Holder
 from workbench.project import ProjectConfig
-from workbench.selection import needs_states, parse, select
-from workbench.staleness import Status
+from workbench.core.selection import needs_states, parse, select
+from workbench.core.staleness import Status
 from workbench.tui import commands, data, scene
 from workbench.tui.asset_tree import AssetTree
 from workbench.tui.describe import why

@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from workbench.errors import WorkbenchError
-from workbench.leases import Holder, Leases
+from workbench.run.leases import Holder, Leases
 from workbench.project import ProjectConfig
-from workbench.records import Materialization
-from workbench.staleness import Reason, Status
+from workbench.core.records import Materialization
+from workbench.core.staleness import Reason, Status
 from workbench.workspace import Workspace
 
 PREVIEW_ROWS = 20
@@ -63,8 +63,8 @@ def refresh(ws: Workspace) -> Loaded:
 
 def by_asset(ws: Workspace, units: Mapping[str, Status]) -> dict[str, Status]:
     """One status per asset: a partitioned asset's sums up its partitions, as `wb status` does."""
-    from workbench.units import units_of
-    from workbench.views import asset_row
+    from workbench.core.units import units_of
+    from workbench.cli.views import asset_row
 
     out: dict[str, Status] = {}
     for key in ws.graph.order:
@@ -112,9 +112,9 @@ def store_stamp(ws: Workspace) -> tuple[object, ...] | None:
 def held(ws: Workspace) -> dict[str, Holder]:
     """The assets other processes are running now (one of its partitions, for a partitioned one), by who runs them.
 
-    Read from the unit leases (`workbench.leases`): one small file read per unit, ~20 us each.
+    Read from the unit leases (`workbench.run.leases`): one small file read per unit, ~20 us each.
     """
-    from workbench.units import units_of
+    from workbench.core.units import units_of
 
     leases = Leases(ws.project.config.home / "locks")
     if not leases.folder.is_dir():
@@ -141,7 +141,7 @@ def preview_of(ws: Workspace, key: str, status: Status | None) -> Preview:
 def lineage(ws: Workspace, key: str, version: str | None, levels: int = LINEAGE_LEVELS) -> dict[str, Any] | str | None:
     """The exact input versions behind one version, `levels` deep (deeper ones load on demand);
     None when there is no version yet, the error message when the lookup failed."""
-    from workbench.lineage import version_tree
+    from workbench.ops.lineage import version_tree
 
     if not version:
         return None
@@ -156,7 +156,7 @@ def source_preview(ws: Workspace, key: str) -> Preview:
     path = getattr(ws.graph.nodes[key], "path", "")
     if obs is None or obs.data_version is None:
         return Preview(text=f"source file {path} is missing")
-    from workbench.views import human_size
+    from workbench.cli.views import human_size
 
     return Preview(text=f"source {path}\ndata version {obs.data_version}\n{human_size(obs.size)}")
 
@@ -169,8 +169,8 @@ def preview(ws: Workspace, record: Materialization, rows: int = PREVIEW_ROWS) ->
         path = ws.artifacts.local_path(record.artifact_uri)
         if record.serializer == "parquet":
             return _table(path, rows)
-        from workbench import serializers
-        from workbench.views import artifact_text
+        from workbench.run import serializers
+        from workbench.cli.views import artifact_text
 
         return Preview(text=artifact_text(serializers.read(path, record.serializer), record.serializer))
     except (WorkbenchError, OSError, ValueError) as exc:

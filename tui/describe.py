@@ -11,15 +11,15 @@ from pathlib import Path
 
 from rich.text import Text
 
-from workbench.graph import AssetGraph
-from workbench.leases import Holder
-from workbench.records import CheckRecord, Materialization
-from workbench.spec import AssetSpec
-from workbench.staleness import CheckState, Status
+from workbench.core.graph import AssetGraph
+from workbench.run.leases import Holder
+from workbench.core.records import CheckRecord, Materialization
+from workbench.core.spec import AssetSpec
+from workbench.core.staleness import CheckState, Status
 from workbench.tui import theme
 from workbench.tui.data import relative
-from workbench.search import sparkline
-from workbench.views import human_size, param_text, short
+from workbench.ops.search import sparkline
+from workbench.cli.views import human_size, param_text, short
 
 
 def why(status: Status | None) -> str:

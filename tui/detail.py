@@ -18,8 +18,8 @@ from textual.timer import Timer
 from textual.widgets import Static, TabbedContent, TabPane
 from textual.worker import get_current_worker
 
-from workbench.leases import Holder
-from workbench.staleness import Status
+from workbench.run.leases import Holder
+from workbench.core.staleness import Status
 from workbench.tui import data, describe, theme
 from workbench.tui.lineage_tree import LineageTree
 from workbench.tui.preview_pane import PreviewPane

@@ -12,7 +12,7 @@ from textual.message import Message
 from textual.message_pump import MessagePump
 
 if TYPE_CHECKING:
-    from workbench.plan import Plan
+    from workbench.core.plan import Plan
 
 STARTED = "started"
 

@@ -11,15 +11,15 @@ from textual.message import Message
 from textual.worker import Worker
 
 from workbench.errors import WorkbenchError
-from workbench.partitions import split_unit
-from workbench.reporting import CHECKED, FAILED, FRESH, MATERIALIZED, RETRY
+from workbench.core.partitions import split_unit
+from workbench.run.reporting import CHECKED, FAILED, FRESH, MATERIALIZED, RETRY
 from workbench.tui.legend import Legend
 from workbench.tui.reporter import STARTED, TuiReporter
 from workbench.tui.theme import RUNNING
 from workbench.workspace import Workspace
 
 if TYPE_CHECKING:
-    from workbench.executor import Result
+    from workbench.run.executor import Result
 
 SETTLED = {MATERIALIZED: "fresh", FRESH: "fresh", FAILED: "failed"}  # run outcome -> node state
 REPAINT_SECONDS = 0.1

@@ -9,8 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from workbench.errors import WorkbenchError
-from workbench.graph import AssetGraph
-from workbench.selection import select
+from workbench.core.graph import AssetGraph
+from workbench.core.selection import select
 from workbench.tui.layout import Layout, layout
 
 

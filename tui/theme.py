@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.style import Style
 from rich.text import Text
 
-from workbench.staleness import FAILED, FRESH, MISSING, STALE
+from workbench.core.staleness import FAILED, FRESH, MISSING, STALE
 
 RUNNING = "running"
 STATES = (FRESH, STALE, MISSING, FAILED, RUNNING)

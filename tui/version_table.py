@@ -8,10 +8,10 @@ from rich.text import Text
 from textual.message import Message
 from textual.widgets import DataTable
 
-from workbench.records import Materialization
+from workbench.core.records import Materialization
 from workbench.tui import theme
 from workbench.tui.describe import when
-from workbench.views import human_size, param_text, short
+from workbench.cli.views import human_size, param_text, short
 
 
 class VersionTable(DataTable[Text]):

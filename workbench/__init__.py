@@ -11,41 +11,41 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "asset": "workbench.spec",
-    "source": "workbench.spec",
-    "Resources": "workbench.spec",
-    "Output": "workbench.spec",
-    "AssetSpec": "workbench.spec",
-    "SourceSpec": "workbench.spec",
-    "AssetGraph": "workbench.graph",
-    "check": "workbench.checks",
-    "CheckResult": "workbench.checks",
-    "DailyPartitions": "workbench.partitions",
-    "StaticPartitions": "workbench.partitions",
-    "Grid": "workbench.partitions",
-    "AllPartitions": "workbench.partitions",
-    "SamePartition": "workbench.partitions",
-    "Window": "workbench.partitions",
+    "asset": "workbench.core.spec",
+    "source": "workbench.core.spec",
+    "Resources": "workbench.core.spec",
+    "Output": "workbench.core.spec",
+    "AssetSpec": "workbench.core.spec",
+    "SourceSpec": "workbench.core.spec",
+    "AssetGraph": "workbench.core.graph",
+    "check": "workbench.core.checks",
+    "CheckResult": "workbench.core.checks",
+    "DailyPartitions": "workbench.core.partitions",
+    "StaticPartitions": "workbench.core.partitions",
+    "Grid": "workbench.core.partitions",
+    "AllPartitions": "workbench.core.partitions",
+    "SamePartition": "workbench.core.partitions",
+    "Window": "workbench.core.partitions",
     "WorkbenchError": "workbench.errors",
-    "log_metric": "workbench.context",
-    "AssetContext": "workbench.context",
+    "log_metric": "workbench.run.context",
+    "AssetContext": "workbench.run.context",
     "materialize": "workbench.api",
     "load": "workbench.api",
     "Result": "workbench.api",
     "history": "workbench.api",
-    "Upstream": "workbench.context",
+    "Upstream": "workbench.run.context",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])
 
 if TYPE_CHECKING:
     from workbench.api import Result, history, load, materialize
-    from workbench.context import AssetContext, Upstream, log_metric
+    from workbench.run.context import AssetContext, Upstream, log_metric
     from workbench.errors import WorkbenchError
-    from workbench.checks import CheckResult, check
-    from workbench.graph import AssetGraph
-    from workbench.partitions import AllPartitions, DailyPartitions, Grid, SamePartition, StaticPartitions, Window
-    from workbench.spec import AssetSpec, Output, Resources, SourceSpec, asset, source
+    from workbench.core.checks import CheckResult, check
+    from workbench.core.graph import AssetGraph
+    from workbench.core.partitions import AllPartitions, DailyPartitions, Grid, SamePartition, StaticPartitions, Window
+    from workbench.core.spec import AssetSpec, Output, Resources, SourceSpec, asset, source
 
 
 def __getattr__(name: str) -> Any:

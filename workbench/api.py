@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from workbench.errors import AssetFailedError, SelectionError, VersionRefError
-from workbench.executor import Result
-from workbench.loader import scoped
+from workbench.run.executor import Result
+from workbench.versioning.loader import scoped
 from workbench.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ def materialize(
     `params`: run the selected assets with these params (a one-off variant, as `--param`).
     `raise_on_failure`: raise `AssetFailedError` (naming each failure) instead of returning a failed result.
     """
-    from workbench.spec import check_params
+    from workbench.core.spec import check_params
 
     with scoped():
         ws = Workspace.open(project, fresh=False)
@@ -52,7 +52,7 @@ def history(selection: str | None = None, project: str | Path | None = None, *, 
     Columns: key, partition, data_version, code_version, status, materialized_at, git_commit, then
     `params.<name>` and `metrics.<name>`. `limit`: at most this many versions per asset.
     """
-    from workbench import search
+    from workbench.ops import search
 
     with scoped():
         ws = Workspace.open(project, fresh=False)
@@ -68,9 +68,9 @@ def versions(ws: Workspace, selection: str | None, limit: int | None = None) -> 
 
 def load(key: str, version: str | None = None, alias: str | None = None, project: str | Path | None = None) -> Any:
     """The value of an asset: its latest version, or the one a version reference names."""
-    from workbench import serializers
-    from workbench.graph import suggest
-    from workbench.versions import resolve
+    from workbench.run import serializers
+    from workbench.core.graph import suggest
+    from workbench.core.versions import resolve
 
     if alias is not None and version is not None:
         raise VersionRefError("pass version= or alias=, not both")

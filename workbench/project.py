@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
-from workbench.checks import CheckSpec, check_of
+from workbench.core.checks import CheckSpec, check_of
 from workbench.errors import ProjectError
-from workbench.graph import AssetGraph, Node
-from workbench.loader import activate, forget_imported
-from workbench.spec import spec_of
+from workbench.core.graph import AssetGraph, Node
+from workbench.versioning.loader import activate, forget_imported
+from workbench.core.spec import spec_of
 
 HOME_ENV = "WORKBENCH_HOME"
 VENV_MARKERS = ("site-packages", "dist-packages", ".venv")
@@ -114,7 +114,7 @@ def load_project(config: ProjectConfig, *, fresh: bool = True) -> Project:
     modules are imported again only when one of their files changed (the notebook API).
     """
     from workbench.storage.rows import paused_gc
-    from workbench.units import check_mappings
+    from workbench.core.units import check_mappings
 
     with paused_gc():  # what it builds lives as long as the project: the collector would only rescan it
         specs, checks = collect_specs(config, fresh=fresh)

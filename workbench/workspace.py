@@ -11,20 +11,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from workbench.errors import SelectionError
-from workbench.partitions import unit_id
+from workbench.core.partitions import unit_id
 from workbench.project import Project, ProjectConfig, find_project, load_project
-from workbench.records import Latest, SourceObservation
-from workbench.spec import SourceSpec
-from workbench.staleness import Status, asset_states, compute_status
-from workbench.units import partition_keys
+from workbench.core.records import Latest, SourceObservation
+from workbench.core.spec import SourceSpec
+from workbench.core.staleness import Status, asset_states, compute_status
+from workbench.core.units import partition_keys
 
 if TYPE_CHECKING:
-    from workbench.codeversion import CodeInfo
-    from workbench.libraries import Libraries
-    from workbench.executor import Result
-    from workbench.graph import AssetGraph
-    from workbench.plan import Plan
-    from workbench.reporting import Reporter
+    from workbench.versioning.codeversion import CodeInfo
+    from workbench.versioning.libraries import Libraries
+    from workbench.run.executor import Result
+    from workbench.core.graph import AssetGraph
+    from workbench.core.plan import Plan
+    from workbench.run.reporting import Reporter
     from workbench.storage.artifacts import ArtifactStore
     from workbench.storage.metadata import DuckDBMetadataStore
 
@@ -55,7 +55,7 @@ class Workspace:
     def metadata(self) -> DuckDBMetadataStore:
         from workbench.storage.metadata import DuckDBMetadataStore
 
-        from workbench.gitinfo import ignore_in_git
+        from workbench.versioning.gitinfo import ignore_in_git
 
         ignore_in_git(self.project.config.home)
         store = DuckDBMetadataStore(self.project.config.metadata_path)
@@ -63,14 +63,14 @@ class Workspace:
             self._catch_up(store)
         journals = self.project.config.home / "journal"
         if journals.is_dir() and any(journals.iterdir()):  # a run is going on, or one was killed
-            from workbench.leases import recover
+            from workbench.run.leases import recover
 
             recover(journals, self.artifacts, store)  # index what killed runs wrote
         return store
 
     def _catch_up(self, store: DuckDBMetadataStore) -> None:
         """Index the JSON records a missing or behind index lacks, saying so on stderr."""
-        from workbench.doctor import catch_up
+        from workbench.ops.doctor import catch_up
 
         added, unreadable = catch_up(self.artifacts, store)
         if added.total:
@@ -90,7 +90,7 @@ class Workspace:
     @cached_property
     def code(self) -> dict[str, CodeInfo]:
         """What each asset's and check's code version covers, by key (checks as `asset:name`)."""
-        from workbench.codeversion import CodeVersions
+        from workbench.versioning.codeversion import CodeVersions
         from workbench.storage.rows import paused_gc
 
         with paused_gc():  # many small objects and no cycles: the collector's passes cost ~40%
@@ -102,7 +102,7 @@ class Workspace:
 
     def coverage(self, key: str) -> CodeInfo:
         """What the code version of asset `key` covers (for `wb why`)."""
-        from workbench.codeversion import CodeVersions
+        from workbench.versioning.codeversion import CodeVersions
 
         return CodeVersions(self.root, self.project.config.cache_dir / "code_versions.json", explain=True).info(
             self.graph.nodes[key]
@@ -114,7 +114,7 @@ class Workspace:
 
     @cached_property
     def _libraries(self) -> Libraries:
-        from workbench.libraries import Libraries
+        from workbench.versioning.libraries import Libraries
 
         return Libraries(self.project.config.cache_dir / "libraries.json")
 
@@ -126,7 +126,7 @@ class Workspace:
         """Run the assets `selection` names with `overrides` of their params (`--param`), from now on."""
         from dataclasses import replace
 
-        from workbench.params import vary
+        from workbench.core.params import vary
 
         self.project = replace(self.project, graph=vary(self.graph, self.select(selection), overrides))
         for computed in ("code", "code_versions"):  # a `status:` selection computed them for the declared graph
@@ -134,7 +134,7 @@ class Workspace:
 
     def observe_sources(self) -> dict[str, SourceObservation]:
         """Current source observations; new hashes are saved so the next look is cheap."""
-        from workbench.sources import observe_all
+        from workbench.versioning.sources import observe_all
 
         specs = [n for n in self.graph.nodes.values() if isinstance(n, SourceSpec)]
         if not specs:
@@ -202,7 +202,7 @@ class Workspace:
 
         A selection that matches nothing is bad input, unless it filters by state (`status:stale`
         matches nothing when everything is fresh)."""
-        from workbench.selection import needs_states, parse, select
+        from workbench.core.selection import needs_states, parse, select
 
         states = None
         if needs_states(parse(expression or "")):
@@ -224,8 +224,8 @@ class Workspace:
         partitions: str | None = None,
         reuse: bool = True,
     ) -> Result:
-        from workbench.executor import execute
-        from workbench.reporting import NullReporter
+        from workbench.run.executor import execute
+        from workbench.run.reporting import NullReporter
 
         status = self.status()
         plan = self.plan(status, selection, force=force, only=only, partitions=partitions)
@@ -249,7 +249,7 @@ class Workspace:
         only: bool = False,
         partitions: str | None = None,
     ) -> Plan:
-        from workbench.plan import make_plan
+        from workbench.core.plan import make_plan
 
         selected = self.select(selection, status)
         return make_plan(

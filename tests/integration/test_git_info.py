@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 from tests.conftest import run_wb, write_files
-from workbench.gitinfo import git_info
+from workbench.versioning.gitinfo import git_info
 
 PIPELINE = "from workbench import asset\n\n@asset\ndef a() -> dict:\n    return {'v': 1}\n"
 

@@ -9,7 +9,7 @@ import pytest
 
 import workbench
 from tests.conftest import run_wb
-from workbench.partitions import DailyPartitions, StaticPartitions, Window, parent_partitions, select_partitions
+from workbench.core.partitions import DailyPartitions, StaticPartitions, Window, parent_partitions, select_partitions
 from workbench.errors import DefinitionError, SelectionError
 
 PIPELINE = """

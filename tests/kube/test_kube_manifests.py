@@ -27,7 +27,7 @@ from workbench.kube.manifests import (
     resource_requirements,
 )
 from workbench.storage.artifacts import ArtifactStore
-from workbench.spec import Resources
+from workbench.core.spec import Resources
 
 K8S_VERSION = "1.30"
 DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")

@@ -13,7 +13,7 @@ from workbench.storage.artifacts import ArtifactStore
 import pytest
 
 from tests.conftest import WB, run_wb
-from workbench.records import CheckRecord, Materialization
+from workbench.core.records import CheckRecord, Materialization
 
 
 @pytest.fixture

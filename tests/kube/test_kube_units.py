@@ -12,14 +12,14 @@ from typing import Any
 import pytest
 
 from tests.conftest import write_files
-from workbench.spec import asset
-from workbench.codepackage import fetch, git_of, pack, project_files, upload
+from workbench.core.spec import asset
+from workbench.kube.codepackage import fetch, git_of, pack, project_files, upload
 from workbench.errors import DefinitionError, ProjectError, StoreError
-from workbench.gitinfo import GitInfo
+from workbench.versioning.gitinfo import GitInfo
 from workbench.kube.driver import StartWatch, allowed, pod_failure, pod_waiting
 from workbench.kube.settings import read_settings
-from workbench.remote import environment_mismatch
-from workbench.spec import AssetSpec, SourceSpec, spec_of
+from workbench.kube.remote import environment_mismatch
+from workbench.core.spec import AssetSpec, SourceSpec, spec_of
 from workbench.storage.artifacts import ArtifactStore
 
 

@@ -34,15 +34,15 @@ from pathlib import Path
 from typing import Any
 
 import workbench.cli
-import workbench.executor
-import workbench.runner
-import workbench.serializers
+import workbench.run.executor
+import workbench.run.runner
+import workbench.run.serializers
 import workbench.storage.artifacts as artifacts_module
 import workbench.storage.metadata as metadata_module
-import workbench.views
+import workbench.cli.views
 import workbench.workspace  # noqa: F401 - preloaded so that children start fast
-from workbench.hashing import file_digest
-from workbench.records import Materialization
+from workbench.core.hashing import file_digest
+from workbench.core.records import Materialization
 
 POINTS = ("asset", "artifact", "publish", "record", "index", "random")
 
@@ -59,7 +59,7 @@ def arm(point: str, nth: int, rng: random.Random) -> None:
         return next(calls) == nth
 
     if point == "asset":
-        real_running = workbench.runner.running
+        real_running = workbench.run.runner.running
 
         @contextmanager
         def running(ctx: Any) -> Iterator[Any]:
@@ -68,9 +68,9 @@ def arm(point: str, nth: int, rng: random.Random) -> None:
             with real_running(ctx) as value:
                 yield value
 
-        workbench.runner.running = running  # type: ignore[assignment]
+        workbench.run.runner.running = running  # type: ignore[assignment]
     elif point == "artifact":
-        real_write = workbench.serializers.write
+        real_write = workbench.run.serializers.write
 
         def write(value: Any, kind: str, path: Path, **options: Any) -> Any:
             out = real_write(value, kind, path, **options)
@@ -79,7 +79,7 @@ def arm(point: str, nth: int, rng: random.Random) -> None:
                 die()
             return out
 
-        workbench.serializers.write = write  # type: ignore[assignment]
+        workbench.run.serializers.write = write  # type: ignore[assignment]
     elif point == "publish":
         real_move = artifacts_module._move
         before = rng.random() < 0.5

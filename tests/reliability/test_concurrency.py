@@ -15,7 +15,7 @@ from itertools import combinations
 from pathlib import Path
 
 from tests.conftest import WB, run_wb
-from workbench.records import Materialization
+from workbench.core.records import Materialization
 from workbench.storage.metadata import DuckDBMetadataStore
 
 KEYS = ("a", "b", "c", "d", "e", "f", "g", "h")

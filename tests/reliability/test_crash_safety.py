@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_wb
-from workbench.hashing import file_digest
-from workbench.records import Materialization
+from workbench.core.hashing import file_digest
+from workbench.core.records import Materialization
 from workbench.storage.metadata import DuckDBMetadataStore
 
 HERE = Path(__file__).resolve().parent

@@ -1,4 +1,4 @@
-"""Unit leases and run journals (`workbench/leases.py`): held while their process lives, no longer."""
+"""Unit leases and run journals (`workbench/run/leases.py`): held while their process lives, no longer."""
 
 from __future__ import annotations
 
@@ -7,15 +7,15 @@ import sys
 import time
 from pathlib import Path
 
-from workbench.leases import Leases, RunJournal, recover
-from workbench.records import SUCCESS, Materialization, utcnow
+from workbench.run.leases import Leases, RunJournal, recover
+from workbench.core.records import SUCCESS, Materialization, utcnow
 from workbench.storage.artifacts import ArtifactStore
 from workbench.storage.memory import InMemoryMetadataStore
 
 HOLD = """
 import sys, time
 from pathlib import Path
-from workbench.leases import Leases
+from workbench.run.leases import Leases
 lease = Leases(Path(sys.argv[1])).acquire("a[eu]")
 print("held" if lease else "busy", flush=True)
 time.sleep(60)
@@ -73,8 +73,8 @@ def test_the_next_holder_learns_the_record_and_garbage_teaches_nothing(tmp_path:
 DIE_WITH_A_JOURNAL = """
 import os, signal, sys
 from pathlib import Path
-from workbench.leases import RunJournal
-from workbench.records import Materialization, utcnow
+from workbench.run.leases import RunJournal
+from workbench.core.records import Materialization, utcnow
 from workbench.storage.artifacts import ArtifactStore
 
 def record(id):
@@ -129,7 +129,7 @@ def test_a_journal_stays_until_every_record_it_lists_is_indexed(tmp_path: Path) 
 HOLDER = """
 import sys
 from pathlib import Path
-from workbench.leases import Leases
+from workbench.run.leases import Leases
 lease = Leases(Path(sys.argv[1])).acquire("a[eu]")
 lease.hold("watch", "run1")
 print("holding", flush=True)

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_wb
-from workbench.hashing import digest
-from workbench.records import SUCCESS, Materialization
+from workbench.core.hashing import digest
+from workbench.core.records import SUCCESS, Materialization
 from workbench.storage.artifacts import ArtifactStore
 from workbench.storage.metadata import DuckDBMetadataStore
 from workbench.workspace import Workspace

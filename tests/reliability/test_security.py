@@ -15,9 +15,9 @@ import workbench
 from tests.conftest import REPO, run_wb
 from wbcall import Wb
 from workbench.errors import DefinitionError, StoreError
-from workbench.records import Materialization
-from workbench.reporting import RichReporter
-from workbench.spec import check_key
+from workbench.core.records import Materialization
+from workbench.run.reporting import RichReporter
+from workbench.core.spec import check_key
 from workbench.storage.artifacts import ArtifactStore
 from workbench.storage.metadata import DuckDBMetadataStore
 
@@ -83,7 +83,7 @@ def test_asset_keys_that_could_leave_the_store_are_refused(name: str) -> None:
 def test_a_record_cannot_be_written_outside_the_store(tmp_path: Path, key: str) -> None:
     store = ArtifactStore(str(tmp_path / "store"))
     record = Materialization(id="r", asset_key=key, status="success", code_version="c", run_id="r",
-                             trigger="cli", started_at=workbench.records.utcnow(), ended_at=workbench.records.utcnow())  # fmt: skip
+                             trigger="cli", started_at=workbench.core.records.utcnow(), ended_at=workbench.core.records.utcnow())  # fmt: skip
     with pytest.raises(StoreError):
         store.write_record(record)
     assert list(tmp_path.rglob("*.json")) == []
@@ -177,7 +177,7 @@ def test_no_shell_and_no_string_commands() -> None:
 def test_pickle_is_read_in_one_place_only() -> None:
     """The one `pickle.load` reads a path the artifact store handed out (checked by the test above)."""
     users = [p.relative_to(REPO) for p in _sources() if re.search(r"pickle\.loads?\(", p.read_text(encoding="utf-8"))]
-    assert users == [Path("workbench/serializers.py")]
+    assert users == [Path("workbench/run/serializers.py")]
 
 
 
@@ -185,15 +185,15 @@ def test_pickle_is_read_in_one_place_only() -> None:
 
 MARKUP_RECORD = Materialization(
     id="m1", asset_key="good", status="failed", code_version="c", run_id="r", trigger="tui",
-    started_at=workbench.records.utcnow(), ended_at=workbench.records.utcnow(), partition="[bold red]p[/]",
+    started_at=workbench.core.records.utcnow(), ended_at=workbench.core.records.utcnow(), partition="[bold red]p[/]",
     error="ValueError: [bold red]x[/]", log="[blink]log[/]", metrics={"[blink]m[/]": 1.0},
 )  # fmt: skip
 
 
 def test_the_tui_detail_pane_shows_user_strings_verbatim() -> None:
-    from workbench.graph import AssetGraph
-    from workbench.spec import AssetSpec
-    from workbench.staleness import R_FAILED, Reason, Status
+    from workbench.core.graph import AssetGraph
+    from workbench.core.spec import AssetSpec
+    from workbench.core.staleness import R_FAILED, Reason, Status
     from workbench.tui import describe
 
     graph = AssetGraph.build([AssetSpec(key="good", fn=lambda: None, params=())])

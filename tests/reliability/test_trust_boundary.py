@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 import workbench
 from tests.conftest import run_wb, write_files
 from workbench.errors import DefinitionError, StoreError
-from workbench.partitions import SamePartition, Window, parent_partitions
-from workbench.spec import check_key
+from workbench.core.partitions import SamePartition, Window, parent_partitions
+from workbench.core.spec import check_key
 from workbench.storage.artifacts import ArtifactStore
 
 PIPELINE = """

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from workbench.records import SUCCESS, Materialization
+from workbench.core.records import SUCCESS, Materialization
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=timezone.utc)
 

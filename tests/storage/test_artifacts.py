@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from workbench.errors import StoreError
-from workbench.hashing import file_digest
-from workbench.records import Materialization
+from workbench.core.hashing import file_digest
+from workbench.core.records import Materialization
 from workbench.storage.artifacts import ArtifactStore, RecordProblem
 
 MakeRecord = Callable[..., Materialization]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from workbench.records import AliasEvent, FAILED, Latest, Materialization, Run, SourceObservation
+from workbench.core.records import AliasEvent, FAILED, Latest, Materialization, Run, SourceObservation
 from workbench.storage.base import MetadataStore
 from workbench.storage.memory import InMemoryMetadataStore
 from workbench.storage.metadata import DuckDBMetadataStore

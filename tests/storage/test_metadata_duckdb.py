@@ -14,7 +14,7 @@ import duckdb
 import pytest
 
 from workbench.errors import StoreBusyError, StoreError
-from workbench.records import Materialization
+from workbench.core.records import Materialization
 from workbench.storage.base import SCHEMA_VERSION
 from workbench.storage.metadata import DuckDBMetadataStore
 from workbench.storage.rows import ALIAS_EVENTS, CHECKS, MATERIALIZATIONS, OBSERVATIONS, RUNS

@@ -16,7 +16,7 @@ import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from workbench.records import Materialization
+from workbench.core.records import Materialization
 from workbench.storage.metadata import DuckDBMetadataStore
 
 path, role, count, keys = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4])

@@ -19,7 +19,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from workbench.canonical import Encoder, Unencodable
+from workbench.versioning.canonical import Encoder, Unencodable
 
 
 def encode(value: Any) -> str:
@@ -106,7 +106,7 @@ def test_cycles_and_depth_are_refused() -> None:
 def test_encoding_is_the_same_in_processes_with_other_hash_seeds() -> None:
     code = (
         "import datetime as dt\n"
-        "from workbench.canonical import Encoder\n"
+        "from workbench.versioning.canonical import Encoder\n"
         "v = {'tags': {'x', 'y', 'z', 'alpha', 'beta'}, 'when': dt.date(2026, 1, 1), 'n': frozenset({1.5, 'q'})}\n"
         "print(Encoder(lambda v: None, lambda t: False).encode(v))\n"
     )

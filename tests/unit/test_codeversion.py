@@ -15,17 +15,17 @@ from types import ModuleType
 
 import pytest
 
-from workbench import codeversion
-from workbench.codeversion import CodeVersions
-from workbench.hashing import digest
-from workbench.spec import AssetSpec, spec_of
+from workbench.versioning import codeversion
+from workbench.versioning.codeversion import CodeVersions
+from workbench.core.hashing import digest
+from workbench.core.spec import AssetSpec, spec_of
 
 Version = Callable[..., str]
 Project = Callable[..., tuple[Path, ModuleType]]
 
 BASE = """
     import json
-    from workbench.spec import asset
+    from workbench.core.spec import asset
 
     SCALE = 2
 
@@ -121,7 +121,7 @@ def test_meaningful_edits_change_version(version: Version, edited: str) -> None:
 
 def test_nested_function_and_class_docstrings_are_ignored(version: Version) -> None:
     src = """
-        from workbench.spec import asset
+        from workbench.core.spec import asset
 
         class Box:
             '''Box doc.'''
@@ -151,7 +151,7 @@ def test_local_names_do_not_hide_globals_read_elsewhere(version: Version) -> Non
 
 FROM_IMPORT = """
     from helpers import clean
-    from workbench.spec import asset
+    from workbench.core.spec import asset
 
     @asset
     def out():
@@ -159,7 +159,7 @@ FROM_IMPORT = """
 """
 MODULE_IMPORT = """
     import helpers
-    from workbench.spec import asset
+    from workbench.core.spec import asset
 
     @asset
     def out():
@@ -193,7 +193,7 @@ def test_library_code_is_not_hashed(project: Project, monkeypatch: pytest.Monkey
     src = """
         import json
         from lib import clean
-        from workbench.spec import asset
+        from workbench.core.spec import asset
 
         @asset
         def out():
@@ -215,7 +215,7 @@ def test_library_code_is_not_hashed(project: Project, monkeypatch: pytest.Monkey
 
 def test_mutual_recursion_terminates_and_tracks_both(version: Version) -> None:
     src = """
-        from workbench.spec import asset
+        from workbench.core.spec import asset
 
         def even(n):
             return True if n == 0 else odd(n - 1)
@@ -233,7 +233,7 @@ def test_mutual_recursion_terminates_and_tracks_both(version: Version) -> None:
 
 def test_other_assets_are_followed_like_helpers(version: Version) -> None:
     src = """
-        from workbench.spec import asset
+        from workbench.core.spec import asset
 
         @asset(tags={"a": "b"})
         def first():
@@ -259,7 +259,7 @@ def test_factory_functions_differ_by_captured_values(project: Project) -> None:
     root, module = project(
         {
             "assets.py": """
-                from workbench.spec import asset
+                from workbench.core.spec import asset
 
                 def make(n, label):
                     @asset(name=f"a{n}")
@@ -287,9 +287,9 @@ def test_factory_functions_differ_by_captured_values(project: Project) -> None:
 
 def test_source_less_function_falls_back_to_bytecode(tmp_path: Path) -> None:
     namespace: dict[str, object] = {}
-    exec("from workbench.spec import asset\n@asset\ndef out():\n    return 1\n", namespace)
+    exec("from workbench.core.spec import asset\n@asset\ndef out():\n    return 1\n", namespace)
     other: dict[str, object] = {}
-    exec("from workbench.spec import asset\n@asset\ndef out():\n    return 2\n", other)
+    exec("from workbench.core.spec import asset\n@asset\ndef out():\n    return 2\n", other)
     versions = CodeVersions(tmp_path)
     assert versions.of(_spec_of(namespace["out"])) != versions.of(_spec_of(other["out"]))
 
@@ -347,7 +347,7 @@ def test_corrupt_cache_is_ignored(project: Project, tmp_path: Path, content: str
 
 def test_a_big_shared_list_of_functions_is_followed_from_every_asset(project: Project) -> None:
     src = """
-        from workbench.spec import asset
+        from workbench.core.spec import asset
 
         def step(x):
             return x + 1

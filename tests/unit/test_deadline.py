@@ -1,4 +1,4 @@
-"""`workbench.deadline.within`: user code with a time limit, abandoned (not waited for) past it."""
+"""`workbench.run.deadline.within`: user code with a time limit, abandoned (not waited for) past it."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
-from workbench.capture import captured
-from workbench.deadline import AssetTimeout, within
+from workbench.run.capture import captured
+from workbench.run.deadline import AssetTimeout, within
 
 
 def test_the_result_or_the_error_of_code_that_ends_in_time() -> None:
@@ -32,7 +32,7 @@ def test_prints_go_to_the_callers_capture() -> None:
 
 def test_asset_timeout_takes_seconds_or_duration_text() -> None:
     from workbench.errors import DefinitionError
-    from workbench.spec import asset, spec_of
+    from workbench.core.spec import asset, spec_of
 
     def step() -> int:
         return 1

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from workbench.errors import DefinitionError
-from workbench.graph import AssetGraph
-from workbench.spec import asset, source, spec_of
+from workbench.core.graph import AssetGraph
+from workbench.core.spec import asset, source, spec_of
 
 
 def specs(*fns):  # type: ignore[no-untyped-def]

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from tests.conftest import run_wb, write_files
-from workbench import loader
+from workbench.versioning import loader
 
 
 def test_library_files_are_told_from_project_files(tmp_path: Path) -> None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from workbench.errors import SelectionError
-from workbench.graph import AssetGraph
-from workbench.selection import (
+from workbench.core.graph import AssetGraph
+from workbench.core.selection import (
     All, And, Group, Key, KeyGlob, Kind, Not, Or, Roots, Sinks, State, Tag, Traverse, needs_states, parse, select,
 )  # fmt: skip
-from workbench.spec import asset, source, spec_of
+from workbench.core.spec import asset, source, spec_of
 
 raw_penguins = source("raw_penguins", "data/penguins.csv")
 

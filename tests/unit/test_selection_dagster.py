@@ -21,9 +21,9 @@ from collections.abc import Mapping
 import pytest
 
 from workbench.errors import SelectionError
-from workbench.graph import AssetGraph, Node
-from workbench.selection import select
-from workbench.spec import AssetSpec, SourceSpec
+from workbench.core.graph import AssetGraph, Node
+from workbench.core.selection import select
+from workbench.core.spec import AssetSpec, SourceSpec
 
 
 def _fn() -> None: ...

@@ -8,9 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from workbench.errors import SelectionError
-from workbench.graph import AssetGraph
-from workbench.selection import select
-from workbench.spec import AssetSpec
+from workbench.core.graph import AssetGraph
+from workbench.core.selection import select
+from workbench.core.spec import AssetSpec
 
 
 def _fn() -> None: ...

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from workbench.graph import AssetGraph
-from workbench.plan import make_plan
-from workbench.records import FAILED, SUCCESS, Latest, Materialization
-from workbench.spec import asset, source, spec_of
-from workbench.staleness import Status, asset_states, compute_status, overall_state
+from workbench.core.graph import AssetGraph
+from workbench.core.plan import make_plan
+from workbench.core.records import FAILED, SUCCESS, Latest, Materialization
+from workbench.core.spec import asset, source, spec_of
+from workbench.core.staleness import Status, asset_states, compute_status, overall_state
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 raw = source("raw", path="raw.csv")

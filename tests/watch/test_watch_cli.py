@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import TIMEOUT, WbProcess, run_wb, wait_for
-from workbench.records import Materialization
+from workbench.core.records import Materialization
 from workbench.storage.metadata import DuckDBMetadataStore
 
 PIPELINE = """

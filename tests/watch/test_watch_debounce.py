@@ -6,7 +6,7 @@ import queue
 import threading
 import time
 
-from workbench.debounce import Debouncer
+from workbench.watch.debounce import Debouncer
 
 
 class Clock:

@@ -8,7 +8,7 @@ import pytest
 
 from workbench.errors import ProjectError
 from workbench.project import find_project
-from workbench.watchrules import DEFAULT_IGNORE, PathRules, watch_targets
+from workbench.watch.rules import DEFAULT_IGNORE, PathRules, watch_targets
 
 ROOT = "/p"
 

@@ -16,15 +16,15 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from workbench.executor import Result
-from workbench.graph import AssetGraph
+from workbench.run.executor import Result
+from workbench.core.graph import AssetGraph
 from workbench.kube.client import DELETED, FAILED, SUCCEEDED, SYNCED, TICK, Cluster, KubeError, job_failure, job_state
 from workbench.kube.manifests import ASSET_FAILED, RunSpec, asset_job, driver_name, job_name, owned_by, selector
-from workbench.partitions import split_unit
-from workbench.reporting import BLOCKED, FRESH, MATERIALIZED, Reporter
-from workbench.reporting import FAILED as OUT_FAILED
-from workbench.spec import AssetSpec
-from workbench.units import PartitionKeys, unit_parents
+from workbench.core.partitions import split_unit
+from workbench.run.reporting import BLOCKED, FRESH, MATERIALIZED, Reporter
+from workbench.run.reporting import FAILED as OUT_FAILED
+from workbench.core.spec import AssetSpec
+from workbench.core.units import PartitionKeys, unit_parents
 
 # Waiting reasons of a container that will not start by itself (restartPolicy: Never).
 STUCK = frozenset(

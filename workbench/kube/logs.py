@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 
 from workbench.kube.client import Cluster, KubeError
 from workbench.kube.manifests import RunSpec, job_name
-from workbench.reporting import Reporter
+from workbench.run.reporting import Reporter
 
 if TYPE_CHECKING:
-    from workbench.plan import Plan
+    from workbench.core.plan import Plan
 
 _JOIN_SECONDS = 10.0
 

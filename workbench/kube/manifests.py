@@ -18,10 +18,10 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from workbench.errors import WorkbenchError
-from workbench.graph import AssetGraph
-from workbench.hashing import digest
-from workbench.partitions import split_unit, unit_id
-from workbench.spec import AssetSpec, Resources
+from workbench.core.graph import AssetGraph
+from workbench.core.hashing import digest
+from workbench.core.partitions import split_unit, unit_id
+from workbench.core.spec import AssetSpec, Resources
 
 GROUP = "workbench.dev"
 RUN_LABEL = f"{GROUP}/run-id"

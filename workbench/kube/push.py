@@ -42,18 +42,18 @@ from workbench.kube.manifests import (
 )
 from workbench.kube.settings import read_settings
 from workbench.storage.artifacts import ArtifactStore
-from workbench.partitions import split_unit
-from workbench.reporting import PlainReporter, Reporter
+from workbench.core.partitions import split_unit
+from workbench.run.reporting import PlainReporter, Reporter
 from workbench.text import redact
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from workbench.executor import Result
-    from workbench.graph import AssetGraph
-    from workbench.plan import Plan
-    from workbench.staleness import Status
-    from workbench.units import PartitionKeys
+    from workbench.run.executor import Result
+    from workbench.core.graph import AssetGraph
+    from workbench.core.plan import Plan
+    from workbench.core.staleness import Status
+    from workbench.core.units import PartitionKeys
     from workbench.workspace import Workspace
 
 
@@ -91,7 +91,7 @@ def target(
 
     A directory store is mounted into every pod, at the same path, from the claim `pvc`.
     """
-    from workbench import remote
+    from workbench.kube import remote
 
     url = remote.shared_store_url(ws, store)
     check_names(namespace, secret or DEFAULT_SECRET, pvc or "")
@@ -113,8 +113,9 @@ def target(
 
 def prepare(ws: Workspace, plan: Plan, status: Mapping[str, Status], target: Target, run_id: str | None) -> RunSpec:
     """Put the code package, the fresh inputs the plan reads and the plan itself in the shared store."""
-    from workbench import codepackage, remote
-    from workbench.gitinfo import git_info
+    from workbench.kube import codepackage
+    from workbench.kube import remote
+    from workbench.versioning.gitinfo import git_info
 
     run_id = check_run_id(run_id or uuid.uuid4().hex)  # before anything is uploaded
     settings = read_settings(ws.root)
@@ -212,7 +213,8 @@ def push(
     wait: bool,
 ) -> int:
     """Submit the stale part of `expr` (or re-attach to run `run_id`); with `wait`, follow it to the end."""
-    from workbench import remote, views
+    from workbench.kube import remote
+    from workbench.cli import views
 
     cluster = Cluster.connect(target.namespace, target.context)
     run = existing_run(cluster, check_run_id(run_id)) if run_id else None
@@ -354,7 +356,8 @@ def run_driver(run_id: str, store_url: str, plan_sha: str) -> int:
     image's libraries, an unknown asset) or the API refused a call for good; 3: the API failed
     for now, so Kubernetes starts a new driver pod, which resumes the run.
     """
-    from workbench import remote, views
+    from workbench.kube import remote
+    from workbench.cli import views
 
     run = load_plan(store_url, plan_sha)
     if run.run_id != run_id:

@@ -25,7 +25,7 @@ from typing import Any
 
 from workbench.errors import DefinitionError, ProjectError
 from workbench.project import workbench_table
-from workbench.spec import K8S_PARTS, parse_duration
+from workbench.core.spec import K8S_PARTS, parse_duration
 
 START_TIMEOUT = 600
 

@@ -1,0 +1,248 @@
+"""Staleness as a pure function of (graph, code versions, latest records, source versions, lost artifacts).
+
+Every asset gets a state (`fresh`, `stale`, `missing`, `failed`) and the reasons behind it.
+Staleness is transitive in one pass over the topological order: an asset below a stale,
+missing or failed upstream is itself stale (`upstream X stale`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass, replace
+
+from workbench.core.graph import AssetGraph
+from workbench.core.partitions import unit_id
+from workbench.core.checks import CheckSpec
+from workbench.core.records import CheckRecord, Latest, Materialization
+from workbench.core.units import PartitionKeys, unit_parents, units_of
+
+FRESH, STALE, MISSING, FAILED = "fresh", "stale", "missing", "failed"
+
+# Reason kinds
+R_MISSING = "missing"
+R_FAILED = "failed"
+R_CODE = "code changed"
+R_DEPS = "dependencies changed"
+R_UPSTREAM_CHANGED = "upstream changed"
+R_UPSTREAM_STALE = "upstream stale"
+R_SOURCE_MISSING = "source missing"
+R_FORCED = "forced"
+R_CHECK_FAILED = "upstream failed check"
+R_ARTIFACT_MISSING = "artifact missing"
+R_LIBRARY = "library changed"
+
+CHECK_PASSED, CHECK_FAILED, CHECK_STALE = "passed", "failed", "stale"
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    kind: str
+    upstream: str | None = None
+    detail: str = ""
+
+    def __str__(self) -> str:
+        if self.kind == R_UPSTREAM_CHANGED:
+            return f"upstream {self.upstream} changed"
+        if self.kind == R_UPSTREAM_STALE:
+            return f"upstream {self.upstream} stale"
+        if self.kind == R_CHECK_FAILED:
+            return f"upstream {self.upstream} failed check {self.detail}"
+        return f"{self.kind} ({self.detail})" if self.detail else self.kind
+
+
+@dataclass(frozen=True, slots=True)
+class CheckState:
+    """One check of one unit: passed or failed on the unit's current version, or stale (to run)."""
+
+    key: str
+    blocking: bool
+    state: str
+    record: CheckRecord | None = None
+
+    @property
+    def name(self) -> str:
+        return self.key.split(":", 1)[1]
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    """The state of one node, its reasons, and the versions it was judged on."""
+
+    key: str
+    state: str
+    reasons: tuple[Reason, ...]
+    code_version: str | None
+    data_version: str | None
+    record: Materialization | None = None  # latest successful record
+    last: Materialization | None = None  # latest record of any status
+    partition: str = ""
+    checks: tuple[CheckState, ...] = ()
+
+    @property
+    def unit(self) -> str:
+        return unit_id(self.key, self.partition)
+
+    @property
+    def fresh(self) -> bool:
+        return self.state == FRESH
+
+    @property
+    def failed_blocking_check(self) -> str | None:
+        """The name of a blocking check that failed on this version, if any."""
+        return next((c.name for c in self.checks if c.blocking and c.state == CHECK_FAILED), None)
+
+    @property
+    def only_upstream_stale(self) -> bool:
+        """True when the asset would be fresh if its stale upstreams rebuilt identical bytes."""
+        return bool(self.reasons) and all(r.kind == R_UPSTREAM_STALE for r in self.reasons)
+
+
+def source_status(key: str, data_version: str | None, path: str) -> Status:
+    if data_version is None:
+        return Status(key, MISSING, (Reason(R_SOURCE_MISSING, detail=path),), None, None)
+    return Status(key, FRESH, (), None, data_version)
+
+
+def asset_status(
+    key: str,
+    parents: tuple[str, ...],
+    code_version: str,
+    latest: Latest | None,
+    upstream: Mapping[str, Status],
+    partition: str = "",
+    artifact_missing: bool = False,
+    libraries: Mapping[str, str] | None = None,
+) -> Status:
+    """The status of one unit (asset or partition) given the statuses of its parent units.
+
+    `artifact_missing`: the artifact of the latest successful record is gone from the store.
+    `libraries`: the installed versions of the distributions the asset's code reaches, when a
+    library upgrade should make it stale (`stale_on_library_change`); None otherwise.
+    """
+    success = latest.success if latest else None
+    last = latest.last if latest else None
+    failed_last = last is not None and not last.ok and (success is None or last.ended_at >= success.ended_at)
+    reasons: list[Reason] = []
+    if failed_last:
+        reasons.append(Reason(R_FAILED, detail=(last.error or "").splitlines()[0][:200] if last and last.error else ""))
+    if success is None:
+        if not failed_last:
+            reasons.append(Reason(R_MISSING))
+    else:
+        if artifact_missing:
+            reasons.append(Reason(R_ARTIFACT_MISSING, detail=success.artifact_uri or ""))
+        if success.code_version != code_version:
+            reasons.append(Reason(R_CODE))
+        if libraries is not None:
+            reasons += [Reason(R_LIBRARY, detail=change) for change in changed_libraries(success.libraries, libraries)]
+        recorded = success.input_versions
+        added = [p for p in parents if p not in recorded]
+        removed = sorted(set(recorded) - set(parents))
+        if added or removed:
+            parts = ([f"added {', '.join(added)}"] if added else []) + ([f"removed {', '.join(removed)}"] if removed else [])
+            reasons.append(Reason(R_DEPS, detail="; ".join(parts)))
+        for p in parents:
+            if p in recorded and upstream[p].data_version is not None and recorded[p] != upstream[p].data_version:
+                reasons.append(Reason(R_UPSTREAM_CHANGED, upstream=p))
+    for p in parents:
+        if not upstream[p].fresh:
+            reasons.append(Reason(R_UPSTREAM_STALE, upstream=p))
+        elif (check := upstream[p].failed_blocking_check) is not None:
+            reasons.append(Reason(R_CHECK_FAILED, upstream=p, detail=check))
+    if failed_last:
+        state = FAILED
+    elif success is None:
+        state = MISSING
+    else:
+        state = STALE if reasons else FRESH
+    return Status(
+        key=key,
+        state=state,
+        reasons=tuple(reasons),
+        code_version=code_version,
+        data_version=success.data_version if success else None,
+        record=success,
+        last=last,
+        partition=partition,
+    )
+
+
+def changed_libraries(recorded: Mapping[str, str], current: Mapping[str, str]) -> list[str]:
+    """`polars 1.30.0 -> 1.31.0` for each distribution recorded at another version than installed.
+
+    A record without library versions (older than schema 4) is never judged on them.
+    """
+    return [f"{name} {recorded[name]} -> {version}" for name, version in current.items() if recorded.get(name, version) != version]
+
+
+def compute_status(
+    graph: AssetGraph,
+    code_versions: Mapping[str, str],
+    latest: Mapping[str, Latest],
+    sources: Mapping[str, str | None],
+    keys: PartitionKeys | None = None,
+    latest_checks: Mapping[tuple[str, str], CheckRecord] | None = None,
+    lost: AbstractSet[str] = frozenset(),
+    libraries: Mapping[str, Mapping[str, str]] | None = None,
+) -> dict[str, Status]:
+    """Status of every unit by unit id, in topological order (sources included).
+
+    `latest` and the returned mapping are keyed by unit id (see `workbench.core.units`); check
+    versions are in `code_versions` under the check's key (`asset:name`); `lost` holds the
+    units whose latest successful artifact is gone from the store; `libraries` (opt-in) the
+    installed distribution versions by asset key.
+    """
+    keys = keys or {}
+    latest_checks = latest_checks or {}
+    partitioned = any(keys.values())  # else every unit is an asset and its parents are the graph's
+    out: dict[str, Status] = {}
+    for key in graph.order:
+        spec = graph.nodes[key]
+        if graph.is_source(key):
+            out[key] = source_status(key, sources.get(key), getattr(spec, "path", ""))
+            continue
+        for partition in keys.get(key) or ("",):
+            unit = unit_id(key, partition)
+            parents = unit_parents(graph, keys, key, partition) if partitioned else graph.parents[key]
+            libs = libraries.get(key) if libraries is not None else None
+            st = asset_status(key, parents, code_versions[key], latest.get(unit), out, partition, unit in lost, libs)
+            specs = graph.checks.get(key, ())
+            out[unit] = replace(st, checks=check_states(specs, st, code_versions, latest_checks)) if specs else st
+    return out
+
+
+def overall_state(states: Iterable[str]) -> str:
+    """An asset's state from its units': fresh, failed, missing (none built yet) or stale."""
+    found = list(states)
+    if all(state == FRESH for state in found):
+        return FRESH
+    if FAILED in found:
+        return FAILED
+    return MISSING if all(state == MISSING for state in found) else STALE
+
+
+def asset_states(status: Mapping[str, Status], keys: PartitionKeys) -> dict[str, str]:
+    """Each node's state by key, from the status of its units (`overall_state`)."""
+    return {key: overall_state(status[u].state for u in units_of(keys, key)) for key in keys}
+
+
+def check_states(
+    specs: tuple[CheckSpec, ...],
+    status: Status,
+    code_versions: Mapping[str, str],
+    latest_checks: Mapping[tuple[str, str], CheckRecord],
+) -> tuple[CheckState, ...]:
+    """Each check's state on the unit's current data version and the check's current code."""
+    out = []
+    for spec in specs:
+        record = latest_checks.get((spec.key, status.partition))
+        current = (
+            record is not None
+            and status.data_version is not None
+            and record.asset_data_version == status.data_version
+            and record.code_version == code_versions.get(spec.key)
+        )
+        state = CHECK_STALE if not current or record is None else CHECK_PASSED if record.passed else CHECK_FAILED
+        out.append(CheckState(spec.key, spec.blocking, state, record))
+    return tuple(out)

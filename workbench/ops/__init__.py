@@ -1,0 +1,1 @@
+"""Commands on a workspace's store: gc, doctor, aliases, lineage, search and reproduce."""

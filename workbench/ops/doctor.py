@@ -1,0 +1,270 @@
+"""`wb doctor`: check the store, repair what can be repaired, rebuild the index from the records.
+
+Plain `doctor` indexes the JSON records, check results and alias events the index lacks, rewrites
+a damaged JSON record from the index, cleans old scratch files, and names what it cannot repair
+(unreadable records, missing artifacts). `doctor --rebuild` builds a new index from the JSON files
+alone, for an index file that is damaged, and moves the old one aside. `catch_up` is what every
+command does by itself when it finds the index missing or behind.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from workbench.errors import StoreError
+from workbench.core.hashing import file_digest
+from workbench.project import ProjectConfig
+from workbench.core.records import Materialization, Run
+
+if TYPE_CHECKING:
+    from workbench.storage.artifacts import ArtifactStore
+    from workbench.storage.metadata import DuckDBMetadataStore
+
+T = TypeVar("T")
+OK, REPAIRED, PROBLEM = "ok", "repaired", "problem"
+
+
+@dataclass
+class Report:
+    """What doctor found and did, in the order it happened."""
+
+    lines: list[tuple[str, str]] = field(default_factory=list)
+
+    def add(self, kind: str, text: str) -> None:
+        self.lines.append((kind, text))
+
+    @property
+    def problems(self) -> list[str]:
+        return [text for kind, text in self.lines if kind == PROBLEM]
+
+    @property
+    def healthy(self) -> bool:
+        return not self.problems
+
+
+@dataclass(frozen=True, slots=True)
+class Indexed:
+    """How many JSON files of each kind went into the index."""
+
+    records: int = 0
+    checks: int = 0
+    aliases: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.records + self.checks + self.aliases
+
+    def __str__(self) -> str:
+        return f"{self.records} record(s), {self.checks} check result(s) and {self.aliases} alias event(s)"
+
+
+def _stores(config: ProjectConfig) -> tuple[ArtifactStore, DuckDBMetadataStore]:
+    from workbench.storage.artifacts import ArtifactStore
+    from workbench.storage.metadata import DuckDBMetadataStore
+
+    return ArtifactStore(config.artifacts_url), DuckDBMetadataStore(config.metadata_path)
+
+
+def _read_records(artifacts: ArtifactStore, report: Report, index: Any = None) -> list[Materialization]:
+    """The readable JSON records; an unreadable one is rewritten from `index` if that still holds it."""
+    from workbench.storage.artifacts import RecordProblem
+
+    records: list[Materialization] = []
+    for item in artifacts.iter_records():
+        if not isinstance(item, RecordProblem):
+            records.append(item)
+        elif (restored := _restore(artifacts, index, item.uri)) is not None:
+            records.append(restored)
+            report.add(REPAIRED, f"rewrote the unreadable record {item.uri} from the index")
+        else:
+            report.add(
+                PROBLEM,
+                f"unreadable record {item.uri}: {item.message}; it is ignored (delete it, or put back a copy from a backup)",
+            )
+    report.add(OK, f"{len(records)} JSON record(s) read from {artifacts.url}")
+    return records
+
+
+def _restore(artifacts: ArtifactStore, index: Any, uri: str) -> Materialization | None:
+    """The record named by `uri` (`.../<time>-<id>.json`) from the index, written back to `uri`."""
+    if index is None:
+        return None
+    try:
+        record: Materialization | None = index.get(uri.rsplit("-", 1)[-1].removesuffix(".json"))
+        if record is None or not uri.startswith(f"records/{record.asset_key}/"):
+            return None
+        artifacts.write_text(uri, record.to_json())  # atomically replaces the damaged file
+    except StoreError:  # the index is damaged too, or the store refuses the write
+        return None
+    return record
+
+
+def _readable(items: Iterable[T | Any], what: str, report: Report) -> list[T]:
+    """The parsed items; each unreadable file becomes a reported problem (left in place)."""
+    from workbench.storage.artifacts import RecordProblem
+
+    out: list[T] = []
+    for item in items:
+        if isinstance(item, RecordProblem):
+            report.add(PROBLEM, f"unreadable {what} {item.uri}: {item.message}")
+        else:
+            out.append(item)
+    return out
+
+
+def index_store(
+    artifacts: ArtifactStore, metadata: DuckDBMetadataStore, report: Report, index: Any = None
+) -> tuple[list[Materialization], Indexed]:
+    """Every readable JSON record, check result and alias event into `metadata` (stored ids are
+    skipped); returns the records read and how many of each kind were new to the index."""
+    records = _read_records(artifacts, report, index)
+    return records, _index(artifacts, metadata, records, report)
+
+
+def _index(artifacts: ArtifactStore, metadata: DuckDBMetadataStore, records: list[Materialization], report: Report) -> Indexed:
+    aliases = _readable(artifacts.iter_alias_events(), "alias event", report)
+    checks = _readable(artifacts.iter_check_records(), "check result", report)
+    return Indexed(metadata.add_many(records), metadata.add_check_results(checks), metadata.add_alias_events(aliases))
+
+
+def catch_up(artifacts: ArtifactStore, metadata: DuckDBMetadataStore) -> tuple[Indexed, int]:
+    """Fill an index that is new (its file was missing) or not known to be complete from the JSON
+    files, and mark it complete; returns what was indexed and how many files were unreadable."""
+    report = Report()
+    empty = metadata.count() == 0
+    records, added = index_store(artifacts, metadata, report)
+    if empty:
+        for run in _runs_of(records):
+            metadata.record_run(run)
+    metadata.mark_complete()
+    return added, len(report.problems)
+
+
+def _check_artifacts(artifacts: ArtifactStore, records: list[Materialization], report: Report) -> None:
+    """The newest version of every unit must have its artifact; older ones may be gone (`wb gc`)."""
+    newest: dict[tuple[str, str], Materialization] = {}
+    for r in records:
+        unit = (r.asset_key, r.partition)
+        if r.ok and r.artifact_uri and (unit not in newest or r.ended_at > newest[unit].ended_at):
+            newest[unit] = r
+    missing = [r for r in newest.values() if not artifacts.exists(r.artifact_uri or "")]
+    for r in missing:
+        report.add(
+            PROBLEM,
+            f"{r.asset_key}@{(r.data_version or '')[:12]}: artifact {r.artifact_uri} is missing "
+            f"(rerun: wb materialize {r.asset_key} --force)",
+        )
+    if not missing:
+        report.add(OK, f"the newest version of each of {len(newest)} asset(s) or partition(s) has its artifact")
+    artifacts.clean_scratch()
+
+
+def _verify_artifacts(artifacts: ArtifactStore, records: list[Materialization], report: Report) -> None:
+    """Every stored artifact a successful record names must hash to that record's data version."""
+    named = {r.artifact_uri: r for r in records if r.ok and r.artifact_uri and r.data_version}
+    bad = 0
+    for uri, r in sorted(named.items()):
+        try:
+            if not artifacts.exists(uri):
+                continue  # collected by gc, or reported missing above
+            if file_digest(artifacts.local_path(uri)) != r.data_version:
+                bad += 1
+                report.add(PROBLEM, f"{r.asset_key}@{(r.data_version or '')[:12]}: artifact {uri} does not match its content hash "
+                           f"(replaced or damaged; rerun: wb materialize {r.asset_key} --force)")
+        except StoreError as exc:
+            bad += 1
+            report.add(PROBLEM, f"{r.asset_key}: {exc}")
+    if not bad:
+        report.add(OK, f"{len(named)} artifact(s) match their content hashes")
+
+
+def check(config: ProjectConfig, *, verify: bool = False) -> Report:
+    """Report problems; index the JSON files the index lacks, rewrite damaged records it still has.
+
+    `verify`: also hash every stored artifact and compare it with its record's data version.
+    """
+    report = Report()
+    artifacts, metadata = _stores(config)
+    records = _read_records(artifacts, report, index=metadata if config.metadata_path.exists() else None)
+    try:
+        added = _index(artifacts, metadata, records, report)
+        held = metadata.count()
+        metadata.mark_complete()
+    except StoreError as exc:
+        report.add(PROBLEM, str(exc))
+    else:
+        if added.total:
+            report.add(REPAIRED, f"indexed {added} that the index was missing")
+        report.add(OK, f"the metadata index {config.metadata_path} holds {held} record(s)")
+    _check_artifacts(artifacts, records, report)
+    if verify:
+        _verify_artifacts(artifacts, records, report)
+    return report
+
+
+def rebuild(config: ProjectConfig) -> Report:
+    """Rebuild the index (records and runs) from the JSON records in a new file, then swap it in and
+    move the old one aside: a rebuild that fails half-way leaves the old index in place."""
+    from workbench.storage.metadata import DuckDBMetadataStore
+
+    report = Report()
+    artifacts, old_index = _stores(config)
+    path = config.metadata_path
+    fresh = path.with_name(f"{path.name}.rebuild-{time.strftime('%Y%m%d-%H%M%S')}")
+    for leftover in (fresh, Path(f"{fresh}.wal")):
+        leftover.unlink(missing_ok=True)
+    metadata = DuckDBMetadataStore(fresh)
+    records, added = index_store(artifacts, metadata, report, old_index if path.exists() else None)
+    for run in _runs_of(records):
+        metadata.record_run(run)
+    metadata.mark_complete()
+    for old in (path, Path(f"{path}.wal")):
+        if old.exists():
+            backup = old.with_name(f"{old.name}.bak-{time.strftime('%Y%m%d-%H%M%S')}")
+            old.rename(backup)
+            report.add(REPAIRED, f"moved the old index aside to {backup.name}")
+    if Path(f"{fresh}.wal").exists():
+        Path(f"{fresh}.wal").rename(f"{path}.wal")
+    fresh.rename(path)
+    report.add(REPAIRED, f"rebuilt {path.name}: {added}")
+    _check_artifacts(artifacts, records, report)
+    return report
+
+
+def _runs_of(records: list[Materialization]) -> list[Run]:
+    by_run: dict[str, list[Materialization]] = {}
+    for r in records:
+        by_run.setdefault(r.run_id, []).append(r)
+    runs = []
+    for run_id, rs in by_run.items():
+        failed = sum(1 for r in rs if not r.ok)
+        runs.append(
+            Run(
+                run_id=run_id,
+                trigger=rs[0].trigger,
+                selection="",
+                started_at=min(r.started_at for r in rs),
+                ended_at=max(r.ended_at for r in rs),
+                status="failed" if failed else "success",
+                materialized=len(rs) - failed,
+                failed=failed,
+            )
+        )
+    return runs
+
+
+STYLES = {OK: "green", REPAIRED: "cyan", PROBLEM: "bold red"}
+
+
+def print_report(report: Report) -> None:
+    from rich.console import Console
+    from rich.text import Text
+
+    console = Console(highlight=False)
+    for kind, line in report.lines:
+        console.print(Text.assemble((f"{kind:<10}", STYLES[kind]), line))
+    console.print(Text("store is healthy" if report.healthy else f"{len(report.problems)} problem(s)", "bold"))

@@ -1,0 +1,1 @@
+"""Running units: the executor, one unit's run, leases, serializers and progress events."""

@@ -1,0 +1,504 @@
+"""Applying a plan: topological, parallel, in-process; a failure blocks only its downstream.
+
+Before each asset starts, its staleness is judged again against what this run has produced so
+far, so an asset whose upstream rebuilt identical bytes is skipped (early cutoff). Each unit runs
+under a lease (`workbench.run.leases`): a unit another process is materializing waits for it, then is
+judged again on the record that process noted, so it is not built twice.
+
+Ctrl+C (or SIGTERM) during a run (`workbench.run.interrupts`): the first press starts nothing new and
+lets the running assets finish, recorded and indexed; a second press stops them: their outputs
+are discarded, and every record already written is indexed before `KeyboardInterrupt` is raised.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+from workbench.run import interrupts
+from workbench.errors import WorkbenchError
+from workbench.versioning.gitinfo import git_info
+from workbench.run.leases import Lease, Leases, RunJournal, store_lock
+from workbench.core.records import CheckRecord, Latest, Materialization, Run, utcnow
+from workbench.run.reporting import BLOCKED, CHECKED, FAILED, FRESH, MATERIALIZED, RETRY, Reporter
+from workbench.run.runner import RunContext, attempt, restore, run_asset, run_checks, versions_read
+from workbench.core.staleness import FAILED as STATE_FAILED
+from workbench.core.partitions import split_unit, unit_id
+from workbench.core.spec import AssetSpec
+from workbench.core.staleness import (
+    CHECK_FAILED, CHECK_PASSED, CHECK_STALE, R_ARTIFACT_MISSING, CheckState, Status, asset_status, changed_libraries,
+)  # fmt: skip
+from workbench.core.units import unit_inputs, unit_parents
+
+if TYPE_CHECKING:
+    from workbench.core.plan import Plan
+    from workbench.workspace import Workspace
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """What a run did: keys materialized, skipped (fresh, cut off, or blocked) and failed."""
+
+    run_id: str
+    materialized: tuple[str, ...] = ()
+    skipped: tuple[str, ...] = ()
+    failed: tuple[str, ...] = ()
+    blocked: Mapping[str, str] = field(default_factory=dict)  # key -> the failed upstream
+    errors: Mapping[str, str] = field(default_factory=dict)
+    records: Mapping[str, Materialization] = field(default_factory=dict)
+    checks: tuple[CheckRecord, ...] = ()
+
+    @property
+    def failed_blocking_checks(self) -> tuple[str, ...]:
+        return tuple(f"{unit_id(c.asset_key, c.partition)}:{c.name}" for c in self.checks if c.blocking and not c.passed)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.blocked and not self.failed_blocking_checks
+
+    def to_json(self) -> dict[str, object]:
+        """Unpartitioned units as keys, partitions as `{"key": ..., "partition": ...}` objects."""
+        return {
+            "run_id": self.run_id,
+            "materialized": [_unit_json(u) for u in self.materialized],
+            "skipped": [_unit_json(u) for u in self.skipped],
+            "failed": [_unit_json(u) for u in self.failed],
+            "blocked": dict(self.blocked),
+            "errors": dict(self.errors),
+            "checks": [
+                {**_unit_json_obj(c.asset_key, c.partition), "check": c.name, "passed": c.passed, "blocking": c.blocking}
+                for c in self.checks
+            ],
+        }
+
+
+def _unit_json(unit: str) -> str | dict[str, str]:
+    key, partition = split_unit(unit)
+    return {"key": key, "partition": partition} if partition else key
+
+
+def _unit_json_obj(key: str, partition: str) -> dict[str, str]:
+    return {"key": key, "partition": partition} if partition else {"key": key}
+
+
+@dataclass(frozen=True, slots=True)
+class Done:
+    """What one job produced: a materialization (None for a check-only job) and check results."""
+
+    record: Materialization | None
+    checks: tuple[CheckRecord, ...] = ()
+    written: tuple[str, ...] = ()  # uris of the JSON files written for it, the record's first
+
+
+class _Recorder:
+    """JSON records at once (they are the durable truth); index rows in batches.
+
+    One DuckDB write costs ~12 ms, so records are indexed at most `interval` seconds after
+    they were written, many at a time, instead of once per asset. The run's journal lists the
+    records written and not yet indexed, for the next command to index should this run be killed.
+    """
+
+    def __init__(self, ws: Workspace, journal: RunJournal, interval: float = 0.25) -> None:
+        self.ws = ws
+        self.journal = journal
+        self.interval = interval
+        self.pending: list[Materialization] = []
+        self.pending_checks: list[CheckRecord] = []
+        self.pending_uris: list[str] = []
+        self.since = 0.0
+
+    def write(self, done: Done) -> Done:
+        """Write the JSON records (in the asset's worker thread, so file I/O overlaps).
+
+        The journal names them first: a kill in between leaves a line that `recover` drops (no
+        file), never a record that no journal lists.
+        """
+        artifacts = self.ws.artifacts
+        uris = [artifacts.record_uri(done.record)] if done.record is not None else []
+        uris += [artifacts.check_record_uri(check) for check in done.checks]
+        self.journal.wrote(uris)
+        if done.record is not None:
+            artifacts.write_record(done.record)
+        for check in done.checks:
+            artifacts.write_check_record(check)
+        return replace(done, written=tuple(uris))
+
+    def add(self, done: Done) -> None:
+        """Queue already written records for the index."""
+        if not self.pending and not self.pending_checks:
+            self.since = time.monotonic()
+        if done.record is not None:
+            self.pending.append(done.record)
+        self.pending_checks.extend(done.checks)
+        self.pending_uris.extend(done.written)
+
+    def flush(self, *, due_only: bool = False) -> None:
+        if due_only and time.monotonic() - self.since < self.interval:
+            return
+        if self.pending:
+            self.ws.metadata.add_many(self.pending)
+            self.pending = []
+        if self.pending_checks:
+            self.ws.metadata.add_check_results(self.pending_checks)
+            self.pending_checks = []
+        if self.pending_uris:
+            self.journal.indexed(self.pending_uris)
+            self.pending_uris = []
+
+
+def execute(
+    ws: Workspace,
+    plan: Plan,
+    status: Mapping[str, Status],
+    reporter: Reporter,
+    *,
+    jobs: int,
+    trigger: str,
+    selection: str = "",
+    reuse: bool = True,
+) -> Result:
+    """Run `plan`; each key's outcome is materialized, fresh (cut off), failed or blocked.
+
+    `reuse`: a unit whose code version and exact input versions match a stored version is
+    restored from it (a new record pointing at the same artifact) instead of running.
+    """
+    run = Run(run_id=uuid.uuid4().hex, trigger=trigger, selection=selection, started_at=utcnow())
+    if plan.empty:
+        return Result(run.run_id, skipped=plan.fresh)
+    ws.metadata.record_run(run)
+    # The index write imports pyarrow. Import it before any asset runs: libraries that assets use
+    # (scikit-learn, polars) look it up in sys.modules and failed on a half-imported module.
+    import pyarrow  # noqa: F401
+
+    home = ws.project.config.home
+    ctx = RunContext(run.run_id, trigger, git_info(ws.root, home), ws.root, checkpoints=home / "checkpoints")
+    with store_lock(home / "locks", exclusive=False), interrupts.counted() as presses:  # gc waits for the run
+        apply = _Apply(ws, plan, status, reporter, ctx, reuse, presses)
+        try:
+            apply.run(max(1, jobs))
+        finally:
+            try:
+                apply.recorder.flush()
+            finally:
+                apply.recorder.journal.close()  # kept for the next command if the index lacks records
+            reporter.closed()
+            result = apply.result()
+            ok = result.ok and len(apply.outcome) == len(apply.units)
+            ws.metadata.record_run(
+                replace(
+                    run,
+                    ended_at=utcnow(),
+                    status="interrupted" if presses.count else "success" if ok else "failed",
+                    materialized=len(result.materialized),
+                    failed=len(result.failed),
+                    skipped=len(result.skipped),
+                )
+            )
+    return result
+
+
+_STOPPED: list[threading.Thread] = []  # threads of assets a second Ctrl+C stopped: they cannot be joined
+
+
+def stopped_assets_running() -> bool:
+    """Whether an asset that a second Ctrl+C stopped still runs in this process (the CLI then exits at once)."""
+    return any(t.is_alive() for t in _STOPPED)
+
+
+class _Apply:
+    """The mutable state of one run, kept in the scheduling thread."""
+
+    def __init__(
+        self, ws: Workspace, plan: Plan, status: Mapping[str, Status], reporter: Reporter, ctx: RunContext, reuse: bool,
+        presses: interrupts.Presses,
+    ) -> None:  # fmt: skip
+        self.ws, self.plan, self.reporter, self.ctx, self.presses = ws, plan, reporter, ctx, presses
+        self.graph = ws.graph
+        self.states = dict(status)
+        self.recorder = _Recorder(ws, RunJournal(ws.project.config.home / "journal", ctx.run_id))
+        self.outcome: dict[str, str] = {}
+        self.records: dict[str, Materialization] = {}
+        self.checks: list[CheckRecord] = []
+        self.errors: dict[str, str] = {}
+        self.blocked: dict[str, str] = {}
+        self.units = (*plan.to_run, *plan.check_only)
+        in_plan = set(self.units)
+        self.parents = {u: unit_parents(self.graph, ws.partition_keys, *split_unit(u)) for u in self.units}
+        self.children: dict[str, list[str]] = {u: [] for u in self.units}
+        for unit, parents in self.parents.items():
+            for parent in parents:
+                if parent in in_plan:
+                    self.children[parent].append(unit)
+        self.waiting = {u: sum(p in in_plan for p in ps) for u, ps in self.parents.items()}
+        self.ready = deque(u for u in self.units if self.waiting[u] == 0)
+        self.leases = Leases(ws.project.config.home / "locks")
+        self.held: dict[str, Lease] = {}
+        self.busy: list[str] = []  # ready units whose lease another process holds
+        self.reuse = reuse
+        self.reused: dict[str, Materialization] = {}  # unit -> the stored version it restored
+        self._stored: dict[str, list[Materialization]] | None = None
+        self.publishing = threading.Lock()  # a job writes its records, or the run stops it: never both
+        self.stopped = False  # a second Ctrl+C: running jobs write nothing more
+        self.published: set[str] = set()  # units whose records are written
+        self.threads: dict[str, threading.Thread] = {}  # the worker running each unit
+
+    def run(self, jobs: int) -> None:
+        running: dict[Future[Done], tuple[str, float]] = {}
+        self.reporter.planned(self.plan)
+        pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="wb-asset")
+        try:
+            while (self.ready or running or self.busy) and not self.presses.count:
+                self.ready.extend(self.busy)
+                self.busy.clear()
+                while self.ready:
+                    unit = self.ready.popleft()
+                    job = self._job(unit)
+                    if job is not None:
+                        self.reporter.started(unit)
+                        running[pool.submit(job)] = (unit, time.perf_counter())
+                poll = _LEASE_POLL if self.busy else self.recorder.interval
+                if running:
+                    done, _ = wait(running, timeout=poll, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        unit, t0 = running.pop(future)
+                        self._finished(unit, future.result(), time.perf_counter() - t0)
+                elif self.busy:
+                    time.sleep(poll)
+                self.recorder.flush(due_only=True)
+            if self.presses.count:
+                self._interrupted(running)
+        finally:  # on an error: queued assets never start; running ones finish and are recorded
+            pool.shutdown(wait=not self.stopped, cancel_futures=True)
+            for unit, lease in self.held.items():  # those of cancelled jobs; the others are released already
+                if unit not in self.threads:  # a stopped job releases its own when it ends
+                    lease.release()
+            for future, (unit, t0) in running.items():
+                if future.done() and not future.cancelled() and future.exception() is None:
+                    self._finished(unit, future.result(), time.perf_counter() - t0)
+
+    def _interrupted(self, running: dict[Future[Done], tuple[str, float]]) -> None:
+        """Ctrl+C: let the running jobs finish (recorded and indexed); a second press stops them."""
+        if running:
+            interrupts.say(f"finishing {len(running)} running asset(s); Ctrl+C again to stop them")
+        while running and self.presses.count < 2:
+            done, _ = wait(running, timeout=_STOP_POLL, return_when=FIRST_COMPLETED)
+            for future in done:
+                unit, t0 = running.pop(future)
+                self._finished(unit, future.result(), time.perf_counter() - t0)
+            self.recorder.flush(due_only=True)
+        if running:
+            self._stop(running)
+        raise KeyboardInterrupt
+
+    def _stop(self, running: dict[Future[Done], tuple[str, float]]) -> None:
+        """Stop the running jobs: they write no record from now on and their scratch files go. A job
+        that wrote its records just before is waited for, so that they are indexed with the rest."""
+        with self.publishing:
+            self.stopped = True
+        for future, (unit, t0) in list(running.items()):
+            if unit not in self.published:
+                continue
+            wait([future], timeout=_STOP_POLL * 10)  # it only notes its lease now
+            if future.done() and future.exception() is None:
+                self._finished(unit, future.result(), time.perf_counter() - t0)
+                del running[future]
+        stopped = [unit for unit, _ in running.values()]
+        _STOPPED.extend(self.threads[u] for u in stopped if u in self.threads)
+        self.ws.artifacts.discard_scratch()
+        interrupts.say(f"stopped {len(stopped)} running asset(s): {', '.join(stopped)}; their partial outputs are discarded")
+        running.clear()
+
+    def _publish(self, unit: str, done: Done) -> Done:
+        """Write the JSON records of a finished job (in its worker thread), unless the run stopped it."""
+        with self.publishing:
+            if self.stopped:
+                return Done(None)
+            self.published.add(unit)
+            return self.recorder.write(done)
+
+    def _job(self, unit: str) -> Callable[[], Done] | None:
+        """The work for `unit`, or None when it is blocked or (judged again now) fresh."""
+        key, partition = split_unit(unit)
+        parents = self.parents[unit]
+        bad = next((p for p in parents if self._blocking(p)), None)
+        if bad is not None:
+            self.blocked[unit] = self.blocked.get(bad, bad)
+            self._settle(unit, BLOCKED, 0.0, self._blocking(bad))
+            return None
+        lease = self.leases.acquire(unit)
+        if lease is None:  # another process is materializing it: judge again when it is done
+            self.busy.append(unit)
+            return None
+        self.held[unit] = lease
+        before = self.states[unit]
+        spec = self.graph.nodes[key]
+        assert isinstance(spec, AssetSpec)
+        checks = self.graph.checks.get(key, ())
+        versions, artifacts, run_id = self.ws.code_versions, self.ws.artifacts, self.ctx.run_id
+        theirs = self._noted(before, lease)
+        latest = _latest(before) if theirs is None else Latest(theirs if theirs.ok else before.record, theirs)
+        lost = theirs is None and any(r.kind == R_ARTIFACT_MISSING for r in before.reasons)
+        libraries = self.ws.libraries_of(key) if self.ws.project.config.stale_on_library_change else None
+        now = asset_status(key, parents, before.code_version or "", latest, self.states, partition, lost, libraries)
+        if now.fresh and unit not in self.plan.forced:
+            self.states[unit] = replace(now, checks=before.checks)
+            stale = tuple(c for c in checks if any(s.key == c.key and s.state == CHECK_STALE for s in before.checks))
+            if theirs is not None:  # the check states were judged on an older version
+                stale = checks
+            if not stale:
+                lease.release()
+                why = "upstream produced identical data" if theirs is None else "materialized by another process"
+                self._settle(unit, FRESH, 0.0, why)
+                return None
+            record = now.record
+            assert record is not None
+            return self._leased(
+                lease, lambda: self._publish(unit, Done(None, tuple(run_checks(stale, record, artifacts, versions, run_id))))
+            )
+        upstream = {p: self.states[p] for p in parents}
+        inputs = unit_inputs(self.graph, self.ws.partition_keys, key, partition)
+        nodes, version = self.graph.nodes, now.code_version or ""
+        ctx = replace(self.ctx, partition=partition)
+        read = versions_read(inputs, upstream)
+        previous = self._reusable(unit, version, read) if self.reuse and unit not in self.plan.forced else None
+        installed = self.ws.libraries_of(key)
+
+        def once() -> Materialization:
+            if previous is not None:
+                return restore(previous, version, read, ctx, installed)
+            return run_asset(spec, inputs, upstream, nodes, version, artifacts, ctx, installed)
+
+        def job() -> Done:
+            record = attempt(spec, once, self._on_retry)
+            results = run_checks(checks, record, artifacts, versions, run_id) if record.ok else []
+            return self._publish(unit, Done(record, tuple(results)))
+
+        return self._leased(lease, job)
+
+    def _reusable(self, unit: str, code_version: str, read: Mapping[str, str]) -> Materialization | None:
+        """A stored version made by this code from exactly these inputs, whose artifact is still there."""
+        key, _ = split_unit(unit)
+        libraries = self.ws.libraries_of(key) if self.ws.project.config.stale_on_library_change else None
+        for record in self._candidates().get(unit, ()):
+            if record.code_version != code_version or dict(record.input_versions) != dict(read) or not record.artifact_uri:
+                continue
+            if libraries is not None and changed_libraries(record.libraries, libraries):
+                continue
+            try:
+                present = self.ws.artifacts.exists(record.artifact_uri)
+            except WorkbenchError:  # a uri that leaves the store: never reused
+                continue
+            if present:
+                self.reused[unit] = record
+                return record
+        return None
+
+    def _candidates(self) -> dict[str, list[Materialization]]:
+        """Stored versions by unit for the code versions this run needs: one query, on first use."""
+        if self._stored is None:
+            self._stored = {}
+            codes = {split_unit(u)[0]: self.ws.code_versions[split_unit(u)[0]] for u in self.plan.to_run}
+            for record in self.ws.metadata.with_code(codes):
+                self._stored.setdefault(unit_id(record.asset_key, record.partition), []).append(record)
+        return self._stored
+
+    def _leased(self, lease: Lease, work: Callable[[], Done]) -> Callable[[], Done]:
+        """`work` that notes its record in the lease and releases it when done (or failed)."""
+
+        def job() -> Done:
+            self.threads[lease.unit] = threading.current_thread()
+            try:
+                lease.hold(self.ctx.trigger, self.ctx.run_id)  # for `wb tui` in other processes
+                done = work()
+                if done.record is not None:
+                    lease.note(done.record.id, done.written[0])
+                return done
+            finally:
+                lease.release()
+
+        return job
+
+    def _noted(self, before: Status, lease: Lease) -> Materialization | None:
+        """The record the lease's previous holder noted, when it is newer than what `before` knows."""
+        noted = lease.noted()
+        known = [m for m in (before.last, before.record) if m is not None]
+        if noted is None or any(m.id == noted[0] for m in known):
+            return None
+        try:
+            theirs = Materialization.from_json(self.ws.artifacts.read_text(noted[1]))
+        except (WorkbenchError, ValueError, TypeError):  # unreadable: judge on what the index said
+            return None
+        newer = all(theirs.ended_at > m.ended_at for m in known)
+        return theirs if newer and theirs.id == noted[0] else None
+
+    def _blocking(self, unit: str) -> str:
+        """Why `unit` blocks its children ('' when it does not): it failed, or a blocking check did."""
+        if self.outcome.get(unit) in (FAILED, BLOCKED):
+            return f"upstream {unit} failed"
+        check = self.states[unit].failed_blocking_check if unit in self.states else None
+        return f"upstream {unit} failed check {check}" if check else ""
+
+    def _on_retry(self, key: str, n: int, error: str) -> None:
+        self.reporter.finished(key, RETRY, 0.0, f"attempt {n + 1}: {error.splitlines()[0] if error else ''}")
+
+    def _finished(self, unit: str, done: Done, seconds: float) -> None:
+        self.recorder.add(done)
+        record = done.record
+        if record is not None:
+            self.records[unit] = record
+        if record is not None and not record.ok:
+            self.errors[unit] = record.error or "failed"
+            self.states[unit] = replace(self.states[unit], state=STATE_FAILED, last=record)
+            self._settle(unit, FAILED, seconds, self.errors[unit])
+            return
+        previous = self.states[unit]
+        if record is not None:
+            previous = Status(record.asset_key, "fresh", (), record.code_version, record.data_version, record, record, record.partition)
+        ran = {c.check_key: c for c in done.checks}
+        states = tuple(
+            CheckState(c.key, c.blocking, CHECK_PASSED if ran[c.key].passed else CHECK_FAILED, ran[c.key]) if c.key in ran else c
+            for c in (previous.checks or self.states[unit].checks)
+        )
+        self.states[unit] = replace(previous, checks=states)
+        self.checks.extend(done.checks)
+        for c in done.checks:
+            verdict = "passed" if c.passed else "FAILED" + (" (blocking)" if c.blocking else "")
+            self.reporter.finished(unit, CHECKED, 0.0, f"{c.name} {verdict}" + (f": {c.error}" if c.error else ""))
+        old = self.reused.get(unit)
+        detail = f"reused version {old.data_version and old.data_version[:12]} from {old.ended_at:%Y-%m-%d %H:%M:%S}" if old and record else ""
+        self._settle(unit, MATERIALIZED if record is not None else FRESH, seconds, detail)
+
+    def _settle(self, unit: str, outcome: str, seconds: float, detail: str = "") -> None:
+        self.outcome[unit] = outcome
+        self.reporter.finished(unit, outcome, seconds, detail)
+        for child in self.children[unit]:
+            self.waiting[child] -= 1
+            if self.waiting[child] == 0:
+                self.ready.append(child)
+
+    def result(self) -> Result:
+        keys, outcome = self.plan.to_run, self.outcome
+        return Result(
+            run_id=self.ctx.run_id,
+            materialized=tuple(k for k in keys if outcome.get(k) == MATERIALIZED),
+            skipped=self.plan.fresh + tuple(k for k in keys if outcome.get(k) in (FRESH, BLOCKED)),
+            failed=tuple(k for k in keys if outcome.get(k) == FAILED),
+            blocked=self.blocked,
+            errors=self.errors,
+            records=self.records,
+            checks=tuple(self.checks),
+        )
+
+
+_LEASE_POLL = 0.05  # seconds between tries for a unit another process holds
+_STOP_POLL = 0.1  # seconds between looks at the presses while running assets finish
+
+
+def _latest(status: Status) -> Latest:
+    return Latest(status.record, status.last)

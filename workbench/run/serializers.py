@@ -1,0 +1,181 @@
+"""Serialization by type: tables -> Parquet, dict/list -> JSON, bytes -> raw, anything else -> pickle."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import re
+from pathlib import Path
+from typing import Any
+
+import xxhash
+
+from workbench.errors import SerializationError, StoreError
+from workbench.core.spec import AssetSpec
+
+TABLE_TYPES = ("DataFrame", "LazyFrame", "Table", "DuckDBPyRelation")
+_DIGEST = re.compile(r"[0-9a-f]{32}")  # a content-addressed artifact is named by its xxh3-128 digest
+
+
+def kind_of_annotation(annotation: Any) -> str | None:
+    """The serializer a return annotation implies, or None when it says nothing."""
+    if annotation is None or annotation is Any:
+        return None
+    base = annotation_name(annotation)
+    if base in TABLE_TYPES:
+        return "parquet"
+    if base in ("dict", "list", "Dict", "List", "Mapping", "Sequence"):
+        return "json"
+    if base == "bytes":
+        return "bytes"
+    if base in ("None", "NoneType", "_empty"):
+        return None
+    return "pickle"
+
+
+def declared_kind(spec: AssetSpec) -> str | None:
+    """The serializer of an asset known before it runs: `io=`, else its return annotation."""
+    if spec.io:
+        return spec.io
+    return kind_of_annotation(spec.fn.__annotations__.get("return"))
+
+
+EXTENSIONS = {"parquet": "parquet", "json": "json", "bytes": "bin", "pickle": "pkl"}
+
+
+def kind_of_value(value: Any) -> str:
+    """The serializer a value gets when the asset did not choose one."""
+    module = type(value).__module__.split(".", 1)[0]
+    name = type(value).__name__
+    if (module == "polars" and name in ("DataFrame", "LazyFrame")) or (module == "pyarrow" and name == "Table"):
+        return "parquet"
+    if module == "duckdb" and name == "DuckDBPyRelation":
+        return "parquet"
+    if isinstance(value, (dict, list)):
+        return "json"
+    if isinstance(value, (bytes, bytearray)):
+        return "bytes"
+    return "pickle"
+
+
+def write(value: Any, kind: str, path: Path, *, explicit: bool = False) -> tuple[str, int | None, dict[str, Any]]:
+    """Write `value` to `path`; returns (kind actually used, rows, table facts for the record).
+
+    A dict/list that is not JSON-serializable falls back to pickle, unless the asset chose JSON
+    (`explicit`, from `io="json"`): then the value cannot be stored as asked, a `SerializationError`.
+    """
+    if kind == "parquet":
+        return kind, *_write_table(value, path)
+    if kind == "json":
+        try:
+            text = json.dumps(value, sort_keys=True, indent=1, allow_nan=True)
+        except (TypeError, ValueError) as exc:
+            if explicit:
+                raise SerializationError(
+                    f"io='json' cannot hold this {type(value).__name__}: {exc}; return only dicts, lists,"
+                    " strings, numbers, booleans and None, or choose io='pickle'"
+                ) from exc
+            return write(value, "pickle", path)
+        path.write_text(text, encoding="utf-8")
+        return kind, None, {}
+    if kind == "bytes":
+        if isinstance(value, str):
+            value = value.encode()
+        if not isinstance(value, (bytes, bytearray, memoryview)):
+            raise SerializationError(f"io='bytes' needs a bytes value, got {type(value).__name__}")
+        path.write_bytes(bytes(value))
+        return kind, None, {}
+    path.write_bytes(pickled(value))
+    return "pickle", None, {}
+
+
+def pickled(value: Any) -> bytes:
+    """The bytes an artifact of `value` holds when it is pickled."""
+    return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+
+
+
+def _write_table(value: Any, path: Path) -> tuple[int, dict[str, Any]]:
+    import polars as pl
+
+    module = type(value).__module__.split(".", 1)[0]
+    if isinstance(value, pl.LazyFrame):
+        value.sink_parquet(path)
+        frame = pl.scan_parquet(path)
+        rows = frame.select(pl.len()).collect().item()
+        schema = frame.collect_schema()
+    else:
+        if module == "duckdb":
+            value = value.pl()
+        elif module == "pyarrow":
+            value = pl.from_arrow(value)
+        if not isinstance(value, pl.DataFrame):
+            raise SerializationError(f"cannot write {type(value).__name__} as parquet")
+        value.write_parquet(path)
+        rows, schema = value.height, value.schema
+    return rows, {"columns": len(schema), "schema": {k: str(v) for k, v in schema.items()}}
+
+
+def read(path: Path, kind: str, annotation: Any = None, connection: Any = None) -> Any:
+    """Read an artifact back, shaped by the parameter's annotation (lazy for LazyFrame/relations)."""
+    want = annotation_name(annotation)
+    if kind == "parquet":
+        import polars as pl
+
+        if want == "LazyFrame":
+            return pl.scan_parquet(path)
+        if want == "DuckDBPyRelation":
+            return _duckdb(connection).read_parquet(str(path))
+        if want == "Table":
+            import pyarrow.parquet as pq
+
+            return pq.read_table(path)
+        return pl.read_parquet(path)
+    if kind == "json":
+        return json.loads(path.read_text(encoding="utf-8"))
+    if kind == "bytes":
+        return path.read_bytes()
+    data = path.read_bytes()
+    named = path.name.split(".", 1)[0]
+    if _DIGEST.fullmatch(named) and xxhash.xxh3_128_hexdigest(data) != named:
+        raise StoreError(f"artifact {path} does not match its content hash: refusing to unpickle it")
+    return pickle.loads(data)  # noqa: S301 - only verified artifacts of the project's own store
+
+
+def read_source(path: Path, annotation: Any = None, connection: Any = None) -> Any:
+    """Hand a source to an asset: a Path by default, or a frame/relation/bytes per annotation."""
+    want = annotation_name(annotation)
+    if want in ("LazyFrame", "DataFrame"):
+        import polars as pl
+
+        suffix = path.suffix.lower()
+        if suffix == ".parquet":
+            frame = pl.scan_parquet(path)
+        elif suffix in (".json", ".ndjson", ".jsonl"):
+            frame = pl.scan_ndjson(path)
+        else:
+            frame = pl.scan_csv(path, null_values=["NA", "N/A", ""], infer_schema_length=10_000)
+        return frame if want == "LazyFrame" else frame.collect()
+    if want == "DuckDBPyRelation":
+        con = _duckdb(connection)
+        return con.read_parquet(str(path)) if path.suffix.lower() == ".parquet" else con.read_csv(str(path))
+    if want == "bytes":
+        return path.read_bytes()
+    if want == "str":
+        return str(path)
+    return path
+
+
+def _duckdb(connection: Any) -> Any:
+    if connection is None:
+        raise SerializationError("a DuckDB relation input needs a connection")
+    return connection
+
+
+def annotation_name(annotation: Any) -> str | None:
+    if annotation is None:
+        return None
+    name = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", str(annotation))
+    return name.split("[", 1)[0].rsplit(".", 1)[-1]

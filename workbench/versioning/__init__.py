@@ -1,0 +1,1 @@
+"""Code and data versions: the project loader, code versions, source fingerprints, git and libraries."""

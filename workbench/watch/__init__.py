@@ -1,0 +1,1 @@
+"""`wb watch`: the file watcher, its rules, debouncing and log."""
