@@ -1,7 +1,8 @@
 """SQLModel tables of the metadata store and the schema migrations.
 
-The tables mirror the domain values in `workbench.core.records` column for column (mappings as JSON
-text, `partition` '' when unpartitioned). Keys are text or UUID strings: DuckDB needs an explicit
+The record tables are made from the dataclasses in `workbench.core.records`, the one definition of
+each record (`_table`: column for column, mappings as JSON text, `partition` '' when
+unpartitioned); a new field there is a new column here, added to older files by a numbered step. Keys are text or UUID strings: DuckDB needs an explicit
 Sequence for integer autoincrement, so there is none. The DDL is compiled from these models with
 the duckdb_engine dialect and run on a raw DuckDB connection; this module is imported only when a
 file needs creating or migrating, so the hot path never pays for importing SQLModel.
@@ -19,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import fields
 from datetime import datetime
 from types import UnionType
-from typing import Any, Union, get_args, get_origin, get_type_hints
+from typing import Any, Union, cast, get_args, get_origin, get_type_hints
 
 import duckdb
 import duckdb_engine
@@ -33,8 +34,8 @@ from workbench.core.records import AliasEvent, BigInt, CheckRecord, Materializat
 Step = Callable[[duckdb.DuckDBPyConnection], None]
 
 
-def _row_model(record: type, table: str, key: str, indexes: Mapping[str, tuple[str, ...]] | None = None) -> type[SQLModel]:
-    """The SQLModel table of a record dataclass, column for column and in its order: text, integers
+def _table(record: type, table: str, key: str, indexes: Mapping[str, tuple[str, ...]] | None = None) -> Table:
+    """The table of a record dataclass, through a SQLModel model made from it: column for column and in its order: text, integers
     (`BigInt` ones as BIGINT), booleans, TIMESTAMPTZ, and mappings as JSON text ('{}' when empty).
     A field without `None` in its type is NOT NULL. SQLModel reserves `metadata`: its attribute is `meta`."""
     hints = get_type_hints(record, include_extras=True)
@@ -42,6 +43,7 @@ def _row_model(record: type, table: str, key: str, indexes: Mapping[str, tuple[s
     namespace["__table_args__"] = tuple(Index(name, *columns) for name, columns in (indexes or {}).items())
     for f in fields(record):
         optional = "None" in str(f.type)
+        python: type
         if is_mapping(f):
             column, python = Column(f.name, AutoString, nullable=False), str
         else:
@@ -50,7 +52,8 @@ def _row_model(record: type, table: str, key: str, indexes: Mapping[str, tuple[s
         attr = "meta" if f.name == "metadata" else f.name
         namespace["__annotations__"][attr] = python | None if optional else python
         namespace[attr] = Field(default="{}" if is_mapping(f) else None, sa_column=column)
-    return type(f"{record.__name__}Row", (SQLModel,), namespace, table=True)
+    model = type(f"{record.__name__}Row", (SQLModel,), namespace, table=True)
+    return cast(Table, model.__table__)  # type: ignore[attr-defined]  # SQLModel adds it to table models
 
 
 def _without_none(hint: Any) -> Any:
@@ -67,13 +70,13 @@ def _sql_type(hint: Any) -> tuple[Any, type]:
     return {str: (AutoString, str), int: (Integer, int), bool: (Boolean, bool), datetime: (DateTime(timezone=True), datetime)}[kind]
 
 
-MaterializationRow = _row_model(
+MATERIALIZATIONS = _table(
     Materialization, "materializations", "id", {"ix_materializations_key_partition": ("asset_key", "partition")}
 )
-RunRow = _row_model(Run, "runs", "run_id")
-SourceObservationRow = _row_model(SourceObservation, "source_observations", "key")
-AliasEventRow = _row_model(AliasEvent, "alias_events", "id")  # schema version 2
-CheckResultRow = _row_model(CheckRecord, "check_results", "id", {"ix_check_results_asset": ("asset_key",)})  # version 3
+RUNS = _table(Run, "runs", "run_id")
+SOURCE_OBSERVATIONS = _table(SourceObservation, "source_observations", "key")
+ALIAS_EVENTS = _table(AliasEvent, "alias_events", "id")  # schema version 2
+CHECK_RESULTS = _table(CheckRecord, "check_results", "id", {"ix_check_results_asset": ("asset_key",)})  # version 3
 
 
 class SchemaMetaRow(SQLModel, table=True):
@@ -85,9 +88,8 @@ class SchemaMetaRow(SQLModel, table=True):
     value: str
 
 
-TABLES: tuple[Table, ...] = tuple(
-    model.__table__  # type: ignore[union-attr]
-    for model in (MaterializationRow, RunRow, SourceObservationRow, AliasEventRow, CheckResultRow, SchemaMetaRow)
+TABLES: tuple[Table, ...] = (
+    MATERIALIZATIONS, RUNS, SOURCE_OBSERVATIONS, ALIAS_EVENTS, CHECK_RESULTS, cast(Table, SchemaMetaRow.__table__)  # type: ignore[attr-defined]
 )
 
 
@@ -103,13 +105,13 @@ def ddl(tables: tuple[Table, ...] = TABLES) -> list[str]:
 
 def _add_alias_events(conn: duckdb.DuckDBPyConnection) -> None:
     """1 -> 2: model aliases (`wb alias`)."""
-    for statement in ddl((AliasEventRow.__table__,)):  # type: ignore[arg-type]
+    for statement in ddl((ALIAS_EVENTS,)):
         conn.execute(statement)
 
 
 def _add_check_results(conn: duckdb.DuckDBPyConnection) -> None:
     """2 -> 3: asset check results."""
-    for statement in ddl((CheckResultRow.__table__,)):  # type: ignore[arg-type]
+    for statement in ddl((CHECK_RESULTS,)):
         conn.execute(statement)
 
 

@@ -53,10 +53,12 @@ def is_time(f: Field[Any]) -> bool:
 
 
 def _decode(text: str | bytes, kind: type[R], what: str) -> R:
-    """Parse and check one record against its dataclass's type hints; `ValueError` on anything malformed."""
+    """Parse and check one record against its dataclass's type hints; `ValueError` on anything malformed.
+
+    Python's JSON reader first: record files may hold `NaN` and `Infinity` (a metric can be either)."""
     try:
-        value = msgspec.json.decode(text, type=kind)
-    except msgspec.DecodeError as exc:  # ValidationError too: "Expected `str`, got `int` - at `$.id`"
+        value = msgspec.convert(json.loads(text), type=kind)
+    except msgspec.ValidationError as exc:  # "Expected `str`, got `int` - at `$.id`"
         raise ValueError(f"malformed {what}: {exc}") from exc
     times = {name: getattr(value, name) for name in _TIME_FIELDS[kind]}
     naive = {name: _utc(t) for name, t in times.items() if t is not None and t.tzinfo is None}
