@@ -16,6 +16,7 @@ Dagster runs from its own venv (`python3 -m venv .peer-venv && .peer-venv/bin/pi
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import shutil
@@ -148,12 +149,13 @@ def row_large(tmp: Path, table: Table, args: argparse.Namespace) -> None:
 
 
 def scale_store(tmp: Path, name: str, assets: int, per_asset: int) -> Path:
-    sys.path.insert(0, str(REPO))
-    from tests.scale import fill_store, layered_project
-
-    folder = layered_project(tmp / name, assets)
+    spec = importlib.util.spec_from_file_location("scale", REPO / "tests" / "scale.py")
+    assert spec is not None and spec.loader is not None
+    scale = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(scale)
+    folder = scale.layered_project(tmp / name, assets)
     t0 = time.perf_counter()
-    records = fill_store(folder, per_asset)
+    records = scale.fill_store(folder, per_asset)
     print(f"  ({name}: {records:,} records generated in {time.perf_counter() - t0:.1f} s)", flush=True)
     return folder
 
