@@ -27,6 +27,7 @@ from workbench.versioning.gitinfo import git_info
 from workbench.run.leases import Lease, Leases, RunJournal, store_lock
 from workbench.core.records import CheckRecord, Latest, Materialization, Run, utcnow
 from workbench.run.reporting import BLOCKED, CHECKED, FAILED, FRESH, MATERIALIZED, RETRY, Reporter
+from workbench.run.handoff import Handoff
 from workbench.run.runner import RunContext, attempt, restore, run_asset, run_checks, versions_read
 from workbench.core.staleness import FAILED as STATE_FAILED
 from workbench.core.partitions import split_unit, unit_id
@@ -177,7 +178,7 @@ def execute(
     import pyarrow  # noqa: F401
 
     home = ws.project.config.home
-    ctx = RunContext(run.run_id, trigger, git_info(ws.root, home), ws.root, checkpoints=home / "checkpoints")
+    ctx = RunContext(run.run_id, trigger, git_info(ws.root, home), ws.root, checkpoints=home / "checkpoints", handoff=Handoff())
     with store_lock(home / "locks", exclusive=False), interrupts.counted() as presses:  # gc waits for the run
         apply = _Apply(ws, plan, status, reporter, ctx, reuse, presses)
         try:

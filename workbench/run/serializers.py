@@ -118,6 +118,11 @@ def _write_table(value: Any, path: Path) -> tuple[int, dict[str, Any]]:
     return rows, {"columns": len(schema), "schema": {k: str(v) for k, v in schema.items()}}
 
 
+def reads_frame(annotation: Any) -> bool:
+    """Whether `read` gives a parameter with this annotation a Parquet artifact as a Polars DataFrame."""
+    return annotation_name(annotation) not in ("LazyFrame", "DuckDBPyRelation", "Table")
+
+
 def read(path: Path, kind: str, annotation: Any = None, connection: Any = None) -> Any:
     """Read an artifact back, shaped by the parameter's annotation (lazy for LazyFrame/relations)."""
     want = annotation_name(annotation)
