@@ -43,7 +43,7 @@ def layered_project(root: Path, n: int, seed: int = 42) -> Path:
     return root
 
 
-def fill_store(root: Path, per_asset: int = 1) -> int:
+def fill_store(root: Path | str, per_asset: int = 1) -> int:
     """Give every asset of the project at `root` `per_asset` records, all fresh; returns how many.
 
     One INSERT ... SELECT over (assets x ages) in DuckDB: a million records in seconds, where
