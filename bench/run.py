@@ -153,7 +153,7 @@ def scale_store(tmp: Path, name: str, assets: int, per_asset: int) -> Path:
     assert spec is not None and spec.loader is not None
     scale = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(scale)
-    folder = scale.layered_project(tmp / name, assets)
+    folder: Path = scale.layered_project(tmp / name, assets)
     t0 = time.perf_counter()
     records = scale.fill_store(folder, per_asset)
     print(f"  ({name}: {records:,} records generated in {time.perf_counter() - t0:.1f} s)", flush=True)

@@ -14,7 +14,7 @@ import json
 import random
 from pathlib import Path
 
-import pyarrow as pa
+import polars as pl
 
 from workbench.core.records import SUCCESS
 from workbench.workspace import Workspace
@@ -61,7 +61,7 @@ def fill_store(root: Path | str, per_asset: int = 1) -> int:
     }
     store = ws.metadata
     with store._session(write=True) as conn:  # noqa: SLF001 - bulk load of a test fixture
-        conn.register("units", pa.table(units))
+        conn.register("units", pl.DataFrame(units))
         conn.execute(
             f"""
             INSERT INTO wb.materializations (id, asset_key, status, code_version, run_id, "trigger", started_at,
@@ -76,4 +76,4 @@ def fill_store(root: Path | str, per_asset: int = 1) -> int:
         )
         conn.unregister("units")
     store.mark_complete()
-    return store.count()
+    return int(store.count())
