@@ -11,8 +11,8 @@ from typing import Any
 
 import xxhash
 
-from workbench.errors import SerializationError, StoreError
 from workbench.core.spec import AssetSpec
+from workbench.errors import SerializationError, StoreError
 
 IN_MEMORY = 64 << 20  # bytes: a smaller frame is serialized in memory, then written in one call
 TABLE_TYPES = ("DataFrame", "LazyFrame", "Table", "DuckDBPyRelation")
