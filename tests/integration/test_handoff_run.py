@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from workbench.api import load
-
 from tests.conftest import run_wb, write_files
+from workbench.api import load
 
 PIPELINE = """
 import polars as pl
