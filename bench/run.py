@@ -144,8 +144,12 @@ def row_large(tmp: Path, table: Table, args: argparse.Namespace) -> None:
         sys.path.insert(0, str(REPO / "bench"))
         from tui_bench import first_screen_and_keys
 
-        first, _, keys, _ = first_screen_and_keys(folder, presses=10)
-        table.add(f"`wb tui` first screen / key press, {n:,} assets", f"{first:.2f} s / {sorted(keys)[len(keys) // 2] * 1000:.0f} ms", "< 2 s / < 100 ms")
+        try:
+            first, _, keys, _ = first_screen_and_keys(folder, presses=10)
+            value = f"{first:.2f} s / {sorted(keys)[len(keys) // 2] * 1000:.0f} ms (median)"
+        except TimeoutError:
+            value = "no first screen within 120 s"
+        table.add(f"`wb tui` first screen / key press, {n:,} assets", value, "< 2 s / < 100 ms")
 
 
 def scale_store(tmp: Path, name: str, assets: int, per_asset: int) -> Path:
@@ -188,7 +192,7 @@ def row_edit(tmp: Path, table: Table, args: argparse.Namespace) -> None:
         runs.append(timed(f"{WB} materialize", folder, {"BENCH_RUNLOG": str(folder / "runlog.txt")}))
         counts.append(json.loads(peer(sys.executable, "count", str(folder))))
     ran = {f"{c['ran']} of {c['expected']}" for c in counts}
-    table.add("incremental edit at 100 assets, whole command incl. start-up", f"{best(runs).seconds:.3f} s (reran {', '.join(ran)} expected)", "< 0.5 s")
+    table.add("incremental edit at 100 assets, whole command incl. start-up", f"{best(runs).seconds:.3f} s (ran {', '.join(ran)} in the edit's closure: early cutoff)", "< 0.5 s")
 
 
 def row_data(tmp: Path, table: Table, args: argparse.Namespace) -> None:
