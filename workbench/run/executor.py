@@ -180,9 +180,12 @@ def execute(
     if plan.empty:
         return Result(run.run_id, skipped=plan.fresh)
     ws.metadata.record_run(run)
-    # The index write imports pyarrow. Import it before any asset runs: libraries that assets use
-    # (scikit-learn, polars) look it up in sys.modules and failed on a half-imported module.
-    import pyarrow  # noqa: F401
+    from workbench.storage.metadata import ARROW_FROM
+
+    if sum(1 + len(ws.graph.checks.get(split_unit(u)[0], ())) for u in plan.to_run) >= ARROW_FROM:
+        # An index write this large imports pyarrow. Import it before any asset runs: libraries that
+        # assets use (scikit-learn, polars) look it up in sys.modules and failed on a half-imported module.
+        import pyarrow  # noqa: F401
 
     home = ws.project.config.home
     ctx = RunContext(run.run_id, trigger, git_info(ws.root, home), ws.root, checkpoints=home / "checkpoints", handoff=Handoff())
