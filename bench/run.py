@@ -41,16 +41,16 @@ class Run:
 
 def timed(command: str, cwd: Path, env: dict[str, str] | None = None) -> Run:
     """Wall time and peak resident memory of one shell command (and its children)."""
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(["sh", "-c", command], cwd=cwd, env={**os.environ, **(env or {})},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - t0
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    assert proc.stderr is not None
-    if proc.returncode != 0:
-        raise RuntimeError(f"{command!r} in {cwd} exited {proc.returncode}: {proc.stderr.read().decode()[-2000:]}")
-    proc.stderr.close()
+    with tempfile.TemporaryFile() as err:  # a pipe would fill up with progress lines and block the command
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(["sh", "-c", command], cwd=cwd, env={**os.environ, **(env or {})},
+                                stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            err.seek(0)
+            raise RuntimeError(f"{command!r} in {cwd} exited {proc.returncode}: {err.read().decode()[-2000:]}")
     return Run(seconds, usage.ru_maxrss / 1024)
 
 
