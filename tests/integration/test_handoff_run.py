@@ -19,7 +19,8 @@ def table() -> pl.DataFrame:
 
 @asset
 def widened(table: pl.DataFrame) -> pl.DataFrame:
-    table.insert_column(0, pl.Series("b", [0, 0, 0]))  # changes its input in place
+    table[0, "a"] = 100  # changes its input in place
+    table.insert_column(0, pl.Series("b", [0, 0, 0]))
     table.columns = ["b2", "a2"]
     return table
 
