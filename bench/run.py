@@ -16,7 +16,6 @@ Dagster runs from its own venv (`python3 -m venv .peer-venv && .peer-venv/bin/pi
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import shutil
@@ -153,13 +152,16 @@ def row_large(tmp: Path, table: Table, args: argparse.Namespace) -> None:
 
 
 def scale_store(tmp: Path, name: str, assets: int, per_asset: int) -> Path:
-    spec = importlib.util.spec_from_file_location("scale", REPO / "tests" / "scale.py")
-    assert spec is not None and spec.loader is not None
-    scale = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(scale)
-    folder: Path = scale.layered_project(tmp / name, assets)
+    """A project of `assets` layered assets whose store holds `per_asset` records each (`tests/scale.py`),
+    generated in a process of its own: a command forked from this one would inherit its peak memory."""
+    folder = tmp / name
+    script = (
+        f"import runpy; scale = runpy.run_path({str(REPO / 'tests' / 'scale.py')!r}); "
+        f"scale['layered_project'](__import__('pathlib').Path({str(folder)!r}), {assets}); "
+        f"print(scale['fill_store']({str(folder)!r}, {per_asset}))"
+    )
     t0 = time.perf_counter()
-    records = scale.fill_store(folder, per_asset)
+    records = int(subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True).stdout)
     print(f"  ({name}: {records:,} records generated in {time.perf_counter() - t0:.1f} s)", flush=True)
     return folder
 
