@@ -36,7 +36,7 @@ def _workspace(project: str | None) -> Any:
     from workbench.workspace import Workspace
 
     with _lasting():
-        return Workspace.open(project)
+        return Workspace.open(project).recover()
 
 
 @contextmanager
