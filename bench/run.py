@@ -1,233 +1,249 @@
-"""Workbench benchmarks against the DESIGN.md targets. Run: `.venv/bin/python bench/run.py [--quick]`.
+"""The speed table of issue #15, timed around whole `wb` processes as a user runs them.
 
-Each section builds its own temp project, so the numbers are independent of the repo's store.
+    .venv/bin/python bench/run.py                          # every row, full sizes
+    .venv/bin/python bench/run.py --rows status history    # some rows
+    .venv/bin/python bench/run.py --quick                  # small sizes, a smoke run
+    .venv/bin/python bench/run.py --peer .peer-venv        # Dagster's per-asset figure in the same run
+
+Projects come from the peer benchmark (`shared/peer-bench`: layered graphs of trivial 100-row
+Polars bodies, width 10, fan-in <= 3; the 5M-row data path) or, for the 100,000-asset and
+million-record stores, from `tests/scale.py` (an index filled by bulk insert). Each figure is
+the minimum of interleaved runs (the machine is shared: minimums are the least noisy).
+Dagster runs from its own venv (`python3 -m venv .peer-venv && .peer-venv/bin/pip install
+'dagster==1.13.*' polars`).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
-import signal
-import statistics
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-WB = str(Path(sys.executable).with_name("wb"))
+BIN = Path(sys.executable).parent
+PEER = REPO.parent / "shared" / "peer-bench"
 
 
-def timed(fn: Callable[[], object], repeat: int = 5) -> float:
-    """Median wall time of `fn` in seconds."""
-    times = []
+@dataclass(frozen=True)
+class Run:
+    seconds: float
+    peak_mb: float
+
+
+def timed(command: str, cwd: Path, env: dict[str, str] | None = None) -> Run:
+    """Wall time and peak resident memory of one shell command (and its children)."""
+    with tempfile.TemporaryFile() as err:  # a pipe would fill up with progress lines and block the command
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(["sh", "-c", command], cwd=cwd, env={**os.environ, **(env or {})},
+                                stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            err.seek(0)
+            raise RuntimeError(f"{command!r} in {cwd} exited {proc.returncode}: {err.read().decode()[-2000:]}")
+    return Run(seconds, usage.ru_maxrss / 1024)
+
+
+def best(runs: list[Run]) -> Run:
+    return min(runs, key=lambda r: r.seconds)
+
+
+def interleaved(commands: dict[str, str], cwd: Path, repeat: int, prep: Callable[[], None] | None = None) -> dict[str, Run]:
+    """The fastest of `repeat` rounds of each command, rounds interleaved."""
+    runs: dict[str, list[Run]] = {name: [] for name in commands}
     for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+        for name, command in commands.items():
+            if prep:
+                prep()
+            runs[name].append(timed(command, cwd))
+    return {name: best(found) for name, found in runs.items()}
 
 
-def wb(project: Path, *args: str) -> None:
-    subprocess.run([WB, *args], cwd=project, check=True, capture_output=True)
+class Table:
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, str, str]] = []
+
+    def add(self, measure: str, value: str, target: str) -> None:
+        self.rows.append((measure, value, target))
+        print(f"  {measure}: {value} (target {target})", flush=True)
+
+    def markdown(self) -> str:
+        lines = ["| measure | measured | target |", "| --- | --- | --- |"]
+        return "\n".join(lines + [f"| {m} | {v} | {t} |" for m, v, t in self.rows])
 
 
-def project(root: Path, body: str) -> Path:
-    root.mkdir(parents=True)
-    (root / "pyproject.toml").write_text('[tool.workbench]\nmodules = ["pipeline"]\n')
-    (root / "pipeline.py").write_text(textwrap.dedent(body))
-    return root
+def peer(python: str, *args: str, env: dict[str, str] | None = None) -> str:
+    """Run the peer harness (`bench.py`) with `python`'s venv first on PATH."""
+    path = f"{Path(python).parent}{os.pathsep}{os.environ['PATH']}"
+    out = subprocess.run([python, str(PEER / "bench.py"), *args], check=True, capture_output=True, text=True,
+                         env={**os.environ, "PATH": path, **(env or {})})
+    return out.stdout
 
 
-def report(name: str, value: float, unit: str, target: str) -> None:
-    print(f"{name:<58} {value:>9.3f} {unit:<4} (target {target})", flush=True)
+def setup(python: str, folder: Path, tool: str, *spec: str, opts: tuple[str, ...] = ()) -> Path:
+    peer(python, "setup", str(folder), "--tool", tool, *(f"--opt={o}" for o in opts), "--", *spec)
+    return folder
 
 
-def bench_startup(tmp: Path) -> None:
-    report("wb --help", timed(lambda: wb(REPO, "--help")), "s", "< 0.3 s")
-    default = tmp / "default"
-    default.mkdir()
-    shutil.copytree(REPO / "assets", default / "assets")
-    shutil.copytree(REPO / "samples" / "data", default / "samples" / "data")
-    wb(default, "materialize")
-    report("wb status, default project", timed(lambda: wb(default, "status")), "s", "< 0.5 s")
-    report("wb materialize (no-op), default project", timed(lambda: wb(default, "materialize")), "s", "-")
+def wb_project(tmp: Path, name: str, *spec: str) -> Path:
+    return setup(sys.executable, tmp / name, "wb", *spec)
 
 
-def trivial_project(root: Path, n: int, width: int) -> Path:
-    """n trivial assets in layers of `width`, each reading one asset of the layer above."""
-    lines = ["from workbench import asset", ""]
-    for i in range(n):
-        parent = f"a{i - width}" if i >= width else ""
-        lines += ["@asset", f"def a{i}({parent}) -> dict:", f"    return {{'i': {i}}}", ""]
-    return project(root, "\n".join(lines))
+def reset(folder: Path) -> Callable[[], None]:
+    return lambda: shutil.rmtree(folder / ".workbench", ignore_errors=True)
 
 
-def bench_disk(tmp: Path) -> None:
-    """The floor under every asset: one atomic small-file write (temp + rename) on this disk."""
-    folder = tmp / "disk"
-    folder.mkdir()
+WB = f"{BIN / 'wb'}"
+
+
+def row_per_asset(tmp: Path, table: Table, args: argparse.Namespace) -> None:
+    small, big = 10, args.per_asset
+    projects = {n: wb_project(tmp, f"wb-n{n}", "layered", "--n", str(n)) for n in (small, big)}
+    runs: dict[int, list[Run]] = {small: [], big: []}
+    for _ in range(args.repeat):
+        for n, folder in projects.items():
+            reset(folder)()
+            runs[n].append(timed(f"{WB} materialize", folder))
+    ms = (best(runs[big]).seconds - best(runs[small]).seconds) / (big - small) * 1000
+    value = f"{ms:.2f} ms (wb materialize: {best(runs[small]).seconds:.2f} s at {small}, {best(runs[big]).seconds:.2f} s at {big})"
+    if args.peer:
+        python = str(Path(args.peer).resolve() / "bin" / "python")
+        dagster = {}
+        for n in (small, big):
+            folder = setup(python, tmp / f"dg-n{n}", "dagster", "layered", "--n", str(n), opts=("io=pickle", "executor=inprocess"))
+            line = peer(python, "sh", str(folder), "materialize_all", "--prep", "reset").strip()
+            path = f"{Path(python).parent}{os.pathsep}{os.environ['PATH']}"
+            dagster[n] = best([timed(line, folder, {"PATH": path}) for _ in range(args.peer_repeat)]).seconds
+        dg = (dagster[big] - dagster[small]) / (big - small) * 1000
+        value += f"; Dagster 1.13 same run: {dg:.1f} ms ({dg / ms:.0f}x)"
+    table.add(f"marginal cost per trivial asset, {big:,} assets, fresh store", value, "<= 1 ms")
+
+
+def row_large(tmp: Path, table: Table, args: argparse.Namespace) -> None:
+    n = args.large
+    folder = wb_project(tmp, f"wb-n{n}", "layered", "--n", str(n))
+    full = timed(f"{WB} materialize", folder)
+    table.add(f"full materialize, {n:,} assets", f"{full.seconds:.1f} s", "< 10 s")
+    found = interleaved({"table": f"{WB} status", "json": f"{WB} status --json", "noop": f"{WB} materialize"}, folder, args.repeat)
+    table.add(
+        f"`wb status` table / `--json` / no-op `materialize`, {n:,} assets",
+        " / ".join(f"{found[k].seconds:.3f} s" for k in ("table", "json", "noop")),
+        "< 1 s each",
+    )
+    if args.tui:
+        sys.path.insert(0, str(REPO / "bench"))
+        from tui_bench import first_screen_and_keys
+
+        try:
+            first, _, keys, _ = first_screen_and_keys(folder, presses=10)
+            value = f"{first:.2f} s / {sorted(keys)[len(keys) // 2] * 1000:.0f} ms (median)"
+        except TimeoutError:
+            value = "no first screen within 120 s"
+        table.add(f"`wb tui` first screen / key press, {n:,} assets", value, "< 2 s / < 100 ms")
+
+
+def scale_store(tmp: Path, name: str, assets: int, per_asset: int) -> Path:
+    """A project of `assets` layered assets whose store holds `per_asset` records each (`tests/scale.py`),
+    generated in a process of its own: a command forked from this one would inherit its peak memory."""
+    folder = tmp / name
+    script = (
+        f"import runpy; scale = runpy.run_path({str(REPO / 'tests' / 'scale.py')!r}); "
+        f"scale['layered_project'](__import__('pathlib').Path({str(folder)!r}), {assets}); "
+        f"print(scale['fill_store']({str(folder)!r}, {per_asset}))"
+    )
     t0 = time.perf_counter()
-    for i in range(500):
-        part = folder / f"{i}.tmp"
-        part.write_text("x" * 300)
-        os.replace(part, folder / f"{i}.json")
-    report("atomic small-file write on this disk (2 per asset)", (time.perf_counter() - t0) / 500 * 1000, "ms", "-")
+    records = int(subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True).stdout)
+    print(f"  ({name}: {records:,} records generated in {time.perf_counter() - t0:.1f} s)", flush=True)
+    return folder
 
 
-def bench_overhead(tmp: Path, n: int) -> None:
-    sys.path.insert(0, str(REPO))
-    from workbench.workspace import Workspace
-
-    root = trivial_project(tmp / "overhead", n, width=50)
-    ws = Workspace.open(root)
-    t0 = time.perf_counter()
-    result = ws.materialize(jobs=1)
-    first = time.perf_counter() - t0
-    assert len(result.materialized) == n, result
-    report(f"framework overhead per trivial asset ({n} assets, jobs=1)", first / n * 1000, "ms", "<= 2 ms")
-    t0 = time.perf_counter()
-    ws = Workspace.open(root)
-    result = ws.materialize(force=True, jobs=2)
-    report("  same, --force, jobs=2", (time.perf_counter() - t0) / n * 1000, "ms", "<= 2 ms")
+def row_huge(tmp: Path, table: Table, args: argparse.Namespace) -> None:
+    n = args.huge
+    folder = scale_store(tmp, f"wb-huge-{n}", n, 1)
+    found = interleaved({"table": f"{WB} status", "json": f"{WB} status --json"}, folder, max(1, args.repeat - 1))
+    table.add(f"`wb status` table / `--json`, {n:,} assets", f"{found['table'].seconds:.2f} s / {found['json'].seconds:.2f} s", "< 5 s")
+    table.add(f"peak memory, `wb status` table / `--json`, {n:,} assets", f"{found['table'].peak_mb:.0f} MB / {found['json'].peak_mb:.0f} MB", "< 1 GB")
 
 
-def bench_large(tmp: Path, n: int) -> None:
-    root = trivial_project(tmp / "large", n, width=100)
-    t0 = time.perf_counter()
-    wb(root, "materialize", "--jobs", "2")
-    report(f"wb materialize, {n} assets, first run", time.perf_counter() - t0, "s", "-")
-    report(f"wb status --json, {n} assets, nothing stale", timed(lambda: wb(root, "status", "--json"), 3), "s", "< 1 s")
-    report(f"wb status (table), {n} assets, nothing stale", timed(lambda: wb(root, "status"), 3), "s", "< 1 s")
-    report(f"wb materialize (no-op), {n} assets", timed(lambda: wb(root, "materialize"), 3), "s", "< 1 s")
-    index = root / ".workbench" / "metadata.duckdb"
-
-    def lost_index_status() -> None:
-        index.unlink()
-        wb(root, "status", "--json")  # rebuilds the index from the JSON records first
-
-    report(f"wb status after the index was deleted, {n} records", timed(lost_index_status, 3), "s", "-")
+def row_history(tmp: Path, table: Table, args: argparse.Namespace) -> None:
+    assets, per_asset = 1000, args.records // 1000
+    folder = scale_store(tmp, "wb-records", assets, per_asset)
+    found = interleaved({"history": f"{WB} history a500", "status": f"{WB} status --json"}, folder, args.repeat)
+    table.add(
+        f"`wb history KEY` / `wb status --json`, {assets * per_asset:,} records ({assets:,} assets)",
+        f"{found['history'].seconds:.3f} s / {found['status'].seconds:.3f} s",
+        "< 1 s",
+    )
 
 
-def bench_data_path(tmp: Path, rows: int) -> None:
-    import polars as pl
-
-    body = f"""
-    import polars as pl
-    from workbench import asset
-
-    @asset
-    def big() -> pl.DataFrame:
-        return pl.DataFrame({{"a": pl.int_range({rows}, eager=True), "b": pl.int_range({rows}, eager=True) * 0.5}})
-
-    @asset
-    def total(big: pl.DataFrame) -> dict:
-        return {{"sum": float(big["b"].sum())}}
-    """
-    root = project(tmp / "data", body)
-    frame = pl.DataFrame({"a": pl.int_range(rows, eager=True), "b": pl.int_range(rows, eager=True) * 0.5})
-    path = tmp / "plain.parquet"
-
-    def plain() -> None:
-        frame2 = pl.DataFrame({"a": pl.int_range(rows, eager=True), "b": pl.int_range(rows, eager=True) * 0.5})
-        frame2.write_parquet(path)
-        _ = {"sum": float(pl.read_parquet(path)["b"].sum())}
-
-    base = timed(plain, 5)
-    sys.path.insert(0, str(REPO))
-    from workbench.workspace import Workspace
-
-    ws = Workspace.open(root)
-    wb_time = timed(lambda: ws.materialize(force=True, selection="big total", jobs=1), 5)
-    del frame
-    report(f"data path, {rows:,} rows: workbench / plain parquet", wb_time / base, "x", "<= 1.2x")
-    print(f"{'':<4}plain write+read {base:.3f} s, workbench {wb_time:.3f} s")
+def row_edit(tmp: Path, table: Table, args: argparse.Namespace) -> None:
+    folder = wb_project(tmp, "wb-edit", "layered", "--n", "100")
+    timed(f"{WB} materialize", folder)
+    runs, counts = [], []
+    for _ in range(args.repeat):
+        peer(sys.executable, "edit", str(folder))
+        runs.append(timed(f"{WB} materialize", folder, {"BENCH_RUNLOG": str(folder / "runlog.txt")}))
+        counts.append(json.loads(peer(sys.executable, "count", str(folder))))
+    ran = {f"{c['ran']} of {c['expected']}" for c in counts}
+    table.add("incremental edit at 100 assets, whole command incl. start-up", f"{best(runs).seconds:.3f} s (ran {', '.join(ran)} in the edit's closure: early cutoff)", "< 0.5 s")
 
 
-SIGNALS_PROJECT = """
-import time
-from pathlib import Path
-
-import polars as pl
-from workbench import asset
-
-
-@asset
-def table() -> pl.DataFrame:
-    return pl.DataFrame({"a": [1, 2]})
-
-
-@asset
-def forever(table: pl.DataFrame) -> dict:
-    Path("forever.started").touch()
-    while True:
-        time.sleep(0.01)
-"""
+def row_data(tmp: Path, table: Table, args: argparse.Namespace) -> None:
+    rows = str(args.data_rows)
+    folder = wb_project(tmp, "wb-big", "bigdata", "--rows", rows)
+    plain = tmp / "plain"
+    found = interleaved(
+        {"wb": f"rm -rf .workbench && {WB} materialize", "plain": f"{sys.executable} {PEER / 'plain_w5.py'} {plain} --rows {rows}"},
+        folder,
+        args.repeat,
+    )
+    ratio = found["wb"].seconds / found["plain"].seconds
+    table.add(
+        f"{args.data_rows / 1e6:g}M-row data path, whole process vs plain Polars",
+        f"{ratio:.2f}x ({found['wb'].seconds:.2f} s vs {found['plain'].seconds:.2f} s)",
+        "<= 1.2x",
+    )
 
 
-def _stderr_until(proc: subprocess.Popen[str], text: str) -> None:
-    assert proc.stderr is not None
-    for line in proc.stderr:
-        if text in line:
-            return
-    raise RuntimeError(f"{text!r} never came")
-
-
-def bench_signals(tmp: Path) -> None:
-    """Ctrl+C: an idle `wb watch` on a project that imports Polars, and a run whose asset never ends."""
-    root = project(tmp / "signals", SIGNALS_PROJECT)
-    wb(root, "materialize", "table")
-    idle, stop = [], []
-    for _ in range(5):
-        watch = subprocess.Popen([WB, "watch", "table"], cwd=root, stderr=subprocess.PIPE, text=True)
-        _stderr_until(watch, "pass 1 done")
-        time.sleep(0.5)  # idle: blocked waiting for a file event
-        t0 = time.perf_counter()
-        watch.send_signal(signal.SIGINT)
-        watch.wait(timeout=60)
-        idle.append(time.perf_counter() - t0)
-    for _ in range(3):
-        (root / "forever.started").unlink(missing_ok=True)
-        run = subprocess.Popen([WB, "materialize", "forever"], cwd=root, stderr=subprocess.PIPE, text=True)
-        while not (root / "forever.started").exists():
-            time.sleep(0.01)
-        run.send_signal(signal.SIGINT)
-        _stderr_until(run, "Ctrl+C again to stop them")
-        t0 = time.perf_counter()
-        run.send_signal(signal.SIGINT)
-        run.wait(timeout=60)
-        stop.append(time.perf_counter() - t0)
-    report("Ctrl+C -> exit, idle wb watch on a Polars project", statistics.median(idle), "s", "< 1-2 s")
-    report("second Ctrl+C -> exit, wb materialize of a never-ending asset", statistics.median(stop), "s", "< 1-2 s")
-
-
-SECTIONS: dict[str, Callable[..., None]] = {
-    "startup": bench_startup,
-    "disk": bench_disk,
-    "overhead": bench_overhead,
-    "large": bench_large,
-    "data": bench_data_path,
-    "signals": bench_signals,
+ROWS: dict[str, Callable[[Path, Table, argparse.Namespace], None]] = {
+    "per-asset": row_per_asset,
+    "large": row_large,
+    "huge": row_huge,
+    "history": row_history,
+    "edit": row_edit,
+    "data": row_data,
 }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
-    parser.add_argument("--only", nargs="+", choices=SECTIONS, help="run only these sections")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", nargs="+", choices=ROWS, default=list(ROWS), help="rows to run (default: all)")
+    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    parser.add_argument("--repeat", type=int, default=3, help="interleaved runs per figure (minimum taken)")
+    parser.add_argument("--peer", help="a venv with dagster 1.13 and polars: adds Dagster's per-asset figure")
+    parser.add_argument("--peer-repeat", type=int, default=1, help="runs per Dagster figure (~90 s each at 1,000 assets)")
+    parser.add_argument("--no-tui", dest="tui", action="store_false", help="skip the TUI row (needs tmux)")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="wb-bench-") as tmp_name:
-        tmp = Path(tmp_name)
-        os.environ.pop("WORKBENCH_HOME", None)
-        sizes = {"overhead": 200 if args.quick else 1000, "large": 1000 if args.quick else 10_000}
-        sizes["data"] = 500_000 if args.quick else 5_000_000
-        for name in args.only or SECTIONS:
-            section = SECTIONS[name]
-            section(tmp, sizes[name]) if name in sizes else section(tmp)  # type: ignore[call-arg]
+    sizes = (200, 1000, 10_000, 100_000, 500_000) if args.quick else (1000, 10_000, 100_000, 1_000_000, 5_000_000)
+    args.per_asset, args.large, args.huge, args.records, args.data_rows = sizes
+    args.tui = args.tui and shutil.which("tmux") is not None
+    os.environ.pop("WORKBENCH_HOME", None)
+    table = Table()
+    with tempfile.TemporaryDirectory(prefix="wb-bench-") as name:
+        for row in args.rows:
+            print(f"{row} (load average {os.getloadavg()[0]:.1f})", flush=True)
+            ROWS[row](Path(name), table, args)
+    print()
+    print(table.markdown())
 
 
 if __name__ == "__main__":

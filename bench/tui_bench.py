@@ -79,7 +79,7 @@ def first_screen_and_keys(root: Path, presses: int = 40) -> tuple[float, float, 
     t0 = time.perf_counter()
     term = Terminal(f"exec {WB} tui", root)
     try:
-        term.wait(lambda text: (m := LOADED.search(text)) is not None and int(m[1]) + int(m[2]) > 0)
+        term.wait(lambda text: (m := LOADED.search(text)) is not None and int(m[1]) + int(m[2]) > 0, timeout=120)
         first = time.perf_counter() - t0
         cpu = term.cpu_seconds()
         time.sleep(1.0)

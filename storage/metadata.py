@@ -39,14 +39,12 @@ _COMPLETE = "complete"  # schema_meta key: the index holds every record of its s
 _FIRST_DELAY, _MAX_DELAY = 0.002, 0.05  # seconds; a short cap keeps readers from starving behind writers
 _NEWEST = "ended_at DESC, id DESC"
 _MAT = f"SELECT {MATERIALIZATIONS.projection} FROM {_DB}.materializations"
+ARROW_FROM = 64  # rows: a larger insert goes through a pyarrow table (VALUES cost ~1 ms a row)
+_NEWEST_KEY = "(ended_at, id)"  # the order of _NEWEST as one value, for arg_max
+# One hash aggregate, not a window over sorted rows: 6x faster on a million records.
 _PICK_LATEST = f"""
-SELECT id, is_last, is_success FROM (
-    SELECT id,
-        row_number() OVER (PARTITION BY asset_key, "partition" ORDER BY {_NEWEST}) = 1 AS is_last,
-        status = '{SUCCESS}' AND row_number() OVER (
-            PARTITION BY asset_key, "partition", status = '{SUCCESS}' ORDER BY {_NEWEST}) = 1 AS is_success
-    FROM {_DB}.materializations WHERE ? IS NULL OR "partition" = ?
-) WHERE is_last OR is_success
+SELECT arg_max(id, {_NEWEST_KEY}), arg_max(id, {_NEWEST_KEY}) FILTER (WHERE status = '{SUCCESS}')
+FROM {_DB}.materializations WHERE ? IS NULL OR "partition" = ? GROUP BY asset_key, "partition"
 """
 
 
@@ -132,21 +130,19 @@ class DuckDBMetadataStore:
         """
         with self._session() as conn, paused_gc():
             picks = conn.execute(_PICK_LATEST, [partition, partition]).fetchall()
+            wanted = {rid for pair in picks for rid in pair if rid is not None}
             seen = self._seen
-            missing = [rid for rid, _, _ in picks if rid not in seen]
+            missing = [rid for rid in wanted if rid not in seen]
             if missing:
                 found = _read(conn, MATERIALIZATIONS, f"{_MAT} WHERE id IN (SELECT unnest(?::VARCHAR[]))", [missing])
                 seen = {**seen, **{m.id: m for m in found}}
-            self._seen = {rid: seen[rid] for rid, _, _ in picks}
-            success: dict[tuple[str, str], Materialization] = {}
-            last: dict[tuple[str, str], Materialization] = {}
-            for rid, is_last, is_success in picks:
-                m = self._seen[rid]
-                if is_last:
-                    last[(m.asset_key, m.partition)] = m
-                if is_success:
-                    success[(m.asset_key, m.partition)] = m
-            return {unit: Latest(success=success.get(unit), last=m) for unit, m in last.items()}
+            self._seen = {rid: seen[rid] for rid in wanted}
+            out: dict[tuple[str, str], Latest] = {}
+            for last_id, success_id in picks:
+                last = self._seen[last_id]
+                success = self._seen[success_id] if success_id is not None else None
+                out[(last.asset_key, last.partition)] = Latest(success=success, last=last)
+            return out
 
     def history(self, key: str, partition: str | None = None, limit: int | None = None) -> list[Materialization]:
         sql, params = f"{_MAT} WHERE asset_key = ?", [key]
@@ -359,7 +355,18 @@ def _insert(verb: str, codec: Codec[T]) -> str:
 
 
 def _insert_many(conn: duckdb.DuckDBPyConnection, verb: str, codec: Codec[T], values: Sequence[T]) -> int:
-    """Insert through a pyarrow table: 10k rows in ~0.3 s, where executemany takes seconds."""
+    """Insert `values`: fewer than `ARROW_FROM` rows in one multi-row VALUES statement (no pyarrow
+    import: ~0.25 s of a small run), more through a pyarrow table (10k rows in ~0.3 s, where
+    executemany takes seconds)."""
+    if len(values) >= ARROW_FROM:
+        return _insert_arrow(conn, verb, codec, values)
+    rows = ", ".join([f"({codec.placeholders})"] * len(values))
+    sql = f"INSERT {verb} INTO {_DB}.{codec.table} ({codec.columns}) VALUES {rows}"
+    row = conn.execute(sql, [cell for value in values for cell in codec.to_row(value)]).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _insert_arrow(conn: duckdb.DuckDBPyConnection, verb: str, codec: Codec[T], values: Sequence[T]) -> int:
     import pyarrow as pa
 
     columns = zip(*(codec.to_row(value) for value in values), strict=True)

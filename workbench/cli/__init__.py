@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gc as collector
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TextIO
 
 import click
@@ -35,8 +37,24 @@ def _workspace(project: str | None, *, recover: bool = True) -> Any:
     command never reads the index (`run-asset` reads and writes the shared store only)."""
     from workbench.workspace import Workspace
 
-    ws = Workspace.open(project)
-    return ws.recover() if recover else ws
+    with _lasting():
+        ws = Workspace.open(project)
+        return ws.recover() if recover else ws
+
+
+@contextmanager
+def _lasting() -> Iterator[None]:
+    """For objects that live until the command exits (the project, the statuses it prints): no
+    collection while they are built, then out of the collector's generations, so no later pass
+    scans them (at 100,000 assets each such scan took ~0.4 s)."""
+    was_enabled = collector.isenabled()
+    collector.disable()
+    try:
+        yield
+    finally:
+        collector.freeze()
+        if was_enabled:
+            collector.enable()
 
 
 def _emit_json(doc: object) -> None:
@@ -67,9 +85,10 @@ def status(selection: tuple[str, ...], as_json: bool, project: str | None) -> in
     from workbench.core.units import units_of
 
     ws = _workspace(project)
-    states = ws.status()
-    keys = ws.select(" ".join(selection) or None, states)
-    rows = [present.asset_row(ws.graph.nodes[k], [states[u] for u in units_of(ws.partition_keys, k)]) for k in keys]
+    with _lasting():
+        states = ws.status()
+        keys = ws.select(" ".join(selection) or None, states)
+        rows = [present.asset_row(ws.graph.nodes[k], [states[u] for u in units_of(ws.partition_keys, k)]) for k in keys]
     if as_json:
         _emit_json(rows)
     else:

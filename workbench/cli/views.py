@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING, Any
 
 import click
+from rich.cells import cell_len, set_cell_size
+from rich.color import ColorSystem
 from rich.console import Console
+from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
@@ -42,24 +45,61 @@ def _t(value: object, style: str = "") -> Text:
 
 
 def print_status(rows: list[dict[str, Any]]) -> None:
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    for col in ("asset", "state", "why", "data version", "materialized"):
-        table.add_column(col)
-    for row in rows:
-        when = (row["materialized_at"] or "")[:19].replace("T", " ")
-        table.add_row(
-            _t(row["key"], "dim" if row["kind"] == "source" else ""),
-            _t(row["state"], STATE_STYLE.get(row["state"], "")),
-            _t("; ".join(row["reasons"] + check_notes(row))),
-            _t(short(row["data_version"]), "dim"),
-            _t(when, "dim"),
+    """The status table as aligned plain text (rich's table layout costs ~0.3 ms a row: 3 s at 10k)."""
+    lines = [
+        (
+            (terminal_safe(row["key"]), "dim" if row["kind"] == "source" else ""),
+            (row["state"], STATE_STYLE.get(row["state"], "")),
+            (terminal_safe("; ".join(row["reasons"] + check_notes(row))), ""),
+            (short(row["data_version"]), "dim"),
+            ((row["materialized_at"] or "")[:19].replace("T", " "), "dim"),
         )
-    console.print(table)
+        for row in rows
+    ]
+    header = tuple((name, "bold") for name in ("asset", "state", "why", "data version", "materialized"))
     counts: dict[str, int] = {}
     for row in rows:
         counts[row["state"]] = counts.get(row["state"], 0) + 1
     summary = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
+    print_plain_table([header, *lines], fold=2)
     console.print(_t(f"{len(rows)} nodes: {summary}", "bold"))
+
+
+Cell = tuple[str, str]  # (text, rich style)
+
+
+def print_plain_table(lines: list[tuple[Cell, ...]], fold: int) -> None:
+    """Columns aligned by two spaces, styled on a terminal; on one, column `fold` is cut with an
+    ellipsis so that every line fits its width (in a pipe lines are kept whole)."""
+    widths = [max(cell_len(line[i][0]) for line in lines) for i in range(len(lines[0]))]
+    if console.is_terminal:
+        room = console.width - sum(widths) - 2 * (len(widths) - 1) + widths[fold]
+        widths[fold] = min(widths[fold], max(room, 20))
+    paint = _painter()
+    out = []
+    for line in lines:
+        cells = []
+        for (text, style), width in zip(line, widths, strict=True):
+            if cell_len(text) > width:
+                text = set_cell_size(text, width - 1) + "…"
+            cells.append(paint(text, style) + " " * (width - cell_len(text)))
+        out.append("  ".join(cells).rstrip())
+    console.file.write("\n".join(out) + "\n")
+
+
+def _painter() -> Callable[[str, str], str]:
+    """`paint(text, style)`: the text with the style's escape codes when the console shows colour."""
+    if console.color_system is None:
+        return lambda text, style: text
+    system = {"standard": ColorSystem.STANDARD, "256": ColorSystem.EIGHT_BIT}.get(console.color_system, ColorSystem.TRUECOLOR)
+    styles: dict[str, Style] = {}
+
+    def paint(text: str, style: str) -> str:
+        if not style or not text:
+            return text
+        return styles.setdefault(style, Style.parse(style)).render(text, color_system=system)
+
+    return paint
 
 
 def print_plan(plan: Plan) -> None:

@@ -38,6 +38,7 @@ from workbench.core.staleness import FAILED as STATE_FAILED
 from workbench.core.units import unit_inputs, unit_parents
 from workbench.errors import WorkbenchError
 from workbench.run import interrupts
+from workbench.run.handoff import Handoff
 from workbench.run.leases import Lease, Leases, RunJournal, store_lock
 from workbench.run.reporting import BLOCKED, CHECKED, FAILED, FRESH, MATERIALIZED, RETRY, Reporter
 from workbench.run.runner import RunContext, attempt, restore, run_asset, run_checks, versions_read
@@ -204,12 +205,15 @@ def execute(
     if plan.empty:
         return Result(run.run_id, skipped=plan.fresh)
     ws.metadata.record_run(run)
-    # The index write imports pyarrow. Import it before any asset runs: libraries that assets use
-    # (scikit-learn, polars) look it up in sys.modules and failed on a half-imported module.
-    import pyarrow  # noqa: F401
+    from workbench.storage.metadata import ARROW_FROM
+
+    if sum(1 + len(ws.graph.checks.get(split_unit(u)[0], ())) for u in plan.to_run) >= ARROW_FROM:
+        # An index write this large imports pyarrow. Import it before any asset runs: libraries that
+        # assets use (scikit-learn, polars) look it up in sys.modules and failed on a half-imported module.
+        import pyarrow  # noqa: F401
 
     home = ws.project.config.home
-    ctx = RunContext(run.run_id, trigger, git_info(ws.root, home), ws.root, checkpoints=home / "checkpoints")
+    ctx = RunContext(run.run_id, trigger, git_info(ws.root, home), ws.root, checkpoints=home / "checkpoints", handoff=Handoff())
     with store_lock(home / "locks", exclusive=False), interrupts.counted() as presses:  # gc waits for the run
         apply = _Apply(ws, plan, status, reporter, ctx, reuse, presses)
         try:

@@ -27,6 +27,7 @@ from workbench.run.capture import captured, tail
 from workbench.run.checks import run_check
 from workbench.run.context import AssetContext, Upstream, running
 from workbench.run.deadline import within
+from workbench.run.handoff import Handoff
 from workbench.versioning.gitinfo import GitInfo
 from workbench.versioning.sources import source_location
 
@@ -41,6 +42,7 @@ class RunContext:
     root: Path
     partition: str = ""
     checkpoints: Path | None = None  # where assets keep checkpoints across failed attempts
+    handoff: Handoff | None = None  # tables written in this run, handed on in memory
 
 
 def parameter_annotations(fn: Any) -> dict[str, Any]:
@@ -181,7 +183,11 @@ def _compute_and_store(
             scratch = artifacts.scratch_path(f".{serializers.EXTENSIONS[kind]}")
             try:
                 kind, rows, facts = serializers.write(value, kind, scratch, explicit=spec.io is not None)
+                handoff = ctx.handoff if kind == "parquet" else None
+                kept = handoff.exact(value, scratch) if handoff is not None else None
                 uri, data_version, size = artifacts.put_file(scratch, serializers.EXTENSIONS[kind])
+                if handoff is not None and kept is not None:
+                    handoff.keep(uri, kept)
             finally:
                 scratch.unlink(missing_ok=True)
     finally:
@@ -274,7 +280,7 @@ def _load_ref(
     if not ref.many:
         if not ref.units:
             raise InputError(f"input {ref.key!r} has no partition {ctx.partition!r}")
-        return _load_input(node, upstream[ref.units[0]], annotation, artifacts, ctx.root, connection)
+        return _load_input(node, upstream[ref.units[0]], annotation, artifacts, ctx, connection)
     statuses = [upstream[u] for u in ref.units]
     if annotation_name(annotation) in ("DataFrame", "LazyFrame"):
         paths = [_artifact_path(ref.key, s, artifacts) for s in statuses]
@@ -282,7 +288,7 @@ def _load_ref(
 
         frame = pl.scan_parquet(paths) if paths else pl.LazyFrame()
         return frame if annotation_name(annotation) == "LazyFrame" else frame.collect()
-    return {s.partition: _load_input(node, s, None, artifacts, ctx.root, connection) for s in statuses}
+    return {s.partition: _load_input(node, s, None, artifacts, ctx, connection) for s in statuses}
 
 
 def _artifact_path(key: str, status: Status, artifacts: Any) -> Path:
@@ -297,16 +303,20 @@ def _load_input(
     status: Status,
     annotation: Any,
     artifacts: Any,
-    root: Path,
+    ctx: RunContext,
     connection: Any,
 ) -> Any:
     if isinstance(node, SourceSpec):
         if status.data_version is None:
             raise InputError(f"source {node.key!r} has no file at {node.path}")
-        return serializers.read_source(source_location(node, root), annotation, connection)
+        return serializers.read_source(source_location(node, ctx.root), annotation, connection)
     record = status.record
     if record is None or record.artifact_uri is None or record.serializer is None:
         raise InputError(f"input {node.key!r} has never been materialized")
+    if ctx.handoff is not None and record.serializer == "parquet" and serializers.reads_frame(annotation):
+        frame = ctx.handoff.take(record.artifact_uri)
+        if frame is not None:
+            return frame
     return serializers.read(artifacts.local_path(record.artifact_uri), record.serializer, annotation, connection)
 
 

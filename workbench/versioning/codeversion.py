@@ -103,6 +103,7 @@ class CodeVersions:
         self._encoder = Encoder(self._name_outside_node, self._is_project_type)
         self._current: _Node | None = None
         self._own: dict[tuple[int, str], bool] = {}  # (namespace id, decorator head) -> ours?
+        self._explicit: dict[tuple[str, ...], CodeInfo] = {}
 
     def of(self, spec: Any) -> str:
         """The hex code version of an asset or check: explicit if given, else computed from its code."""
@@ -111,7 +112,12 @@ class CodeVersions:
     def info(self, spec: Any) -> CodeInfo:
         options = self._options(spec)
         if spec.code_version is not None:
-            return CodeInfo(digest("explicit", spec.code_version, *options), (), (Covered("option", "code_version", spec.code_version),))
+            memo = (spec.code_version, *options)  # many assets share one explicit version: hash it once
+            found = self._explicit.get(memo)
+            if found is None:
+                found = CodeInfo(digest("explicit", *memo), (), (Covered("option", "code_version", spec.code_version),))
+                self._explicit[memo] = found
+            return found
         root: Item = ("def", spec.fn, "")
         order, index = [root], {("def", id(spec.fn), ""): 0}
         parts: list[str] = options
