@@ -38,7 +38,6 @@ from workbench.tui.theme import RUNNING
 from workbench.workspace import Workspace
 
 POLL_SECONDS = 1.5
-NARROW = 110  # below this width the detail pane goes under the graph
 
 
 class WorkbenchApp(Runs):
@@ -47,9 +46,10 @@ class WorkbenchApp(Runs):
     TITLE = "Workbench"
     BINDINGS = [
         Binding("m", "materialize('focused')", "Materialize"),
-        Binding("M", "materialize('stale')", "All stale"),
+        Binding("M", "materialize('stale')", "All stale", show=False),
         Binding("slash", "filter", "Filter"),
-        Binding("v", "toggle_view", "List/graph"),
+        Binding("i", "toggle_detail", "Details"),
+        Binding("v", "toggle_view", "List/graph", show=False),
         Binding("g", "toggle_groups", "Group captions", show=False),
         Binding("r", "reload", "Reload project", show=False),
         Binding("escape", "to_graph", "Back to the graph", show=False),
@@ -60,7 +60,7 @@ class WorkbenchApp(Runs):
     CSS = """
     #main { height: 1fr; }
     #views { width: 1fr; }
-    #detail { width: 40%; min-width: 44; }
+    #detail { width: 1fr; min-width: 44; }
     #tree, #message { display: none; }
     #message { padding: 1 2; }
     #main.-list #graph { display: none; }
@@ -68,7 +68,8 @@ class WorkbenchApp(Runs):
     #main.-message #graph, #main.-message #tree, #main.-message #detail { display: none; }
     #main.-message #message { display: block; }
     #main.-narrow { layout: vertical; }
-    #main.-narrow #detail { width: 1fr; height: 55%; min-width: 0; }
+    #main.-narrow #detail { width: 1fr; height: 1fr; min-width: 0; }
+    #main.-nodetail #detail { display: none; }
     """
 
     def __init__(self, config: ProjectConfig) -> None:
@@ -83,6 +84,8 @@ class WorkbenchApp(Runs):
         self.selection = ""
         self.current: str | None = None
         self.grouped = True
+        self.detail_shown = True
+        self.screen_size: tuple[int, int] | None = None
         self.stamps: tuple[object, object] = (None, None)  # (code, store) at the last sync
         self.syncing: Worker[None] | None = None
         self.running: Worker[None] | None = None
@@ -106,7 +109,27 @@ class WorkbenchApp(Runs):
         self.set_interval(POLL_SECONDS, self.poll)
 
     def on_resize(self, event: Resize) -> None:
-        self.query_one("#main").set_class(event.size.width < NARROW, "-narrow")
+        self.screen_size = (event.size.width, event.size.height)  # self.size is updated after this handler
+        self.fit_views()
+        self.relayout()
+
+    def screen_room(self) -> tuple[tuple[int, int], bool]:
+        """The screen's size and whether the detail pane is shown: what a scene is fitted to."""
+        return self.screen_size or (self.size.width, self.size.height), self.detail_shown
+
+    def fit_views(self) -> None:
+        """Size the graph (or list) and the detail pane as the scene's arrangement says."""
+        main, views = self.query_one("#main"), self.query_one("#views")
+        listed = main.has_class("-list")
+        arranged = self.scene.arrangement if self.scene is not None and not listed else None
+        if arranged is None:  # the list view: a fixed share
+            stacked = self.screen_room()[0][0] < 2 * 44
+            main.set_class(stacked, "-narrow")
+            views.styles.width, views.styles.height = ("1fr", "50%") if stacked else ("40%", "1fr")
+            return
+        main.set_class(arranged.stacked, "-narrow")
+        views.styles.width = arranged.columns if arranged.columns is not None and self.detail_shown else "1fr"
+        views.styles.height = arranged.rows if arranged.rows is not None else "1fr"
 
     # --- loading and live refresh -------------------------------------------------------
 
@@ -115,8 +138,11 @@ class WorkbenchApp(Runs):
         if not any(w is not None and w.is_running for w in (self.syncing, self.running)):
             self.syncing = self.sync()
 
+    def sync(self, reload: bool = False, refresh: bool = False) -> Worker[None]:
+        return self._sync(self.screen_room(), reload, refresh)
+
     @work(thread=True, exclusive=True, group="sync")
-    def sync(self, reload: bool = False, refresh: bool = False) -> None:
+    def _sync(self, room: tuple[tuple[int, int], bool], reload: bool = False, refresh: bool = False) -> None:
         """Reload the project if its code changed, else re-judge the assets if the store changed."""
         code = data.code_stamp(self.config)
         ws = self.ws
@@ -134,17 +160,21 @@ class WorkbenchApp(Runs):
             loaded = data.refresh(ws)
         fresh = loaded.ws is not None and loaded.ws is not ws
         states = {k: st.state for k, st in loaded.statuses.items()}
-        view = scene.build(loaded.ws.graph, self.selection, self.grouped, states) if fresh and loaded.ws else None
+        view = scene.build(loaded.ws.graph, self.selection, self.grouped, states, *room) if fresh and loaded.ws else None
         if held is None:
             held = data.held(loaded.ws) if loaded.ws is not None else {}
         if not get_current_worker().is_cancelled:
             self.call_from_thread(self.apply, loaded, (code, store), view, held)
 
-    @work(thread=True, exclusive=True, group="draw")
     def relayout(self) -> None:
-        """A new scene for the current filter and grouping, built off the UI thread."""
+        """A new scene for the current filter, grouping and screen, built off the UI thread."""
         if self.ws is not None:
-            view = scene.build(self.ws.graph, self.selection, self.grouped, self.states())
+            self._relayout(self.ws, self.states(), self.screen_room())
+
+    @work(thread=True, exclusive=True, group="draw")
+    def _relayout(self, ws: Workspace, states: dict[str, str], room: tuple[tuple[int, int], bool]) -> None:
+        if ws is self.ws:
+            view = scene.build(ws.graph, self.selection, self.grouped, states, *room)
             if not get_current_worker().is_cancelled:
                 self.call_from_thread(self.draw, view)
 
@@ -187,6 +217,7 @@ class WorkbenchApp(Runs):
         if view.warning:
             self.notify(view.warning, severity="warning", markup=False)
         self.scene, self.selection = view, view.selection
+        self.fit_views()
         self.query_one(GraphView).show(view.diagram, view.graph.parents, view.graph.children, view.sources)
         self.query_one(Legend).selection = view.selection
         self.paint()
@@ -220,6 +251,8 @@ class WorkbenchApp(Runs):
                 detail.show(self.ws, event.key, self.statuses.get(event.key), self.held.get(event.key))
 
     def on_asset_selected(self, event: AssetSelected) -> None:
+        if not self.detail_shown:
+            self.action_toggle_detail()
         self.on_asset_highlighted(AssetHighlighted(event.key))
         self.query_one("#detail #tabs Tabs").focus()
 
@@ -229,8 +262,17 @@ class WorkbenchApp(Runs):
     def action_to_graph(self) -> None:
         self.view().focus()
 
+    def action_toggle_detail(self) -> None:
+        """Hide the detail pane (the graph takes the screen), or show it again."""
+        self.detail_shown = not self.detail_shown
+        self.query_one("#main").set_class(not self.detail_shown, "-nodetail")
+        if not self.detail_shown and self.focused is not None and self.query_one(AssetDetail) in self.focused.ancestors:
+            self.view().focus()
+        self.relayout()
+
     def action_toggle_view(self) -> None:
         self.query_one("#main").toggle_class("-list")
+        self.fit_views()
         self.paint()
         view = self.view()
         if self.current is not None:
