@@ -6,12 +6,13 @@ All store and project I/O runs in thread workers. The app polls cheaply (`store_
 
 from __future__ import annotations
 
+import subprocess
 from collections import Counter
 from collections.abc import Iterable
 
 from rich.text import Text
 from textual import work
-from textual.app import ComposeResult, SystemCommand
+from textual.app import ComposeResult, SuspendNotSupported, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.events import Resize
@@ -28,6 +29,7 @@ from workbench.tui import commands, data, scene
 from workbench.tui.asset_tree import AssetTree
 from workbench.tui.describe import why
 from workbench.tui.detail import TABS, AssetDetail
+from workbench.tui.editor import editor_command
 from workbench.tui.filter_bar import FilterBar
 from workbench.tui.graph_view import GraphView
 from workbench.tui.help import HelpScreen
@@ -49,6 +51,7 @@ class WorkbenchApp(Runs):
         Binding("M", "materialize('stale')", "All stale", show=False),
         Binding("slash", "filter", "Filter"),
         Binding("i", "toggle_detail", "Details"),
+        Binding("e", "edit", "Edit"),
         Binding("v", "toggle_view", "List/graph", show=False),
         Binding("g", "toggle_groups", "Group captions", show=False),
         Binding("r", "reload", "Reload project", show=False),
@@ -312,6 +315,26 @@ class WorkbenchApp(Runs):
             self.notify("wait for the run to finish before reloading", severity="warning")
         else:
             self.syncing = self.sync(reload=True)
+
+    def action_edit(self) -> None:
+        """Open the focused asset's definition in $VISUAL / $EDITOR at its line; the TUI resumes after."""
+        if self.ws is None or self.current is None or self.current not in self.ws.graph:
+            return
+        spec = self.ws.graph.nodes[self.current]
+        if not spec.file:
+            self.notify(f"{self.current} has no definition file", severity="warning", markup=False)
+            return
+        argv = editor_command(spec.file, spec.line)
+        try:
+            try:
+                with self.suspend():
+                    subprocess.run(argv, check=False)
+            except SuspendNotSupported:  # no terminal to hand over (tests, the web): run it anyway
+                subprocess.run(argv, check=False, stdin=subprocess.DEVNULL, capture_output=True)
+        except OSError as exc:
+            self.notify(f"cannot start the editor {argv[0]}: {exc}", severity="error", markup=False)
+            return
+        self.poll()  # a saved edit shows as stale at once
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(list(commands.key_rows(self, [*GraphView.BINDINGS, *self.BINDINGS]))))

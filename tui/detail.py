@@ -72,10 +72,16 @@ class AssetDetail(Vertical):
         self.border_title = Text.assemble((key, "bold"), "  ", theme.state_text(state))
         if self._timer is not None:
             self._timer.stop()
+            self._timer = None
         if self.active in ("overview", "log"):
             self._load_active()
         else:
             self._timer = self.set_timer(DEBOUNCE, self._load_active)
+
+    @property
+    def pending(self) -> bool:
+        """A tab is waiting for the debounce to load."""
+        return self._timer is not None
 
     @property
     def active(self) -> str:
@@ -90,6 +96,7 @@ class AssetDetail(Vertical):
         self._load_active()
 
     def _load_active(self) -> None:
+        self._timer = None
         tab = self.active
         if self.ws is None or self.key is None or tab in self.loaded:
             return
