@@ -194,6 +194,7 @@ class WorkbenchApp(Runs):
             return
         self.ws, self.statuses = loaded.ws, loaded.statuses
         self.overrides.clear()
+        self.show_run()
         if not len(self.ws.graph):
             self.show_message(Text.assemble(("No assets in this project yet.\n\n", "bold"), (
                 "Declare one with @asset in a module listed in [tool.workbench] modules.", "dim")))

@@ -131,6 +131,8 @@ async def test_a_failure_shows_its_error_and_log_verbatim(make_project: Callable
         await settle(pilot)
         log = static_text(app, "#log")
         assert BOOM_ERROR in log and "about to fail" in log and "Traceback" in log
+        await pilot.press("1")
+        await settle(pilot)
         assert BOOM_ERROR in static_text(app, "#overview")
 
 
