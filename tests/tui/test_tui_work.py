@@ -139,12 +139,16 @@ async def test_the_live_run_panel_shows_each_units_state(pipeline: Path, settle:
         reporter.started("raw")
         reporter.finished("raw", "materialized", 0.5)
         reporter.started("clean")
-        await until(pilot, lambda: app.query_one(RunPanel).t0 is not None and "clean" in str(app.query_one(RunPanel).render()))
+        panel = app.query_one(RunPanel)
+        while panel.timeline is None or "▶" not in str(panel.render()):  # the repaint after the events (settle would wait for the run)
+            await pilot.pause(0.02)
+        assert panel.t0 is not None
         drawn = str(app.query_one(RunPanel).render()).splitlines()
         assert drawn[0].startswith("running 1/3")
         states = {line.split()[0]: line.split()[1] for line in drawn[1:]}
         assert states == {"raw": "✔", "clean": "▶", "model": "·"} and "queued" in drawn[-1]
         release.set()
+        await settle(pilot)
 
 
 async def test_the_mouse_focuses_a_node_and_opens_a_tab(make_project: Callable[..., Path], settle: Settle) -> None:
