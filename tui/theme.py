@@ -5,11 +5,10 @@ from __future__ import annotations
 from rich.style import Style
 from rich.text import Text
 
+from workbench.core.diagram import GLYPH, RUNNING
 from workbench.core.staleness import FAILED, FRESH, MISSING, STALE
 
-RUNNING = "running"
 STATES = (FRESH, STALE, MISSING, FAILED, RUNNING)
-GLYPH = {FRESH: "✔", STALE: "↻", MISSING: "○", FAILED: "✘", RUNNING: "▶"}
 PILL = {
     FRESH: Style.parse("#e8f5e9 on #2e7d32"),
     STALE: Style.parse("#1b1b1b on #f9a825"),
