@@ -5,7 +5,8 @@ from __future__ import annotations
 from rich.style import Style
 from rich.text import Text
 
-from workbench.core.diagram import GLYPH, RUNNING
+from workbench.core.diagram import GLYPH
+from workbench.core.diagram import RUNNING as RUNNING  # re-exported: the TUI names it from here
 from workbench.core.staleness import FAILED, FRESH, MISSING, STALE
 
 STATES = (FRESH, STALE, MISSING, FAILED, RUNNING)

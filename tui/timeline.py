@@ -88,7 +88,7 @@ def live(planned: Sequence[str], started: dict[str, float], finished: dict[str, 
     units = sorted(started, key=started.__getitem__) + [u for u in planned if u not in started]
     bars = []
     for unit in units:
-        end, state = finished.get(unit, (None, theme.RUNNING if unit in started else QUEUED))
+        end, state = finished[unit] if unit in finished else (None, theme.RUNNING if unit in started else QUEUED)
         bars.append(Bar(unit, state, started.get(unit), end))
     return Timeline(f"running {len(finished)}/{len(planned)}", tuple(bars))
 

@@ -189,3 +189,31 @@ async def test_a_slow_preview_shows_loading_and_the_ui_stays_responsive(
         release.set()
         await settle(pilot)
         assert not pane.loading and "never materialized" in str(app.query_one("#preview-text").render())
+
+
+async def test_d_in_history_shows_what_wb_diff_shows(make_project: Callable[..., Path], settle: Settle) -> None:
+    from workbench.tui.diff_screen import DiffScreen
+    from workbench.tui.version_table import VersionTable
+    from workbench.workspace import Workspace
+
+    root = make_project({"pipeline.py": PIPELINE})
+    assert Workspace.open(root).materialize().ok
+    (root / "pipeline.py").write_text(PIPELINE.replace('clean["n"] * 2', 'clean["n"] * 3'))
+    assert Workspace.open(root).materialize().ok
+    cli = run_wb(root, "diff", "model@latest~1", "model@latest")
+    assert cli.returncode == 0, cli.stderr
+    app = WorkbenchApp(find_project(root))
+    async with app.run_test(size=(120, 32)) as pilot:
+        await settle(pilot)
+        app.query_one(GraphView).cursor = "model"
+        await pilot.press("2")
+        await settle(pilot)
+        table = app.query_one(VersionTable)
+        table.focus()
+        await pilot.press("d")  # the newest row against the one before it
+        assert isinstance(app.screen, DiffScreen)
+        shown = app.screen.query_one("#diff").render()
+        assert str(shown).splitlines() == cli.stdout.splitlines() and "code " in cli.stdout
+        await pilot.press("escape")
+        await pilot.press("down", "space", "up", "d")  # the marked older version against the newest
+        assert isinstance(app.screen, DiffScreen) and str(app.screen.query_one("#diff").render()).splitlines() == cli.stdout.splitlines()

@@ -433,32 +433,39 @@ def print_graph_lineage(graph: AssetGraph, key: str, direction: str | None) -> N
 
 
 def print_diff(doc: Mapping[str, Any]) -> None:
+    console.print(diff_text(doc))
+
+
+def diff_text(doc: Mapping[str, Any]) -> Text:
+    """What `wb diff` shows, one line per change (the TUI's History shows it too)."""
+    lines: list[Text] = []
     a, b = doc["a"], doc["b"]
-    console.print(Text.assemble((doc["key"], "bold"), "  ", (short(a["data_version"]), "cyan"), " -> ", (short(b["data_version"]), "cyan")))
+    lines.append(Text.assemble((doc["key"], "bold"), "  ", (short(a["data_version"]), "cyan"), " -> ", (short(b["data_version"]), "cyan")))
     if doc["same_data"]:
-        console.print(_t("same data (identical bytes)", "green"))
+        lines.append(_t("same data (identical bytes)", "green"))
     code = doc["code"]
-    console.print(_t(f"code      {short(code['a'], 8)} -> {short(code['b'], 8)}" if code["changed"] else "code      unchanged"))
+    lines.append(_t(f"code      {short(code['a'], 8)} -> {short(code['b'], 8)}" if code["changed"] else "code      unchanged"))
     for change in doc["inputs"]:
-        console.print(_t(f"input     {change['key']}: {short(change['a'])} -> {short(change['b'])}"))
+        lines.append(_t(f"input     {change['key']}: {short(change['a'])} -> {short(change['b'])}"))
     for lib in doc["libraries"]:
-        console.print(_t(f"library changed: {lib['name']} {lib['a'] or '(none)'} -> {lib['b'] or '(none)'}", "yellow"))
+        lines.append(_t(f"library changed: {lib['name']} {lib['a'] or '(none)'} -> {lib['b'] or '(none)'}", "yellow"))
     schema = doc["schema"]
     for col, kind in schema["added"].items():
-        console.print(_t(f"column  + {col}: {kind}", "green"))
+        lines.append(_t(f"column  + {col}: {kind}", "green"))
     for col, kind in schema["removed"].items():
-        console.print(_t(f"column  - {col}: {kind}", "red"))
+        lines.append(_t(f"column  - {col}: {kind}", "red"))
     for col, (old, new) in schema["retyped"].items():
-        console.print(_t(f"column  ~ {col}: {old} -> {new}", "yellow"))
+        lines.append(_t(f"column  ~ {col}: {old} -> {new}", "yellow"))
     rows = doc["rows"]
     if rows["delta"] is not None:
-        console.print(_t(f"rows      {rows['a']} -> {rows['b']} ({rows['delta']:+d})"))
+        lines.append(_t(f"rows      {rows['a']} -> {rows['b']} ({rows['delta']:+d})"))
     for param in doc["params"]:
         old, new = (param_text(param[s]) if param[s] is not None else "(none)" for s in ("a", "b"))
-        console.print(_t(f"param     {param['name']} {old} -> {new}", "cyan"))
+        lines.append(_t(f"param     {param['name']} {old} -> {new}", "cyan"))
     for metric in doc["metrics"]:
         delta = f" ({metric['delta']:+.4g})" if metric["delta"] is not None else ""
-        console.print(_t(f"metric    {metric['name']}: {_fmt_metric(metric['a'])} -> {_fmt_metric(metric['b'])}{delta}"))
+        lines.append(_t(f"metric    {metric['name']}: {_fmt_metric(metric['a'])} -> {_fmt_metric(metric['b'])}{delta}"))
+    return Text("\n").join(lines)
 
 
 def print_aliases(events: Iterable[Any]) -> None:
