@@ -244,7 +244,8 @@ class WorkbenchApp(Runs):
                 self.tree_scene = self.scene
         self.query_one(Legend).counts = Counter(states[k] for k in keys if k in states)
         if self.ws is not None and self.current is not None and self.current in self.ws.graph:
-            self.query_one(AssetDetail).show(self.ws, self.current, self.statuses.get(self.current), self.held.get(self.current))
+            self.query_one(AssetDetail).show(
+                self.ws, self.current, self.statuses.get(self.current), self.held.get(self.current), self.overrides.get(self.current))
 
     # --- focus and views --------------------------------------------------------------
 
@@ -252,7 +253,7 @@ class WorkbenchApp(Runs):
         self.current = event.key
         for detail in self.query(AssetDetail):  # none while the app shuts down
             if self.ws is not None and event.key in self.ws.graph:
-                detail.show(self.ws, event.key, self.statuses.get(event.key), self.held.get(event.key))
+                detail.show(self.ws, event.key, self.statuses.get(event.key), self.held.get(event.key), self.overrides.get(event.key))
 
     def on_asset_selected(self, event: AssetSelected) -> None:
         if not self.detail_shown:

@@ -69,13 +69,13 @@ class AssetDetail(Vertical):
             with TabPane("Run", id="run-tab"), VerticalScroll():
                 yield RunPanel(id="run")
 
-    def show(self, ws: Workspace, key: str, status: Status | None, holder: Holder | None = None) -> None:
+    def show(self, ws: Workspace, key: str, status: Status | None, holder: Holder | None = None, live: str | None = None) -> None:
         """Switch to `key`: the tab on screen is filled now if it needs no I/O, else shortly after
         (unless another asset comes first); the other tabs when they are opened. `holder`: the
-        other process running it now, if any."""
+        other process running it now, if any; `live`: its state in the TUI's own run, if any."""
         self.ws, self.key, self.status, self.holder = ws, key, status, holder
         self.loaded.clear()
-        state = theme.RUNNING if holder else status.state if status else None
+        state = theme.RUNNING if holder else live or (status.state if status else None)
         self.border_title = Text.assemble((key, "bold"), "  ", theme.state_text(state))
         if self._timer is not None:
             self._timer.stop()
