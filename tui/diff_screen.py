@@ -9,9 +9,9 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from workbench.cli.views import diff_text
 from workbench.core.diff import diff
 from workbench.core.records import Materialization
+from workbench.present import diff_text
 
 
 class DiffScreen(ModalScreen[None]):

@@ -6,7 +6,6 @@ from collections.abc import Callable, Collection, Mapping
 
 from rich.segment import Segment
 from rich.style import Style
-
 from workbench.tui import theme
 from workbench.tui.canvas import Edge
 from workbench.tui.layout import Layout

@@ -6,7 +6,6 @@ import time
 
 from rich.text import Text
 from textual.widget import Widget
-
 from workbench.tui.timeline import Timeline, draw
 
 TICK_SECONDS = 0.5  # how often a live run's running bars grow

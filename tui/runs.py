@@ -8,19 +8,19 @@ from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import App
-from textual.widgets import TabbedContent
 from textual.message import Message
+from textual.widgets import TabbedContent
 from textual.worker import Worker
-
-from workbench.errors import WorkbenchError
-from workbench.core.partitions import split_unit
-from workbench.run.reporting import CHECKED, FAILED, FRESH, MATERIALIZED, RETRY
-from workbench.core.staleness import Status
 from workbench.tui import timeline
 from workbench.tui.legend import Legend
 from workbench.tui.reporter import STARTED, TuiReporter
 from workbench.tui.run_panel import RunPanel
 from workbench.tui.theme import RUNNING
+
+from workbench.core.partitions import split_unit
+from workbench.core.staleness import Status
+from workbench.errors import WorkbenchError
+from workbench.run.reporting import CHECKED, FAILED, FRESH, MATERIALIZED, RETRY
 from workbench.workspace import Workspace
 
 if TYPE_CHECKING:

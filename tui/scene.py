@@ -8,11 +8,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from workbench.errors import WorkbenchError
-from workbench.core.graph import AssetGraph
-from workbench.core.selection import select
 from workbench.tui.arrange import Arrangement, arrange
 from workbench.tui.layout import Layout, fit, skeleton
+
+from workbench.core.graph import AssetGraph
+from workbench.core.selection import select
+from workbench.errors import WorkbenchError
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,10 +10,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from rich.text import Text
+from workbench.tui import theme
 
 from workbench.core.partitions import unit_id
 from workbench.core.records import Materialization
-from workbench.tui import theme
 
 QUEUED = "queued"
 NAME_WIDTH = 24  # widest unit name column

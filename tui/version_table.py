@@ -10,12 +10,12 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey
-
-from workbench.core.records import Materialization
 from workbench.tui import theme
 from workbench.tui.describe import when
 from workbench.tui.diff_screen import DiffScreen
-from workbench.cli.views import human_size, param_text, short
+
+from workbench.core.records import Materialization
+from workbench.present import human_size, param_text, short
 
 
 class VersionTable(DataTable[Text]):

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
-
 from workbench.tui.detail import AssetDetail
 
 PIPELINE = '''

@@ -7,10 +7,6 @@ from pathlib import Path
 
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Static, Tree
-
-from tests.conftest import run_wb
-from tests.tui.conftest import until
-from workbench.project import find_project
 from workbench.tui import app as app_module
 from workbench.tui.app import WorkbenchApp
 from workbench.tui.asset_tree import AssetTree
@@ -20,6 +16,10 @@ from workbench.tui.graph_view import GraphView
 from workbench.tui.help import HelpScreen
 from workbench.tui.legend import Legend
 from workbench.tui.version_table import VersionTable
+
+from tests.conftest import run_wb
+from tests.tui.conftest import until
+from workbench.project import find_project
 from workbench.workspace import Workspace
 
 Settle = Callable[[Pilot[None]], Awaitable[None]]

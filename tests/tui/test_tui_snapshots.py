@@ -16,13 +16,13 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
+from workbench.tui.app import WorkbenchApp
+from workbench.tui.graph_view import GraphView
+from workbench.tui.reporter import TuiReporter
 
 from tests.tui.conftest import BOOM, PIPELINE, TABLE
 from workbench.project import find_project
 from workbench.run import runner
-from workbench.tui.app import WorkbenchApp
-from workbench.tui.graph_view import GraphView
-from workbench.tui.reporter import TuiReporter
 from workbench.workspace import Workspace
 
 Settle = Callable[[Pilot[None]], Awaitable[None]]

@@ -13,18 +13,18 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import TabbedContent
 from textual.widgets._footer import FooterKey
-
-from tests.conftest import run_wb
-from tests.tui.conftest import PIPELINE, TABLE, until
-from workbench.project import find_project
-from workbench.tui import data, theme
 from workbench.tui import app as app_module
+from workbench.tui import data, theme
 from workbench.tui.app import WorkbenchApp
 from workbench.tui.detail import AssetDetail
 from workbench.tui.graph_view import GraphView
 from workbench.tui.preview_pane import PreviewPane
 from workbench.tui.render import render_row
 from workbench.tui.run_panel import RunPanel
+
+from tests.conftest import run_wb
+from tests.tui.conftest import PIPELINE, TABLE, until
+from workbench.project import find_project
 
 Settle = Callable[[Pilot[None]], Awaitable[None]]
 DEFAULT_KEYS = {"raw_penguins", "penguins", "penguin_features", "train_set", "test_set", "species_model", "evaluation", "report"}
@@ -194,6 +194,7 @@ async def test_a_slow_preview_shows_loading_and_the_ui_stays_responsive(
 async def test_d_in_history_shows_what_wb_diff_shows(make_project: Callable[..., Path], settle: Settle) -> None:
     from workbench.tui.diff_screen import DiffScreen
     from workbench.tui.version_table import VersionTable
+
     from workbench.workspace import Workspace
 
     root = make_project({"pipeline.py": PIPELINE})
