@@ -218,3 +218,17 @@ async def test_d_in_history_shows_what_wb_diff_shows(make_project: Callable[...,
         await pilot.press("escape")
         await pilot.press("down", "space", "up", "d")  # the marked older version against the newest
         assert isinstance(app.screen, DiffScreen) and str(app.screen.query_one("#diff").render()).splitlines() == cli.stdout.splitlines()
+
+
+async def test_the_mouse_wheel_scrolls_a_graph_taller_than_the_screen(make_project: Callable[..., Path], settle: Settle) -> None:
+    from textual.events import MouseScrollDown
+
+    many = "from workbench import asset\n" + "".join(f"\n\n@asset\ndef a{i}() -> int:\n    return {i}\n" for i in range(40))
+    app = WorkbenchApp(find_project(make_project({"pipeline.py": many})))
+    async with app.run_test(size=(120, 32)) as pilot:
+        await settle(pilot)
+        graph = app.query_one(GraphView)
+        assert graph.diagram.height > graph.scrollable_content_region.height and graph.scroll_y == 0
+        graph.post_message(MouseScrollDown(graph, 2, 2, 0, 1, 0, False, False, False))
+        await settle(pilot)
+        assert graph.scroll_y > 0
