@@ -78,6 +78,15 @@ async def settled(pilot: Pilot[None]) -> None:
             return
 
 
+async def press_on(pilot: Pilot[None], key: str, *keys: str) -> None:
+    """Put the graph's cursor on asset `key`, press `keys`, and let the app settle."""
+    from workbench.tui.graph_view import GraphView
+
+    pilot.app.query_one(GraphView).cursor = key
+    await pilot.press(*keys)
+    await settled(pilot)
+
+
 async def until(pilot: Pilot[None], condition: Callable[[], bool], timeout: float = 30.0) -> None:
     """Wait for something another process does (the app sees it at its next poll), then settle."""
     deadline = time.monotonic() + timeout

@@ -18,7 +18,7 @@ from workbench.tui.legend import Legend
 from workbench.tui.version_table import VersionTable
 
 from tests.conftest import run_wb
-from tests.tui.conftest import until
+from tests.tui.conftest import press_on, until
 from workbench.project import find_project
 from workbench.workspace import Workspace
 
@@ -308,9 +308,7 @@ def broken(clean: dict) -> bool:
     app = WorkbenchApp(find_project(root))
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
-        app.query_one(GraphView).cursor = "clean"
-        await pilot.press("5")
-        await settle(pilot)
+        await press_on(pilot, "clean", "5")
         log = static_text(app, "#log")
         assert "cleaning 3" in log  # the asset's own output
         assert "chatty" in log and "looked at 2 rows" in log

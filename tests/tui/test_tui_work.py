@@ -23,7 +23,7 @@ from workbench.tui.render import render_row
 from workbench.tui.run_panel import RunPanel
 
 from tests.conftest import run_wb
-from tests.tui.conftest import PIPELINE, TABLE, until
+from tests.tui.conftest import PIPELINE, TABLE, press_on, until
 from workbench.project import find_project
 
 Settle = Callable[[Pilot[None]], Awaitable[None]]
@@ -91,9 +91,7 @@ async def test_e_opens_the_definition_in_the_editor_at_its_line(
     app = WorkbenchApp(find_project(root))
     async with app.run_test(size=(120, 32)) as pilot:
         await settle(pilot)
-        app.query_one(GraphView).cursor = "model"
-        await pilot.press("e")
-        await settle(pilot)
+        await press_on(pilot, "model", "e")
         [argv] = [json.loads(line) for line in calls.read_text().splitlines()]
         line, file = int(argv[0].removeprefix("+")), argv[1]
         assert Path(file) == root / "pipeline.py"
@@ -206,9 +204,7 @@ async def test_d_in_history_shows_what_wb_diff_shows(make_project: Callable[...,
     app = WorkbenchApp(find_project(root))
     async with app.run_test(size=(120, 32)) as pilot:
         await settle(pilot)
-        app.query_one(GraphView).cursor = "model"
-        await pilot.press("2")
-        await settle(pilot)
+        await press_on(pilot, "model", "2")
         table = app.query_one(VersionTable)
         table.focus()
         await pilot.press("d")  # the newest row against the one before it
