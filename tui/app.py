@@ -6,12 +6,13 @@ All store and project I/O runs in thread workers. The app polls cheaply (`store_
 
 from __future__ import annotations
 
+import subprocess
 from collections import Counter
 from collections.abc import Iterable
 
 from rich.text import Text
 from textual import work
-from textual.app import ComposeResult, SystemCommand
+from textual.app import ComposeResult, SuspendNotSupported, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.events import Resize
@@ -22,6 +23,7 @@ from workbench.tui import commands, data, scene
 from workbench.tui.asset_tree import AssetTree
 from workbench.tui.describe import why
 from workbench.tui.detail import TABS, AssetDetail
+from workbench.tui.editor import editor_command
 from workbench.tui.filter_bar import FilterBar
 from workbench.tui.graph_view import GraphView
 from workbench.tui.help import HelpScreen
@@ -38,7 +40,6 @@ from workbench.run.leases import Holder
 from workbench.workspace import Workspace
 
 POLL_SECONDS = 1.5
-NARROW = 110  # below this width the detail pane goes under the graph
 
 
 class WorkbenchApp(Runs):
@@ -47,9 +48,11 @@ class WorkbenchApp(Runs):
     TITLE = "Workbench"
     BINDINGS = [
         Binding("m", "materialize('focused')", "Materialize"),
-        Binding("M", "materialize('stale')", "All stale"),
+        Binding("M", "materialize('stale')", "All stale", show=False),
         Binding("slash", "filter", "Filter"),
-        Binding("v", "toggle_view", "List/graph"),
+        Binding("i", "toggle_detail", "Details"),
+        Binding("e", "edit", "Edit"),
+        Binding("v", "toggle_view", "List/graph", show=False),
         Binding("g", "toggle_groups", "Group captions", show=False),
         Binding("r", "reload", "Reload project", show=False),
         Binding("escape", "to_graph", "Back to the graph", show=False),
@@ -60,7 +63,7 @@ class WorkbenchApp(Runs):
     CSS = """
     #main { height: 1fr; }
     #views { width: 1fr; }
-    #detail { width: 40%; min-width: 44; }
+    #detail { width: 1fr; min-width: 44; }
     #tree, #message { display: none; }
     #message { padding: 1 2; }
     #main.-list #graph { display: none; }
@@ -68,7 +71,8 @@ class WorkbenchApp(Runs):
     #main.-message #graph, #main.-message #tree, #main.-message #detail { display: none; }
     #main.-message #message { display: block; }
     #main.-narrow { layout: vertical; }
-    #main.-narrow #detail { width: 1fr; height: 55%; min-width: 0; }
+    #main.-narrow #detail { width: 1fr; height: 1fr; min-width: 0; }
+    #main.-nodetail #detail { display: none; }
     """
 
     def __init__(self, config: ProjectConfig) -> None:
@@ -83,6 +87,8 @@ class WorkbenchApp(Runs):
         self.selection = ""
         self.current: str | None = None
         self.grouped = True
+        self.detail_shown = True
+        self.screen_size: tuple[int, int] | None = None
         self.stamps: tuple[object, object] = (None, None)  # (code, store) at the last sync
         self.syncing: Worker[None] | None = None
         self.running: Worker[None] | None = None
@@ -106,7 +112,27 @@ class WorkbenchApp(Runs):
         self.set_interval(POLL_SECONDS, self.poll)
 
     def on_resize(self, event: Resize) -> None:
-        self.query_one("#main").set_class(event.size.width < NARROW, "-narrow")
+        self.screen_size = (event.size.width, event.size.height)  # self.size is updated after this handler
+        self.fit_views()
+        self.relayout()
+
+    def screen_room(self) -> tuple[tuple[int, int], bool]:
+        """The screen's size and whether the detail pane is shown: what a scene is fitted to."""
+        return self.screen_size or (self.size.width, self.size.height), self.detail_shown
+
+    def fit_views(self) -> None:
+        """Size the graph (or list) and the detail pane as the scene's arrangement says."""
+        main, views = self.query_one("#main"), self.query_one("#views")
+        listed = main.has_class("-list")
+        arranged = self.scene.arrangement if self.scene is not None and not listed else None
+        if arranged is None:  # the list view: a fixed share
+            stacked = self.screen_room()[0][0] < 2 * 44
+            main.set_class(stacked, "-narrow")
+            views.styles.width, views.styles.height = ("1fr", "50%") if stacked else ("40%", "1fr")
+            return
+        main.set_class(arranged.stacked, "-narrow")
+        views.styles.width = arranged.columns if arranged.columns is not None and self.detail_shown else "1fr"
+        views.styles.height = arranged.rows if arranged.rows is not None else "1fr"
 
     # --- loading and live refresh -------------------------------------------------------
 
@@ -115,8 +141,11 @@ class WorkbenchApp(Runs):
         if not any(w is not None and w.is_running for w in (self.syncing, self.running)):
             self.syncing = self.sync()
 
+    def sync(self, reload: bool = False, refresh: bool = False) -> Worker[None]:
+        return self._sync(self.screen_room(), reload, refresh)
+
     @work(thread=True, exclusive=True, group="sync")
-    def sync(self, reload: bool = False, refresh: bool = False) -> None:
+    def _sync(self, room: tuple[tuple[int, int], bool], reload: bool = False, refresh: bool = False) -> None:
         """Reload the project if its code changed, else re-judge the assets if the store changed."""
         code = data.code_stamp(self.config)
         ws = self.ws
@@ -134,17 +163,21 @@ class WorkbenchApp(Runs):
             loaded = data.refresh(ws)
         fresh = loaded.ws is not None and loaded.ws is not ws
         states = {k: st.state for k, st in loaded.statuses.items()}
-        view = scene.build(loaded.ws.graph, self.selection, self.grouped, states) if fresh and loaded.ws else None
+        view = scene.build(loaded.ws.graph, self.selection, self.grouped, states, *room) if fresh and loaded.ws else None
         if held is None:
             held = data.held(loaded.ws) if loaded.ws is not None else {}
         if not get_current_worker().is_cancelled:
             self.call_from_thread(self.apply, loaded, (code, store), view, held)
 
-    @work(thread=True, exclusive=True, group="draw")
     def relayout(self) -> None:
-        """A new scene for the current filter and grouping, built off the UI thread."""
+        """A new scene for the current filter, grouping and screen, built off the UI thread."""
         if self.ws is not None:
-            view = scene.build(self.ws.graph, self.selection, self.grouped, self.states())
+            self._relayout(self.ws, self.states(), self.screen_room())
+
+    @work(thread=True, exclusive=True, group="draw")
+    def _relayout(self, ws: Workspace, states: dict[str, str], room: tuple[tuple[int, int], bool]) -> None:
+        if ws is self.ws:
+            view = scene.build(ws.graph, self.selection, self.grouped, states, *room)
             if not get_current_worker().is_cancelled:
                 self.call_from_thread(self.draw, view)
 
@@ -161,6 +194,7 @@ class WorkbenchApp(Runs):
             return
         self.ws, self.statuses = loaded.ws, loaded.statuses
         self.overrides.clear()
+        self.show_run()
         if not len(self.ws.graph):
             self.show_message(Text.assemble(("No assets in this project yet.\n\n", "bold"), (
                 "Declare one with @asset in a module listed in [tool.workbench] modules.", "dim")))
@@ -187,6 +221,7 @@ class WorkbenchApp(Runs):
         if view.warning:
             self.notify(view.warning, severity="warning", markup=False)
         self.scene, self.selection = view, view.selection
+        self.fit_views()
         self.query_one(GraphView).show(view.diagram, view.graph.parents, view.graph.children, view.sources)
         self.query_one(Legend).selection = view.selection
         self.paint()
@@ -209,7 +244,8 @@ class WorkbenchApp(Runs):
                 self.tree_scene = self.scene
         self.query_one(Legend).counts = Counter(states[k] for k in keys if k in states)
         if self.ws is not None and self.current is not None and self.current in self.ws.graph:
-            self.query_one(AssetDetail).show(self.ws, self.current, self.statuses.get(self.current), self.held.get(self.current))
+            self.query_one(AssetDetail).show(
+                self.ws, self.current, self.statuses.get(self.current), self.held.get(self.current), self.overrides.get(self.current))
 
     # --- focus and views --------------------------------------------------------------
 
@@ -217,9 +253,11 @@ class WorkbenchApp(Runs):
         self.current = event.key
         for detail in self.query(AssetDetail):  # none while the app shuts down
             if self.ws is not None and event.key in self.ws.graph:
-                detail.show(self.ws, event.key, self.statuses.get(event.key), self.held.get(event.key))
+                detail.show(self.ws, event.key, self.statuses.get(event.key), self.held.get(event.key), self.overrides.get(event.key))
 
     def on_asset_selected(self, event: AssetSelected) -> None:
+        if not self.detail_shown:
+            self.action_toggle_detail()
         self.on_asset_highlighted(AssetHighlighted(event.key))
         self.query_one("#detail #tabs Tabs").focus()
 
@@ -229,8 +267,17 @@ class WorkbenchApp(Runs):
     def action_to_graph(self) -> None:
         self.view().focus()
 
+    def action_toggle_detail(self) -> None:
+        """Hide the detail pane (the graph takes the screen), or show it again."""
+        self.detail_shown = not self.detail_shown
+        self.query_one("#main").set_class(not self.detail_shown, "-nodetail")
+        if not self.detail_shown and self.focused is not None and self.query_one(AssetDetail) in self.focused.ancestors:
+            self.view().focus()
+        self.relayout()
+
     def action_toggle_view(self) -> None:
         self.query_one("#main").toggle_class("-list")
+        self.fit_views()
         self.paint()
         view = self.view()
         if self.current is not None:
@@ -270,6 +317,26 @@ class WorkbenchApp(Runs):
             self.notify("wait for the run to finish before reloading", severity="warning")
         else:
             self.syncing = self.sync(reload=True)
+
+    def action_edit(self) -> None:
+        """Open the focused asset's definition in $VISUAL / $EDITOR at its line; the TUI resumes after."""
+        if self.ws is None or self.current is None or self.current not in self.ws.graph:
+            return
+        spec = self.ws.graph.nodes[self.current]
+        if not spec.file:
+            self.notify(f"{self.current} has no definition file", severity="warning", markup=False)
+            return
+        argv = editor_command(spec.file, spec.line)
+        try:
+            try:
+                with self.suspend():
+                    subprocess.run(argv, check=False)
+            except SuspendNotSupported:  # no terminal to hand over (tests, the web): run it anyway
+                subprocess.run(argv, check=False, stdin=subprocess.DEVNULL, capture_output=True)
+        except OSError as exc:
+            self.notify(f"cannot start the editor {argv[0]}: {exc}", severity="error", markup=False)
+            return
+        self.poll()  # a saved edit shows as stale at once
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(list(commands.key_rows(self, [*GraphView.BINDINGS, *self.BINDINGS]))))

@@ -18,7 +18,7 @@ from workbench.core.records import CheckRecord, Materialization
 from workbench.core.spec import AssetSpec
 from workbench.core.staleness import CheckState, Status
 from workbench.ops.search import sparkline
-from workbench.present import human_size, param_text, short
+from workbench.present import human_size, param_text
 from workbench.run.leases import Holder
 
 
@@ -50,17 +50,19 @@ def overview(graph: AssetGraph, root: Path, key: str, status: Status | None, hol
     _row(text, "state", theme.state_text(status.state if status else None))
     for reason in status.reasons if status else ():
         _row(text, "", ("• ", "dim"), str(reason))
+    _row(text, "defined", f"{relative(spec.file, root)}:{spec.line}", ("  e opens it", "dim"))
     if isinstance(spec, AssetSpec):
-        _row(text, "code", short(status.code_version if status else None, 16), (f"  {relative(spec.file, root)}:{spec.line}", "dim"))
+        _row(text, "code", (status.code_version if status else None) or "")
     else:
         _row(text, "path", spec.path)
     record = status.record if status else None
     if status and status.data_version:
         facts = [human_size(record.size) if record else "", f"{record.rows} rows" if record and record.rows is not None else ""]
-        _row(text, "data", short(status.data_version, 16), ("  " + "  ".join(f for f in facts if f), "dim"))
+        _row(text, "data", status.data_version, ("  " + "  ".join(f for f in facts if f), "dim"))
     if record is not None:
-        git = f"  git {short(record.git_commit, 8)}{'*' if record.git_dirty else ''}" if record.git_commit else ""
-        _row(text, "built", when(record), (f"  {record.trigger}{git}", "dim"))
+        _row(text, "built", when(record), (f"  {record.trigger}", "dim"))
+        if record.git_commit:
+            _row(text, "git", record.git_commit, (" (uncommitted changes)" if record.git_dirty else "", "yellow"))
         for name, param in sorted(record.params.items()):
             _row(text, "param", f"{name} = ", (param_text(param), "cyan"))
         for name, value in sorted(record.metrics.items()):

@@ -1,8 +1,9 @@
-"""The detail pane of the focused asset: overview, history, lineage of a version, preview, log.
+"""The detail pane of the focused asset: overview, history, lineage of a version, preview, log;
+and the Run tab (the run in progress, then the last run's timeline), which the app keeps.
 
 Only the tab on screen is filled. The overview and the log come from the in-memory status and
 are drawn at once; the other tabs read the store or an artifact in a thread worker, after a
-short pause, so holding an arrow key costs no I/O.
+short pause, so holding an arrow key costs no I/O; they show a loading indicator meanwhile.
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ from textual import work
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.timer import Timer
+from textual.widget import Widget
 from textual.widgets import Static, TabbedContent, TabPane
 from textual.worker import get_current_worker
 from workbench.tui import data, describe, theme
 from workbench.tui.lineage_tree import LineageTree
 from workbench.tui.preview_pane import PreviewPane
+from workbench.tui.run_panel import RunPanel
 from workbench.tui.version_table import VersionTable
 
 from workbench.core.staleness import Status
@@ -27,7 +30,7 @@ from workbench.run.leases import Holder
 from workbench.workspace import Workspace
 
 DEBOUNCE = 0.12  # seconds between the last cursor move and loading the tab on screen
-TABS = ("overview", "history", "lineage", "preview", "log")
+TABS = ("overview", "history", "lineage", "preview", "log", "run")
 
 
 class AssetDetail(Vertical):
@@ -48,6 +51,8 @@ class AssetDetail(Vertical):
         self.holder: Holder | None = None
         self.loaded: set[str] = set()  # tabs holding the current asset's data
         self._timer: Timer | None = None
+        self._loads = 0  # loads started so far
+        self._latest: dict[str, int] = {}  # widget id -> its latest load: only that one is shown
 
     def compose(self) -> ComposeResult:
         with TabbedContent(id="tabs"):
@@ -61,21 +66,29 @@ class AssetDetail(Vertical):
                 yield PreviewPane(id="preview")
             with TabPane("Log", id="log-tab"), VerticalScroll():
                 yield Static(id="log")
+            with TabPane("Run", id="run-tab"), VerticalScroll():
+                yield RunPanel(id="run")
 
-    def show(self, ws: Workspace, key: str, status: Status | None, holder: Holder | None = None) -> None:
+    def show(self, ws: Workspace, key: str, status: Status | None, holder: Holder | None = None, live: str | None = None) -> None:
         """Switch to `key`: the tab on screen is filled now if it needs no I/O, else shortly after
         (unless another asset comes first); the other tabs when they are opened. `holder`: the
-        other process running it now, if any."""
+        other process running it now, if any; `live`: its state in the TUI's own run, if any."""
         self.ws, self.key, self.status, self.holder = ws, key, status, holder
         self.loaded.clear()
-        state = theme.RUNNING if holder else status.state if status else None
+        state = theme.RUNNING if holder else live or (status.state if status else None)
         self.border_title = Text.assemble((key, "bold"), "  ", theme.state_text(state))
         if self._timer is not None:
             self._timer.stop()
-        if self.active in ("overview", "log"):
+            self._timer = None
+        if self.active in ("overview", "log", "run"):
             self._load_active()
         else:
             self._timer = self.set_timer(DEBOUNCE, self._load_active)
+
+    @property
+    def pending(self) -> bool:
+        """A tab is waiting for the debounce to load."""
+        return self._timer is not None
 
     @property
     def active(self) -> str:
@@ -90,8 +103,9 @@ class AssetDetail(Vertical):
         self._load_active()
 
     def _load_active(self) -> None:
+        self._timer = None
         tab = self.active
-        if self.ws is None or self.key is None or tab in self.loaded:
+        if self.ws is None or self.key is None or tab in self.loaded or tab == "run":  # the app keeps the run tab
             return
         self.loaded.add(tab)
         ws, key, status = self.ws, self.key, self.status
@@ -102,29 +116,47 @@ class AssetDetail(Vertical):
             log = describe.last_run(status.last, status.checks) if status else describe.last_run(None)
             self.query_one("#log", Static).update(log)
         elif tab == "history":
-            self._fetch(key, lambda: ws.metadata.history(key, limit=200), self.query_one(VersionTable).show)
+            table = self.query_one(VersionTable)
+            self._load(table, lambda: ws.metadata.history(key, limit=200), table.show)
         elif tab == "lineage":
-            self._fetch(key, lambda: data.lineage(ws, key, version), self.query_one(LineageTree).show)
+            tree = self.query_one(LineageTree)
+            self._load(tree, lambda: data.lineage(ws, key, version), tree.show)
         else:
-            self._fetch(key, lambda: data.preview_of(ws, key, status), self.query_one(PreviewPane).show)
+            pane = self.query_one(PreviewPane)
+            self._load(pane, lambda: data.preview_of(ws, key, status), pane.show)
+
+    def _load(self, widget: Widget, read: Callable[[], Any], show: Callable[[Any], None]) -> None:
+        """`widget` shows a loading indicator until `read()` (run off the UI thread) is shown;
+        a result that arrives after a newer load of the same widget started is dropped."""
+        self._loads += 1
+        self._latest[widget.id or ""] = self._loads
+        widget.loading = True
+        self._fetch(widget, (self.key, self._loads), read, show)
 
     @work(thread=True, group="details")
-    def _fetch(self, key: str, read: Callable[[], Any], show: Callable[[Any], None]) -> None:
-        """`read()` off the UI thread, then `show()` its result if `key` is still the focused asset."""
+    def _fetch(self, widget: Widget, load: tuple[str | None, int], read: Callable[[], Any], show: Callable[[Any], None]) -> None:
         found = read()
         if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(lambda: show(found) if key == self.key else None)
+            self.app.call_from_thread(self._arrived, widget, load, show, found)
+
+    def _arrived(self, widget: Widget, load: tuple[str | None, int], show: Callable[[Any], None], found: Any) -> None:
+        """Show what a load found if it is the widget's latest and its asset is still focused."""
+        key, n = load
+        if self._latest.get(widget.id or "") == n:
+            widget.loading = False
+            if key == self.key:
+                show(found)
 
     def on_version_table_chosen(self, event: VersionTable.Chosen) -> None:
         event.stop()
         if self.ws is not None and self.key is not None:
             ws, key, tree = self.ws, self.key, self.query_one(LineageTree)
             self.loaded.add("lineage")
-            self._fetch(key, lambda: data.lineage(ws, key, event.data_version), tree.show)
+            self._load(tree, lambda: data.lineage(ws, key, event.data_version), tree.show)
             self.open_tab("lineage")
 
     def on_lineage_tree_wanted(self, event: LineageTree.Wanted) -> None:
         event.stop()
         if self.ws is not None and self.key is not None:
             ws, tree = self.ws, self.query_one(LineageTree)
-            self._fetch(self.key, lambda: data.lineage(ws, event.key, event.version), lambda t: tree.graft(event.node, t))
+            self._load(tree, lambda: data.lineage(ws, event.key, event.version), lambda t: tree.graft(event.node, t))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from rich.segment import Segment
 from textual.binding import Binding
@@ -12,21 +12,27 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from workbench.tui import navigate
+from workbench.tui.canvas import Edge
 from workbench.tui.layout import Layout, layout
 from workbench.tui.messages import AssetHighlighted, AssetSelected
 from workbench.tui.render import render_row
 
 
 class GraphView(ScrollView, can_focus=True):
-    """Nodes coloured by state; arrows/hjkl move, p/c jump to parents/children, Enter selects."""
+    """Nodes coloured by state; arrows/hjkl move, p/c jump to parents/children, Enter selects.
+
+    The focused asset's lineage (everything upstream and downstream of it) is underlined and its
+    edges drawn bright; `f` dims everything else.
+    """
 
     BINDINGS = [
         Binding("up,k", "move('up')", "Up", show=False),
         Binding("down,j", "move('down')", "Down", show=False),
         Binding("left,h", "move('left')", "Left", show=False),
         Binding("right,l", "move('right')", "Right", show=False),
-        Binding("p", "jump('parents')", "Parent"),
-        Binding("c", "jump('children')", "Child"),
+        Binding("p", "jump('parents')", "Parent", show=False),
+        Binding("c", "jump('children')", "Child", show=False),
+        Binding("f", "toggle_dim", "Dim the rest", show=False),
         Binding("enter", "select", "Details", show=False),
     ]
     DEFAULT_CSS = """
@@ -34,6 +40,7 @@ class GraphView(ScrollView, can_focus=True):
     """
 
     cursor: reactive[str | None] = reactive(None, always_update=True)
+    dim: reactive[bool] = reactive(False)  # dim what is outside the focused asset's lineage
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -43,6 +50,8 @@ class GraphView(ScrollView, can_focus=True):
         self.states: Mapping[str, str] = {}
         self.sources: frozenset[str] = frozenset()
         self._jump: tuple[str, str] | None = None  # (direction, origin) of the last p/c press
+        self.upstream: frozenset[str] = frozenset()  # the cursor's ancestors
+        self.downstream: frozenset[str] = frozenset()  # the cursor's descendants
 
     def show(
         self,
@@ -70,11 +79,22 @@ class GraphView(ScrollView, can_focus=True):
         if not self.diagram.nodes:
             return Strip([Segment(" " * width)], width)
         cursor = self.cursor
-        related = {*self.up.get(cursor, ()), *self.down.get(cursor, ())} if cursor else set()
-        row = render_row(self.diagram, scroll_y + y, scroll_x, width, self.states, cursor, related, self.sources)
+        related = self.upstream | self.downstream
+        dimmed = self.diagram.nodes.keys() - related - {cursor} if self.dim and cursor else ()
+        rank = self.edge_rank if cursor else None
+        row = render_row(self.diagram, scroll_y + y, scroll_x, width, self.states, cursor, related, self.sources, rank, dimmed)
         return Strip(row, width)
 
+    def edge_rank(self, edge: Edge) -> int:
+        """2: on a path through the focused asset; 1: any other edge (0 when dimmed)."""
+        parent, child = edge
+        up, down, cursor = self.upstream, self.downstream, self.cursor
+        hot = (parent in up and (child in up or child == cursor)) or (child in down and (parent in down or parent == cursor))
+        return 2 if hot else 0 if self.dim else 1
+
     def watch_cursor(self, key: str | None) -> None:
+        self.upstream = _closure(key, self.up)
+        self.downstream = _closure(key, self.down)
         if key is None or key not in self.diagram.nodes:
             return
         box = self.diagram.nodes[key]
@@ -106,6 +126,10 @@ class GraphView(ScrollView, can_focus=True):
         else:
             self.notify(f"{origin} has no {direction} here", timeout=2, markup=False)
 
+    def action_toggle_dim(self) -> None:
+        self.dim = not self.dim
+        self.refresh()
+
     def action_select(self) -> None:
         if self.cursor is not None:
             self.post_message(AssetSelected(self.cursor))
@@ -119,3 +143,15 @@ class GraphView(ScrollView, can_focus=True):
                 self.cursor = hit
                 if event.chain == 2:
                     self.action_select()
+
+
+def _closure(key: str | None, edges: Mapping[str, Iterable[str]]) -> frozenset[str]:
+    """Every node reachable from `key` along `edges` (parents: its ancestors), `key` excluded."""
+    seen: set[str] = set()
+    todo = list(edges.get(key, ())) if key is not None else []
+    while todo:
+        node = todo.pop()
+        if node not in seen:
+            seen.add(node)
+            todo.extend(edges.get(node, ()))
+    return frozenset(seen)

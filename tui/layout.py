@@ -3,7 +3,8 @@
 Steps: longest-path layers (left to right); dummy nodes on edges that span several layers;
 barycenter sweeps to cut crossings, keeping each group contiguous within a layer; rows near
 the parents' mean; edges routed with box-drawing characters in the channel between two
-layers, on vertical tracks chosen by interval colouring.
+layers, on vertical tracks chosen by interval colouring. `fit()` draws the same skeleton with
+labels cut to a width budget: a graph too wide for the screen is shown whole, zoomed out.
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from workbench.tui.canvas import Canvas
+from workbench.tui.canvas import Canvas, Edge
 
 MAX_LABEL = 36  # widest node label, in cells
+MIN_LABEL = 3  # the zoomed-out overview: ' G ', the state glyph only
 MAX_TRACKS = 12  # vertical tracks per channel; beyond this, tracks are shared
 SWEEPS = 4
+
 @dataclass(frozen=True, slots=True)
 class Placed:
     """A node's box: label cells [x, x + width) on row y, in layer `layer`."""
@@ -46,13 +49,56 @@ def label_width(key: str) -> int:
     return min(len(key) + 4, MAX_LABEL)
 
 
+@dataclass(frozen=True, slots=True)
+class Skeleton:
+    """Where everything goes before label widths are chosen: layers (dummies included), rows, tracks."""
+
+    layers: list[list[str]]
+    ys: Mapping[str, int]
+    succs: Mapping[str, list[str]]
+    group_of: Mapping[str, str] | None  # None: no captions
+    channels: list[dict[str, int]]  # per channel between two layers: the track of each bending source
+
+    def natural(self) -> list[int]:
+        """The full label width of each layer."""
+        return [max((label_width(k) for k in layer if not k.startswith("\0")), default=4) for layer in self.layers]
+
+    def gaps(self) -> list[int]:
+        """The width of each channel: one cell per track and one on either side."""
+        return [max(c.values(), default=-1) + 3 for c in self.channels]
+
+
 def layout(
-    keys: Sequence[str], parents: Mapping[str, Sequence[str]], groups: Mapping[str, str] | None = None
+    keys: Sequence[str], parents: Mapping[str, Sequence[str]], groups: Mapping[str, str] | None = None,
+    width: int | None = None,
 ) -> Layout:
     """Lay out `keys` (in topological order); edges are the `parents` among `keys`.
 
-    With `groups`, nodes of one group stay together in each layer under a caption.
+    With `groups`, nodes of one group stay together in each layer under a caption. With `width`,
+    labels are cut so the whole graph fits in that many cells if it can.
     """
+    return fit(skeleton(keys, parents, groups), width)
+
+
+def fit(sk: Skeleton, width: int | None = None) -> Layout:
+    """Draw `sk` with the widest labels (up to MAX_LABEL) that keep it within `width` cells."""
+    return _draw(sk, MAX_LABEL if width is None else cap(sk.natural(), sum(sk.gaps()), width))
+
+
+def cap(natural: Sequence[int], gaps: int, width: int) -> int:
+    """The largest label cap c (MIN_LABEL..MAX_LABEL) with sum(min(w, c)) + gaps <= width."""
+    best = MIN_LABEL
+    for c in range(MIN_LABEL, MAX_LABEL + 1):
+        if sum(min(w, c) for w in natural) + gaps > width:
+            break
+        best = c
+    return best
+
+
+def skeleton(
+    keys: Sequence[str], parents: Mapping[str, Sequence[str]], groups: Mapping[str, str] | None = None
+) -> Skeleton:
+    """Layers, order, rows and edge tracks of the layout of `keys`."""
     wanted = set(keys)
     ups = {k: [p for p in parents.get(k, ()) if p in wanted] for k in keys}
     level: dict[str, int] = {}
@@ -80,7 +126,11 @@ def layout(
     _order(layers, preds, succs, lambda item: rank.get(group_of.get(item, ""), 0))
     captioned = groups is not None and len(rank) > 1
     ys = _place(layers, preds, succs, group_of if captioned else None)
-    return _draw(layers, ys, succs, group_of if captioned else None)
+    channels = []
+    for layer in layers[:-1]:
+        bends = [(item, ys[item], [ys[s] for s in succs[item]]) for item in layer]
+        channels.append(_tracks([b for b in bends if any(r != b[1] for r in b[2])]))
+    return Skeleton(layers, ys, succs, group_of if captioned else None, channels)
 
 
 def _order(
@@ -192,25 +242,29 @@ def _tracks(sources: list[tuple[str, int, list[int]]]) -> dict[str, int]:
     return out
 
 
-def _draw(
-    layers: list[list[str]], ys: Mapping[str, int], succs: Mapping[str, list[str]], group_of: Mapping[str, str] | None
-) -> Layout:
-    widths = [max((label_width(k) for k in layer if not k.startswith("\0")), default=4) for layer in layers]
-    channels: list[dict[str, int]] = []
-    for layer in layers[:-1]:
-        bends = [(item, ys[item], [ys[s] for s in succs[item]]) for item in layer]
-        channels.append(_tracks([b for b in bends if any(r != b[1] for r in b[2])]))
+def _edge(item: str, succ: str) -> Edge:
+    """The real edge (parent, child) that the stroke from `item` to `succ` belongs to."""
+    for end in (succ, item):
+        if end.startswith("\0"):
+            parent, child, _ = end[1:].split("\0")
+            return parent, child
+    return item, succ
+
+
+def _draw(sk: Skeleton, cap: int) -> Layout:
+    layers, ys, succs, group_of, channels = sk.layers, sk.ys, sk.succs, sk.group_of, sk.channels
+    widths = [min(w, cap) for w in sk.natural()]
     xs, x = [], 0
     for i, width in enumerate(widths):
         xs.append(x)
-        x += width + (2 * (max(channels[i].values(), default=-1) + 1) + 2 if i < len(channels) else 0)
+        x += width + (sk.gaps()[i] if i < len(channels) else 0)
     canvas = Canvas(x, max(ys.values(), default=-1) + 1)
     nodes: dict[str, Placed] = {}
     for i, layer in enumerate(layers):
         last = None
         for item in layer:
             if item.startswith("\0"):
-                canvas.hline(ys[item], xs[i], xs[i] + widths[i])
+                canvas.hline(ys[item], xs[i], xs[i] + widths[i], _edge(item, item))
                 continue
             nodes[item] = Placed(item, i, xs[i], ys[item], widths[i])
             if group_of is not None and group_of[item] != last:
@@ -220,16 +274,16 @@ def _draw(
             continue
         start, end = xs[i] + widths[i], xs[i + 1]
         for item in layer:
-            targets = [ys[s] for s in succs[item]]
-            if item not in channels[i]:
-                if targets:
-                    canvas.hline(ys[item], start, end)
-                continue
-            tx = start + 1 + 2 * channels[i][item]
-            canvas.hline(ys[item], start, tx + 1)
-            for y in targets:
-                canvas.hline(y, tx, end)
-            canvas.vline(tx, min(ys[item], *targets), max(ys[item], *targets))
+            row = ys[item]
+            for succ in succs[item]:
+                edge, y = _edge(item, succ), ys[succ]
+                if item not in channels[i]:
+                    canvas.hline(row, start, end, edge)
+                    continue
+                tx = start + 1 + channels[i][item]
+                canvas.hline(row, start, tx + 1, edge)
+                canvas.hline(y, tx, end, edge)
+                canvas.vline(tx, min(row, y), max(row, y), edge)
     by_row: list[list[Placed]] = [[] for _ in range(canvas.height)]
     for placed in nodes.values():
         by_row[placed.y].append(placed)

@@ -28,9 +28,9 @@ class TuiReporter:
     class Progress(Message):
         """`outcome` is `started` or one of the reporting outcomes (materialized, fresh, failed...)."""
 
-        def __init__(self, key: str, outcome: str, detail: str = "") -> None:
+        def __init__(self, key: str, outcome: str, detail: str = "", seconds: float = 0.0) -> None:
             super().__init__()
-            self.key, self.outcome, self.detail = key, outcome, detail
+            self.key, self.outcome, self.detail, self.seconds = key, outcome, detail, seconds
 
     def __init__(self, target: MessagePump) -> None:
         self.target = target
@@ -42,7 +42,7 @@ class TuiReporter:
         self.target.post_message(self.Progress(key, STARTED))
 
     def finished(self, key: str, outcome: str, seconds: float, detail: str = "") -> None:
-        self.target.post_message(self.Progress(key, outcome, detail))
+        self.target.post_message(self.Progress(key, outcome, detail, seconds))
 
     def closed(self) -> None:
         pass

@@ -3,17 +3,22 @@ show progress live (`TuiReporter` messages) and the outcome arrives as a notific
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import App
 from textual.message import Message
+from textual.widgets import TabbedContent
 from textual.worker import Worker
+from workbench.tui import timeline
 from workbench.tui.legend import Legend
 from workbench.tui.reporter import STARTED, TuiReporter
+from workbench.tui.run_panel import RunPanel
 from workbench.tui.theme import RUNNING
 
 from workbench.core.partitions import split_unit
+from workbench.core.staleness import Status
 from workbench.errors import WorkbenchError
 from workbench.run.reporting import CHECKED, FAILED, FRESH, MATERIALIZED, RETRY
 from workbench.workspace import Workspace
@@ -32,9 +37,14 @@ class Runs(App[None]):
     current: str | None
     selection: str
     overrides: dict[str, str]
+    statuses: dict[str, Status]
     running: Worker[None] | None
     planned = done = 0  # assets in the current run's plan, and how many have settled
     repaint_due = False
+    t0 = 0.0  # time.monotonic() when the current run was planned
+    units: tuple[str, ...] = ()  # the current run's plan
+    started: dict[str, float]  # unit -> seconds from t0
+    finished: dict[str, tuple[float, str]]  # unit -> (seconds from t0, state)
 
     class RunDone(Message):
         """A materialization started from the TUI ended (with a result, or an error)."""
@@ -62,6 +72,7 @@ class Runs(App[None]):
         selection = {"stale": None, "filter": self.selection or None}.get(scope, self.current)
         self.planned = self.done = 0
         self.query_one(Legend).progress = "planning…"
+        self.query_one("#detail #tabs", TabbedContent).active = "run-tab"
         self.running = self.materialize(self.ws, selection, scope == "force")
 
     @work(thread=True, group="run")
@@ -75,16 +86,22 @@ class Runs(App[None]):
 
     def on_tui_reporter_planned(self, event: TuiReporter.Planned) -> None:
         self.planned, self.done = len(event.keys), 0
+        self.t0, self.units, self.started, self.finished = time.monotonic(), event.keys, {}, {}
         self.query_one(Legend).progress = f"running 0/{self.planned}"
+        self.show_run()
 
     def on_tui_reporter_progress(self, event: TuiReporter.Progress) -> None:
         """Progress is per unit (an asset or one partition); the node shows its latest unit."""
         key = split_unit(event.key)[0]
+        now = time.monotonic() - self.t0
         if event.outcome == STARTED:
             self.overrides[key] = RUNNING
+            self.started[event.key] = now
         elif event.outcome not in (RETRY, CHECKED):
             self.done += 1
             self.query_one(Legend).progress = f"running {self.done}/{self.planned}"
+            self.started.setdefault(event.key, max(now - event.seconds, 0.0))
+            self.finished[event.key] = (now, SETTLED.get(event.outcome, event.outcome))
             if event.outcome in SETTLED:
                 self.overrides[key] = SETTLED[event.outcome]
             else:
@@ -96,9 +113,19 @@ class Runs(App[None]):
     def _repaint(self) -> None:
         self.repaint_due = False
         self.paint()
+        self.show_run()
+
+    def show_run(self) -> None:
+        """The Run tab: the run in progress, else the timeline of the last recorded run."""
+        panel = self.query_one(RunPanel)
+        if self.running is not None and self.running.is_running and self.units:
+            panel.show(timeline.live(self.units, self.started, self.finished), self.t0)
+        else:
+            panel.show(timeline.last_run(s.last for s in self.statuses.values()))
 
     def on_runs_run_done(self, event: RunDone) -> None:
         self.query_one(Legend).progress = ""
+        self.units = ()
         result = event.result
         if result is None:
             self.notify(event.error, title="run failed", severity="error", markup=False)

@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from workbench.tui.layout import Layout, layout
+from workbench.tui.arrange import Arrangement, arrange
+from workbench.tui.layout import Layout, fit, skeleton
 
 from workbench.core.graph import AssetGraph
 from workbench.core.selection import select
@@ -23,12 +24,17 @@ class Scene:
     groups: Mapping[str, str]
     sources: frozenset[str]
     diagram: Layout
+    arrangement: Arrangement | None = None  # where the graph and the detail pane go (None: no screen given)
     warning: str = ""  # why the requested filter was dropped
 
 
-def build(graph: AssetGraph, selection: str, grouped: bool, states: Mapping[str, str] | None = None) -> Scene:
+def build(
+    graph: AssetGraph, selection: str, grouped: bool, states: Mapping[str, str] | None = None,
+    screen: tuple[int, int] | None = None, detail: bool = True,
+) -> Scene:
     """The scene for `selection` (`states`: each asset's state, for `status:`); a selection that no
-    longer parses falls back to every asset."""
+    longer parses falls back to every asset. With `screen` (columns, rows), the diagram is fitted
+    to the graph's share of it."""
     warning = ""
     try:
         keys = tuple(graph.subset_order(select(graph, selection or None, states)))
@@ -36,4 +42,11 @@ def build(graph: AssetGraph, selection: str, grouped: bool, states: Mapping[str,
         warning, selection, keys = f"filter cleared: {exc}", "", graph.order
     groups = {k: graph.nodes[k].group for k in keys}
     sources = frozenset(k for k in keys if graph.is_source(k))
-    return Scene(graph, selection, keys, groups, sources, layout(keys, graph.parents, groups if grouped else None), warning)
+    sk = skeleton(keys, graph.parents, groups if grouped else None)
+    diagram = fit(sk)
+    arrangement = None
+    if screen is not None:
+        arrangement = arrange(screen, (diagram.width, diagram.height), detail)
+        if arrangement.width < diagram.width:
+            diagram = fit(sk, arrangement.width)
+    return Scene(graph, selection, keys, groups, sources, diagram, arrangement, warning)

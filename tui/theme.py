@@ -5,11 +5,11 @@ from __future__ import annotations
 from rich.style import Style
 from rich.text import Text
 
+from workbench.core.diagram import GLYPH
+from workbench.core.diagram import RUNNING as RUNNING  # re-exported: the TUI names it from here
 from workbench.core.staleness import FAILED, FRESH, MISSING, STALE
 
-RUNNING = "running"
 STATES = (FRESH, STALE, MISSING, FAILED, RUNNING)
-GLYPH = {FRESH: "✔", STALE: "↻", MISSING: "○", FAILED: "✘", RUNNING: "▶"}
 PILL = {
     FRESH: Style.parse("#e8f5e9 on #2e7d32"),
     STALE: Style.parse("#1b1b1b on #f9a825"),
@@ -20,6 +20,9 @@ PILL = {
 INK = {FRESH: "green", STALE: "yellow", MISSING: "#42a5f5", FAILED: "bold red", RUNNING: "magenta"}
 UNKNOWN = Style.parse("#e0e0e0 on #424242")
 EDGE = Style.parse("#78909c")
+EDGE_HOT = Style.parse("bold #ffca28")  # the focused asset's own edges
+EDGE_DIM = Style.parse("#3d4a52")  # outside the focused asset's lineage, when dimmed
+DIMMED = Style.parse("#757575 on #2a2a2a")
 CAPTION = Style.parse("italic #9e9e9e")
 CURSOR = Style(reverse=True, bold=True)
 RELATED = Style(underline=True)

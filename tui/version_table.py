@@ -1,14 +1,18 @@
-"""The versions of an asset, newest first; Enter on a row asks for that version's lineage."""
+"""The versions of an asset, newest first; Enter on a row asks for that version's lineage,
+space marks a version and `d` shows what changed from it (or from the version before) to the row."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from rich.text import Text
+from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable
+from textual.widgets.data_table import ColumnKey
 from workbench.tui import theme
 from workbench.tui.describe import when
+from workbench.tui.diff_screen import DiffScreen
 
 from workbench.core.records import Materialization
 from workbench.present import human_size, param_text, short
@@ -28,23 +32,32 @@ class VersionTable(DataTable[Text]):
             super().__init__()
             self.data_version = data_version
 
+    BINDINGS = [
+        Binding("space", "mark", "Mark for diff"),
+        Binding("d", "diff", "Diff"),
+    ]
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
         self.versions: dict[str, str | None] = {}
+        self.records: list[Materialization] = []
+        self.marked: str | None = None  # the record id marked with space
+        self.time_column: ColumnKey | None = None
 
     def show(self, records: Sequence[Materialization]) -> None:
         self.clear(columns=True)
+        self.records, self.marked = list(records), None
         params = sorted({p for r in records for p in r.params})
         metrics = sorted({m for r in records for m in r.metrics})
         partitioned = any(r.partition for r in records)
-        self.add_columns("time", *(["partition"] if partitioned else []), "status", "data version",
+        self.time_column, *_ = self.add_columns("time", *(["partition"] if partitioned else []), "status", "data version",
                          *(Text(p) for p in params), *(Text(m) for m in metrics),  # user text: never markup
                          "rows", "size", "secs", "code", "git", "trigger")
         for r in records:
             secs = (r.ended_at - r.started_at).total_seconds()
             values = [r.metrics.get(m) for m in metrics]
             self.add_row(
-                Text(when(r)),
+                Text("  " + when(r)),
                 *([Text(r.partition)] if partitioned else []),
                 theme.state_text("fresh", "success") if r.ok else theme.state_text("failed"),
                 Text(short(r.data_version)),
@@ -65,3 +78,30 @@ class VersionTable(DataTable[Text]):
         version = self.versions.get(str(event.row_key.value))
         if version:
             self.post_message(self.Chosen(version))
+
+    def action_mark(self) -> None:
+        """Mark the row's version (again: unmark it) as one side of the next diff."""
+        if not self.records or self.time_column is None:
+            return
+        for record in self.records:
+            if record.id in (self.marked, self._row().id):
+                self.update_cell(record.id, self.time_column, Text("  " + when(record)))
+        self.marked = None if self.marked == self._row().id else self._row().id
+        if self.marked is not None:
+            self.update_cell(self.marked, self.time_column, Text("● " + when(self._row()), style="bold cyan"))
+
+    def action_diff(self) -> None:
+        """What changed from the marked version (else the one before) to the row's, older first."""
+        if not self.records:
+            return
+        row = self._row()
+        marked = next((r for r in self.records if r.id == self.marked and r.id != row.id), None)
+        other = marked or next(iter(self.records[self.cursor_row + 1 :]), None)
+        if other is None:
+            self.notify("mark another version with space, or pick one that has an older version", timeout=3)
+            return
+        a, b = sorted((other, row), key=lambda r: r.ended_at)
+        self.app.push_screen(DiffScreen(a, b))
+
+    def _row(self) -> Materialization:
+        return self.records[min(self.cursor_row, len(self.records) - 1)]

@@ -201,3 +201,39 @@ def coverage_json(key: str, info: Any, libraries: Mapping[str, str]) -> dict[str
             groups.setdefault(item.kind, []).append({"name": item.name, "where": item.where})
     return {"key": key, "code_version": info.version, "covers": groups, "libraries": dict(libraries)}
 
+
+def diff_text(doc: Mapping[str, Any]) -> Text:
+    """What `wb diff` shows, one line per change (the TUI's History shows it too)."""
+    lines: list[Text] = []
+    a, b = doc["a"], doc["b"]
+    lines.append(Text.assemble((doc["key"], "bold"), "  ", (short(a["data_version"]), "cyan"), " -> ", (short(b["data_version"]), "cyan")))
+    if doc["same_data"]:
+        lines.append(_plain("same data (identical bytes)", "green"))
+    code = doc["code"]
+    lines.append(_plain(f"code      {short(code['a'], 8)} -> {short(code['b'], 8)}" if code["changed"] else "code      unchanged"))
+    for change in doc["inputs"]:
+        lines.append(_plain(f"input     {change['key']}: {short(change['a'])} -> {short(change['b'])}"))
+    for lib in doc["libraries"]:
+        lines.append(_plain(f"library changed: {lib['name']} {lib['a'] or '(none)'} -> {lib['b'] or '(none)'}", "yellow"))
+    schema = doc["schema"]
+    for col, kind in schema["added"].items():
+        lines.append(_plain(f"column  + {col}: {kind}", "green"))
+    for col, kind in schema["removed"].items():
+        lines.append(_plain(f"column  - {col}: {kind}", "red"))
+    for col, (old, new) in schema["retyped"].items():
+        lines.append(_plain(f"column  ~ {col}: {old} -> {new}", "yellow"))
+    rows = doc["rows"]
+    if rows["delta"] is not None:
+        lines.append(_plain(f"rows      {rows['a']} -> {rows['b']} ({rows['delta']:+d})"))
+    for param in doc["params"]:
+        old, new = (param_text(param[s]) if param[s] is not None else "(none)" for s in ("a", "b"))
+        lines.append(_plain(f"param     {param['name']} {old} -> {new}", "cyan"))
+    for metric in doc["metrics"]:
+        delta = f" ({metric['delta']:+.4g})" if metric["delta"] is not None else ""
+        lines.append(_plain(f"metric    {metric['name']}: {metric_text(metric['a'])} -> {metric_text(metric['b'])}{delta}"))
+    return Text("\n").join(lines)
+
+
+def _plain(value: object, style: str = "") -> Text:
+    """User text as `Text`: control characters escaped, never markup."""
+    return Text("" if value is None else terminal_safe(str(value)), style=style)

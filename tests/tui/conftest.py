@@ -1,14 +1,17 @@
-"""Fixtures for the TUI tests: small projects and a way to let the app's workers settle."""
+"""Fixtures for the TUI tests: small projects and a way to let the app's workers settle.
+
+`async def` tests run under pytest-asyncio (`asyncio_mode = "auto"` in pyproject.toml).
+"""
 
 from __future__ import annotations
 
-import asyncio
-import inspect
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
+from workbench.tui.detail import AssetDetail
 
 PIPELINE = '''
 from workbench import asset
@@ -53,32 +56,46 @@ def boom(clean: dict) -> dict:
 '''
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
-    """Run `async def` tests in a fresh event loop (no asyncio plugin needed)."""
-    if not inspect.iscoroutinefunction(pyfuncitem.obj):
-        return None
-    names = pyfuncitem._fixtureinfo.argnames
-    asyncio.run(pyfuncitem.obj(**{name: pyfuncitem.funcargs[name] for name in names}))
-    return True
-
-
 @pytest.fixture
 def pipeline(make_project: Callable[..., Path]) -> Path:
     """raw -> clean -> model -> report (report also reads clean); groups prep and ml."""
     return make_project({"pipeline.py": PIPELINE})
 
 
+def busy(pilot: Pilot[None]) -> bool:
+    """A worker runs, the detail pane waits to load its tab, or a run's repaint is due."""
+    app = pilot.app
+    pending = any(d.pending for d in app.query(AssetDetail))
+    return pending or getattr(app, "repaint_due", False) or any(w.is_running for w in app.workers)
+
+
+async def settled(pilot: Pilot[None]) -> None:
+    """Wait until the app's workers (loads, details, runs) are done and the screen caught up."""
+    while True:
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()  # deliver what the workers posted; fire the timers that are due
+        if not busy(pilot):
+            return
+
+
+async def press_on(pilot: Pilot[None], key: str, *keys: str) -> None:
+    """Put the graph's cursor on asset `key`, press `keys`, and let the app settle."""
+    from workbench.tui.graph_view import GraphView
+
+    pilot.app.query_one(GraphView).cursor = key
+    await pilot.press(*keys)
+    await settled(pilot)
+
+
+async def until(pilot: Pilot[None], condition: Callable[[], bool], timeout: float = 30.0) -> None:
+    """Wait for something another process does (the app sees it at its next poll), then settle."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting for the condition"
+        await pilot.pause(0.05)
+    await settled(pilot)
+
+
 @pytest.fixture
 def settle() -> Callable[[Pilot[None]], Awaitable[None]]:
-    """Wait until the app's workers (loads, details, runs) are done and the screen caught up."""
-
-    async def wait(pilot: Pilot[None]) -> None:
-        quiet = 0
-        while quiet < 3:  # three idle looks 0.05 s apart: past the detail pane's 0.12 s debounce
-            await pilot.pause(0.05)
-            busy = any(worker.is_running for worker in pilot.app.workers)
-            await pilot.app.workers.wait_for_complete()
-            quiet = 0 if busy else quiet + 1
-
-    return wait
+    return settled

@@ -18,6 +18,7 @@ from workbench.tui.legend import Legend
 from workbench.tui.version_table import VersionTable
 
 from tests.conftest import run_wb
+from tests.tui.conftest import press_on, until
 from workbench.project import find_project
 from workbench.workspace import Workspace
 
@@ -130,6 +131,8 @@ async def test_a_failure_shows_its_error_and_log_verbatim(make_project: Callable
         await settle(pilot)
         log = static_text(app, "#log")
         assert BOOM_ERROR in log and "about to fail" in log and "Traceback" in log
+        await pilot.press("1")
+        await settle(pilot)
         assert BOOM_ERROR in static_text(app, "#overview")
 
 
@@ -140,10 +143,7 @@ async def test_runs_recorded_by_other_processes_show_up(pipeline: Path, settle: 
         await settle(pilot)
         done = run_wb(pipeline, "materialize", "model")  # the TUI must not hold the store's lock
         assert done.returncode == 0, done.stderr
-        for _ in range(30):
-            await pilot.pause(0.2)
-            if app.query_one(GraphView).states.get("model") == "fresh":
-                break
+        await until(pilot, lambda: app.query_one(GraphView).states.get("model") == "fresh")
         assert app.query_one(GraphView).states == {"raw": "fresh", "clean": "fresh", "model": "fresh", "report": "missing"}
 
 
@@ -207,10 +207,7 @@ async def test_load_errors_are_shown_and_recovered_from(make_project: Callable[.
         message = static_text(app, "#message")
         assert "Cannot load the project" in message and "syntax error" in message
         (root / "pipeline.py").write_text(PIPELINE)
-        for _ in range(30):
-            await pilot.pause(0.2)
-            if app.query_one(GraphView).diagram.nodes:
-                break
+        await until(pilot, lambda: bool(app.query_one(GraphView).diagram.nodes))
         assert set(app.query_one(GraphView).diagram.nodes) == {"raw", "clean", "model", "report"}
 
 
@@ -261,13 +258,13 @@ async def test_run_progress_shows_on_the_nodes(pipeline: Path, settle: Settle) -
         reporter = TuiReporter(app)  # as the executor calls it, here from the test's thread
         app.post_message(TuiReporter.Planned(("raw", "clean")))
         reporter.started("raw")
-        await pilot.pause(0.2)
+        await settle(pilot)
         graph = app.query_one(GraphView)
         assert graph.states["raw"] == "running" and app.query_one(Legend).progress == "running 0/2"
         reporter.finished("raw", "materialized", 0.1)
         reporter.started("clean")
         reporter.finished("clean", "failed", 0.1, "boom")
-        await pilot.pause(0.2)
+        await settle(pilot)
         assert (graph.states["raw"], graph.states["clean"]) == ("fresh", "failed")
         assert app.query_one(Legend).progress == "running 2/2"
 
@@ -311,9 +308,7 @@ def broken(clean: dict) -> bool:
     app = WorkbenchApp(find_project(root))
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
-        app.query_one(GraphView).cursor = "clean"
-        await pilot.press("5")
-        await settle(pilot)
+        await press_on(pilot, "clean", "5")
         log = static_text(app, "#log")
         assert "cleaning 3" in log  # the asset's own output
         assert "chatty" in log and "looked at 2 rows" in log
@@ -358,22 +353,13 @@ async def test_a_run_held_by_another_process_shows_as_running_with_its_holder(
         other = subprocess.Popen([WB, "materialize"], cwd=root, env=wb_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             wait_for(root / "started")
-            for _ in range(100):
-                await pilot.pause(0.1)
-                if graph.states == {"first": "fresh", "slow": "running"}:  # first is indexed in a batch
-                    break
-            assert graph.states == {"first": "fresh", "slow": "running"}
-            await settle(pilot)
+            await until(pilot, lambda: graph.states == {"first": "fresh", "slow": "running"})  # first is indexed in a batch
             overview = static_text(app, "#overview")
             assert f"▶ in pid {other.pid} (cli)" in overview, overview
             assert app.query_one(Legend).counts["running"] == 1
         finally:
             (root / "release").touch()
             assert other.wait(timeout=60) == 0
-        for _ in range(100):
-            await pilot.pause(0.1)
-            if graph.states.get("slow") == "fresh":
-                break
+        await until(pilot, lambda: graph.states.get("slow") == "fresh")
         assert graph.states == {"first": "fresh", "slow": "fresh"}
-        await settle(pilot)
         assert "in pid" not in static_text(app, "#overview")

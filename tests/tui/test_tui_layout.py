@@ -7,7 +7,7 @@ from collections import deque
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from workbench.tui.canvas import GLYPHS, E, N, S, W
-from workbench.tui.layout import Layout, layout
+from workbench.tui.layout import MAX_LABEL, MIN_LABEL, Layout, cap, layout
 from workbench.tui.render import label
 
 LINKS = {glyph: bits for bits, glyph in sorted(GLYPHS.items())}  # the fullest reading of each glyph
@@ -44,19 +44,22 @@ dags = st.integers(min_value=1, max_value=24).flatmap(
         st.just(n),
         st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=3 * n),
         st.booleans(),
+        st.one_of(st.none(), st.integers(10, 200)),
     )
 )
 
 
 @settings(max_examples=60, deadline=None)
 @given(dags)
-def test_every_edge_is_a_connected_stroke_and_boxes_never_overlap(dag: tuple[int, list[tuple[int, int]], bool]) -> None:
-    n, pairs, grouped = dag
+def test_every_edge_is_a_connected_stroke_and_boxes_never_overlap(dag: tuple[int, list[tuple[int, int]], bool, int | None]) -> None:
+    n, pairs, grouped, width = dag
     keys = [f"n{i}" for i in range(n)]
     parents = {k: sorted({keys[a] for a, b in pairs if a < b and keys[b] == k}) for k in keys}
     groups = {k: f"g{int(k[1:]) % 3}" for k in keys} if grouped else None
-    lay = layout(keys, parents, groups)
+    lay = layout(keys, parents, groups, width)
     assert set(lay.nodes) == set(keys)
+    if width is not None and lay.width > width:  # only when even the glyph-only overview is too wide
+        assert all(box.width == MIN_LABEL for box in lay.nodes.values())
     cells = set()
     for box in lay.nodes.values():
         span = {(x, box.y) for x in range(box.x, box.x + box.width)}
@@ -76,12 +79,31 @@ def test_pipeline_picture() -> None:
     parents = {"clean": ["raw"], "features": ["clean"], "train": ["features"], "test": ["features"],
                "model": ["train"], "report": ["model", "test", "clean"]}
     assert picture(layout(keys, parents)) == "\n".join([
-        "                                   ┌── ✔ train ── ✔ model ─┐",
-        "                   ┌── ✔ features ─┤                       │",
-        " ✔ raw ── ✔ clean ─┤               └── ✔ test  ────────────┴─┬── ✔ report",
-        "                   └───────────────┐                         │",
-        "                                   └─────────────────────────┘",
+        "                                  ┌─ ✔ train ── ✔ model ─┐",
+        "                   ┌─ ✔ features ─┤                      │",
+        " ✔ raw ── ✔ clean ─┤              └─ ✔ test  ────────────┴┬─ ✔ report",
+        "                   └──────────────┐                       │",
+        "                                  └───────────────────────┘",
     ])
+
+
+def test_a_graph_too_wide_for_the_screen_is_drawn_whole_with_shorter_labels() -> None:
+    keys = ["raw", "clean", "features", "train", "test", "model", "report"]
+    parents = {"clean": ["raw"], "features": ["clean"], "train": ["features"], "test": ["features"],
+               "model": ["train"], "report": ["model", "test", "clean"]}
+    full = layout(keys, parents)
+    fitted = layout(keys, parents, width=full.width - 10)
+    assert fitted.width <= full.width - 10 and set(fitted.nodes) == set(keys)
+    assert label("features", "fresh", fitted.nodes["features"].width) == " ✔ fe… "
+    assert picture(layout(keys, parents, width=40)) == "\n".join([  # zoomed out: the state glyphs only
+        "                  ┌─ ✔  ── ✔  ─┐",
+        "           ┌─ ✔  ─┤            │",
+        " ✔  ── ✔  ─┤      └─ ✔  ───────┴┬─ ✔",
+        "           └──────┐             │",
+        "                  └─────────────┘",
+    ])
+    assert cap([10, 20, 30], 5, 10**6) == MAX_LABEL and cap([10, 20, 30], 5, 5) == MIN_LABEL
+    assert cap([10, 20, 30], 5, 5 + 10 + 15 + 15) == 15
 
 
 def test_groups_stay_together_under_one_caption_per_run() -> None:

@@ -155,18 +155,31 @@ def materialize(
 
 
 @cli.command()
-@click.argument("target")
+@click.argument("selection", nargs=-1)
 @click.option("--upstream", "direction", flag_value="upstream", help="Only the upstream side.")
 @click.option("--downstream", "direction", flag_value="downstream", help="Only the downstream side.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+@click.option("--format", "fmt", type=click.Choice(["text", "mermaid", "dot"]), default="text",
+              help="mermaid or dot: the graph with each asset's state, for docs and pull requests.")
 @common
-def lineage(target: str, direction: str | None, as_json: bool, project: str | None) -> int:
-    """The graph around KEY; KEY@VERSION gives the exact input versions behind that version."""
+def lineage(selection: tuple[str, ...], direction: str | None, as_json: bool, fmt: str, project: str | None) -> int:
+    """The graph around KEY; KEY@VERSION gives the exact input versions behind that version.
+
+    With --format mermaid|dot: the graph of KEY's lineage, of a selection, or (none given) of
+    every asset, each node with its state.
+    """
     from workbench import present
     from workbench.cli import views
     from workbench.core.versions import split_ref
     from workbench.ops import lineage as lin
 
+    target = " ".join(selection)
+    if fmt != "text":
+        if as_json:
+            raise click.UsageError("--json and --format do not go together")
+        return _diagram(target, direction, fmt, project)
+    if not target:
+        raise click.UsageError("which asset? wb lineage KEY (or --format mermaid|dot for the whole graph)")
     ws = _workspace(project)
     key, ref = split_ref(target)
     present.require_key(ws.graph, key)
@@ -176,6 +189,29 @@ def lineage(target: str, direction: str | None, as_json: bool, project: str | No
         return 0
     doc = lin.graph_lineage(ws.graph, key, direction)
     _emit_json(doc) if as_json else views.print_graph_lineage(ws.graph, key, direction)
+    return 0
+
+
+def _diagram(target: str, direction: str | None, fmt: str, project: str | None) -> int:
+    """`wb lineage [SEL] --format mermaid|dot`: a key's lineage, or a selection, with states."""
+    from workbench import present
+    from workbench.core import diagram
+    from workbench.core.units import units_of
+
+    ws = _workspace(project)
+    if "@" in target:
+        raise click.UsageError("--format draws the asset graph: give a key or a selection, not a version")
+    units = ws.status()
+    states = {k: present.asset_row(ws.graph.nodes[k], [units[u] for u in units_of(ws.partition_keys, k)])["state"]
+              for k in ws.graph.order}
+    if target in ws.graph:
+        wanted = {target}
+        wanted |= ws.graph.ancestors([target]) if direction in (None, "upstream") else set()
+        wanted |= ws.graph.descendants([target]) if direction in (None, "downstream") else set()
+        keys = ws.graph.subset_order(wanted)
+    else:
+        keys = ws.select(target or None, units)
+    click.echo(diagram.render(fmt, ws.graph, keys, states), nl=False)
     return 0
 
 

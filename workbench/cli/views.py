@@ -24,7 +24,7 @@ from workbench.core.graph import AssetGraph
 from workbench.core.records import CheckRecord, Materialization
 from workbench.errors import StoreError
 from workbench.ops.doctor import OK, PROBLEM, REPAIRED
-from workbench.present import artifact_text, check_notes, checks_of, human_size, metric_text, param_text, short, version_label
+from workbench.present import artifact_text, check_notes, checks_of, diff_text, human_size, metric_text, param_text, short, version_label
 from workbench.text import terminal_safe
 
 if TYPE_CHECKING:
@@ -332,32 +332,7 @@ def print_graph_lineage(graph: AssetGraph, key: str, direction: str | None) -> N
 
 
 def print_diff(doc: Mapping[str, Any]) -> None:
-    a, b = doc["a"], doc["b"]
-    console.print(Text.assemble((doc["key"], "bold"), "  ", (short(a["data_version"]), "cyan"), " -> ", (short(b["data_version"]), "cyan")))
-    if doc["same_data"]:
-        console.print(_t("same data (identical bytes)", "green"))
-    code = doc["code"]
-    console.print(_t(f"code      {short(code['a'], 8)} -> {short(code['b'], 8)}" if code["changed"] else "code      unchanged"))
-    for change in doc["inputs"]:
-        console.print(_t(f"input     {change['key']}: {short(change['a'])} -> {short(change['b'])}"))
-    for lib in doc["libraries"]:
-        console.print(_t(f"library changed: {lib['name']} {lib['a'] or '(none)'} -> {lib['b'] or '(none)'}", "yellow"))
-    schema = doc["schema"]
-    for col, kind in schema["added"].items():
-        console.print(_t(f"column  + {col}: {kind}", "green"))
-    for col, kind in schema["removed"].items():
-        console.print(_t(f"column  - {col}: {kind}", "red"))
-    for col, (old, new) in schema["retyped"].items():
-        console.print(_t(f"column  ~ {col}: {old} -> {new}", "yellow"))
-    rows = doc["rows"]
-    if rows["delta"] is not None:
-        console.print(_t(f"rows      {rows['a']} -> {rows['b']} ({rows['delta']:+d})"))
-    for param in doc["params"]:
-        old, new = (param_text(param[s]) if param[s] is not None else "(none)" for s in ("a", "b"))
-        console.print(_t(f"param     {param['name']} {old} -> {new}", "cyan"))
-    for metric in doc["metrics"]:
-        delta = f" ({metric['delta']:+.4g})" if metric["delta"] is not None else ""
-        console.print(_t(f"metric    {metric['name']}: {metric_text(metric['a'])} -> {metric_text(metric['b'])}{delta}"))
+    console.print(diff_text(doc))
 
 
 def print_aliases(events: Iterable[Any]) -> None:
