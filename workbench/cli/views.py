@@ -18,7 +18,7 @@ from rich.tree import Tree
 
 from workbench.errors import SelectionError, StoreError
 from workbench.core.graph import AssetGraph, suggest
-from workbench.core.partitions import split_unit
+from workbench.core.partitions import split_unit, unit_id
 from workbench.core.records import CheckRecord, Materialization
 from workbench.core.spec import AssetSpec, SourceSpec
 from workbench.core.staleness import Status, overall_state
@@ -68,6 +68,7 @@ def status_row(node: AssetSpec | SourceSpec, st: Status) -> dict[str, Any]:
         group=node.group,
         state=st.state,
         reasons=[str(r) for r in st.reasons],
+        causes=[r.to_json() for r in st.reasons],
         data_version=st.data_version,
         code_version=st.code_version,
         materialized_at=record.ended_at.isoformat() if record else None,
@@ -97,6 +98,7 @@ def asset_row(node: AssetSpec | SourceSpec, statuses: list[Status]) -> dict[str,
         "group": node.group,
         "state": state,
         "reasons": [summary],
+        "causes": [{"kind": "partitions", "count": len(statuses), "states": {"fresh": fresh, **counts}}],
         "data_version": None,
         "code_version": statuses[0].code_version if statuses else None,
         "materialized_at": newest,
@@ -208,13 +210,16 @@ def print_history(
         console.print(_t(f"{key} has never been materialized", "dim"))
         return
     table = Table(box=None, pad_edge=False, header_style="bold", title=Text(key, "bold"), title_justify="left")
-    for col in ("time", "status", "version", "code", "git", "size", "rows", "secs", "trigger"):
+    partitioned = any(r.partition for r in records)
+    columns = ("partition",) * partitioned + ("time", "status", "version", "code", "git", "size", "rows", "secs", "trigger")
+    for col in columns:
         table.add_column(_t(col), justify="right" if col in ("size", "rows", "secs") else "left", no_wrap=True)
     extra = _run_columns(table, records, metric)
     for r in records:
         git = short(r.git_commit, 8) + ("*" if r.git_dirty else "")
         secs = (r.ended_at - r.started_at).total_seconds()
         table.add_row(
+            *([_t(r.partition, "cyan")] if partitioned else []),
             _t(r.ended_at.strftime("%m-%d %H:%M:%S")),
             _status_cell(r, collected),
             _t(short(r.data_version, 10)),
@@ -234,7 +239,8 @@ def print_history(
         console.print(Text.assemble("check ", (c.name, "bold"), f" {where}on {short(c.asset_data_version, 10)} ", verdict, f"  {when}", _t(f"  {c.error}" if c.error else "")))
     latest = records[0]
     if not latest.ok:
-        console.print(Text.assemble(("\nlatest run failed: ", "bold red"), _t(latest.error)))
+        where = f" ({unit_id(key, latest.partition)})" if latest.partition else ""
+        console.print(Text.assemble((f"\nlatest run failed{where}: ", "bold red"), _t(latest.error)))
         if latest.traceback:
             console.print(_t(latest.traceback.rstrip(), "dim"))
 
@@ -329,7 +335,8 @@ def print_show(
         facts.append(f"{record.rows} rows")
     if record.git_commit:
         facts.append(f"git {short(record.git_commit, 8)}" + (" with uncommitted changes" if record.git_dirty else ""))
-    console.print(Text.assemble((key, "bold"), "  ", _t(", ".join(f for f in facts if f), "dim")))
+    name = unit_id(key, record.partition)
+    console.print(Text.assemble((name, "bold"), "  ", _t(", ".join(f for f in facts if f), "dim")))
     variant = record.metadata.get("variant")
     for name, value in sorted(record.params.items()):
         note = " (variant)" if isinstance(variant, dict) and name in variant else ""
@@ -345,8 +352,8 @@ def print_show(
     assert record.artifact_uri and record.serializer
     if not ws.artifacts.exists(record.artifact_uri):
         raise StoreError(
-            f"{key}@{short(record.data_version)}: artifact {record.artifact_uri} is missing from the store"
-            f" (`wb doctor` lists every missing artifact); `wb materialize {key}` rebuilds the current version"
+            f"{name}@{short(record.data_version)}: artifact {record.artifact_uri} is missing from the store"
+            f" (`wb doctor` lists every missing artifact); `wb materialize {name}` rebuilds the current version"
         )
     path = ws.artifacts.local_path(record.artifact_uri)
     if record.serializer == "parquet":

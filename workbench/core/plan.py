@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from workbench.errors import SelectionError
 from workbench.core.graph import AssetGraph
 from workbench.core.partitions import select_partitions, split_unit, unit_id
 from workbench.core.staleness import CHECK_STALE, R_FORCED, Reason, Status
@@ -36,17 +37,24 @@ def make_plan(
     only: bool = False,
     keys: PartitionKeys | None = None,
     partitions: str | None = None,
+    named: Mapping[str, str] | None = None,
 ) -> Plan:
-    """Targets are the selected assets' units (only `partitions` of partitioned ones, if given);
-    the scope adds every upstream unit they read, unless `only`."""
+    """Targets are the selected assets' units (only `partitions` of partitioned ones, if given, or
+    those `named` for an asset, as `KEY[PARTITIONS]` names them); the scope adds every upstream unit
+    they read, unless `only`."""
     keys = keys or {}
+    named = named or {}
+    for key, text in named.items():
+        if not keys.get(key):
+            raise SelectionError(f"{key} is not partitioned: select it without [{text}]")
     assets = [k for k in selected if not graph.is_source(k)]
     targets: list[str] = []
     for key in assets:
         if not keys.get(key):
             targets.append(key)
             continue
-        chosen = select_partitions(keys[key], partitions) if partitions else keys[key]
+        text = named.get(key, partitions)
+        chosen = select_partitions(keys[key], text) if text else keys[key]
         targets.extend(unit_id(key, p) for p in chosen)
     scope = set(targets) if only else _with_upstream(graph, keys, targets)
     forced = frozenset(targets) if force else frozenset()

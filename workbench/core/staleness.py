@@ -12,7 +12,8 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 
 from workbench.core.graph import AssetGraph
-from workbench.core.partitions import unit_id
+from workbench.core.partitions import split_unit, unit_id
+from workbench.core.summary import key_ranges, parent_groups, ranges_text
 from workbench.core.checks import CheckSpec
 from workbench.core.records import CheckRecord, Latest, Materialization
 from workbench.core.units import PartitionKeys, unit_parents, units_of
@@ -35,13 +36,28 @@ R_LIBRARY = "library changed"
 CHECK_PASSED, CHECK_FAILED, CHECK_STALE = "passed", "failed", "stale"
 
 
+_VERBS = {R_UPSTREAM_CHANGED: "changed", R_UPSTREAM_STALE: "stale", R_CHECK_FAILED: "failed check"}
+
+
 @dataclass(frozen=True, slots=True)
 class Reason:
+    """Why a unit is not fresh. A reason about several partitions of one upstream asset names the
+    asset in `upstream`, those partitions in `partitions` (in order) and the number it reads in `of`."""
+
     kind: str
     upstream: str | None = None
     detail: str = ""
+    partitions: tuple[str, ...] = ()
+    of: int = 0
+    runs: tuple[tuple[str, str], ...] = ()  # `partitions` as runs of consecutive parent partitions
 
     def __str__(self) -> str:
+        if self.partitions:
+            check = f" {self.detail}" if self.kind == R_CHECK_FAILED else ""
+            return (
+                f"upstream {self.upstream}: {len(self.partitions)} of {self.of} partitions {_VERBS[self.kind]}{check}"
+                f" ({ranges_text(self.runs)})"
+            )
         if self.kind == R_UPSTREAM_CHANGED:
             return f"upstream {self.upstream} changed"
         if self.kind == R_UPSTREAM_STALE:
@@ -49,6 +65,48 @@ class Reason:
         if self.kind == R_CHECK_FAILED:
             return f"upstream {self.upstream} failed check {self.detail}"
         return f"{self.kind} ({self.detail})" if self.detail else self.kind
+
+    def to_json(self) -> dict[str, object]:
+        """The reason as structured JSON (`wb status --json` `causes`)."""
+        doc: dict[str, object] = {"kind": self.kind}
+        if self.upstream is not None:
+            doc["upstream"] = self.upstream
+        if self.detail:
+            doc["detail"] = self.detail
+        if self.partitions:
+            doc["partitions"] = {"count": len(self.partitions), "of": self.of, "ranges": [list(r) for r in self.runs]}
+        return doc
+
+
+def summarize(reasons: list[Reason], parents: tuple[str, ...]) -> list[Reason]:
+    """One reason per (kind, upstream asset) for the upstream reasons about partitions of an asset
+    the unit reads several partitions of; other reasons as they are."""
+    if not any(r.upstream and r.upstream.endswith("]") for r in reasons):
+        return reasons
+    groups = parent_groups(parents)
+    out: list[Reason] = []
+    merged: dict[tuple[str, str, str], list[str]] = {}
+    for reason in reasons:
+        key, partition = split_unit(reason.upstream or "")
+        if not partition or len(groups.get(key, ())) < 2:
+            out.append(reason)
+            continue
+        group = (reason.kind, key, reason.detail)
+        if group not in merged:
+            merged[group] = []
+            out.append(Reason(reason.kind, key, reason.detail))  # a placeholder, filled in below
+        merged[group].append(partition)
+    return [_merged(r, groups, merged) for r in out]
+
+
+def _merged(reason: Reason, groups: Mapping[str, list[str]], merged: Mapping[tuple[str, str, str], list[str]]) -> Reason:
+    found = merged.get((reason.kind, reason.upstream or "", reason.detail))
+    if found is None or reason.upstream is None:
+        return reason
+    keys = groups[reason.upstream]
+    wanted = set(found)
+    chosen = tuple(k for k in keys if k in wanted)
+    return replace(reason, partitions=chosen, of=len(keys), runs=tuple(key_ranges(keys, chosen)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,10 +156,10 @@ class Status:
         return bool(self.reasons) and all(r.kind == R_UPSTREAM_STALE for r in self.reasons)
 
 
-def source_status(key: str, data_version: str | None, path: str) -> Status:
+def source_status(key: str, data_version: str | None, path: str, partition: str = "") -> Status:
     if data_version is None:
-        return Status(key, MISSING, (Reason(R_SOURCE_MISSING, detail=path),), None, None)
-    return Status(key, FRESH, (), None, data_version)
+        return Status(key, MISSING, (Reason(R_SOURCE_MISSING, detail=path),), None, None, partition=partition)
+    return Status(key, FRESH, (), None, data_version, partition=partition)
 
 
 def asset_status(
@@ -150,6 +208,7 @@ def asset_status(
             reasons.append(Reason(R_UPSTREAM_STALE, upstream=p))
         elif (check := upstream[p].failed_blocking_check) is not None:
             reasons.append(Reason(R_CHECK_FAILED, upstream=p, detail=check))
+    reasons = summarize(reasons, parents)
     if failed_last:
         state = FAILED
     elif success is None:
@@ -200,7 +259,9 @@ def compute_status(
     for key in graph.order:
         spec = graph.nodes[key]
         if graph.is_source(key):
-            out[key] = source_status(key, sources.get(key), getattr(spec, "path", ""))
+            for partition in keys.get(key) or ("",):
+                unit = unit_id(key, partition)
+                out[unit] = source_status(key, sources.get(unit), getattr(spec, "path", ""), partition)
             continue
         for partition in keys.get(key) or ("",):
             unit = unit_id(key, partition)

@@ -24,12 +24,15 @@ def graph_lineage(graph: AssetGraph, key: str, direction: str | None) -> dict[st
     return doc
 
 
-def version_tree(ws: Workspace, key: str, ref: str, levels: int | None = None) -> dict[str, Any]:
-    """The version `ref` of `key` and, recursively, the exact versions of the inputs it read.
+def version_tree(
+    ws: Workspace, key: str, ref: str | None, levels: int | None = None, *, partition: str | None = None
+) -> dict[str, Any]:
+    """The version `ref` of `key` (of its partition `partition`, if named) and, recursively, the
+    exact versions of the inputs it read.
 
     With `levels`, inputs deeper than that are not looked up; a node cut there has `"more": True`.
     """
-    return _node(ws, resolve(ws.metadata, key, ref), depth=0, levels=levels)
+    return _node(ws, resolve(ws.metadata, key, ref, partition), depth=0, levels=levels)
 
 
 def _node(ws: Workspace, record: Materialization, depth: int, levels: int | None = None) -> dict[str, Any]:
