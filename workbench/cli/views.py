@@ -441,7 +441,10 @@ def print_graph_lineage(graph: AssetGraph, key: str, direction: str | None) -> N
 
 def print_diff(doc: Mapping[str, Any]) -> None:
     a, b = doc["a"], doc["b"]
-    console.print(Text.assemble((doc["key"], "bold"), "  ", (short(a["data_version"]), "cyan"), " -> ", (short(b["data_version"]), "cyan")))
+    name_a, name_b = unit_id(doc["key"], a.get("partition", "")), unit_id(doc["key"], b.get("partition", ""))
+    head = [(name_a, "bold"), "  ", (short(a["data_version"]), "cyan"), " -> "]
+    head += [(name_b, "bold"), " "] if name_b != name_a else []
+    console.print(Text.assemble(*head, (short(b["data_version"]), "cyan")))
     if doc["same_data"]:
         console.print(_t("same data (identical bytes)", "green"))
     code = doc["code"]

@@ -51,7 +51,8 @@ def make_plan(
     targets: list[str] = []
     for key in assets:
         if not keys.get(key):
-            targets.append(key)
+            if graph.nodes[key].partitions is None:  # else a partition set with no keys: nothing to run
+                targets.append(key)
             continue
         text = named.get(key, partitions)
         chosen = select_partitions(keys[key], text) if text else keys[key]
@@ -83,7 +84,7 @@ def _with_upstream(graph: AssetGraph, keys: PartitionKeys, targets: list[str]) -
     while stack:
         unit = stack.pop()
         key, partition = split_unit(unit)
-        if unit in scope or graph.is_source(key):
+        if unit in scope or graph.is_source(key) or (not partition and graph.nodes[key].partitions is not None):
             continue
         scope.add(unit)
         stack.extend(unit_parents(graph, keys, key, partition))

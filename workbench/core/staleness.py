@@ -12,7 +12,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 
 from workbench.core.graph import AssetGraph
-from workbench.core.partitions import split_unit, unit_id
+from workbench.core.partitions import Partitions, dynamic_names, split_unit, unit_id
 from workbench.core.summary import key_ranges, parent_groups, ranges_text
 from workbench.core.checks import CheckSpec
 from workbench.core.records import CheckRecord, Latest, Materialization
@@ -32,6 +32,7 @@ R_FORCED = "forced"
 R_CHECK_FAILED = "upstream failed check"
 R_ARTIFACT_MISSING = "artifact missing"
 R_LIBRARY = "library changed"
+R_NO_PARTITIONS = "no partitions"
 
 CHECK_PASSED, CHECK_FAILED, CHECK_STALE = "passed", "failed", "stale"
 
@@ -263,6 +264,9 @@ def compute_status(
                 unit = unit_id(key, partition)
                 out[unit] = source_status(key, sources.get(unit), getattr(spec, "path", ""), partition)
             continue
+        if spec.partitions is not None and not keys.get(key):  # a dynamic set with no key yet: nothing to run
+            out[key] = Status(key, MISSING, (no_partitions(spec.partitions),), code_versions[key], None)
+            continue
         for partition in keys.get(key) or ("",):
             unit = unit_id(key, partition)
             parents = unit_parents(graph, keys, key, partition) if partitioned else graph.parents[key]
@@ -271,6 +275,12 @@ def compute_status(
             specs = graph.checks.get(key, ())
             out[unit] = replace(st, checks=check_states(specs, st, code_versions, latest_checks)) if specs else st
     return out
+
+
+def no_partitions(partitions: Partitions) -> Reason:
+    names = dynamic_names(partitions)
+    hint = f"add one with: wb partitions add {names[0]} KEY" if names else "the partition set is empty"
+    return Reason(R_NO_PARTITIONS, detail=hint)
 
 
 def overall_state(states: Iterable[str]) -> str:

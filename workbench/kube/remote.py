@@ -31,7 +31,7 @@ from workbench.core.hashing import file_digest
 from workbench.core.partitions import split_unit, unit_id
 from workbench.core.records import FAILED, CheckRecord, Materialization, utcnow
 from workbench.run.runner import RunContext, attempt, restore, run_asset, run_checks, versions_read
-from workbench.versioning.sources import observe
+from workbench.versioning.sources import observe_unit
 from workbench.core.spec import AssetSpec, SourceSpec
 from workbench.core.staleness import FRESH, MISSING, R_MISSING, Reason, Status, source_status
 from workbench.storage.artifacts import ArtifactStore, RecordProblem
@@ -204,7 +204,9 @@ def _upstream(ws: Workspace, inputs: Mapping[str, InputRef], store: ArtifactStor
     for ref in inputs.values():
         node = ws.graph.nodes[ref.key]
         if isinstance(node, SourceSpec):
-            out[ref.key] = source_status(ref.key, observe(node, ws.root, None).data_version, node.path)
+            for unit in ref.units:
+                partition = split_unit(unit)[1]
+                out[unit] = source_status(ref.key, observe_unit(node, ws.root, partition).data_version, node.path, partition)
             continue
         found = latest_successes(store, ref.key)
         for unit in ref.units:

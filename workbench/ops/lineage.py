@@ -54,7 +54,8 @@ def _node(ws: Workspace, record: Materialization, depth: int, levels: int | None
     for unit, version in sorted(record.input_versions.items()):
         parent, partition = split_unit(unit)  # inputs are units: `key` or `key[partition]`
         if parent in ws.graph and ws.graph.is_source(parent):
-            node["inputs"].append({"key": parent, "data_version": version, "kind": "source", "inputs": []})
+            source = {"key": parent, "data_version": version, "kind": "source", "inputs": []}
+            node["inputs"].append({**source, "partition": partition} if partition else source)
             continue
         found = ws.metadata.find_versions(parent, version) if version else []
         exact = [m for m in found if m.data_version == version and m.partition == partition]

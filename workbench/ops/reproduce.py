@@ -103,7 +103,7 @@ def _rerun(config: ProjectConfig, record: Materialization, store: Any, artifacts
             key, partition = split_unit(unit)
             wanted = record.input_versions.get(unit)
             if isinstance(ws.graph.nodes[key], SourceSpec):
-                found = sources[key].data_version
+                found = sources[unit].data_version
                 if found != wanted:
                     notes.append(f"source {key} at that commit is not the file the version read")
                 upstream[unit] = Status(key, "fresh", (), None, found, None, None, partition)

@@ -28,6 +28,11 @@ def source_files(spec: SourceSpec, root: Path) -> list[Path]:
     return [path] if path.is_file() else []
 
 
+def source_pattern(spec: SourceSpec) -> str:
+    """The path a source watches: its path, or its template with each placeholder as `*`."""
+    return PLACEHOLDER.sub("*", spec.path) if spec.partitions is not None else spec.path
+
+
 def source_location(spec: SourceSpec, root: Path, partition: str = "") -> Path:
     """Where a source is; for a partition of a partitioned source, that partition's file."""
     if not partition:
@@ -45,7 +50,7 @@ def partition_files(spec: SourceSpec, root: Path, keys: Sequence[str]) -> tuple[
     known = set(keys)
     found: dict[str, Path] = {}
     unmatched: list[Path] = []
-    for path in sorted(Path(p) for p in glob.glob(str(root / PLACEHOLDER.sub("*", spec.path))) if Path(p).is_file()):
+    for path in sorted(Path(p) for p in glob.glob(str(root / source_pattern(spec))) if Path(p).is_file()):
         match = pattern.fullmatch(path.relative_to(root).as_posix())
         key = _key_of(spec, match) if match else None
         if key is not None and key in known:
@@ -108,6 +113,15 @@ def _observe_files(
 
 def _ns(when: datetime) -> int:
     return int(when.timestamp() * 1_000_000_000)
+
+
+def observe_unit(spec: SourceSpec, root: Path, partition: str) -> SourceObservation:
+    """One unit of a source, hashed afresh: the whole source, or one partition's file."""
+    if not partition:
+        return observe(spec, root, None)
+    file = source_location(spec, root, partition)
+    files = [file] if file.is_file() else []
+    return _observe_files(unit_id(spec.key, partition), file.relative_to(root).as_posix(), files, root, None)
 
 
 def observe_partitions(
