@@ -15,8 +15,8 @@ from workbench.core.partitions import select_partitions, unit_id
 from workbench.core.versions import split_ref
 from workbench.errors import SelectionError, VersionRefError
 
-# KEY[...] inside a selection: the brackets end at a `]` followed by the end, a space, `,` or `)`.
-_IN_SELECTION = re.compile(r"(?<![\w/\[])([A-Za-z_][A-Za-z0-9_/]*)\[(.*?)\](?=$|[\s),])")
+# KEY[...] inside a selection: the brackets end at a `]` followed by the end, a space, `,`, `)`, `+` or `*`.
+_IN_SELECTION = re.compile(r"(?<![\w/\[])([A-Za-z_][A-Za-z0-9_/]*)\[(.*?)\](?=$|[\s),+*])")
 
 
 @dataclass(frozen=True, slots=True)
