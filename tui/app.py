@@ -33,6 +33,7 @@ from workbench.tui.graph_view import GraphView
 from workbench.tui.help import HelpScreen
 from workbench.tui.legend import Legend
 from workbench.tui.messages import AssetHighlighted, AssetSelected
+from workbench.tui.partition_strip import PartitionList
 from workbench.tui.runs import Runs
 from workbench.tui.theme import RUNNING
 from workbench.workspace import Workspace
@@ -160,6 +161,7 @@ class WorkbenchApp(Runs):
                 "\n\nFix it and save: the view reloads by itself (or press r).", "dim")))
             return
         self.ws, self.statuses = loaded.ws, loaded.statuses
+        self.query_one(AssetDetail).units = loaded.units
         self.overrides.clear()
         if not len(self.ws.graph):
             self.show_message(Text.assemble(("No assets in this project yet.\n\n", "bold"), (
@@ -221,6 +223,10 @@ class WorkbenchApp(Runs):
 
     def on_asset_selected(self, event: AssetSelected) -> None:
         self.on_asset_highlighted(AssetHighlighted(event.key))
+        partitions = data.partitions_of(self.ws, event.key, self.query_one(AssetDetail).units) if self.ws else []
+        if partitions:  # a partitioned asset: the list of its partitions, where `m` runs one
+            self.push_screen(PartitionList(event.key, partitions), self.run_unit)
+            return
         self.query_one("#detail #tabs Tabs").focus()
 
     def view(self) -> GraphView | AssetTree:

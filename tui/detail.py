@@ -7,7 +7,7 @@ short pause, so holding an arrow key costs no I/O.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from rich.text import Text
@@ -22,6 +22,7 @@ from workbench.run.leases import Holder
 from workbench.core.staleness import Status
 from workbench.tui import data, describe, theme
 from workbench.tui.lineage_tree import LineageTree
+from workbench.tui.partition_strip import PartitionStrip
 from workbench.tui.preview_pane import PreviewPane
 from workbench.tui.version_table import VersionTable
 from workbench.workspace import Workspace
@@ -47,11 +48,13 @@ class AssetDetail(Vertical):
         self.status: Status | None = None
         self.holder: Holder | None = None
         self.loaded: set[str] = set()  # tabs holding the current asset's data
+        self.units: Mapping[str, Status] = {}  # every unit's status, for the partition strip
         self._timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         with TabbedContent(id="tabs"):
             with TabPane("Overview", id="overview-tab"), VerticalScroll():
+                yield PartitionStrip(id="partition-strip")
                 yield Static(id="overview")
             with TabPane("History", id="history-tab"):
                 yield VersionTable(id="history")
@@ -97,6 +100,7 @@ class AssetDetail(Vertical):
         ws, key, status = self.ws, self.key, self.status
         version = status.data_version if status else None
         if tab == "overview":
+            self.query_one(PartitionStrip).show(data.partitions_of(ws, key, self.units))
             self.query_one("#overview", Static).update(describe.overview(ws.graph, ws.root, key, status, self.holder))
         elif tab == "log":
             log = describe.last_run(status.last, status.checks) if status else describe.last_run(None)

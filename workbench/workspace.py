@@ -225,9 +225,7 @@ class Workspace:
         A selection that matches nothing is bad input, unless it filters by state (`status:stale`
         matches nothing when everything is fresh)."""
         from workbench.core.selection import needs_states, parse, select
-        from workbench.core.unitref import split_selection
 
-        expression, _ = split_selection(expression)
         states = None
         if needs_states(parse(expression or "")):
             states = asset_states(self.status() if status is None else status, self.partition_keys)
