@@ -264,13 +264,13 @@ def show(target: str, rows: int, project: str | None) -> int:
 @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
 @common
 def reproduce(target: str, as_json: bool, project: str | None) -> int:
-    """Rerun KEY@REF from its recorded git commit and inputs; exit 0 when the data version matches."""
+    """Rerun KEY@REF (or KEY[PARTITION]@REF) from its recorded git commit and inputs; exit 0 when the data version matches."""
     from workbench.cli import views
+    from workbench.core.unitref import parse_unit
     from workbench.ops.reproduce import reproduce as rerun
-    from workbench.core.versions import split_ref
 
-    key, ref = split_ref(target)
-    outcome = rerun(project, key, ref)
+    unit = parse_unit(target)
+    outcome = rerun(project, unit.key, unit.ref, unit.partition)
     if as_json:
         _emit_json(outcome.to_json())
     else:
