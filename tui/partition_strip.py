@@ -10,10 +10,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
+from workbench.tui import theme
 
 from workbench.core.partitions import unit_id
 from workbench.core.staleness import FAILED, FRESH, MISSING, STALE, Status
-from workbench.tui import theme
 
 ORDER = (FRESH, STALE, MISSING, FAILED)
 WORST = {FRESH: 0, MISSING: 1, STALE: 2, FAILED: 3}  # a bar cell standing for several partitions shows the worst

@@ -90,10 +90,10 @@ def load(
 ) -> Any:
     """The value of an asset: its latest version, or the one a version reference names; of one
     partition with `partition=` (or `key` as `KEY[PARTITION]`)."""
-    from workbench.run import serializers
     from workbench.core.graph import suggest
     from workbench.core.unitref import check_partition, parse_unit
     from workbench.core.versions import resolve
+    from workbench.run import serializers
 
     if alias is not None and version is not None:
         raise VersionRefError("pass version= or alias=, not both")

@@ -8,12 +8,12 @@ from pathlib import Path
 
 from textual.pilot import Pilot
 from textual.widgets import DataTable
-
-from workbench.core.staleness import FRESH, MISSING, STALE, Status
-from workbench.project import find_project
 from workbench.tui.app import WorkbenchApp
 from workbench.tui.graph_view import GraphView
 from workbench.tui.partition_strip import PartitionList, PartitionStrip, bar, strip
+
+from workbench.core.staleness import FRESH, MISSING, STALE, Status
+from workbench.project import find_project
 
 Settle = Callable[[Pilot[None]], Awaitable[None]]
 

@@ -10,7 +10,7 @@ from typing import Any, TextIO
 
 import click
 
-from workbench.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, WorkbenchError
+from workbench.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, ManifestError, WorkbenchError
 from workbench.text import redact, terminal_safe
 
 _debug = bool(os.environ.get("WORKBENCH_DEBUG"))
@@ -152,8 +152,8 @@ def materialize(
 @common
 def lineage(target: str, direction: str | None, as_json: bool, project: str | None) -> int:
     """The graph around KEY; KEY@VERSION gives the exact input versions behind that version."""
-    from workbench.ops import lineage as lin
     from workbench.cli import views
+    from workbench.ops import lineage as lin
 
     ws = _workspace(project)
     unit = _unit(ws, target)
@@ -201,9 +201,9 @@ def history(
 
     One asset gets its own table; several (or --sort) one table with a row per version.
     """
-    from workbench.ops import search
-    from workbench.cli import views
     from workbench.api import versions
+    from workbench.cli import views
+    from workbench.ops import search
 
     ws = _workspace(project)
     expr = " ".join(selection) or None
@@ -446,7 +446,6 @@ def gc(keep: int, dry_run: bool, project: str | None) -> int:
     """Delete artifacts of old versions; never the newest KEEP of an asset or partition, nor an aliased version."""
     from workbench.cli import views
     from workbench.ops.gc import plan_gc
-
     from workbench.run.leases import store_lock
 
     ws = _workspace(project)
@@ -479,8 +478,8 @@ def watch(
     again to stop them too. An import that hangs is reported; saving a fix restarts watch in place.
     """
     from workbench.cli import views
-    from workbench.watch.watcher import Watcher, graceful_signals, reexec
     from workbench.watch.log import DATED, WatchLog
+    from workbench.watch.watcher import Watcher, graceful_signals, reexec
 
     log = WatchLog(quiet=quiet, file=log_file)
     watcher = Watcher(
@@ -621,7 +620,6 @@ def push(
     target = kube.target(ws, namespace=namespace, image=image or "", store=store, secret=secret, context=context,
                          max_parallel=max_parallel, pvc=store_pvc)
     if not target.image and not run_id:
-        from workbench.kube.manifests import ManifestError
 
         raise ManifestError("a run needs an image: pass --image IMAGE (or set WORKBENCH_IMAGE)")
     expr = " ".join(selection) or None
@@ -635,9 +633,8 @@ def push(
 @common
 def sync(store: str | None, as_json: bool, project: str | None) -> int:
     """Import the records and artifacts that remote runs wrote to the shared store."""
-    from workbench.kube import remote
-
     from workbench.errors import StoreError
+    from workbench.kube import remote
     from workbench.storage.artifacts import ArtifactStore
 
     ws = _workspace(project)

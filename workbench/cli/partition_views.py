@@ -9,6 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from workbench.cli.views import STATE_STYLE, _t, console, human_size, short
+from workbench.core.spec import SourceSpec
 from workbench.core.staleness import Status
 
 if TYPE_CHECKING:
@@ -50,6 +51,7 @@ def print_partitioned_source(ws: Workspace, key: str, partition: str | None) -> 
     observed = ws.observe_sources()
     keys = ws.partition_keys[key] if partition is None else (partition,)
     spec = ws.graph.nodes[key]
+    assert isinstance(spec, SourceSpec)
     console.print(Text.assemble(("source ", "bold"), (key, "bold"), _t(f"  {spec.path}, {len(keys)} partition(s)")))
     for p in keys:
         obs = observed[unit_id(key, p)]

@@ -16,17 +16,17 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from workbench.errors import SelectionError, StoreError
 from workbench.core.graph import AssetGraph, suggest
 from workbench.core.partitions import split_unit, unit_id
 from workbench.core.records import CheckRecord, Materialization
 from workbench.core.spec import AssetSpec, SourceSpec
 from workbench.core.staleness import Status, overall_state
+from workbench.errors import SelectionError, StoreError
 from workbench.text import terminal_safe
 
 if TYPE_CHECKING:
-    from workbench.run.executor import Result
     from workbench.core.plan import Plan
+    from workbench.run.executor import Result
     from workbench.run.reporting import Reporter
     from workbench.workspace import Workspace
 
@@ -320,8 +320,8 @@ def print_show(
     checks: Iterable[CheckRecord] = (),
 ) -> None:  # fmt: skip
     """Preview `record`; `last` when the latest run failed; the newest result of each check of `record`'s version."""
-    from workbench.run import serializers
     from workbench.ops.search import sparkline
+    from workbench.run import serializers
 
     if last is not None and not last.ok:
         console.print(Text.assemble(("latest run failed: ", "bold red"), _t(last.error)))
@@ -442,9 +442,10 @@ def print_graph_lineage(graph: AssetGraph, key: str, direction: str | None) -> N
 def print_diff(doc: Mapping[str, Any]) -> None:
     a, b = doc["a"], doc["b"]
     name_a, name_b = unit_id(doc["key"], a.get("partition", "")), unit_id(doc["key"], b.get("partition", ""))
-    head = [(name_a, "bold"), "  ", (short(a["data_version"]), "cyan"), " -> "]
-    head += [(name_b, "bold"), " "] if name_b != name_a else []
-    console.print(Text.assemble(*head, (short(b["data_version"]), "cyan")))
+    head = Text.assemble((name_a, "bold"), "  ", (short(a["data_version"]), "cyan"), " -> ")
+    if name_b != name_a:
+        head.append_text(Text.assemble((name_b, "bold"), " "))
+    console.print(head.append(short(b["data_version"]), "cyan"))
     if doc["same_data"]:
         console.print(_t("same data (identical bytes)", "green"))
     code = doc["code"]

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from workbench.errors import SelectionError
 from workbench.core.graph import AssetGraph
 from workbench.core.partitions import select_partitions, split_unit, unit_id
 from workbench.core.staleness import CHECK_STALE, R_FORCED, Reason, Status
 from workbench.core.units import PartitionKeys, unit_parents
+from workbench.errors import SelectionError
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,8 +54,8 @@ def make_plan(
             if graph.nodes[key].partitions is None:  # else a partition set with no keys: nothing to run
                 targets.append(key)
             continue
-        text = named.get(key, partitions)
-        chosen = select_partitions(keys[key], text) if text else keys[key]
+        wanted = named.get(key) or partitions
+        chosen = select_partitions(keys[key], wanted) if wanted else keys[key]
         targets.extend(unit_id(key, p) for p in chosen)
     scope = set(targets) if only else _with_upstream(graph, keys, targets)
     forced = frozenset(targets) if force else frozenset()

@@ -11,11 +11,11 @@ from collections.abc import Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 
+from workbench.core.checks import CheckSpec
 from workbench.core.graph import AssetGraph
 from workbench.core.partitions import Partitions, dynamic_names, split_unit, unit_id
-from workbench.core.summary import key_ranges, parent_groups, ranges_text
-from workbench.core.checks import CheckSpec
 from workbench.core.records import CheckRecord, Latest, Materialization
+from workbench.core.summary import key_ranges, parent_groups, ranges_text
 from workbench.core.units import PartitionKeys, unit_parents, units_of
 
 FRESH, STALE, MISSING, FAILED = "fresh", "stale", "missing", "failed"

@@ -9,8 +9,8 @@ from datetime import datetime
 from pathlib import Path
 
 from workbench.core.hashing import digest, file_digest
-from workbench.core.records import SourceObservation, utcnow
 from workbench.core.partitions import SEP, MultiPartitions, unit_id
+from workbench.core.records import SourceObservation, utcnow
 from workbench.core.spec import PLACEHOLDER, SourceSpec
 from workbench.core.units import PartitionKeys
 
