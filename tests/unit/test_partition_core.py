@@ -22,7 +22,7 @@ from workbench.core.partitions import (
 )
 from workbench.core.spec import source
 from workbench.core.staleness import R_UPSTREAM_STALE, Reason, summarize
-from workbench.core.summary import key_ranges, ranges_text
+from workbench.core.summary import key_ranges, ranges_text, units_text
 from workbench.core.unitref import UnitRef, check_partition, parse_unit, split_selection
 from workbench.errors import DefinitionError, SelectionError, VersionRefError
 
@@ -146,3 +146,9 @@ def test_many_stale_partitions_of_one_upstream_make_one_reason() -> None:
     assert str(other) == "upstream prices stale"
     same = [Reason(R_UPSTREAM_STALE, "orders[2025-01-02]")]  # one partition read: named as before
     assert summarize(same, ("orders[2025-01-02]",)) == same
+
+
+def test_added_and_removed_partitions_are_counted_per_asset() -> None:
+    among = [f"orders[d{i}]" for i in range(6)] + ["prices"]
+    assert units_text(["orders[d1]", "orders[d2]", "orders[d4]", "prices"], among) == "orders: 3 partitions (d1..d2, d4), prices"
+    assert units_text(["orders[d5]"], among) == "orders[d5]"

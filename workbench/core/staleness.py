@@ -15,7 +15,7 @@ from workbench.core.checks import CheckSpec
 from workbench.core.graph import AssetGraph
 from workbench.core.partitions import Partitions, dynamic_names, split_unit, unit_id
 from workbench.core.records import CheckRecord, Latest, Materialization
-from workbench.core.summary import key_ranges, parent_groups, ranges_text
+from workbench.core.summary import key_ranges, parent_groups, ranges_text, units_text
 from workbench.core.units import PartitionKeys, unit_parents, units_of
 
 FRESH, STALE, MISSING, FAILED = "fresh", "stale", "missing", "failed"
@@ -199,7 +199,8 @@ def asset_status(
         added = [p for p in parents if p not in recorded]
         removed = sorted(set(recorded) - set(parents))
         if added or removed:
-            parts = ([f"added {', '.join(added)}"] if added else []) + ([f"removed {', '.join(removed)}"] if removed else [])
+            parts = [f"added {units_text(added, parents)}"] if added else []
+            parts += [f"removed {units_text(removed, sorted(recorded))}"] if removed else []
             reasons.append(Reason(R_DEPS, detail="; ".join(parts)))
         for p in parents:
             if p in recorded and upstream[p].data_version is not None and recorded[p] != upstream[p].data_version:

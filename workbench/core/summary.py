@@ -46,3 +46,19 @@ def parent_groups(parents: Sequence[str]) -> dict[str, list[str]]:
         if partition:
             groups.setdefault(key, []).append(partition)
     return groups
+
+
+def units_text(units: Sequence[str], among: Sequence[str]) -> str:
+    """Units named one by one, except several partitions of one asset: `orders: 3 partitions
+    (2026-11-01..2026-11-03)`, with runs judged in the order of `among` (a superset of `units`)."""
+    groups = parent_groups(units)
+    order = parent_groups(among)
+    named: list[str] = []
+    for unit in units:
+        key, partition = split_unit(unit)
+        if not partition or len(groups[key]) < 2:
+            named.append(unit)
+        elif partition == groups[key][0]:
+            runs = key_ranges(order.get(key, groups[key]), groups[key])
+            named.append(f"{key}: {len(groups[key])} partitions ({ranges_text(runs)})")
+    return ", ".join(named)
