@@ -4,6 +4,7 @@ between them, and reasons summarised per upstream asset."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 
@@ -25,6 +26,7 @@ from workbench.core.staleness import R_UPSTREAM_STALE, Reason, summarize
 from workbench.core.summary import key_ranges, ranges_text, units_text
 from workbench.core.unitref import UnitRef, check_partition, parse_unit, split_selection
 from workbench.errors import DefinitionError, SelectionError, VersionRefError
+from workbench.versioning.sources import partition_files, source_location, source_pattern
 
 DAYS = DailyPartitions(start="2026-11-01", end="2026-11-03")
 REGIONS = StaticPartitions(["eu", "us"])
@@ -118,8 +120,16 @@ def test_dynamic_keys_are_folded_from_events_in_time_order() -> None:
         DynamicPartitions("no spaces")
 
 
-def test_partitioned_source_paths_name_their_dimensions() -> None:
-    assert source("orders", path="data/{date}.csv", partitions=DAYS).partitions == DAYS
+def test_partitioned_source_paths_name_their_dimensions(tmp_path: Path) -> None:
+    orders = source("orders", path="data/{date}.csv", partitions=DAYS)
+    assert orders.partitions == DAYS and source_pattern(orders) == "data/*.csv"  # what `wb watch` watches
+    (tmp_path / "data").mkdir()
+    for name in ("2026-11-01.csv", "2026-11-03.csv", "2026-12-01.csv", "notes.csv"):
+        (tmp_path / "data" / name).write_text("x\n")
+    found, unmatched = partition_files(orders, tmp_path, keys_of(DAYS, {}))
+    assert sorted(found) == ["2026-11-01", "2026-11-03"] and [p.name for p in unmatched] == ["2026-12-01.csv", "notes.csv"]
+    by_region = source("sales", path="data/{region}/{date}.csv", partitions=SALES)
+    assert source_location(by_region, tmp_path, "2026-11-02|us") == tmp_path / "data" / "us" / "2026-11-02.csv"
     assert source("sales", path="data/{region}/{date}.csv", partitions=SALES).path == "data/{region}/{date}.csv"
     with pytest.raises(DefinitionError, match=r"needs one \{placeholder\}"):
         source("orders", path="data/*.csv", partitions=DAYS)
