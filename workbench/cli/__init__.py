@@ -38,11 +38,11 @@ def _workspace(project: str | None) -> Any:
 
 def _unit(ws: Any, text: str) -> Any:
     """`KEY[PARTITION]@REF` parsed and checked against the project (an unknown key or partition: exit 2)."""
-    from workbench.cli import views
+    from workbench import present
     from workbench.core.unitref import check_partition, parse_unit
 
     unit = parse_unit(text)
-    views.require_key(ws.graph, unit.key)
+    present.require_key(ws.graph, unit.key)
     return check_partition(ws.partition_keys, unit)
 
 
@@ -69,13 +69,14 @@ def cli() -> None:
 @common
 def status(selection: tuple[str, ...], as_json: bool, project: str | None) -> int:
     """Every asset's state (fresh, stale, missing, failed) and why."""
+    from workbench import present
     from workbench.cli import views
     from workbench.core.units import units_of
 
     ws = _workspace(project)
     states = ws.status()
     keys = ws.select(" ".join(selection) or None, states)
-    rows = [views.asset_row(ws.graph.nodes[k], [states[u] for u in units_of(ws.partition_keys, k)]) for k in keys]
+    rows = [present.asset_row(ws.graph.nodes[k], [states[u] for u in units_of(ws.partition_keys, k)]) for k in keys]
     for row in rows:
         if row["key"] in ws.unmatched:
             row["unmatched"] = ws.unmatched[row["key"]]
@@ -118,6 +119,7 @@ def materialize(
     Ctrl-C (or SIGTERM) starts nothing new and lets running assets finish; a second Ctrl-C stops
     them (their outputs are discarded). Either way every finished asset is recorded; exit 130.
     """
+    from workbench import present
     from workbench.cli import views
     from workbench.core.params import parse_overrides
 
@@ -128,7 +130,7 @@ def materialize(
     if dry_run:
         plan = ws.plan(ws.status(), expr, force=force, only=only, partitions=partitions)
         if as_json:
-            _emit_json(views.plan_json(plan))
+            _emit_json(present.plan_json(plan))
         else:
             views.print_plan(plan)
         return 0
@@ -152,6 +154,7 @@ def materialize(
 @common
 def lineage(target: str, direction: str | None, as_json: bool, project: str | None) -> int:
     """The graph around KEY; KEY@VERSION gives the exact input versions behind that version."""
+    from workbench import present
     from workbench.cli import views
     from workbench.ops import lineage as lin
 
@@ -173,13 +176,14 @@ def lineage(target: str, direction: str | None, as_json: bool, project: str | No
 @common
 def why(key: str, as_json: bool, project: str | None) -> int:
     """What KEY's code version covers: definitions, values, modules, libraries, env vars."""
+    from workbench import present
     from workbench.cli import views
 
     ws = _workspace(project)
-    views.require_key(ws.graph, key)
+    present.require_key(ws.graph, key)
     if ws.graph.is_source(key):
         raise click.UsageError(f"{key} is a source: its version is the hash of its files, see `wb show {key}`")
-    doc = views.coverage_json(key, ws.coverage(key), ws.libraries_of(key))
+    doc = present.coverage_json(key, ws.coverage(key), ws.libraries_of(key))
     _emit_json(doc) if as_json else views.print_coverage(doc)
     return 0
 
@@ -201,6 +205,7 @@ def history(
 
     One asset gets its own table; several (or --sort) one table with a row per version.
     """
+    from workbench import present
     from workbench.api import versions
     from workbench.cli import views
     from workbench.ops import search
@@ -218,7 +223,7 @@ def history(
     checks = [c for k in keys if ws.graph.checks.get(k) for c in ws.metadata.check_history(k, limit=limit)]
     if as_json:
         mine = [[c for c in checks if c.asset_key == r.asset_key] for r in records]
-        _emit_json([{**views.record_json(r, c), "collected": r.id in collected} for r, c in zip(records, mine)])
+        _emit_json([{**present.record_json(r, c), "collected": r.id in collected} for r, c in zip(records, mine)])
     elif single:
         shown = checks[: len(ws.graph.checks.get(keys[0], ())) * 3]
         views.print_history(keys[0], records, shown, collected, metric)
@@ -237,7 +242,7 @@ def show(target: str, rows: int, project: str | None) -> int:
     A partitioned asset lists its partitions with their states; KEY[PARTITION] previews one."""
     from workbench.cli import partition_views, views
     from workbench.core.units import units_of
-    from workbench.core.versions import resolve
+    from workbench.core.versions import shown
 
     ws = _workspace(project)
     unit = _unit(ws, target)
@@ -252,10 +257,9 @@ def show(target: str, rows: int, project: str | None) -> int:
         states = ws.status()
         partition_views.print_partitions(key, [states[u] for u in units_of(ws.partition_keys, key)])
         return 0
-    last = next(iter(ws.metadata.history(key, partition, limit=1)), None)
-    record = resolve(ws.metadata, key, ref, partition) if (ref or (last and last.ok)) else None
+    record, last = shown(ws.metadata, key, ref, partition)
     checks = ws.metadata.check_history(key, limit=500) if record is not None and ws.graph.checks.get(key) else []
-    views.print_show(ws, key, record, last if ref is None else None, rows, checks)
+    views.print_show(ws, key, record, last, rows, checks)
     return 0
 
 
@@ -292,12 +296,13 @@ def doctor(rebuild: bool, verify: bool, project: str | None) -> int:
     `--verify` also hashes every stored artifact against its record (a replaced or damaged file).
     Exit 0 when the store is healthy, 1 when problems remain.
     """
+    from workbench.cli import views
     from workbench.ops import doctor as doc
     from workbench.project import find_project
 
     config = find_project(project)
     report = doc.rebuild(config) if rebuild else doc.check(config, verify=verify)
-    doc.print_report(report)
+    views.print_doctor(report)
     return 0 if report.healthy else 1
 
 
@@ -357,11 +362,11 @@ def alias_set(target: str, name: str, project: str | None) -> int:
 @common
 def alias_remove(key: str, name: str, project: str | None) -> int:
     """Remove alias NAME from KEY."""
-    from workbench.cli import views
+    from workbench import present
     from workbench.ops.aliases import remove_alias
 
     ws = _workspace(project)
-    views.require_key(ws.graph, key)
+    present.require_key(ws.graph, key)
     remove_alias(ws, key, name)
     click.echo(f"removed {key}@{name}")
     return 0
@@ -445,17 +450,10 @@ def partitions_list(name: str | None, as_json: bool, project: str | None) -> int
 def gc(keep: int, dry_run: bool, project: str | None) -> int:
     """Delete artifacts of old versions; never the newest KEEP of an asset or partition, nor an aliased version."""
     from workbench.cli import views
-    from workbench.ops.gc import plan_gc
-    from workbench.run.leases import store_lock
+    from workbench.ops.gc import collect
 
-    ws = _workspace(project)
     waiting = lambda: click.echo("waiting for running materializations to finish...", err=True)  # noqa: E731
-    with store_lock(ws.project.config.home / "locks", exclusive=not dry_run, on_wait=waiting):
-        records = [m for k in ws.graph.order if not ws.graph.is_source(k) for m in ws.metadata.history(k)]
-        plan = plan_gc(records, ws.metadata.aliases(), keep)
-        if not dry_run:
-            for uri in plan.delete:
-                ws.artifacts.delete(uri)
+    plan = collect(_workspace(project), keep, dry_run=dry_run, on_wait=waiting)
     views.print_gc(plan, dry_run)
     return 0
 
@@ -576,6 +574,7 @@ def compile_command(
     The code package and the plan go to the store; apply rbac.yaml and driver.yaml to start the
     run. review/ holds the asset Jobs the driver will create, suspended, for review.
     """
+    from workbench.cli import views
     from workbench.kube import push as kube
 
     ws = _workspace(project)
@@ -585,7 +584,7 @@ def compile_command(
     if plan.empty:
         click.echo(f"nothing to compile: {len(plan.fresh)} asset(s) fresh", err=True)
         return 0
-    run = kube.prepare(ws, plan, status, target, run_id)
+    run = kube.prepare(ws, plan, status, target, run_id, views.PushNotes())
     from workbench.kube.settings import read_settings
 
     annotations = read_settings(ws.root).service_account_annotations
@@ -610,12 +609,13 @@ def push(
     partitions: str | None, max_parallel: int, store_pvc: str | None, project: str | None,
 ) -> int:
     """Run the stale selection on Kubernetes: one Job per asset, in dependency order."""
+    from workbench.cli import views
     from workbench.kube import push as kube
 
     if driver:
         if not (run_id and store and plan_sha):
             raise click.UsageError("--driver needs --run-id, --store and --plan")
-        return kube.run_driver(run_id, store, plan_sha)
+        return kube.run_driver(run_id, store, plan_sha, views.PushNotes())
     ws = _workspace(project)
     target = kube.target(ws, namespace=namespace, image=image or "", store=store, secret=secret, context=context,
                          max_parallel=max_parallel, pvc=store_pvc)
@@ -623,7 +623,8 @@ def push(
 
         raise ManifestError("a run needs an image: pass --image IMAGE (or set WORKBENCH_IMAGE)")
     expr = " ".join(selection) or None
-    return kube.push(ws, expr, target, run_id=run_id, force=force, only=only, partitions=partitions, wait=wait)
+    notes = views.PushNotes()
+    return kube.push(ws, expr, target, run_id=run_id, force=force, only=only, partitions=partitions, wait=wait, notes=notes)
 
 
 @cli.command()

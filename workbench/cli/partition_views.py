@@ -8,26 +8,18 @@ from typing import TYPE_CHECKING
 from rich.table import Table
 from rich.text import Text
 
-from workbench.cli.views import STATE_STYLE, _t, console, human_size, short
+from workbench.cli.views import STATE_STYLE, _t, console
 from workbench.core.spec import SourceSpec
 from workbench.core.staleness import Status
+from workbench.present import human_size, partitions_summary, short
 
 if TYPE_CHECKING:
     from workbench.workspace import Workspace
 
 
-def state_counts(statuses: Sequence[Status]) -> str:
-    """`28/30 fresh, 2 missing`."""
-    counts: dict[str, int] = {}
-    for st in statuses:
-        counts[st.state] = counts.get(st.state, 0) + 1
-    fresh = counts.pop("fresh", 0)
-    return ", ".join([f"{fresh}/{len(statuses)} fresh", *(f"{n} {state}" for state, n in sorted(counts.items()))])
-
-
 def print_partitions(key: str, statuses: Sequence[Status]) -> None:
     """`wb show KEY` of a partitioned asset: every partition with its state, version and why."""
-    console.print(Text.assemble((key, "bold"), "  ", _t(f"{len(statuses)} partitions: {state_counts(statuses)}", "dim")))
+    console.print(Text.assemble((key, "bold"), "  ", _t(f"{len(statuses)} partitions: {partitions_summary(statuses)}", "dim")))
     table = Table(box=None, pad_edge=False, header_style="bold")
     for col in ("partition", "state", "data version", "materialized", "why"):
         table.add_column(col, no_wrap=col != "why")

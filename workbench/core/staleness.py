@@ -33,6 +33,7 @@ R_CHECK_FAILED = "upstream failed check"
 R_ARTIFACT_MISSING = "artifact missing"
 R_LIBRARY = "library changed"
 R_NO_PARTITIONS = "no partitions"
+R_PARTITIONS = "partitions"  # a partitioned asset's summary of its partitions (detail: `3/5 fresh, 2 stale`)
 
 CHECK_PASSED, CHECK_FAILED, CHECK_STALE = "passed", "failed", "stale"
 
@@ -65,6 +66,8 @@ class Reason:
             return f"upstream {self.upstream} stale"
         if self.kind == R_CHECK_FAILED:
             return f"upstream {self.upstream} failed check {self.detail}"
+        if self.kind == R_PARTITIONS:
+            return self.detail
         return f"{self.kind} ({self.detail})" if self.detail else self.kind
 
     def to_json(self) -> dict[str, object]:

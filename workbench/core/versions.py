@@ -68,3 +68,14 @@ def _best(store: History, key: str, metric: str, lowest: bool, partition: str | 
         raise VersionRefError(f"{key}@best:{'-' if lowest else ''}{metric}: no successful version of {key} has metric {metric!r}")
     pick = min if lowest else max
     return pick(scored, key=lambda m: m.metrics[metric])
+
+
+def shown(
+    store: History, key: str, ref: str | None, partition: str | None = None
+) -> tuple[Materialization | None, Materialization | None]:
+    """What `wb show KEY[@REF]` (or `KEY[PARTITION]@REF`) shows: the version `ref` names (default: the
+    latest successful one, unless the latest attempt failed) and, without `ref`, the latest attempt
+    of any status."""
+    last = next(iter(store.history(key, partition, limit=1)), None)
+    record = resolve(store, key, ref, partition) if (ref or (last and last.ok)) else None
+    return record, (last if ref is None else None)
