@@ -19,9 +19,11 @@ RACY_NS = 2_000_000_000  # file-system clocks tick coarsely: trust only stamps o
 
 
 def source_files(spec: SourceSpec, root: Path) -> list[Path]:
-    """The files a source stands for: one file, every file under a folder, or a glob's matches."""
-    path = root / spec.path
-    if any(c in spec.path for c in GLOB_CHARS):
+    """The files a source stands for: one file, every file under a folder, or a glob's matches (a
+    partitioned source's template is a glob with `*` for each placeholder)."""
+    pattern = source_pattern(spec)
+    path = root / pattern
+    if any(c in pattern for c in GLOB_CHARS):
         return sorted(Path(p) for p in glob.glob(str(path), recursive=True) if Path(p).is_file())
     if path.is_dir():
         return sorted(p for p in path.rglob("*") if p.is_file())
