@@ -48,7 +48,7 @@ def load(config: ProjectConfig) -> Loaded:
     """Import the project and judge every asset; a load or store error is returned, not raised."""
     try:
         with _IMPORTING:
-            ws = Workspace.from_config(config)
+            ws = Workspace.from_config(config).recover()
         units = ws.status()
         return Loaded(ws, by_asset(ws, units), units=units)
     except WorkbenchError as exc:

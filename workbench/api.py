@@ -35,7 +35,7 @@ def materialize(
     from workbench.core.spec import check_params
 
     with scoped():
-        ws = Workspace.open(project, fresh=False)
+        ws = Workspace.open(project, fresh=False).recover()
         if params:
             ws.vary(selection, check_params(params, "params"))
         result = ws.materialize(selection, force=force, only=only, jobs=jobs, trigger="api")
@@ -56,7 +56,7 @@ def history(selection: str | None = None, project: str | Path | None = None, *, 
     from workbench.ops import search
 
     with scoped():
-        ws = Workspace.open(project, fresh=False)
+        ws = Workspace.open(project, fresh=False).recover()
         return search.frame(search.rows(versions(ws, selection, limit)))
 
 
@@ -103,7 +103,7 @@ def load(
     if partition is not None and unit.partition is not None and partition != unit.partition:
         raise SelectionError(f"{key!r} names partition {unit.partition!r} and partition= {partition!r}: name one")
     with scoped():
-        ws = Workspace.open(project, fresh=False)
+        ws = Workspace.open(project, fresh=False).recover()
         if unit.key not in ws.graph or ws.graph.is_source(unit.key):
             raise SelectionError(f"unknown asset {unit.key!r}" + suggest(unit.key, ws.graph.nodes))
         unit = check_partition(ws.partition_keys, replace(unit, partition=partition or unit.partition))
