@@ -30,10 +30,13 @@ def common(fn: Callable[..., Any]) -> Callable[..., Any]:
                         help="Project directory (default: the current directory's project).")(fn)
 
 
-def _workspace(project: str | None) -> Any:
+def _workspace(project: str | None, *, recover: bool = True) -> Any:
+    """The project's workspace; recovered (the index brought up to the records on disk) unless the
+    command never reads the index (`run-asset` reads and writes the shared store only)."""
     from workbench.workspace import Workspace
 
-    return Workspace.open(project).recover()
+    ws = Workspace.open(project)
+    return ws.recover() if recover else ws
 
 
 def _unit(ws: Any, text: str) -> Any:
@@ -549,7 +552,7 @@ def run_asset_command(
     """Materialize one asset against a shared store (what a pushed asset's pod runs)."""
     from workbench.kube import remote
 
-    ws = remote.workspace_from_package(store, code) if code else _workspace(project)
+    ws = remote.workspace_from_package(store, code) if code else _workspace(project, recover=False)
     if checks_only:
         run = remote.check_remote(ws, key, store, run_id, partition)
     else:

@@ -128,7 +128,7 @@ def workspace_from_package(store_url: str, sha: str) -> Workspace:
     from workbench.workspace import Workspace
 
     home = Path(os.environ.get("WORKBENCH_HOME") or Path.home() / ".cache" / "workbench")
-    return Workspace.open(codepackage.fetch(ArtifactStore(store_url), sha, home / "code")).recover()
+    return Workspace.open(codepackage.fetch(ArtifactStore(store_url), sha, home / "code"))  # no index in a pod
 
 
 def source_parents(ws: Workspace, unit: str) -> list[SourceSpec]:
@@ -408,7 +408,7 @@ def sync(ws: Workspace, store_url: str) -> SyncReport:
     the next one reads from a margin before it, so a sync costs a listing plus the new records.
     """
     shared = ArtifactStore(store_url)
-    metadata = ws.metadata  # opened first: a lost local index is caught up before anything is imported
+    metadata = ws.metadata
     remembered = _remembered(ws).get("synced")
     marks: dict[str, str] = remembered if isinstance(remembered, dict) else {}
     mark = str(marks.get(store_url) or "")
