@@ -23,6 +23,7 @@ from typing import TypeVar
 import fsspec.core
 from fsspec.implementations.local import LocalFileSystem
 
+from workbench.core.dynamic import PartitionEvent
 from workbench.core.hashing import digest, file_digest
 from workbench.core.records import AliasEvent, CheckRecord, Materialization
 from workbench.errors import StoreError, WorkbenchError
@@ -209,6 +210,13 @@ class ArtifactStore:
 
     def iter_alias_events(self) -> Iterator[AliasEvent | RecordProblem]:
         return self._iter_json("aliases", AliasEvent.from_json)
+
+    def write_partition_event(self, event: PartitionEvent) -> str:
+        """Write a dynamic partition event's JSON once; a set's keys are folded from these."""
+        return self._write_once(self._uri("partitions", event.name, event.at, event.id), event.to_json)
+
+    def iter_partition_events(self) -> Iterator[PartitionEvent | RecordProblem]:
+        return self._iter_json("partitions", PartitionEvent.from_json)
 
     def check_record_uri(self, result: CheckRecord) -> str:
         """Where `write_check_record` puts the result."""

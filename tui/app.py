@@ -29,6 +29,7 @@ from workbench.tui.graph_view import GraphView
 from workbench.tui.help import HelpScreen
 from workbench.tui.legend import Legend
 from workbench.tui.messages import AssetHighlighted, AssetSelected
+from workbench.tui.partition_strip import PartitionList
 from workbench.tui.runs import Runs
 from workbench.tui.theme import RUNNING
 
@@ -193,6 +194,7 @@ class WorkbenchApp(Runs):
                 "\n\nFix it and save: the view reloads by itself (or press r).", "dim")))
             return
         self.ws, self.statuses = loaded.ws, loaded.statuses
+        self.query_one(AssetDetail).units = loaded.units
         self.overrides.clear()
         self.show_run()
         if not len(self.ws.graph):
@@ -259,6 +261,10 @@ class WorkbenchApp(Runs):
         if not self.detail_shown:
             self.action_toggle_detail()
         self.on_asset_highlighted(AssetHighlighted(event.key))
+        partitions = data.partitions_of(self.ws, event.key, self.query_one(AssetDetail).units) if self.ws else []
+        if partitions:  # a partitioned asset: the list of its partitions, where `m` runs one
+            self.push_screen(PartitionList(event.key, partitions), self.run_unit)
+            return
         self.query_one("#detail #tabs Tabs").focus()
 
     def view(self) -> GraphView | AssetTree:

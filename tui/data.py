@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ class Loaded:
     ws: Workspace | None
     statuses: dict[str, Status]
     error: str | None = None
+    units: Mapping[str, Status] = field(default_factory=dict)  # by unit: each partition's own status
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +49,8 @@ def load(config: ProjectConfig) -> Loaded:
     try:
         with _IMPORTING:
             ws = Workspace.from_config(config).recover()
-        return Loaded(ws, by_asset(ws, ws.status()))
+        units = ws.status()
+        return Loaded(ws, by_asset(ws, units), units=units)
     except WorkbenchError as exc:
         return Loaded(None, {}, str(exc))
 
@@ -56,7 +58,8 @@ def load(config: ProjectConfig) -> Loaded:
 def refresh(ws: Workspace) -> Loaded:
     """New statuses with the already imported code (the store or a source changed)."""
     try:
-        return Loaded(ws, by_asset(ws, ws.status()))
+        units = ws.status()
+        return Loaded(ws, by_asset(ws, units), units=units)
     except WorkbenchError as exc:
         return Loaded(ws, {}, str(exc))
 
@@ -72,6 +75,13 @@ def by_asset(ws: Workspace, units: Mapping[str, Status]) -> dict[str, Status]:
         if parts:
             out[key] = asset_status(key, parts)
     return out
+
+
+def partitions_of(ws: Workspace, key: str, units: Mapping[str, Status]) -> list[Status]:
+    """The statuses of a partitioned asset's partitions, in order ([] when it is not partitioned)."""
+    from workbench.core.units import units_of
+
+    return [units[u] for u in units_of(ws.partition_keys, key) if u in units and units[u].partition]
 
 
 def code_stamp(config: ProjectConfig) -> tuple[tuple[str, int], ...]:

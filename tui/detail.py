@@ -8,7 +8,7 @@ short pause, so holding an arrow key costs no I/O; they show a loading indicator
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from rich.text import Text
@@ -21,6 +21,7 @@ from textual.widgets import Static, TabbedContent, TabPane
 from textual.worker import get_current_worker
 from workbench.tui import data, describe, theme
 from workbench.tui.lineage_tree import LineageTree
+from workbench.tui.partition_strip import PartitionStrip
 from workbench.tui.preview_pane import PreviewPane
 from workbench.tui.run_panel import RunPanel
 from workbench.tui.version_table import VersionTable
@@ -50,6 +51,7 @@ class AssetDetail(Vertical):
         self.status: Status | None = None
         self.holder: Holder | None = None
         self.loaded: set[str] = set()  # tabs holding the current asset's data
+        self.units: Mapping[str, Status] = {}  # every unit's status, for the partition strip
         self._timer: Timer | None = None
         self._loads = 0  # loads started so far
         self._latest: dict[str, int] = {}  # widget id -> its latest load: only that one is shown
@@ -57,6 +59,7 @@ class AssetDetail(Vertical):
     def compose(self) -> ComposeResult:
         with TabbedContent(id="tabs"):
             with TabPane("Overview", id="overview-tab"), VerticalScroll():
+                yield PartitionStrip(id="partition-strip")
                 yield Static(id="overview")
             with TabPane("History", id="history-tab"):
                 yield VersionTable(id="history")
@@ -111,6 +114,7 @@ class AssetDetail(Vertical):
         ws, key, status = self.ws, self.key, self.status
         version = status.data_version if status else None
         if tab == "overview":
+            self.query_one(PartitionStrip).show(data.partitions_of(ws, key, self.units))
             self.query_one("#overview", Static).update(describe.overview(ws.graph, ws.root, key, status, self.holder))
         elif tab == "log":
             log = describe.last_run(status.last, status.checks) if status else describe.last_run(None)

@@ -70,10 +70,22 @@ class Runs(App[None]):
         if scope in ("focused", "force") and self.current is None:
             return
         selection = {"stale": None, "filter": self.selection or None}.get(scope, self.current)
+        self.start(self.ws, selection, scope == "force")
+
+    def run_unit(self, unit: str | None) -> None:
+        """Materialize one unit (`key[partition]`, with the stale upstream it reads); None: nothing."""
+        if unit is None or self.ws is None:
+            return
+        if self.running is not None and self.running.is_running:
+            self.notify("a run is already in progress", severity="warning")
+            return
+        self.start(self.ws, unit, False)
+
+    def start(self, ws: Workspace, selection: str | None, force: bool) -> None:
         self.planned = self.done = 0
         self.query_one(Legend).progress = "planning…"
         self.query_one("#detail #tabs", TabbedContent).active = "run-tab"
-        self.running = self.materialize(self.ws, selection, scope == "force")
+        self.running = self.materialize(ws, selection, force)
 
     @work(thread=True, group="run")
     def materialize(self, ws: Workspace, selection: str | None, force: bool) -> None:

@@ -26,6 +26,10 @@ _EXPORTS = {
     "AllPartitions": "workbench.core.partitions",
     "SamePartition": "workbench.core.partitions",
     "Window": "workbench.core.partitions",
+    "DynamicPartitions": "workbench.core.partitions",
+    "MultiPartitions": "workbench.core.partitions",
+    "Dimension": "workbench.core.partitions",
+    "add_partitions": "workbench.api",
     "WorkbenchError": "workbench.errors",
     "log_metric": "workbench.run.context",
     "AssetContext": "workbench.run.context",
@@ -39,10 +43,20 @@ _EXPORTS = {
 __all__ = sorted([*_EXPORTS, "__version__"])
 
 if TYPE_CHECKING:
-    from workbench.api import Result, history, load, materialize
+    from workbench.api import Result, add_partitions, history, load, materialize
     from workbench.core.checks import CheckResult, check
     from workbench.core.graph import AssetGraph
-    from workbench.core.partitions import AllPartitions, DailyPartitions, Grid, SamePartition, StaticPartitions, Window
+    from workbench.core.partitions import (
+        AllPartitions,
+        DailyPartitions,
+        Dimension,
+        DynamicPartitions,
+        Grid,
+        MultiPartitions,
+        SamePartition,
+        StaticPartitions,
+        Window,
+    )
     from workbench.core.spec import AssetSpec, Output, Resources, SourceSpec, asset, source
     from workbench.errors import WorkbenchError
     from workbench.run.context import AssetContext, Upstream, log_metric

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from rich.text import Text
 
 from workbench.core.graph import AssetGraph, suggest
-from workbench.core.partitions import split_unit
+from workbench.core.partitions import split_unit, unit_id
 from workbench.core.records import CheckRecord, Materialization
 from workbench.core.spec import AssetSpec, SourceSpec
 from workbench.core.staleness import R_PARTITIONS, Reason, Status, overall_state
@@ -51,6 +51,7 @@ def status_row(node: AssetSpec | SourceSpec, st: Status) -> dict[str, Any]:
         group=node.group,
         state=st.state,
         reasons=[str(r) for r in st.reasons],
+        causes=[r.to_json() for r in st.reasons],
         data_version=st.data_version,
         code_version=st.code_version,
         materialized_at=record.ended_at.isoformat() if record else None,
@@ -62,14 +63,20 @@ def status_row(node: AssetSpec | SourceSpec, st: Status) -> dict[str, Any]:
     return row
 
 
+def state_counts(statuses: Iterable[Status]) -> dict[str, int]:
+    """How many units are in each state, fresh first."""
+    counts: dict[str, int] = {"fresh": 0}
+    for st in statuses:
+        counts[st.state] = counts.get(st.state, 0) + 1
+    return counts
+
+
 def partitions_summary(statuses: Iterable[Status]) -> str:
     """`3/5 fresh, 2 stale`: how a partitioned asset's partitions stand."""
-    found = list(statuses)
-    counts: dict[str, int] = {}
-    for st in found:
-        counts[st.state] = counts.get(st.state, 0) + 1
-    fresh = counts.pop("fresh", 0)
-    return ", ".join([f"{fresh}/{len(found)} fresh", *(f"{n} {state}" for state, n in sorted(counts.items()))])
+    counts = state_counts(statuses)
+    fresh = counts.pop("fresh")
+    total = fresh + sum(counts.values())
+    return ", ".join([f"{fresh}/{total} fresh", *(f"{n} {state}" for state, n in sorted(counts.items()))])
 
 
 def asset_status(key: str, statuses: list[Status]) -> Status:
@@ -96,6 +103,7 @@ def asset_row(node: AssetSpec | SourceSpec, statuses: list[Status]) -> dict[str,
         "group": node.group,
         "state": summary.state,
         "reasons": [str(r) for r in summary.reasons],
+        "causes": [{"kind": R_PARTITIONS, "count": len(statuses), "states": state_counts(statuses)}],
         "data_version": None,
         "code_version": summary.code_version,
         "materialized_at": summary.record.ended_at.isoformat() if summary.record else None,
@@ -206,7 +214,11 @@ def diff_text(doc: Mapping[str, Any]) -> Text:
     """What `wb diff` shows, one line per change (the TUI's History shows it too)."""
     lines: list[Text] = []
     a, b = doc["a"], doc["b"]
-    lines.append(Text.assemble((doc["key"], "bold"), "  ", (short(a["data_version"]), "cyan"), " -> ", (short(b["data_version"]), "cyan")))
+    name_a, name_b = unit_id(doc["key"], a.get("partition", "")), unit_id(doc["key"], b.get("partition", ""))
+    head = Text.assemble((name_a, "bold"), "  ", (short(a["data_version"]), "cyan"), " -> ")
+    if name_b != name_a:
+        head.append_text(Text.assemble((name_b, "bold"), " "))
+    lines.append(head.append(short(b["data_version"]), "cyan"))
     if doc["same_data"]:
         lines.append(_plain("same data (identical bytes)", "green"))
     code = doc["code"]

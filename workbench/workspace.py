@@ -10,7 +10,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from workbench.core.partitions import unit_id
+from workbench.core.partitions import dynamic_names, unit_id
 from workbench.core.records import Latest, SourceObservation
 from workbench.core.spec import SourceSpec
 from workbench.core.staleness import Status, asset_states, compute_status
@@ -43,6 +43,7 @@ class Workspace:
     ) -> None:
         self.project = project
         self._metadata, self._artifacts = metadata, artifacts
+        self.unmatched: dict[str, list[str]] = {}  # files of partitioned sources that name no partition
 
     @classmethod
     def open(cls, path: str | Path | None = None, *, fresh: bool = True) -> Workspace:
@@ -152,14 +153,17 @@ class Workspace:
             self.__dict__.pop(computed, None)
 
     def observe_sources(self) -> dict[str, SourceObservation]:
-        """Current source observations; new hashes are saved so the next look is cheap."""
+        """Current source observations by unit id (one per partition of a partitioned source); new
+        hashes are saved so the next look is cheap. Files of a partitioned source that name no
+        partition are kept in `unmatched`, by source key."""
         from workbench.versioning.sources import observe_all
 
         specs = [n for n in self.graph.nodes.values() if isinstance(n, SourceSpec)]
         if not specs:
             return {}
         previous = self.metadata.observations()
-        current = observe_all(specs, self.root, previous)
+        current, unmatched = observe_all(specs, self.root, previous, self.partition_keys)
+        self.unmatched = {k: [p.relative_to(self.root).as_posix() for p in paths] for k, paths in unmatched.items()}
         changed = [o for k, o in current.items() if previous.get(k) != o]
         if changed:
             self.metadata.observe(changed)
@@ -167,7 +171,25 @@ class Workspace:
 
     @cached_property
     def partition_keys(self) -> dict[str, tuple[str, ...]]:
-        return partition_keys(self.graph)
+        """Every node's partition keys by key (() when unpartitioned)."""
+        return partition_keys(self.graph, self.dynamic_keys)
+
+    @cached_property
+    def dynamic_keys(self) -> dict[str, tuple[str, ...]]:
+        """The keys of each dynamic partition set, read from the store only when the project has one."""
+        from workbench.core.dynamic import PartitionEvent, current_keys
+
+        if not any(dynamic_names(n.partitions) for n in self.graph.nodes.values()):
+            return {}
+        return current_keys(e for e in self.artifacts.iter_partition_events() if isinstance(e, PartitionEvent))
+
+    def partition_keys_of(self, name: str) -> tuple[str, ...]:
+        return self.dynamic_keys.get(name, ())
+
+    def forget_partition_keys(self) -> None:
+        """Read partition keys afresh (a dynamic key was added or removed)."""
+        for computed in ("partition_keys", "dynamic_keys"):
+            self.__dict__.pop(computed, None)
 
     def status(self) -> dict[str, Status]:
         """The status of every unit (asset, or partition of one), keyed by unit id."""
@@ -269,10 +291,13 @@ class Workspace:
         partitions: str | None = None,
     ) -> Plan:
         from workbench.core.plan import make_plan
+        from workbench.core.unitref import split_selection
 
         selected = self.select(selection, status)
+        named = split_selection(selection)[1]
         return make_plan(
-            self.graph, status, selected, force=force, only=only, keys=self.partition_keys, partitions=partitions
+            self.graph, status, selected, force=force, only=only, keys=self.partition_keys, partitions=partitions,
+            named=named,
         )
 
 

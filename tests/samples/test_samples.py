@@ -64,13 +64,15 @@ def test_etl(tmp_path: Path) -> None:
     report = run_wb(project, "show", "daily_report").stdout
     assert "# Daily sales report: 2026-01-14" in report and "## Categories today" in report
 
-    # Tomorrow's export arrives: only the order side of the graph reruns.
+    # Tomorrow's export arrives: only the order side of the graph reruns, and of the days only the new one.
     subprocess.run([sys.executable, "data/generate.py", "--days", "15"], cwd=project, check=True, capture_output=True)
-    assert next(r for r in wb_json(project, "status", "daily_orders"))["reasons"] == ["0/15 fresh, 1 missing, 14 stale"]
+    assert next(r for r in wb_json(project, "status", "daily_orders"))["reasons"] == ["14/15 fresh, 1 missing"]
     doc = materialize(project)
     assert {m for m in doc["materialized"] if isinstance(m, str)} == {"stg_orders", *marts, "daily_report"}
-    assert len(doc["materialized"]) == 20  # the README's count: 5 assets and all 15 daily partitions
-    assert {"stg_products", "stg_customers"} <= set(doc["skipped"])
+    assert [m for m in doc["materialized"] if isinstance(m, dict)] == [{"key": "daily_orders", "partition": "2026-01-15"}]
+    assert len(doc["materialized"]) == 6  # the README's count: 5 assets and the new day's partition
+    assert {"stg_products", "stg_customers"} <= {s for s in doc["skipped"] if isinstance(s, str)}
+    assert len([s for s in doc["skipped"] if isinstance(s, dict)]) == 14  # the other days: their exports did not change
     assert "# Daily sales report: 2026-01-15" in run_wb(project, "show", "daily_report").stdout
 
 

@@ -57,6 +57,16 @@ def _lasting() -> Iterator[None]:
             collector.enable()
 
 
+def _unit(ws: Any, text: str) -> Any:
+    """`KEY[PARTITION]@REF` parsed and checked against the project (an unknown key or partition: exit 2)."""
+    from workbench import present
+    from workbench.core.unitref import check_partition, parse_unit
+
+    unit = parse_unit(text)
+    present.require_key(ws.graph, unit.key)
+    return check_partition(ws.partition_keys, unit)
+
+
 def _emit_json(doc: object) -> None:
     """Indented for a person at a terminal; compact (3x faster on 10k rows) for a program."""
     indent = 2 if sys.stdout.isatty() else None
@@ -89,6 +99,10 @@ def status(selection: tuple[str, ...], as_json: bool, project: str | None) -> in
         states = ws.status()
         keys = ws.select(" ".join(selection) or None, states)
         rows = [present.asset_row(ws.graph.nodes[k], [states[u] for u in units_of(ws.partition_keys, k)]) for k in keys]
+    for row in rows:
+        if row["key"] in ws.unmatched:
+            row["unmatched"] = ws.unmatched[row["key"]]
+            row["reasons"].append(f"{len(row['unmatched'])} file(s) name no partition: {', '.join(row['unmatched'][:3])}")
     if as_json:
         _emit_json(rows)
     else:
@@ -170,7 +184,6 @@ def lineage(selection: tuple[str, ...], direction: str | None, as_json: bool, fm
     """
     from workbench import present
     from workbench.cli import views
-    from workbench.core.versions import split_ref
     from workbench.ops import lineage as lin
 
     target = " ".join(selection)
@@ -181,10 +194,10 @@ def lineage(selection: tuple[str, ...], direction: str | None, as_json: bool, fm
     if not target:
         raise click.UsageError("which asset? wb lineage KEY (or --format mermaid|dot for the whole graph)")
     ws = _workspace(project)
-    key, ref = split_ref(target)
-    present.require_key(ws.graph, key)
-    if ref is not None:
-        tree = lin.version_tree(ws, key, ref)
+    unit = _unit(ws, target)
+    key, ref = unit.key, unit.ref
+    if ref is not None or unit.partition is not None:
+        tree = lin.version_tree(ws, key, ref, partition=unit.partition)
         _emit_json(tree) if as_json else views.print_version_tree(tree)
         return 0
     doc = lin.graph_lineage(ws.graph, key, direction)
@@ -282,18 +295,27 @@ def history(
 @click.option("--rows", "-n", type=click.IntRange(min=1), default=10, help="Rows of a table to preview.")
 @common
 def show(target: str, rows: int, project: str | None) -> int:
-    """Preview KEY[@VERSION]: first rows and schema of a table, repr of an object, metrics."""
-    from workbench import present
-    from workbench.cli import views
-    from workbench.core.versions import shown, split_ref
+    """Preview KEY[@VERSION]: first rows and schema of a table, repr of an object, metrics.
+
+    A partitioned asset lists its partitions with their states; KEY[PARTITION] previews one."""
+    from workbench.cli import partition_views, views
+    from workbench.core.units import units_of
+    from workbench.core.versions import shown
 
     ws = _workspace(project)
-    key, ref = split_ref(target)
-    present.require_key(ws.graph, key)
+    unit = _unit(ws, target)
+    key, ref, partition = unit.key, unit.ref, unit.partition
     if ws.graph.is_source(key):
-        views.print_source(ws, key)
+        if ws.partition_keys.get(key):
+            partition_views.print_partitioned_source(ws, key, partition)
+        else:
+            views.print_source(ws, key)
         return 0
-    record, last = shown(ws.metadata, key, ref)
+    if ws.partition_keys.get(key) and partition is None and ref is None:
+        states = ws.status()
+        partition_views.print_partitions(key, [states[u] for u in units_of(ws.partition_keys, key)])
+        return 0
+    record, last = shown(ws.metadata, key, ref, partition)
     checks = ws.metadata.check_history(key, limit=500) if record is not None and ws.graph.checks.get(key) else []
     views.print_show(ws, key, record, last, rows, checks)
     return 0
@@ -304,13 +326,13 @@ def show(target: str, rows: int, project: str | None) -> int:
 @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
 @common
 def reproduce(target: str, as_json: bool, project: str | None) -> int:
-    """Rerun KEY@REF from its recorded git commit and inputs; exit 0 when the data version matches."""
+    """Rerun KEY@REF (or KEY[PARTITION]@REF) from its recorded git commit and inputs; exit 0 when the data version matches."""
     from workbench.cli import views
-    from workbench.core.versions import split_ref
+    from workbench.core.unitref import parse_unit
     from workbench.ops.reproduce import reproduce as rerun
 
-    key, ref = split_ref(target)
-    outcome = rerun(project, key, ref)
+    unit = parse_unit(target)
+    outcome = rerun(project, unit.key, unit.ref, unit.partition)
     if as_json:
         _emit_json(outcome.to_json())
     else:
@@ -348,17 +370,22 @@ def doctor(rebuild: bool, verify: bool, project: str | None) -> int:
 @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
 @common
 def diff(first: str, second: str, as_json: bool, project: str | None) -> int:
-    """What changed from KEY@A to KEY@B: code, input versions, schema, rows, metrics."""
-    from workbench import present
+    """What changed from KEY@A to KEY@B: code, input versions, schema, rows, metrics.
+
+    Either side may name a partition: `wb diff 'events[2026-11-01]' 'events[2026-11-02]'`."""
+    from dataclasses import replace
+
     from workbench.cli import views
     from workbench.core.diff import diff as compare
-    from workbench.core.versions import diff_refs, resolve
+    from workbench.core.versions import resolve
 
     ws = _workspace(project)
-    (key_a, ref_a), (key_b, ref_b) = diff_refs(first, second)
-    for key in {key_a, key_b}:
-        present.require_key(ws.graph, key)
-    doc = compare(resolve(ws.metadata, key_a, ref_a), resolve(ws.metadata, key_b, ref_b))
+    a = _unit(ws, first)
+    if "@" not in second and "[" not in second and second not in ws.graph:  # `wb diff KEY[P]@A B` means KEY[P]@B
+        b = replace(a, ref=second)
+    else:
+        b = _unit(ws, second)
+    doc = compare(resolve(ws.metadata, a.key, a.ref, a.partition), resolve(ws.metadata, b.key, b.ref, b.partition))
     if as_json:
         _emit_json(doc)
     else:
@@ -376,15 +403,13 @@ def alias() -> None:
 @click.argument("name")
 @common
 def alias_set(target: str, name: str, project: str | None) -> int:
-    """Point NAME at KEY@VERSION (default: the latest version); moves it if it exists."""
-    from workbench import present
-    from workbench.core.versions import split_ref
+    """Point NAME at KEY@VERSION or KEY[PARTITION]@VERSION (default: the latest version); moves it if it exists."""
     from workbench.ops.aliases import set_alias
 
     ws = _workspace(project)
-    key, ref = split_ref(target)
-    present.require_key(ws.graph, key)
-    event = set_alias(ws, key, ref, name)
+    unit = _unit(ws, target)
+    key = unit.key
+    event = set_alias(ws, key, unit.ref, name, unit.partition)
     click.echo(f"{key}@{name} -> {event.data_version}")
     return 0
 
@@ -419,6 +444,59 @@ def alias_list(key: str | None, as_json: bool, project: str | None) -> int:
         _emit_json([json.loads(e.to_json()) for e in events])
     else:
         views.print_aliases(events)
+    return 0
+
+
+@cli.group()
+def partitions() -> None:
+    """Dynamic partitions: the keys of each DynamicPartitions(NAME) set, added at run time or here."""
+
+
+@partitions.command("add")
+@click.argument("name")
+@click.argument("keys", nargs=-1, required=True)
+@common
+def partitions_add(name: str, keys: tuple[str, ...], project: str | None) -> int:
+    """Add KEYS to the dynamic partition set NAME; their partitions are missing until materialized."""
+    from workbench.ops.partitions import change_partitions
+
+    added = change_partitions(_workspace(project), name, keys, add=True)
+    click.echo(f"added {len(added)} partition(s) to {name}" + (f": {', '.join(added)}" if added else " (all there already)"))
+    return 0
+
+
+@partitions.command("remove")
+@click.argument("name")
+@click.argument("keys", nargs=-1, required=True)
+@common
+def partitions_remove(name: str, keys: tuple[str, ...], project: str | None) -> int:
+    """Remove KEYS from the dynamic partition set NAME (their records stay in the store)."""
+    from workbench.ops.partitions import change_partitions
+
+    removed = change_partitions(_workspace(project), name, keys, add=False)
+    click.echo(f"removed {len(removed)} partition(s) from {name}: {', '.join(removed)}")
+    return 0
+
+
+@partitions.command("list")
+@click.argument("name", required=False)
+@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+@common
+def partitions_list(name: str | None, as_json: bool, project: str | None) -> int:
+    """Every dynamic partition set (or NAME) with its keys and the assets that use it."""
+    from workbench.errors import SelectionError
+    from workbench.ops.partitions import dynamic_sets
+
+    ws = _workspace(project)
+    sets = dynamic_sets(ws)
+    if name is not None and name not in sets:
+        raise SelectionError(f"no asset uses DynamicPartitions({name!r})")
+    doc = [{"name": n, "keys": list(ws.partition_keys_of(n)), "used_by": users}
+           for n, users in sorted(sets.items()) if name in (None, n)]  # fmt: skip
+    if as_json:
+        _emit_json(doc)
+    for entry in [] if as_json else doc:
+        click.echo(f"{entry['name']} ({len(entry['keys'])} keys; used by {', '.join(entry['used_by'])}): {', '.join(entry['keys'])}")
     return 0
 
 

@@ -21,6 +21,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from workbench.core.graph import AssetGraph
+from workbench.core.partitions import unit_id
 from workbench.core.records import CheckRecord, Materialization
 from workbench.errors import StoreError
 from workbench.ops.doctor import OK, PROBLEM, REPAIRED
@@ -158,13 +159,16 @@ def print_history(
         console.print(_t(f"{key} has never been materialized", "dim"))
         return
     table = Table(box=None, pad_edge=False, header_style="bold", title=Text(key, "bold"), title_justify="left")
-    for col in ("time", "status", "version", "code", "git", "size", "rows", "secs", "trigger"):
+    partitioned = any(r.partition for r in records)
+    columns = ("partition",) * partitioned + ("time", "status", "version", "code", "git", "size", "rows", "secs", "trigger")
+    for col in columns:
         table.add_column(_t(col), justify="right" if col in ("size", "rows", "secs") else "left", no_wrap=True)
     extra = _run_columns(table, records, metric)
     for r in records:
         git = short(r.git_commit, 8) + ("*" if r.git_dirty else "")
         secs = (r.ended_at - r.started_at).total_seconds()
         table.add_row(
+            *([_t(r.partition, "cyan")] if partitioned else []),
             _t(r.ended_at.strftime("%m-%d %H:%M:%S")),
             _status_cell(r, collected),
             _t(short(r.data_version, 10)),
@@ -184,7 +188,8 @@ def print_history(
         console.print(Text.assemble("check ", (c.name, "bold"), f" {where}on {short(c.asset_data_version, 10)} ", verdict, f"  {when}", _t(f"  {c.error}" if c.error else "")))
     latest = records[0]
     if not latest.ok:
-        console.print(Text.assemble(("\nlatest run failed: ", "bold red"), _t(latest.error)))
+        where = f" ({unit_id(key, latest.partition)})" if latest.partition else ""
+        console.print(Text.assemble((f"\nlatest run failed{where}: ", "bold red"), _t(latest.error)))
         if latest.traceback:
             console.print(_t(latest.traceback.rstrip(), "dim"))
 
@@ -266,7 +271,8 @@ def print_show(
         facts.append(f"{record.rows} rows")
     if record.git_commit:
         facts.append(f"git {short(record.git_commit, 8)}" + (" with uncommitted changes" if record.git_dirty else ""))
-    console.print(Text.assemble((key, "bold"), "  ", _t(", ".join(f for f in facts if f), "dim")))
+    name = unit_id(key, record.partition)
+    console.print(Text.assemble((name, "bold"), "  ", _t(", ".join(f for f in facts if f), "dim")))
     variant = record.metadata.get("variant")
     for name, value in sorted(record.params.items()):
         note = " (variant)" if isinstance(variant, dict) and name in variant else ""
@@ -282,8 +288,8 @@ def print_show(
     assert record.artifact_uri and record.serializer
     if not ws.artifacts.exists(record.artifact_uri):
         raise StoreError(
-            f"{key}@{short(record.data_version)}: artifact {record.artifact_uri} is missing from the store"
-            f" (`wb doctor` lists every missing artifact); `wb materialize {key}` rebuilds the current version"
+            f"{name}@{short(record.data_version)}: artifact {record.artifact_uri} is missing from the store"
+            f" (`wb doctor` lists every missing artifact); `wb materialize {name}` rebuilds the current version"
         )
     path = ws.artifacts.local_path(record.artifact_uri)
     if record.serializer == "parquet":

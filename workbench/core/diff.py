@@ -18,6 +18,11 @@ def _delta(a: Any, b: Any) -> float | None:
     return b - a if numbers else None
 
 
+def _side(m: Materialization) -> dict[str, Any]:
+    doc = {"data_version": m.data_version, "materialized_at": m.ended_at.isoformat(), "git_commit": m.git_commit}
+    return {**doc, "partition": m.partition} if m.partition else doc
+
+
 def diff(a: Materialization, b: Materialization) -> dict[str, Any]:
     """A JSON-ready description of how version `b` differs from version `a`."""
     inputs = sorted(set(a.input_versions) | set(b.input_versions))
@@ -27,8 +32,8 @@ def diff(a: Materialization, b: Materialization) -> dict[str, Any]:
     params = sorted(set(a.params) | set(b.params))
     return {
         "key": a.asset_key,
-        "a": {"data_version": a.data_version, "materialized_at": a.ended_at.isoformat(), "git_commit": a.git_commit},
-        "b": {"data_version": b.data_version, "materialized_at": b.ended_at.isoformat(), "git_commit": b.git_commit},
+        "a": _side(a),
+        "b": _side(b),
         "same_data": a.data_version == b.data_version,
         "code": {"a": a.code_version, "b": b.code_version, "changed": a.code_version != b.code_version},
         "inputs": [

@@ -9,6 +9,7 @@ from workbench.core.graph import AssetGraph
 from workbench.core.partitions import select_partitions, split_unit, unit_id
 from workbench.core.staleness import CHECK_STALE, R_FORCED, Reason, Status
 from workbench.core.units import PartitionKeys, unit_parents
+from workbench.errors import SelectionError
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,17 +37,25 @@ def make_plan(
     only: bool = False,
     keys: PartitionKeys | None = None,
     partitions: str | None = None,
+    named: Mapping[str, str] | None = None,
 ) -> Plan:
-    """Targets are the selected assets' units (only `partitions` of partitioned ones, if given);
-    the scope adds every upstream unit they read, unless `only`."""
+    """Targets are the selected assets' units (only `partitions` of partitioned ones, if given, or
+    those `named` for an asset, as `KEY[PARTITIONS]` names them); the scope adds every upstream unit
+    they read, unless `only`."""
     keys = keys or {}
+    named = named or {}
+    for key, text in named.items():
+        if not keys.get(key):
+            raise SelectionError(f"{key} is not partitioned: select it without [{text}]")
     assets = [k for k in selected if not graph.is_source(k)]
     targets: list[str] = []
     for key in assets:
         if not keys.get(key):
-            targets.append(key)
+            if graph.nodes[key].partitions is None:  # else a partition set with no keys: nothing to run
+                targets.append(key)
             continue
-        chosen = select_partitions(keys[key], partitions) if partitions else keys[key]
+        wanted = named.get(key) or partitions
+        chosen = select_partitions(keys[key], wanted) if wanted else keys[key]
         targets.extend(unit_id(key, p) for p in chosen)
     scope = set(targets) if only else _with_upstream(graph, keys, targets)
     forced = frozenset(targets) if force else frozenset()
@@ -75,7 +84,7 @@ def _with_upstream(graph: AssetGraph, keys: PartitionKeys, targets: list[str]) -
     while stack:
         unit = stack.pop()
         key, partition = split_unit(unit)
-        if unit in scope or graph.is_source(key):
+        if unit in scope or graph.is_source(key) or (not partition and graph.nodes[key].partitions is not None):
             continue
         scope.add(unit)
         stack.extend(unit_parents(graph, keys, key, partition))

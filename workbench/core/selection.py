@@ -420,8 +420,12 @@ class _Parser:
 
 
 def parse(text: str) -> Expr:
-    """The AST of a selection; blank text is `All()`. Raises SelectionError pointing at the column."""
-    return _Parser(text).parse()
+    """The AST of a selection; blank text is `All()`. Raises SelectionError pointing at the column.
+
+    A unit `KEY[PARTITIONS]` selects its asset here (`split_selection` says which partitions)."""
+    from workbench.core.unitref import split_selection
+
+    return _Parser(split_selection(text)[0] or "").parse()
 
 
 def needs_states(expr: Expr) -> bool:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from workbench.core.partitions import Mapping_, Partitions
+from workbench.core.partitions import Grid, Mapping_, MultiPartitions, Partitions
 from workbench.errors import DefinitionError
 
 KEY_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(/[A-Za-z_][A-Za-z0-9_]*)*")  # used with fullmatch
@@ -86,10 +86,13 @@ class AssetSpec:
 
 @dataclass(frozen=True, slots=True)
 class SourceSpec:
-    """An external file or folder (glob allowed) whose data version is its content hash."""
+    """An external file or folder (glob allowed) whose data version is its content hash.
+
+    A partitioned source has a path template (`data/orders/{date}.csv`): one file per partition."""
 
     key: str
     path: str
+    partitions: Partitions | None = None
     group: str = "sources"
     tags: Mapping[str, str] = field(default_factory=dict)
     description: str = ""
@@ -244,18 +247,40 @@ def source(
     group: str = "sources",
     tags: Mapping[str, str] | None = None,
     description: str = "",
+    partitions: Partitions | None = None,
 ) -> SourceSpec:
-    """Declare an external file, folder or glob; paths are relative to the project root."""
+    """Declare an external file, folder or glob; paths are relative to the project root.
+
+    With `partitions=`, `path` is a template with one `{placeholder}` per dimension (named after
+    the dimensions of a `MultiPartitions`): `data/orders/{date}.csv` is one file per partition."""
     file, line = _caller_location()
+    key = check_key(name, f"{file}:{line}")
+    if partitions is not None:
+        check_template(str(path), partitions, f"source {key!r} at {file}:{line}")
     return SourceSpec(
-        key=check_key(name, f"{file}:{line}"),
+        key=key,
         path=str(path),
+        partitions=partitions,
         group=group,
         tags=dict(tags or {}),
         description=description,
         file=file,
         line=line,
     )
+
+
+PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def check_template(path: str, partitions: Partitions, where: str) -> None:
+    """A partitioned source's path names each dimension once (any one name for a one-dimensional set)."""
+    names = PLACEHOLDER.findall(path)
+    if isinstance(partitions, Grid):
+        raise DefinitionError(f"{where}: a source cannot be partitioned by a Grid (a grid is a sweep of params)")
+    wanted = list(partitions.names) if isinstance(partitions, MultiPartitions) else names[:1]
+    if not names or sorted(names) != sorted(wanted):
+        need = ", ".join("{" + n + "}" for n in wanted) if wanted else "one {placeholder}, e.g. {date}"
+        raise DefinitionError(f"{where}: a partitioned source's path needs {need}, got {path!r}")
 
 
 def spec_of(obj: object) -> AssetSpec | SourceSpec | None:

@@ -13,8 +13,9 @@ from dataclasses import dataclass, replace
 
 from workbench.core.checks import CheckSpec
 from workbench.core.graph import AssetGraph
-from workbench.core.partitions import unit_id
+from workbench.core.partitions import Partitions, dynamic_names, split_unit, unit_id
 from workbench.core.records import CheckRecord, Latest, Materialization
+from workbench.core.summary import key_ranges, parent_groups, ranges_text, units_text
 from workbench.core.units import PartitionKeys, unit_parents, units_of
 
 FRESH, STALE, MISSING, FAILED = "fresh", "stale", "missing", "failed"
@@ -31,18 +32,34 @@ R_FORCED = "forced"
 R_CHECK_FAILED = "upstream failed check"
 R_ARTIFACT_MISSING = "artifact missing"
 R_LIBRARY = "library changed"
+R_NO_PARTITIONS = "no partitions"
 R_PARTITIONS = "partitions"  # a partitioned asset's summary of its partitions (detail: `3/5 fresh, 2 stale`)
 
 CHECK_PASSED, CHECK_FAILED, CHECK_STALE = "passed", "failed", "stale"
 
 
+_VERBS = {R_UPSTREAM_CHANGED: "changed", R_UPSTREAM_STALE: "stale", R_CHECK_FAILED: "failed check"}
+
+
 @dataclass(frozen=True, slots=True)
 class Reason:
+    """Why a unit is not fresh. A reason about several partitions of one upstream asset names the
+    asset in `upstream`, those partitions in `partitions` (in order) and the number it reads in `of`."""
+
     kind: str
     upstream: str | None = None
     detail: str = ""
+    partitions: tuple[str, ...] = ()
+    of: int = 0
+    runs: tuple[tuple[str, str], ...] = ()  # `partitions` as runs of consecutive parent partitions
 
     def __str__(self) -> str:
+        if self.partitions:
+            check = f" {self.detail}" if self.kind == R_CHECK_FAILED else ""
+            return (
+                f"upstream {self.upstream}: {len(self.partitions)} of {self.of} partitions {_VERBS[self.kind]}{check}"
+                f" ({ranges_text(self.runs)})"
+            )
         if self.kind == R_UPSTREAM_CHANGED:
             return f"upstream {self.upstream} changed"
         if self.kind == R_UPSTREAM_STALE:
@@ -52,6 +69,48 @@ class Reason:
         if self.kind == R_PARTITIONS:
             return self.detail
         return f"{self.kind} ({self.detail})" if self.detail else self.kind
+
+    def to_json(self) -> dict[str, object]:
+        """The reason as structured JSON (`wb status --json` `causes`)."""
+        doc: dict[str, object] = {"kind": self.kind}
+        if self.upstream is not None:
+            doc["upstream"] = self.upstream
+        if self.detail:
+            doc["detail"] = self.detail
+        if self.partitions:
+            doc["partitions"] = {"count": len(self.partitions), "of": self.of, "ranges": [list(r) for r in self.runs]}
+        return doc
+
+
+def summarize(reasons: list[Reason], parents: tuple[str, ...]) -> list[Reason]:
+    """One reason per (kind, upstream asset) for the upstream reasons about partitions of an asset
+    the unit reads several partitions of; other reasons as they are."""
+    if not any(r.upstream and r.upstream.endswith("]") for r in reasons):
+        return reasons
+    groups = parent_groups(parents)
+    out: list[Reason] = []
+    merged: dict[tuple[str, str, str], list[str]] = {}
+    for reason in reasons:
+        key, partition = split_unit(reason.upstream or "")
+        if not partition or len(groups.get(key, ())) < 2:
+            out.append(reason)
+            continue
+        group = (reason.kind, key, reason.detail)
+        if group not in merged:
+            merged[group] = []
+            out.append(Reason(reason.kind, key, reason.detail))  # a placeholder, filled in below
+        merged[group].append(partition)
+    return [_merged(r, groups, merged) for r in out]
+
+
+def _merged(reason: Reason, groups: Mapping[str, list[str]], merged: Mapping[tuple[str, str, str], list[str]]) -> Reason:
+    found = merged.get((reason.kind, reason.upstream or "", reason.detail))
+    if found is None or reason.upstream is None:
+        return reason
+    keys = groups[reason.upstream]
+    wanted = set(found)
+    chosen = tuple(k for k in keys if k in wanted)
+    return replace(reason, partitions=chosen, of=len(keys), runs=tuple(key_ranges(keys, chosen)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,10 +160,10 @@ class Status:
         return bool(self.reasons) and all(r.kind == R_UPSTREAM_STALE for r in self.reasons)
 
 
-def source_status(key: str, data_version: str | None, path: str) -> Status:
+def source_status(key: str, data_version: str | None, path: str, partition: str = "") -> Status:
     if data_version is None:
-        return Status(key, MISSING, (Reason(R_SOURCE_MISSING, detail=path),), None, None)
-    return Status(key, FRESH, (), None, data_version)
+        return Status(key, MISSING, (Reason(R_SOURCE_MISSING, detail=path),), None, None, partition=partition)
+    return Status(key, FRESH, (), None, data_version, partition=partition)
 
 
 def asset_status(
@@ -143,7 +202,8 @@ def asset_status(
         added = [p for p in parents if p not in recorded]
         removed = sorted(set(recorded) - set(parents))
         if added or removed:
-            parts = ([f"added {', '.join(added)}"] if added else []) + ([f"removed {', '.join(removed)}"] if removed else [])
+            parts = [f"added {units_text(added, parents)}"] if added else []
+            parts += [f"removed {units_text(removed, sorted(recorded))}"] if removed else []
             reasons.append(Reason(R_DEPS, detail="; ".join(parts)))
         for p in parents:
             if p in recorded and upstream[p].data_version is not None and recorded[p] != upstream[p].data_version:
@@ -153,6 +213,7 @@ def asset_status(
             reasons.append(Reason(R_UPSTREAM_STALE, upstream=p))
         elif (check := upstream[p].failed_blocking_check) is not None:
             reasons.append(Reason(R_CHECK_FAILED, upstream=p, detail=check))
+    reasons = summarize(reasons, parents)
     if failed_last:
         state = FAILED
     elif success is None:
@@ -203,7 +264,12 @@ def compute_status(
     for key in graph.order:
         spec = graph.nodes[key]
         if graph.is_source(key):
-            out[key] = source_status(key, sources.get(key), getattr(spec, "path", ""))
+            for partition in keys.get(key) or ("",):
+                unit = unit_id(key, partition)
+                out[unit] = source_status(key, sources.get(unit), getattr(spec, "path", ""), partition)
+            continue
+        if spec.partitions is not None and not keys.get(key):  # a dynamic set with no key yet: nothing to run
+            out[key] = Status(key, MISSING, (no_partitions(spec.partitions),), code_versions[key], None)
             continue
         for partition in keys.get(key) or ("",):
             unit = unit_id(key, partition)
@@ -213,6 +279,12 @@ def compute_status(
             specs = graph.checks.get(key, ())
             out[unit] = replace(st, checks=check_states(specs, st, code_versions, latest_checks)) if specs else st
     return out
+
+
+def no_partitions(partitions: Partitions) -> Reason:
+    names = dynamic_names(partitions)
+    hint = f"add one with: wb partitions add {names[0]} KEY" if names else "the partition set is empty"
+    return Reason(R_NO_PARTITIONS, detail=hint)
 
 
 def overall_state(states: Iterable[str]) -> str:

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from workbench.core.graph import AssetGraph
-from workbench.core.partitions import AllPartitions, SamePartition, Window, default_mapping, parent_partitions, unit_id
+from workbench.core.partitions import DynamicKeys, Mapping_, SamePartition, default_mapping, keys_of, parent_partitions, unit_id
 from workbench.core.spec import AssetSpec
 from workbench.errors import DefinitionError
 
@@ -26,11 +26,10 @@ class InputRef:
     many: bool  # a collection (all partitions, or a window) rather than a single value
 
 
-def partition_keys(graph: AssetGraph) -> dict[str, tuple[str, ...]]:
-    """Every asset's partition keys, computed once (daily partitions depend on today's date)."""
-    return {
-        k: (n.partitions.keys() if isinstance(n, AssetSpec) and n.partitions else ()) for k, n in graph.nodes.items()
-    }
+def partition_keys(graph: AssetGraph, dynamic: DynamicKeys | None = None) -> dict[str, tuple[str, ...]]:
+    """Every node's partition keys, computed once (daily partitions depend on today's date, dynamic
+    ones on the keys added to the store: `dynamic`, by name)."""
+    return {k: (keys_of(n.partitions, dynamic or {}) if n.partitions else ()) for k, n in graph.nodes.items()}
 
 
 def check_mappings(graph: AssetGraph) -> None:
@@ -40,8 +39,7 @@ def check_mappings(graph: AssetGraph) -> None:
             if name not in graph.parents[spec.key] and name not in graph.inputs[spec.key]:
                 raise DefinitionError(f"asset {spec.key!r} at {spec.location}: partition_mappings names {name!r}, not a parent")
         for parent in graph.parents[spec.key]:
-            node = graph.nodes[parent]
-            theirs = node.partitions if isinstance(node, AssetSpec) else None
+            theirs = graph.nodes[parent].partitions
             if not (theirs and spec.partitions and theirs != spec.partitions):
                 continue  # the same partitions (or none) on both sides: any mapping fits
             if isinstance(_mapping(graph, spec, parent), SamePartition):
@@ -51,13 +49,12 @@ def check_mappings(graph: AssetGraph) -> None:
                 )
 
 
-def _mapping(graph: AssetGraph, spec: AssetSpec, parent: str) -> AllPartitions | SamePartition | Window:
+def _mapping(graph: AssetGraph, spec: AssetSpec, parent: str) -> Mapping_:
     params = [p for p, k in graph.inputs[spec.key].items() if k == parent]
     for name in (parent, *params):
         if name in spec.partition_mappings:
             return spec.partition_mappings[name]
-    node = graph.nodes[parent]
-    return default_mapping(spec.partitions, node.partitions if isinstance(node, AssetSpec) else None)
+    return default_mapping(spec.partitions, graph.nodes[parent].partitions)
 
 
 def unit_inputs(graph: AssetGraph, keys: PartitionKeys, key: str, partition: str) -> dict[str, InputRef]:
@@ -72,7 +69,7 @@ def unit_inputs(graph: AssetGraph, keys: PartitionKeys, key: str, partition: str
     for name, parent in named.items():
         parent_keys = keys.get(parent, ())
         mapping = _mapping(graph, spec, parent)
-        parts = parent_partitions(mapping, partition, parent_keys)
+        parts = parent_partitions(mapping, partition, parent_keys, spec.partitions, graph.nodes[parent].partitions)
         many = bool(parent_keys) and (not partition or not isinstance(mapping, SamePartition))
         refs[name] = InputRef(parent, tuple(unit_id(parent, p) for p in parts), many)
     return refs

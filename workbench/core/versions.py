@@ -28,55 +28,54 @@ def split_ref(text: str) -> tuple[str, str | None]:
     return key, (ref if sep else None)
 
 
-def resolve(store: History, key: str, ref: str | None) -> Materialization:
-    """The successful materialization of `key` that `ref` names (None means latest)."""
+def resolve(store: History, key: str, ref: str | None, partition: str | None = None) -> Materialization:
+    """The successful materialization of `key` that `ref` names (None means latest); of partition
+    `partition` only, when one is named."""
     ref = (ref or "latest").strip()
+    unit = f"{key}[{partition}]" if partition else key
     match = LATEST.fullmatch(ref)
     if match:
         back = int(match.group(1) or 0)
-        versions = [m for m in store.history(key) if m.ok]
+        versions = [m for m in store.history(key, partition) if m.ok]
         if back >= len(versions):
             have = f"only {len(versions)} successful version(s)" if versions else "no successful version yet"
-            raise VersionRefError(f"{key}@{ref}: {key} has {have}")
+            raise VersionRefError(f"{unit}@{ref}: {unit} has {have}")
         return versions[back]
     best = BEST.fullmatch(ref)
     if best:
-        return _best(store, key, best.group(2), lowest=bool(best.group(1)))
+        return _best(store, key, best.group(2), lowest=bool(best.group(1)), partition=partition)
     alias = next((a for a in store.aliases(key) if a.name == ref), None)
     if alias is not None and alias.data_version:
-        return resolve(store, key, alias.data_version)
+        return resolve(store, key, alias.data_version, partition)
     if not HEX.fullmatch(ref.lower()):
-        raise VersionRefError(f"{key}@{ref}: no such alias, and not a version (a data version, a prefix, latest~N)")
+        raise VersionRefError(f"{unit}@{ref}: no such alias, and not a version (a data version, a prefix, latest~N)")
     found: dict[str | None, Materialization] = {}
     for m in store.find_versions(key, ref.lower()):  # newest first: keep the newest record per version
-        found.setdefault(m.data_version, m)
+        if partition is None or m.partition == partition:
+            found.setdefault(m.data_version, m)
     if not found:
-        raise VersionRefError(f"{key}@{ref}: no version of {key} starts with {ref!r}")
+        raise VersionRefError(f"{unit}@{ref}: no version of {unit} starts with {ref!r}")
     if len(found) > 1:
         raise VersionRefError(f"{key}@{ref}: ambiguous prefix, matches {', '.join(sorted(v or '' for v in found)[:5])}")
     return next(iter(found.values()))
 
 
-def _best(store: History, key: str, metric: str, lowest: bool) -> Materialization:
-    """The successful version (of any partition) with the highest (or lowest) `metric`; the newest on a tie."""
-    scored = [m for m in store.history(key) if m.ok and isinstance(m.metrics.get(metric), (int, float))]
+def _best(store: History, key: str, metric: str, lowest: bool, partition: str | None = None) -> Materialization:
+    """The successful version (of any partition, or of `partition`) with the highest (or lowest)
+    `metric`; the newest on a tie."""
+    scored = [m for m in store.history(key, partition) if m.ok and isinstance(m.metrics.get(metric), (int, float))]
     if not scored:
         raise VersionRefError(f"{key}@best:{'-' if lowest else ''}{metric}: no successful version of {key} has metric {metric!r}")
     pick = min if lowest else max
     return pick(scored, key=lambda m: m.metrics[metric])
 
 
-def shown(store: History, key: str, ref: str | None) -> tuple[Materialization | None, Materialization | None]:
-    """What `wb show KEY[@REF]` shows: the version `ref` names (default: the latest successful one,
-    unless the latest attempt failed) and, without `ref`, the latest attempt of any status."""
-    last = next(iter(store.history(key, limit=1)), None)
-    record = resolve(store, key, ref) if (ref or (last and last.ok)) else None
+def shown(
+    store: History, key: str, ref: str | None, partition: str | None = None
+) -> tuple[Materialization | None, Materialization | None]:
+    """What `wb show KEY[@REF]` (or `KEY[PARTITION]@REF`) shows: the version `ref` names (default: the
+    latest successful one, unless the latest attempt failed) and, without `ref`, the latest attempt
+    of any status."""
+    last = next(iter(store.history(key, partition, limit=1)), None)
+    record = resolve(store, key, ref, partition) if (ref or (last and last.ok)) else None
     return record, (last if ref is None else None)
-
-
-def diff_refs(first: str, second: str) -> tuple[tuple[str, str | None], tuple[str, str | None]]:
-    """The two versions `wb diff FIRST SECOND` compares: `KEY@A B` means `KEY@A KEY@B`."""
-    (key_a, ref_a), (key_b, ref_b) = split_ref(first), split_ref(second)
-    if key_b != key_a and "@" not in second:
-        key_b, ref_b = key_a, second
-    return (key_a, ref_a), (key_b, ref_b)

@@ -35,7 +35,7 @@ from workbench.run import capture
 from workbench.run.runner import RunContext, attempt, restore, run_asset, run_checks, versions_read
 from workbench.storage.artifacts import ArtifactStore, RecordProblem
 from workbench.versioning.gitinfo import git_info
-from workbench.versioning.sources import observe
+from workbench.versioning.sources import observe_unit
 
 if TYPE_CHECKING:
     from workbench.core.plan import Plan
@@ -204,7 +204,9 @@ def _upstream(ws: Workspace, inputs: Mapping[str, InputRef], store: ArtifactStor
     for ref in inputs.values():
         node = ws.graph.nodes[ref.key]
         if isinstance(node, SourceSpec):
-            out[ref.key] = source_status(ref.key, observe(node, ws.root, None).data_version, node.path)
+            for unit in ref.units:
+                partition = split_unit(unit)[1]
+                out[unit] = source_status(ref.key, observe_unit(node, ws.root, partition).data_version, node.path, partition)
             continue
         found = latest_successes(store, ref.key)
         for unit in ref.units:

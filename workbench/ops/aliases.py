@@ -31,9 +31,10 @@ def check_name(name: str) -> str:
     return name
 
 
-def set_alias(ws: Workspace, key: str, ref: str | None, name: str) -> AliasEvent:
-    """Point `name` at the version of `key` that `ref` names (moving it if it was elsewhere)."""
-    record = resolve(ws.metadata, key, ref)
+def set_alias(ws: Workspace, key: str, ref: str | None, name: str, partition: str | None = None) -> AliasEvent:
+    """Point `name` at the version of `key` (of its partition `partition`, if named) that `ref`
+    names (moving it if it was elsewhere)."""
+    record = resolve(ws.metadata, key, ref, partition)
     if not record.artifact_uri or not ws.artifacts.exists(record.artifact_uri):
         raise VersionRefError(
             f"{key}@{ref or 'latest'} ({(record.data_version or '')[:12]}): its artifact was deleted (wb gc), "

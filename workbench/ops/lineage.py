@@ -24,12 +24,15 @@ def graph_lineage(graph: AssetGraph, key: str, direction: str | None) -> dict[st
     return doc
 
 
-def version_tree(ws: Workspace, key: str, ref: str, levels: int | None = None) -> dict[str, Any]:
-    """The version `ref` of `key` and, recursively, the exact versions of the inputs it read.
+def version_tree(
+    ws: Workspace, key: str, ref: str | None, levels: int | None = None, *, partition: str | None = None
+) -> dict[str, Any]:
+    """The version `ref` of `key` (of its partition `partition`, if named) and, recursively, the
+    exact versions of the inputs it read.
 
     With `levels`, inputs deeper than that are not looked up; a node cut there has `"more": True`.
     """
-    return _node(ws, resolve(ws.metadata, key, ref), depth=0, levels=levels)
+    return _node(ws, resolve(ws.metadata, key, ref, partition), depth=0, levels=levels)
 
 
 def _node(ws: Workspace, record: Materialization, depth: int, levels: int | None = None) -> dict[str, Any]:
@@ -51,7 +54,8 @@ def _node(ws: Workspace, record: Materialization, depth: int, levels: int | None
     for unit, version in sorted(record.input_versions.items()):
         parent, partition = split_unit(unit)  # inputs are units: `key` or `key[partition]`
         if parent in ws.graph and ws.graph.is_source(parent):
-            node["inputs"].append({"key": parent, "data_version": version, "kind": "source", "inputs": []})
+            source = {"key": parent, "data_version": version, "kind": "source", "inputs": []}
+            node["inputs"].append({**source, "partition": partition} if partition else source)
             continue
         found = ws.metadata.find_versions(parent, version) if version else []
         exact = [m for m in found if m.data_version == version and m.partition == partition]

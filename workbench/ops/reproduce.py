@@ -51,14 +51,14 @@ class Reproduction:
         }
 
 
-def reproduce(project: str | None, key: str, ref: str | None) -> Reproduction:
+def reproduce(project: str | None, key: str, ref: str | None, partition: str | None = None) -> Reproduction:
     from workbench.storage.artifacts import ArtifactStore
     from workbench.storage.metadata import DuckDBMetadataStore
 
     config = find_project(project)
     store = DuckDBMetadataStore(config.metadata_path)
     artifacts = ArtifactStore(config.artifacts_url)
-    record = resolve(store, key, ref)
+    record = resolve(store, key, ref, partition)
     if not record.git_commit:
         raise VersionRefError(f"{key}@{ref or 'latest'} was not made in a git repository: there is no commit to check out")
     top = _git(config.root, "rev-parse", "--show-toplevel").strip()
@@ -103,7 +103,7 @@ def _rerun(config: ProjectConfig, record: Materialization, store: Any, artifacts
             key, partition = split_unit(unit)
             wanted = record.input_versions.get(unit)
             if isinstance(ws.graph.nodes[key], SourceSpec):
-                found = sources[key].data_version
+                found = sources[unit].data_version
                 if found != wanted:
                     notes.append(f"source {key} at that commit is not the file the version read")
                 upstream[unit] = Status(key, "fresh", (), None, found, None, None, partition)

@@ -282,6 +282,12 @@ def _load_ref(
             raise InputError(f"input {ref.key!r} has no partition {ctx.partition!r}")
         return _load_input(node, upstream[ref.units[0]], annotation, artifacts, ctx, connection)
     statuses = [upstream[u] for u in ref.units]
+    if isinstance(node, SourceSpec) and annotation_name(annotation) in ("DataFrame", "LazyFrame"):
+        import polars as pl
+
+        frames = [_load_input(node, s, pl.LazyFrame, artifacts, ctx.root, connection) for s in statuses]
+        lazy = pl.concat(frames, how="diagonal_relaxed") if frames else pl.LazyFrame()
+        return lazy if annotation_name(annotation) == "LazyFrame" else lazy.collect()
     if annotation_name(annotation) in ("DataFrame", "LazyFrame"):
         paths = [_artifact_path(ref.key, s, artifacts) for s in statuses]
         import polars as pl
@@ -307,9 +313,10 @@ def _load_input(
     connection: Any,
 ) -> Any:
     if isinstance(node, SourceSpec):
+        where = source_location(node, ctx.root, status.partition)
         if status.data_version is None:
-            raise InputError(f"source {node.key!r} has no file at {node.path}")
-        return serializers.read_source(source_location(node, ctx.root), annotation, connection)
+            raise InputError(f"source {status.unit!r} has no file at {where.relative_to(ctx.root).as_posix()}")
+        return serializers.read_source(where, annotation, connection)
     record = status.record
     if record is None or record.artifact_uri is None or record.serializer is None:
         raise InputError(f"input {node.key!r} has never been materialized")

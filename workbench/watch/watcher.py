@@ -47,6 +47,7 @@ from workbench.core.spec import SourceSpec
 from workbench.errors import WorkbenchError
 from workbench.project import ProjectConfig, find_project, is_project_file
 from workbench.versioning import loader
+from workbench.versioning.sources import source_pattern
 from workbench.watch.debounce import WAKE, Debouncer
 from workbench.watch.log import DATED, WatchLog
 from workbench.watch.rules import PathRules, watch_targets
@@ -278,7 +279,7 @@ class Watcher:
         if self.keys is not None and (gone := sorted(self.keys - keys)):
             self.log("removed", f"left the graph: {', '.join(gone)}", assets=gone)
         self.keys = keys
-        sources = [n.path for n in ws.graph.nodes.values() if isinstance(n, SourceSpec)]
+        sources = [source_pattern(n) for n in ws.graph.nodes.values() if isinstance(n, SourceSpec)]
         rules = PathRules.of(self.config, sources)
         root = self.config.root
         self._watch(watch_targets(root, _module_files(root), _packages(self.config), rules.sources))

@@ -1,39 +1,30 @@
 """Daily partitions and checks: one partition per day of orders, like an Airflow DAG's daily runs.
 
-`wb materialize daily_orders --partition 2026-01-03..2026-01-05` is a backfill: only missing or
-stale days run. The checks run after each partition; the blocking one stops the report if the
-staging step ever lets a duplicate order id through.
+`daily_orders` reads its own day's export (`raw_orders[DAY]`, one file of the partitioned source),
+so a new or changed export reruns only its day. `wb materialize daily_orders --partition
+2026-01-03..2026-01-05` is a backfill: only missing or stale days run. The checks run after each
+partition; the blocking one stops the report if the staging step ever lets a duplicate order id through.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from workbench import CheckResult, DailyPartitions, asset, check
+from etl_pipeline.ingest import DAYS
+from etl_pipeline.staging import clean_orders
+from workbench import CheckResult, asset, check
 
 if TYPE_CHECKING:  # annotations only: imported lazily so that `wb status` stays fast
     import polars as pl
 
-ORDERS = Path(__file__).resolve().parent.parent / "data" / "orders"
-
-
-def last_export_day() -> str:
-    """The day of the newest order export (`data/orders/YYYY-MM-DD.csv`): a new export adds a partition."""
-    return max(path.stem for path in ORDERS.glob("*.csv"))
-
-
-DAYS = DailyPartitions(start="2026-01-01", end=last_export_day())
-
 
 @asset(group="daily", partitions=DAYS, tags={"domain": "sales", "layer": "marts"})
-def daily_orders(stg_orders: pl.LazyFrame, partition: str) -> pl.DataFrame:
-    """The orders of one day, with their count per status."""
+def daily_orders(raw_orders: pl.LazyFrame) -> pl.DataFrame:
+    """The orders of one day (its own export), cleaned, with their count per status."""
     import polars as pl
 
-    day = pl.lit(partition).str.to_date()
     return (
-        stg_orders.filter(pl.col("order_date") == day)
+        clean_orders(raw_orders)
         .group_by("status")
         .agg(pl.len().alias("orders"), pl.col("quantity").sum().alias("units"))
         .sort("status")

@@ -3,11 +3,24 @@ that fires only when the bytes really changed)."""
 
 from __future__ import annotations
 
-from workbench import source
+from pathlib import Path
+
+from workbench import DailyPartitions, source
+
+ORDERS = Path(__file__).resolve().parent.parent / "data" / "orders"
+
+
+def last_export_day() -> str:
+    """The day of the newest order export (`data/orders/YYYY-MM-DD.csv`): a new export adds a partition."""
+    return max(path.stem for path in ORDERS.glob("*.csv"))
+
+
+DAYS = DailyPartitions(start="2026-01-01", end=last_export_day())
 
 raw_orders = source(
     "raw_orders",
-    path="data/orders/*.csv",  # one CSV per day: a new day's file makes everything downstream stale
+    path="data/orders/{date}.csv",  # one CSV per day, one partition per file: a new file is a new partition
+    partitions=DAYS,
     group="ingest",
     tags={"domain": "sales", "format": "csv"},
     description="Web shop orders, one CSV export per day",

@@ -12,19 +12,23 @@ if TYPE_CHECKING:  # annotations only: imported lazily so that `wb status` stays
 STAGING_TAGS = {"layer": "staging", "owner": "data-eng"}
 
 
-@asset(group="staging", tags={**STAGING_TAGS, "domain": "sales"})
-def stg_orders(raw_orders: pl.LazyFrame) -> pl.DataFrame:
+def clean_orders(raw: pl.LazyFrame) -> pl.LazyFrame:
     """Orders without duplicate exports or missing quantities, with a timestamp and a date."""
     import polars as pl
 
     return (
-        raw_orders.unique(subset="order_id", keep="first", maintain_order=True)
+        raw.unique(subset="order_id", keep="first", maintain_order=True)
         .drop_nulls("quantity")
         .with_columns(pl.col("ordered_at").str.to_datetime("%Y-%m-%d %H:%M:%S"))
         .with_columns(pl.col("ordered_at").dt.date().alias("order_date"), pl.col("quantity").cast(pl.Int32))
         .sort("order_id")
-        .collect()
     )
+
+
+@asset(group="staging", tags={**STAGING_TAGS, "domain": "sales"})
+def stg_orders(raw_orders: pl.LazyFrame) -> pl.DataFrame:
+    """Every day's orders, cleaned (an unpartitioned child reads every partition of the source)."""
+    return clean_orders(raw_orders).collect()
 
 
 @asset(group="staging", tags={**STAGING_TAGS, "domain": "catalog"})
