@@ -59,7 +59,8 @@ def _time(value: Any) -> datetime:
 _MATERIALIZATION_TYPES = {
     **dict.fromkeys(("id", "asset_key", "status", "code_version", "run_id", "trigger", "partition", "log"), _TEXT),
     **dict.fromkeys(
-        ("data_version", "artifact_uri", "serializer", "error", "traceback", "git_commit", "reused_from"), _MAYBE_TEXT
+        ("data_version", "artifact_uri", "serializer", "error", "traceback", "git_commit", "reused_from", "git_patch"),
+        _MAYBE_TEXT,
     ),
     **dict.fromkeys(("size", "rows"), _MAYBE_INT),
     "git_dirty": _MAYBE_FLAG,
@@ -96,6 +97,7 @@ class Materialization:
     reused_from: str | None = None  # the id of the record whose artifact this one restored
     params: Mapping[str, Any] = field(default_factory=dict)  # the params it ran with (`context.params`)
     series: Mapping[str, list[list[float]]] = field(default_factory=dict)  # metric -> [[step, value], ...]
+    git_patch: str | None = None  # when dirty: the artifact uri of the uncommitted changes (a binary git patch)
 
     @property
     def ok(self) -> bool:

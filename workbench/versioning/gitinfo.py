@@ -1,20 +1,28 @@
-"""The git commit and dirty flag a run records (None outside a git repository).
+"""The git commit and dirty flag a run records (None outside a git repository), and the patch of
+the uncommitted changes of a dirty tree.
 
 Workbench's own store is not the user's uncommitted work: changes under it never make a version
-dirty, and a new store gets a `.gitignore` of its own so that git does not list it at all.
+dirty, never enter the patch, and a new store gets a `.gitignore` of its own so that git does not
+list it at all.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+MAX_PATCH = 64 * 2**20  # a larger patch (big untracked files) is not stored
 
 
 @dataclass(frozen=True, slots=True)
 class GitInfo:
     commit: str | None
     dirty: bool | None
+    patch: str | None = None  # the artifact uri of the uncommitted changes, when dirty
 
 
 def git_info(path: Path, store: Path | None = None) -> GitInfo:
@@ -36,6 +44,34 @@ def git_info(path: Path, store: Path | None = None) -> GitInfo:
         return GitInfo(None, None)
 
 
+def uncommitted_patch(path: Path, store: Path | None = None) -> bytes | None:
+    """A binary patch from HEAD to the working tree at `path`, untracked files included and the
+    store left out (`git apply --binary` at HEAD's checkout recreates the tree); None when git
+    fails or the patch exceeds `MAX_PATCH`.
+
+    It is made with a copy of the index, so the user's index (what they staged) is not touched.
+    """
+    try:
+        top = Path(_git(path, "rev-parse", "--show-toplevel").decode().strip()).resolve()
+        index = Path(_git(path, "rev-parse", "--absolute-git-dir").decode().strip()) / "index"
+        with tempfile.TemporaryDirectory(prefix="wb-patch-") as scratch:
+            env = {**os.environ, "GIT_INDEX_FILE": str(Path(scratch) / "index")}
+            if index.exists():
+                shutil.copyfile(index, env["GIT_INDEX_FILE"])
+            spec = ["."]
+            if store is not None and _inside(store.resolve(), top) and store.resolve() != top:
+                spec.append(f":(exclude){store.resolve().relative_to(top).as_posix()}")
+            _git(top, "add", "--all", "--", *spec, env=env)
+            patch = _git(top, "diff", "--cached", "--binary", "--no-color", "--no-ext-diff", "HEAD", env=env)
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return patch if len(patch) <= MAX_PATCH else None
+
+
+def _git(cwd: Path, *args: str, env: dict[str, str] | None = None) -> bytes:
+    return subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, check=True).stdout
+
+
 def ignore_in_git(store: Path) -> None:
     """Give a store folder a `.gitignore` that ignores everything in it (as pytest and mypy do)."""
     marker = store / ".gitignore"
@@ -50,8 +86,8 @@ def _status_path(line: str) -> str:
     return path[1:-1].encode().decode("unicode_escape") if path.startswith('"') else path
 
 
-def _inside(path: Path, store: Path | None) -> bool:
-    if store is None:
+def _inside(path: Path, folder: Path | None) -> bool:
+    if folder is None:
         return False
-    inner, outer = os.path.normpath(path), os.path.normpath(store.resolve())
+    inner, outer = os.path.normpath(path), os.path.normpath(folder.resolve())
     return inner == outer or inner.startswith(outer + os.sep)
