@@ -15,13 +15,14 @@ from textual import work
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.timer import Timer
-from textual.widgets import Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Static, TabbedContent, TabPane
 from textual.worker import get_current_worker
 
 from workbench.run.leases import Holder
 from workbench.core.staleness import Status
 from workbench.tui import data, describe, theme
 from workbench.tui.lineage_tree import LineageTree
+from workbench.tui.metric_trends import MetricTrends
 from workbench.tui.preview_pane import PreviewPane
 from workbench.tui.version_table import VersionTable
 from workbench.workspace import Workspace
@@ -54,6 +55,7 @@ class AssetDetail(Vertical):
             with TabPane("Overview", id="overview-tab"), VerticalScroll():
                 yield Static(id="overview")
             with TabPane("History", id="history-tab"):
+                yield MetricTrends(id="trends")
                 yield VersionTable(id="history")
             with TabPane("Lineage", id="lineage-tab"):
                 yield LineageTree(id="lineage")
@@ -102,7 +104,7 @@ class AssetDetail(Vertical):
             log = describe.last_run(status.last, status.checks) if status else describe.last_run(None)
             self.query_one("#log", Static).update(log)
         elif tab == "history":
-            self._fetch(key, lambda: ws.metadata.history(key, limit=200), self.query_one(VersionTable).show)
+            self._fetch(key, lambda: ws.metadata.history(key, limit=200), self._show_history)
         elif tab == "lineage":
             self._fetch(key, lambda: data.lineage(ws, key, version), self.query_one(LineageTree).show)
         else:
@@ -114,6 +116,14 @@ class AssetDetail(Vertical):
         found = read()
         if not get_current_worker().is_cancelled:
             self.app.call_from_thread(lambda: show(found) if key == self.key else None)
+
+    def _show_history(self, records: list[Any]) -> None:
+        self.query_one(MetricTrends).show(records)
+        self.query_one(VersionTable).show(records)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if isinstance(event.data_table, VersionTable):  # the trends show that version's steps
+            self.query_one(MetricTrends).choose(str(event.row_key.value))
 
     def on_version_table_chosen(self, event: VersionTable.Chosen) -> None:
         event.stop()
