@@ -107,6 +107,7 @@ def test_training_crash_then_resume(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert resumed["metadata"]["resumed_at_epoch"] == 3
     assert resumed["metrics"]["train_loss"] == clean["metrics"]["train_loss"]
     assert resumed["series"] == clean["series"]  # the epochs before the crash are in the checkpoint's curve
+    assert resumed["data_version"] != clean["data_version"]  # the README says why: other bytes, same model
     assert wb_json(project, "history", "evaluation")[0]["data_version"] == evaluation["data_version"]
     assert not list((project / ".workbench" / "checkpoints").rglob("*.pkl"))  # cleared on success
     assert_noop(project)
