@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from workbench.errors import StoreError
 from workbench.core.hashing import file_digest
-from workbench.project import ProjectConfig
 from workbench.core.records import Materialization, Run
+from workbench.errors import StoreError
+from workbench.project import ProjectConfig
 
 if TYPE_CHECKING:
     from workbench.storage.artifacts import ArtifactStore
@@ -255,16 +255,3 @@ def _runs_of(records: list[Materialization]) -> list[Run]:
             )
         )
     return runs
-
-
-STYLES = {OK: "green", REPAIRED: "cyan", PROBLEM: "bold red"}
-
-
-def print_report(report: Report) -> None:
-    from rich.console import Console
-    from rich.text import Text
-
-    console = Console(highlight=False)
-    for kind, line in report.lines:
-        console.print(Text.assemble((f"{kind:<10}", STYLES[kind]), line))
-    console.print(Text("store is healthy" if report.healthy else f"{len(report.problems)} problem(s)", "bold"))

@@ -16,13 +16,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from workbench.errors import VersionRefError, WorkbenchError
-from workbench.versioning.gitinfo import GitInfo
 from workbench.core.partitions import split_unit
-from workbench.project import ProjectConfig, find_project
 from workbench.core.records import Materialization
 from workbench.core.staleness import Status
 from workbench.core.versions import resolve
+from workbench.errors import VersionRefError, WorkbenchError
+from workbench.project import ProjectConfig, find_project
+from workbench.versioning.gitinfo import GitInfo
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,9 +96,9 @@ def _apply_patch(record: Materialization, artifacts: Any, tree: Path) -> list[st
 def _rerun(
     config: ProjectConfig, record: Materialization, store: Any, artifacts: Any, scratch: Any, notes: list[str]
 ) -> Reproduction:
-    from workbench.run.runner import RunContext, run_asset
     from workbench.core.spec import AssetSpec, SourceSpec
     from workbench.core.units import unit_inputs
+    from workbench.run.runner import RunContext, run_asset
     from workbench.workspace import Workspace
 
     ws = Workspace.from_config(config)

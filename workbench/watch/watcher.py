@@ -43,18 +43,18 @@ from watchdog.events import (
 from watchdog.observers import Observer
 from watchdog.observers.api import ObservedWatch
 
-from workbench.versioning import loader
-from workbench.watch.debounce import WAKE, Debouncer
+from workbench.core.spec import SourceSpec
 from workbench.errors import WorkbenchError
 from workbench.project import ProjectConfig, find_project, is_project_file
-from workbench.core.spec import SourceSpec
+from workbench.versioning import loader
+from workbench.watch.debounce import WAKE, Debouncer
 from workbench.watch.log import DATED, WatchLog
 from workbench.watch.rules import PathRules, watch_targets
 from workbench.workspace import Workspace
 
 if TYPE_CHECKING:
-    from workbench.run.executor import Result
     from workbench.core.plan import Plan
+    from workbench.run.executor import Result
     from workbench.run.reporting import Reporter
 
 __all__ = ["Watcher", "graceful_signals", "reexec"]
@@ -117,12 +117,6 @@ class _PassReporter:
         self.inner.closed()
 
 
-def _default_reporter() -> Reporter:
-    from workbench.cli import views
-
-    return views.reporter(quiet=False, stamp=DATED)
-
-
 class Watcher:
     """Watches one project and keeps `selection` up to date until `stop()` or Ctrl-C."""
 
@@ -133,7 +127,7 @@ class Watcher:
         *,
         jobs: int | None = None,
         log: Log | None = None,
-        reporter: Callable[[], Reporter] = _default_reporter,
+        reporter: Callable[[], Reporter],
         debouncer: Debouncer | None = None,
         restart: Callable[[], NoReturn] | None = None,
         hang_report: float = HANG_REPORT,
