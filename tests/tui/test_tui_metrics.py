@@ -7,13 +7,13 @@ from pathlib import Path
 
 from textual.pilot import Pilot
 from textual.widgets import Label, Sparkline
-
-from workbench import api
-from workbench.project import find_project
 from workbench.tui.app import WorkbenchApp
 from workbench.tui.graph_view import GraphView
 from workbench.tui.metric_trends import MetricTrend, MetricTrends
 from workbench.tui.version_table import VersionTable
+
+from workbench import api
+from workbench.project import find_project
 
 Settle = Callable[[Pilot[None]], Awaitable[None]]
 
