@@ -229,6 +229,7 @@ def test_reproduce_applies_the_stored_patch_of_a_dirty_version(make_project: Cal
     assert _git_out(project, "status", "--porcelain") == before  # the user's index is not touched
     recorded = _json(project, "history", "model")[0]  # type: ignore[index]
     assert recorded["git_dirty"] is True and recorded["git_patch"].endswith(".patch")  # type: ignore[index]
+    assert "with uncommitted changes (kept as a patch)" in run_wb(project, "show", "model").stdout
 
     # the edits are thrown away: the version is rerun from its commit plus its patch
     _git(project, "checkout", "--", "pipeline.py")
