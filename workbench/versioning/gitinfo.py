@@ -15,7 +15,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-MAX_PATCH = 64 * 2**20  # a larger patch (big untracked files) is not stored
+MAX_PATCH = 64 * 2**20  # a larger patch is not stored
+MAX_UNTRACKED = 2**20  # an untracked file larger than this is left out of the patch (data: declare a source)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,11 +46,12 @@ def git_info(path: Path, store: Path | None = None) -> GitInfo:
 
 
 def uncommitted_patch(path: Path, store: Path | None = None) -> bytes | None:
-    """A binary patch from HEAD to the working tree at `path`, untracked files included and the
-    store left out (`git apply --binary` at HEAD's checkout recreates the tree); None when git
-    fails or the patch exceeds `MAX_PATCH`.
+    """A binary patch from HEAD to the working tree at `path`, untracked files up to
+    `MAX_UNTRACKED` included and the store left out (`git apply --binary` at HEAD's checkout
+    recreates the tree); None when git fails or the patch exceeds `MAX_PATCH`.
 
-    It is made with a copy of the index, so the user's index (what they staged) is not touched.
+    It is made with a copy of the index, so the user's index (what they staged) is not touched, and
+    with explicit options, so that the user's git configuration cannot change its bytes.
     """
     try:
         top = Path(_git(path, "rev-parse", "--show-toplevel").decode().strip()).resolve()
@@ -61,15 +63,25 @@ def uncommitted_patch(path: Path, store: Path | None = None) -> bytes | None:
             spec = ["."]
             if store is not None and _inside(store.resolve(), top) and store.resolve() != top:
                 spec.append(f":(exclude){store.resolve().relative_to(top).as_posix()}")
-            _git(top, "add", "--all", "--", *spec, env=env)
-            patch = _git(top, "diff", "--cached", "--binary", "--no-color", "--no-ext-diff", "HEAD", env=env)
+            _git(top, "add", "--update", "--", *spec, env=env)
+            untracked = _git(top, "ls-files", "--others", "--exclude-standard", "-z", "--", *spec, env=env)
+            small = [name for name in untracked.split(b"\0") if name and _size(top / os.fsdecode(name)) <= MAX_UNTRACKED]
+            if small:
+                add = ["--literal-pathspecs", "add", "--pathspec-from-file=-", "--pathspec-file-nul"]
+                _git(top, *add, env=env, stdin=b"\0".join(small))
+            options = ["--binary", "--no-color", "--no-ext-diff", "--no-textconv", "--no-renames", "--src-prefix=a/", "--dst-prefix=b/"]
+            patch = _git(top, "diff", "--cached", *options, "HEAD", env=env)
     except (OSError, subprocess.CalledProcessError):
         return None
     return patch if len(patch) <= MAX_PATCH else None
 
 
-def _git(cwd: Path, *args: str, env: dict[str, str] | None = None) -> bytes:
-    return subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, check=True).stdout
+def _git(cwd: Path, *args: str, env: dict[str, str] | None = None, stdin: bytes | None = None) -> bytes:
+    return subprocess.run(["git", *args], cwd=cwd, env=env, input=stdin, capture_output=True, check=True).stdout
+
+
+def _size(path: Path) -> int:
+    return path.lstat().st_size
 
 
 def ignore_in_git(store: Path) -> None:
