@@ -37,7 +37,7 @@ def materialize(
     from workbench.run.reporting import progress_reporter
 
     with scoped():
-        ws = Workspace.open(project, fresh=False)
+        ws = Workspace.open(project, fresh=False).recover()
         if params:
             ws.vary(selection, check_params(params, "params"))
         reporter = progress_reporter(progress)
@@ -59,7 +59,7 @@ def history(selection: str | None = None, project: str | Path | None = None, *, 
     from workbench.ops import search
 
     with scoped():
-        ws = Workspace.open(project, fresh=False)
+        ws = Workspace.open(project, fresh=False).recover()
         return search.frame(search.rows(versions(ws, selection, limit)))
 
 
@@ -79,7 +79,7 @@ def load(key: str, version: str | None = None, alias: str | None = None, project
     if alias is not None and version is not None:
         raise VersionRefError("pass version= or alias=, not both")
     with scoped():
-        ws = Workspace.open(project, fresh=False)
+        ws = Workspace.open(project, fresh=False).recover()
         if key not in ws.graph or ws.graph.is_source(key):
             raise SelectionError(f"unknown asset {key!r}" + suggest(key, ws.graph.nodes))
         record = resolve(ws.metadata, key, alias or version)

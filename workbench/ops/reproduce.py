@@ -101,7 +101,7 @@ def _rerun(
     from workbench.run.runner import RunContext, run_asset
     from workbench.workspace import Workspace
 
-    ws = Workspace.from_config(config)
+    ws = Workspace.from_config(config).recover()
     spec = ws.graph.nodes.get(record.asset_key)
     if not isinstance(spec, AssetSpec):
         raise WorkbenchError(f"{record.asset_key} is not an asset at commit {(record.git_commit or '')[:12]}")
