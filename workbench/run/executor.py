@@ -237,7 +237,7 @@ def execute(
     return result
 
 
-def _git_state(ws: Workspace) -> GitInfo:
+def _git_state(ws: RunTarget) -> GitInfo:
     """The project's commit and dirty flag; a dirty tree's uncommitted changes go to the artifact
     store as a patch (by content hash, so an unchanged tree stores nothing new)."""
     home = ws.project.config.home
