@@ -7,7 +7,7 @@ from typing import Protocol
 
 from workbench.core.records import AliasEvent, CheckRecord, Latest, Materialization, Run, SourceObservation
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 
 class MetadataStore(Protocol):

@@ -137,9 +137,15 @@ def _add_params_and_series(conn: duckdb.DuckDBPyConnection) -> None:
         conn.execute(f"UPDATE materializations SET {column} = '{{}}' WHERE {column} IS NULL")
 
 
+def _add_git_patch(conn: duckdb.DuckDBPyConnection) -> None:
+    """6 -> 7: the stored patch of a dirty version's uncommitted changes."""
+    conn.execute("ALTER TABLE materializations ADD COLUMN IF NOT EXISTS git_patch VARCHAR")
+
+
 # UPGRADES[i] turns a version-(i + 1) file into version i + 2; a new file gets `ddl()` directly.
 UPGRADES: tuple[Step, ...] = (
-    _add_alias_events, _add_check_results, _add_libraries_and_reuse, _add_check_logs, _add_params_and_series
+    _add_alias_events, _add_check_results, _add_libraries_and_reuse, _add_check_logs, _add_params_and_series,
+    _add_git_patch,
 )
 
 

@@ -17,10 +17,11 @@ from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Static, TabbedContent, TabPane
 from textual.worker import get_current_worker
 from workbench.tui import data, describe, theme
 from workbench.tui.lineage_tree import LineageTree
+from workbench.tui.metric_trends import MetricTrends
 from workbench.tui.partition_strip import PartitionStrip
 from workbench.tui.preview_pane import PreviewPane
 from workbench.tui.run_panel import RunPanel
@@ -62,6 +63,7 @@ class AssetDetail(Vertical):
                 yield PartitionStrip(id="partition-strip")
                 yield Static(id="overview")
             with TabPane("History", id="history-tab"):
+                yield MetricTrends(id="trends")
                 yield VersionTable(id="history")
             with TabPane("Lineage", id="lineage-tab"):
                 yield LineageTree(id="lineage")
@@ -121,7 +123,7 @@ class AssetDetail(Vertical):
             self.query_one("#log", Static).update(log)
         elif tab == "history":
             table = self.query_one(VersionTable)
-            self._load(table, lambda: ws.metadata.history(key, limit=200), table.show)
+            self._load(table, lambda: ws.metadata.history(key, limit=200), self._show_history)
         elif tab == "lineage":
             tree = self.query_one(LineageTree)
             self._load(tree, lambda: data.lineage(ws, key, version), tree.show)
@@ -150,6 +152,14 @@ class AssetDetail(Vertical):
             widget.loading = False
             if key == self.key:
                 show(found)
+
+    def _show_history(self, records: list[Any]) -> None:
+        self.query_one(MetricTrends).show(records)
+        self.query_one(VersionTable).show(records)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if isinstance(event.data_table, VersionTable):  # the trends show that version's steps
+            self.query_one(MetricTrends).choose(str(event.row_key.value))
 
     def on_version_table_chosen(self, event: VersionTable.Chosen) -> None:
         event.stop()

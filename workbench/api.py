@@ -26,19 +26,23 @@ def materialize(
     jobs: int | None = None,
     params: dict[str, Any] | None = None,
     raise_on_failure: bool = False,
+    progress: bool | None = None,
 ) -> Result:
     """Bring `selection` (default: everything) and its upstream up to date; returns what ran.
 
     `params`: run the selected assets with these params (a one-off variant, as `--param`).
     `raise_on_failure`: raise `AssetFailedError` (naming each failure) instead of returning a failed result.
+    `progress`: show a progress bar and a line per asset (default: in a notebook or on a terminal).
     """
     from workbench.core.spec import check_params
+    from workbench.run.reporting import progress_reporter
 
     with scoped():
         ws = Workspace.open(project, fresh=False).recover()
         if params:
             ws.vary(selection, check_params(params, "params"))
-        result = ws.materialize(selection, force=force, only=only, jobs=jobs, trigger="api")
+        reporter = progress_reporter(progress)
+        result = ws.materialize(selection, force=force, only=only, jobs=jobs, trigger="api", reporter=reporter)
     if raise_on_failure and not result.ok:
         failures = [f"{unit}: {result.errors.get(unit, 'failed')}" for unit in result.failed]
         failures += [f"check {name} failed" for name in result.failed_blocking_checks]

@@ -141,3 +141,32 @@ def test_checkpoint_resumes_after_failure(make_project) -> None:  # type: ignore
     assert second.ok and "ran steps [3, 4]" in second.records["long_step"].log
     assert workbench.load("long_step", project=root) == {"steps": [0, 1, 2, 3, 4]}
     assert not any((root / ".workbench" / "checkpoints" / "long_step").iterdir())  # cleared on success
+
+
+REGISTERS_A_FINDER = """
+import sys
+from workbench import asset
+
+class LibraryFinder:  # what a library such as six registers when it is first imported
+    def find_spec(self, name, path=None, target=None):
+        return None
+
+@asset
+def a() -> dict:
+    sys.meta_path.append(LibraryFinder())
+    return {"v": 1}
+"""
+
+
+def test_the_api_leaves_what_libraries_registered(make_project) -> None:  # type: ignore[no-untyped-def]
+    import sys
+
+    project = make_project({"pipeline.py": REGISTERS_A_FINDER})
+    path, before = list(sys.path), list(sys.meta_path)
+    try:
+        assert workbench.materialize(project=project).ok
+        added = [f for f in sys.meta_path if f not in before]
+        assert [type(f).__name__ for f in added] == ["LibraryFinder"]  # and not workbench's own finder
+        assert sys.path == path
+    finally:
+        sys.meta_path[:] = before

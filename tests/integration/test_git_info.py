@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 from tests.conftest import run_wb, write_files
-from workbench.versioning.gitinfo import git_info
+from workbench.versioning.gitinfo import MAX_UNTRACKED, git_info, uncommitted_patch
 
 PIPELINE = "from workbench import asset\n\n@asset\ndef a() -> dict:\n    return {'v': 1}\n"
 
@@ -40,3 +40,10 @@ def test_the_store_is_not_an_uncommitted_change(tmp_path: Path) -> None:
     (root / "pipeline.py").write_text(PIPELINE.replace("'v': 1", "'v': 3"))
     assert run_wb(root, "materialize").returncode == 0
     assert _dirty(root) is True
+    (root / ".workbench" / ".gitignore").unlink()  # git lists the store again: the patch still leaves it out
+    (root / "big.bin").write_bytes(b"x" * (MAX_UNTRACKED + 1))  # data, not code: left out
+    (root / "a [b]*.py").write_text("X = 1\n")  # a name that would read as a glob
+    patch = uncommitted_patch(root, root / ".workbench")  # the user's changes, never the store
+    assert patch is not None and b"notes.txt" in patch and b"'v': 3" in patch and b"a [b]*.py" in patch
+    assert b"big.bin" not in patch
+    assert b".workbench" not in patch and b".workbench" in (uncommitted_patch(root) or b"")

@@ -214,6 +214,33 @@ def test_reproduce_reruns_a_version_at_its_commit(make_project: Callable[..., Pa
     assert _json(project, "history", "model")[0]["id"] == recorded["id"]  # type: ignore[index]  # nothing recorded
 
 
+def test_reproduce_applies_the_stored_patch_of_a_dirty_version(make_project: Callable[..., Path]) -> None:
+    project = make_project({"pipeline.py": REPRO, "data/in.csv": "a,b\n1,2\n"})
+    _git(project, "init", "-q")
+    _git(project, "add", "-A")
+    _git(project, "commit", "-qm", "first")
+    # uncommitted: an edit of a tracked file and a new, untracked module it imports
+    (project / "helper.py").write_text("def bump(n: int) -> int:\n    return n + 100\n")
+    (project / "pipeline.py").write_text(
+        REPRO.replace('return {"n": len(doubled)}', 'from helper import bump\n    return {"n": bump(len(doubled))}')
+    )
+    before = _git_out(project, "status", "--porcelain")
+    assert run_wb(project, "materialize").returncode == 0
+    assert _git_out(project, "status", "--porcelain") == before  # the user's index is not touched
+    recorded = _json(project, "history", "model")[0]  # type: ignore[index]
+    assert recorded["git_dirty"] is True and recorded["git_patch"].endswith(".patch")  # type: ignore[index]
+    assert "with uncommitted changes (kept as a patch)" in run_wb(project, "show", "model").stdout
+
+    # the edits are thrown away: the version is rerun from its commit plus its patch
+    _git(project, "checkout", "--", "pipeline.py")
+    (project / "helper.py").unlink()
+    doc = _json(project, "reproduce", "model@latest")
+    assert doc["matches"] is True and doc["notes"] == [], doc  # type: ignore[index]
+    assert doc["reproduced"]["code_version"] == recorded["code_version"]  # type: ignore[index]
+    clean = run_wb(project, "materialize", "model", "--force", "--json")  # a clean tree stores no patch
+    assert clean.returncode == 0 and _json(project, "history", "model")[0]["git_patch"] is None  # type: ignore[index]
+
+
 def _git_out(project: Path, *args: str) -> str:
     import subprocess
 

@@ -1,5 +1,8 @@
 """Every sample README is run as written: its shell blocks line by line, its Python blocks, and its
 "change `A` to `B`" edits, in order, in a copy of the sample; each command must exit as documented.
+Two kinds of comment on a command are claims that are checked: one that starts with a quoted text
+(`# "everything is fresh: nothing to do"`) must be in the command's output, and one on `wb
+materialize` that starts with a count (`# 21 units: ...`, `# 5 assets`) must be what it materialized.
 
 A Python block is a step when it starts with `import workbench` (the others quote the sample's code).
 Left out, and said so here: the k8s README's "Run it on a cluster" section (it needs a cluster,
@@ -25,6 +28,8 @@ SKIPPED_SECTIONS = {"k8s": {"Run it on a cluster"}}
 BLOCK = re.compile(r"^ *```(bash|python)\n(.*?)^ *```", re.S | re.M)
 EDIT = re.compile(r"In `([^`]+)`, change `([^`]+)` to `([^`]+)`")
 EXIT = re.compile(r"exit code (\d+)")
+QUOTED = re.compile(r'^"([^"]+)"')  # a comment that starts with the text the command prints
+COUNT = re.compile(r"^(\d+) (?:units|assets)\b")  # a comment on `wb materialize` that counts what runs
 
 
 def steps(readme: str, skipped: set[str]) -> list[tuple[str, str]]:
@@ -44,19 +49,30 @@ def steps(readme: str, skipped: set[str]) -> list[tuple[str, str]]:
     return [(kind, text) for _, kind, text in sorted(out)]
 
 
-def commands(block: str) -> list[tuple[str, int]]:
-    """The command lines of a shell block with the exit code its comments document (default 0)."""
-    found: list[tuple[str, int]] = []
+def commands(block: str) -> list[tuple[str, int, str]]:
+    """The command lines of a shell block with the exit code its comments document (default 0) and
+    the comment on the command's own line."""
+    found: list[tuple[str, int, str]] = []
     for line in block.splitlines():
         if line.startswith("#") or not line.strip():
             match = EXIT.search(line)
             if match and found:
-                found[-1] = (found[-1][0], int(match.group(1)))
+                found[-1] = (found[-1][0], int(match.group(1)), found[-1][2])
             continue
         command, _, comment = line.partition("  #")
         match = EXIT.search(comment)
-        found.append((command.strip(), int(match.group(1)) if match else 0))
+        found.append((command.strip(), int(match.group(1)) if match else 0, comment.strip()))
     return found
+
+
+def check_claims(command: str, comment: str, output: str) -> None:
+    """The claims a command's comment makes about its output (see the module docstring)."""
+    quoted = QUOTED.match(comment)
+    assert quoted is None or quoted.group(1) in output, f"`{command}` did not print {quoted and quoted.group(1)!r}:\n{output}"
+    count = COUNT.match(comment) if command.startswith("wb materialize") else None
+    if count is not None:
+        ran = re.search(r"materialized (\d+), skipped", output)
+        assert ran and ran.group(1) == count.group(1), f"`{command}`: the README says {count.group(0)}, the run says:\n{output}"
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in SAMPLES.iterdir() if (p / "README.md").exists()))
@@ -80,11 +96,12 @@ def test_sample_readme_runs_as_written(name: str, tmp_path: Path) -> None:
             assert done.returncode == 0, f"{name} README python block failed:\n{text}\n{done.stderr}"
             ran += 1
             continue
-        for command, code in commands(text):
+        for command, code, comment in commands(text):
             if command.startswith("cd "):
                 cwd = (cwd / command[3:].strip()).resolve()
                 continue
             done = subprocess.run(["bash", "-c", command], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
             assert done.returncode == code, f"{name} README: `{command}` exited {done.returncode}, not {code}:\n{done.stderr}"
+            check_claims(command, comment, done.stdout + done.stderr)
             ran += 1
     assert ran >= 4  # the README has runnable steps, and they were found

@@ -109,6 +109,7 @@ def test_training_crash_then_resume(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert resumed["metadata"]["resumed_at_epoch"] == 3
     assert resumed["metrics"]["train_loss"] == clean["metrics"]["train_loss"]
     assert resumed["series"] == clean["series"]  # the epochs before the crash are in the checkpoint's curve
+    assert resumed["data_version"] != clean["data_version"]  # the README says why: other bytes, same model
     assert wb_json(project, "history", "evaluation")[0]["data_version"] == evaluation["data_version"]
     assert not list((project / ".workbench" / "checkpoints").rglob("*.pkl"))  # cleared on success
     assert_noop(project)
@@ -209,6 +210,11 @@ def test_tracking_compare_and_promote(tmp_path: Path) -> None:
     assert best["metadata"]["params"] == {"n_estimators": top["params.n_estimators"], "max_depth": top["params.max_depth"]}
     ranked = wb_json(project, "history", "forest_sweep", "--sort", "f1", "--desc", "--limit", "3")
     assert len(ranked) == 3 and ranked[0]["metrics"]["f1"] == top["metrics.f1"]
+    for cell in wb_json(project, "history", "forest_sweep"):  # a step metric: F1 every 5 trees, the whole forest's last
+        curve = cell["series"]["f1_by_trees"]
+        assert [step for step, _ in curve] == list(range(5, cell["params"]["n_estimators"] + 1, 5))
+        assert curve[-1][1] == cell["metrics"]["f1"]
+    assert "f1_by_trees by step" in run_wb(project, "history", "forest_sweep", "--metric", "f1_by_trees").stdout
     promoted = run_wb(project, "alias", "set", "forest_sweep@best:f1", "champion")
     assert promoted.returncode == 0 and promoted.stdout.strip().endswith(ranked[0]["data_version"])
 

@@ -68,6 +68,8 @@ async def test_enter_lists_the_partitions_and_m_runs_just_one(make_project: Call
         states = {u: st.state for u, st in app.query_one("#detail").units.items()}  # type: ignore[attr-defined]
         assert states["events[2026-11-02]"] == "fresh" and states["raw"] == "fresh"
         assert states["events[2026-11-01]"] == states["events[2026-11-03]"] == "missing"
+        app.query_one("#detail").open_tab("overview")  # type: ignore[attr-defined]  # a run opens the Run tab
+        await settle(pilot)
         assert "1 fresh" in str(app.query_one(PartitionStrip).render())
         graph.cursor = "raw"
         await settle(pilot)

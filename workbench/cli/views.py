@@ -270,7 +270,8 @@ def print_show(
     if record.rows is not None:
         facts.append(f"{record.rows} rows")
     if record.git_commit:
-        facts.append(f"git {short(record.git_commit, 8)}" + (" with uncommitted changes" if record.git_dirty else ""))
+        dirty = " with uncommitted changes" + (" (kept as a patch)" if record.git_patch else "") if record.git_dirty else ""
+        facts.append(f"git {short(record.git_commit, 8)}{dirty}")
     name = unit_id(key, record.partition)
     console.print(Text.assemble((name, "bold"), "  ", _t(", ".join(f for f in facts if f), "dim")))
     variant = record.metadata.get("variant")

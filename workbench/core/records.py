@@ -95,6 +95,7 @@ class Materialization:
     reused_from: str | None = None  # the id of the record whose artifact this one restored
     params: Mapping[str, Any] = field(default_factory=dict)  # the params it ran with (`context.params`)
     series: Mapping[str, list[Point]] = field(default_factory=dict)  # metric -> [[step, value], ...]
+    git_patch: str | None = None  # when dirty: the artifact uri of the uncommitted changes (a binary git patch)
 
     @property
     def ok(self) -> bool:

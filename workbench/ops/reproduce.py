@@ -1,6 +1,7 @@
 """`wb reproduce KEY@REF`: rerun a recorded version from its git commit and recorded inputs.
 
-The commit is checked out in a temporary git worktree; the asset runs there with the exact input
+The commit is checked out in a temporary git worktree, with the stored patch of the uncommitted
+changes applied when the version was made from a dirty tree; the asset runs there with the exact input
 versions the record names (read from this project's store) into a scratch store, and the new data
 version is compared with the recorded one. Nothing is recorded: a reproduction is a check.
 """
@@ -67,19 +68,34 @@ def reproduce(project: str | None, key: str, ref: str | None, partition: str | N
     try:
         _git(config.root, "worktree", "add", "--detach", str(tree), record.git_commit)
         try:
+            notes = _apply_patch(record, artifacts, tree)
             here = replace(
                 find_project(tree / config.root.resolve().relative_to(Path(top).resolve())),
                 home=scratch / "home",
                 artifacts_url=str(scratch / "artifacts"),
             )
-            return _rerun(here, record, store, artifacts, ArtifactStore(here.artifacts_url))
+            return _rerun(here, record, store, artifacts, ArtifactStore(here.artifacts_url), notes)
         finally:
             _git(config.root, "worktree", "remove", "--force", str(tree))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _rerun(config: ProjectConfig, record: Materialization, store: Any, artifacts: Any, scratch: Any) -> Reproduction:
+def _apply_patch(record: Materialization, artifacts: Any, tree: Path) -> list[str]:
+    """Apply the record's stored patch of uncommitted changes in `tree`; notes on what could not be."""
+    if not record.git_dirty:
+        return []
+    if not record.git_patch:
+        return ["the version was made with uncommitted changes, which were not stored"]
+    if not artifacts.exists(record.git_patch):
+        return [f"the patch of the version's uncommitted changes ({record.git_patch}) is missing from the store"]
+    _git(tree, "apply", "--binary", "--whitespace=nowarn", str(artifacts.local_path(record.git_patch)))
+    return []
+
+
+def _rerun(
+    config: ProjectConfig, record: Materialization, store: Any, artifacts: Any, scratch: Any, notes: list[str]
+) -> Reproduction:
     from workbench.core.spec import AssetSpec, SourceSpec
     from workbench.core.units import unit_inputs
     from workbench.run.runner import RunContext, run_asset
@@ -94,7 +110,6 @@ def _rerun(config: ProjectConfig, record: Materialization, store: Any, artifacts
         ws.vary(spec.key, variant)
         spec = ws.graph.nodes[spec.key]
         assert isinstance(spec, AssetSpec)
-    notes = ["the version was made with uncommitted changes, which were not stored"] if record.git_dirty else []
     inputs = unit_inputs(ws.graph, ws.partition_keys, spec.key, record.partition)
     sources = ws.observe_sources()
     upstream: dict[str, Status] = {}

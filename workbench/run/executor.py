@@ -12,6 +12,7 @@ are discarded, and every record already written is indexed before `KeyboardInter
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import uuid
@@ -39,10 +40,11 @@ from workbench.core.units import unit_inputs, unit_parents
 from workbench.errors import WorkbenchError
 from workbench.run import interrupts
 from workbench.run.handoff import Handoff
+from workbench.run.budget import CpuBudget
 from workbench.run.leases import Lease, Leases, RunJournal, store_lock
 from workbench.run.reporting import BLOCKED, CHECKED, FAILED, FRESH, MATERIALIZED, RETRY, Reporter
 from workbench.run.runner import RunContext, attempt, restore, run_asset, run_checks, versions_read
-from workbench.versioning.gitinfo import git_info
+from workbench.versioning.gitinfo import GitInfo, git_info, uncommitted_patch
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -213,7 +215,7 @@ def execute(
         import pyarrow  # noqa: F401
 
     home = ws.project.config.home
-    ctx = RunContext(run.run_id, trigger, git_info(ws.root, home), ws.root, checkpoints=home / "checkpoints", handoff=Handoff())
+    ctx = RunContext(run.run_id, trigger, _git_state(ws), ws.root, checkpoints=home / "checkpoints", handoff=Handoff())
     with store_lock(home / "locks", exclusive=False), interrupts.counted() as presses:  # gc waits for the run
         apply = _Apply(ws, plan, status, reporter, ctx, reuse, presses)
         try:
@@ -237,6 +239,20 @@ def execute(
                 )
             )
     return result
+
+
+def _git_state(ws: RunTarget) -> GitInfo:
+    """The project's commit and dirty flag; a dirty tree's uncommitted changes go to the artifact
+    store as a patch (by content hash, so an unchanged tree stores nothing new)."""
+    home = ws.project.config.home
+    git = git_info(ws.root, home)
+    patch = uncommitted_patch(ws.root, home) if git.dirty else None
+    if patch is None:
+        return git
+    local = ws.artifacts.scratch_path(".patch")
+    local.write_bytes(patch)
+    uri, _, _ = ws.artifacts.put_file(local, "patch")
+    return replace(git, patch=uri)
 
 
 _STOPPED: list[threading.Thread] = []  # threads of assets a second Ctrl+C stopped: they cannot be joined
@@ -283,6 +299,8 @@ class _Apply:
         self.stopped = False  # a second Ctrl+C: running jobs write nothing more
         self.published: set[str] = set()  # units whose records are written
         self.threads: dict[str, threading.Thread] = {}  # the worker running each unit
+        self.cpus = CpuBudget(ws.project.config.cpus or os.cpu_count() or 1)
+        self.checks_only = frozenset(plan.check_only)
 
     def run(self, jobs: int) -> None:
         running: dict[Future[Done], tuple[str, float]] = {}
@@ -292,12 +310,19 @@ class _Apply:
             while (self.ready or running or self.busy) and not self.presses.count:
                 self.ready.extend(self.busy)
                 self.busy.clear()
+                later: deque[str] = deque()  # units whose declared CPUs do not fit in the budget now
                 while self.ready:
                     unit = self.ready.popleft()
+                    need = self._cpus(unit)
+                    if not self.cpus.fits(need):
+                        later.append(unit)
+                        continue
                     job = self._job(unit)
                     if job is not None:
+                        self.cpus.take(unit, need)
                         self.reporter.started(unit)
                         running[pool.submit(job)] = (unit, time.perf_counter())
+                self.ready = later
                 poll = _LEASE_POLL if self.busy else self.recorder.interval
                 if running:
                     done, _ = wait(running, timeout=poll, return_when=FIRST_COMPLETED)
@@ -483,7 +508,14 @@ class _Apply:
     def _on_retry(self, key: str, n: int, error: str) -> None:
         self.reporter.finished(key, RETRY, 0.0, f"attempt {n + 1}: {error.splitlines()[0] if error else ''}")
 
+    def _cpus(self, unit: str) -> float:
+        """The CPUs `unit` declares (`Resources(cpu=...)`); 0 for none, or when it only runs checks."""
+        spec = self.graph.nodes[split_unit(unit)[0]]
+        cpu = spec.resources.cpu if isinstance(spec, AssetSpec) else None
+        return cpu if cpu and unit not in self.checks_only else 0.0
+
     def _finished(self, unit: str, done: Done, seconds: float) -> None:
+        self.cpus.release(unit)
         self.recorder.add(done)
         record = done.record
         if record is not None:

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Protocol, TextIO
 from workbench.text import terminal_safe
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from workbench.core.plan import Plan
 
 MATERIALIZED, FRESH, FAILED, BLOCKED, RETRY = "materialized", "fresh", "failed", "blocked", "retry"
@@ -73,16 +75,31 @@ class PlainReporter(NullReporter):
         self.stream.flush()
 
 
+def progress_reporter(enabled: bool | None = None) -> Reporter:
+    """The progress of `workbench.materialize`, drawn by rich: `None` shows it in a Jupyter notebook
+    and on a terminal, not when stderr is a file or a pipe. In a notebook the bar needs `ipywidgets`
+    (as rich's does); without it the per-asset lines alone are shown."""
+    from importlib.util import find_spec
+
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    if not enabled and (enabled is False or not (console.is_jupyter or console.is_terminal)):
+        return NullReporter()
+    return RichReporter(console, bar=not console.is_jupyter or find_spec("ipywidgets") is not None)
+
+
 class RichReporter(NullReporter):
-    """A rich progress bar with one line per finished asset, for terminals."""
+    """A rich progress bar with one line per finished asset, for terminals and notebooks."""
 
     STYLES = {MATERIALIZED: "green", FRESH: "cyan", FAILED: "bold red", BLOCKED: "yellow", RETRY: "magenta", CHECKED: "blue"}
 
-    def __init__(self) -> None:
+    def __init__(self, console: Console | None = None, *, bar: bool = True) -> None:
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-        self.console = Console(stderr=True)
+        self.console = console or Console(stderr=True)
+        self.bar = bar
         self.progress = Progress(
             SpinnerColumn(),
             TextColumn("[progress.description]{task.description}"),
@@ -98,7 +115,8 @@ class RichReporter(NullReporter):
     def planned(self, plan: Plan) -> None:
         if plan.to_run:
             self.progress.update(self.task, total=len(plan.to_run))
-            self.progress.start()
+            if self.bar:
+                self.progress.start()
 
     def started(self, key: str) -> None:
         self.running.add(key)

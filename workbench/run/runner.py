@@ -80,6 +80,7 @@ def restore(
         log="",
         git_commit=ctx.git.commit,
         git_dirty=ctx.git.dirty,
+        git_patch=ctx.git.patch,
         libraries=dict(libraries),
         reused_from=previous.id,
     )
@@ -112,6 +113,7 @@ def run_asset(
         input_versions=input_versions,
         git_commit=ctx.git.commit,
         git_dirty=ctx.git.dirty,
+        git_patch=ctx.git.patch,
         libraries=dict(libraries or {}),
     )
     with captured() as log:

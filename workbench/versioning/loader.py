@@ -105,12 +105,15 @@ def activate(root: Path, cache_dir: Path | None) -> None:
 
 @contextmanager
 def scoped() -> Iterator[None]:
-    """Restore `sys.path` and `sys.meta_path` afterwards (the notebook API leaves no trace)."""
-    path, meta = list(sys.path), list(sys.meta_path)
+    """Undo `activate` afterwards (the notebook API leaves no trace): the project's folder leaves
+    `sys.path` and the capturing finder leaves `sys.meta_path`, while the finders that libraries
+    imported meanwhile registered stay (six's: without it `import dateutil.tz`, and so pandas, fails)."""
+    path, finders = list(sys.path), [f for f in sys.meta_path if isinstance(f, _ProjectFinder)]
     try:
         yield
     finally:
-        sys.path[:], sys.meta_path[:] = path, meta
+        sys.path[:] = path
+        sys.meta_path[:] = finders + [f for f in sys.meta_path if not isinstance(f, _ProjectFinder)]
 
 
 def forget_imported(root: Path, *, changed_only: bool) -> None:
