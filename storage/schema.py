@@ -129,6 +129,25 @@ class CheckResultRow(SQLModel, table=True):
     log: str = ""
 
 
+class TickRow(SQLModel, table=True):
+    """One `TickRecord` (schema version 7)."""
+
+    __tablename__ = "ticks"
+    __table_args__ = (Index("ix_ticks_key", "key"),)
+
+    id: str = Field(primary_key=True)
+    key: str
+    partition: str = ""
+    kind: str
+    due_at: datetime = Field(sa_type=DateTime(timezone=True))
+    reason: str
+    claimed_at: datetime = Field(sa_type=DateTime(timezone=True))
+    claimed_by: str
+    run_id: str = ""
+    outcome: str = "running"
+    ended_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+
+
 class SchemaMetaRow(SQLModel, table=True):
     """Key/value facts about the file itself, e.g. `schema_version`."""
 
@@ -140,7 +159,9 @@ class SchemaMetaRow(SQLModel, table=True):
 
 TABLES: tuple[Table, ...] = tuple(
     model.__table__  # type: ignore[union-attr]
-    for model in (MaterializationRow, RunRow, SourceObservationRow, AliasEventRow, CheckResultRow, SchemaMetaRow)
+    for model in (
+        MaterializationRow, RunRow, SourceObservationRow, AliasEventRow, CheckResultRow, TickRow, SchemaMetaRow
+    )
 )
 
 
@@ -188,9 +209,16 @@ def _add_params_and_series(conn: duckdb.DuckDBPyConnection) -> None:
         conn.execute(f"UPDATE materializations SET {column} = '{{}}' WHERE {column} IS NULL")
 
 
+def _add_ticks(conn: duckdb.DuckDBPyConnection) -> None:
+    """6 -> 7: automation tick history (`wb history --automation`)."""
+    for statement in ddl((TickRow.__table__,)):  # type: ignore[arg-type]
+        conn.execute(statement)
+
+
 # UPGRADES[i] turns a version-(i + 1) file into version i + 2; a new file gets `ddl()` directly.
 UPGRADES: tuple[Step, ...] = (
-    _add_alias_events, _add_check_results, _add_libraries_and_reuse, _add_check_logs, _add_params_and_series
+    _add_alias_events, _add_check_results, _add_libraries_and_reuse, _add_check_logs, _add_params_and_series,
+    _add_ticks,
 )
 
 

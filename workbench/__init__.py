@@ -26,6 +26,7 @@ _EXPORTS = {
     "AllPartitions": "workbench.core.partitions",
     "SamePartition": "workbench.core.partitions",
     "Window": "workbench.core.partitions",
+    "Schedule": "workbench.core.automation",
     "WorkbenchError": "workbench.errors",
     "log_metric": "workbench.run.context",
     "AssetContext": "workbench.run.context",
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from workbench.api import Result, history, load, materialize
     from workbench.run.context import AssetContext, Upstream, log_metric
     from workbench.errors import WorkbenchError
+    from workbench.core.automation import Schedule
     from workbench.core.checks import CheckResult, check
     from workbench.core.graph import AssetGraph
     from workbench.core.partitions import AllPartitions, DailyPartitions, Grid, SamePartition, StaticPartitions, Window

@@ -51,3 +51,9 @@ class AssetFailedError(WorkbenchError):
     """`materialize(..., raise_on_failure=True)`: an asset or a blocking check failed."""
 
     exit_code = 1
+
+
+class ObservationError(WorkbenchError):
+    """An observed source could not be looked at: its URL is unreachable or its function raised."""
+
+    exit_code = EXIT_STORE

@@ -19,6 +19,7 @@ from workbench.core.staleness import Status, asset_states, compute_status
 from workbench.core.units import partition_keys
 
 if TYPE_CHECKING:
+    from workbench.core.automation import Automation
     from workbench.versioning.codeversion import CodeInfo
     from workbench.versioning.libraries import Libraries
     from workbench.run.executor import Result
@@ -145,6 +146,20 @@ class Workspace:
         if changed:
             self.metadata.observe(changed)
         return current
+
+    def automation(self, status: Mapping[str, Status]) -> dict[str, Automation]:
+        """What each asset with a schedule or a freshness limit has due now (by key), judged on `status`."""
+        from workbench.core.automation import automation_of
+        from workbench.core.clock import now
+
+        specs = [s for s in self.graph.assets() if s.schedule is not None or s.freshness is not None]
+        if not specs:
+            return {}
+        return automation_of(specs, status, self.partition_keys, self.metadata.newest_ticks(), now())
+
+    def refresh_partitions(self) -> None:
+        """Forget the partition keys: daily partitions grow with the clock (a long-lived `wb watch`)."""
+        self.__dict__.pop("partition_keys", None)
 
     @cached_property
     def partition_keys(self) -> dict[str, tuple[str, ...]]:

@@ -55,21 +55,38 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("selection", nargs=-1)
+@click.option("--automation", is_flag=True, help="List schedules and freshness limits with their last and next runs.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
 @common
-def status(selection: tuple[str, ...], as_json: bool, project: str | None) -> int:
-    """Every asset's state (fresh, stale, missing, failed) and why."""
+def status(selection: tuple[str, ...], automation: bool, as_json: bool, project: str | None) -> int:
+    """Every asset's state (fresh, stale, missing, failed) and why; what is due or overdue, and the next tick."""
+    from workbench.cli import automation as shown
     from workbench.cli import views
     from workbench.core.units import units_of
 
     ws = _workspace(project)
     states = ws.status()
     keys = ws.select(" ".join(selection) or None, states)
-    rows = [views.asset_row(ws.graph.nodes[k], [states[u] for u in units_of(ws.partition_keys, k)]) for k in keys]
+    found = ws.automation(states)
+    if automation:
+        runs = {k: views.asset_row(ws.graph.nodes[k], [states[u] for u in units_of(ws.partition_keys, k)])["materialized_at"]
+                for k in found}  # fmt: skip
+        ticks = {t.key: t for t in reversed(ws.metadata.ticks(limit=10_000)) if t.key in found}
+        rows = shown.schedule_rows({k: a for k, a in found.items() if k in keys}, runs, ticks)
+        if as_json:
+            _emit_json(rows)
+        else:
+            shown.print_schedules(rows)
+        return 0
+    rows = [
+        {**views.asset_row(ws.graph.nodes[k], [states[u] for u in units_of(ws.partition_keys, k)]),
+         **shown.status_fields(found.get(k))}
+        for k in keys
+    ]  # fmt: skip
     if as_json:
         _emit_json(rows)
     else:
-        views.print_status(rows)
+        views.print_status(rows, shown.automation_note if found else None)
     return 0
 
 
@@ -178,15 +195,17 @@ def why(key: str, as_json: bool, project: str | None) -> int:
 @click.option("--sort", "sort_by", default=None, metavar="METRIC", help="Order by a metric (or a param, or a column).")
 @click.option("--desc", is_flag=True, help="With --sort: highest first.")
 @click.option("--metric", default=None, metavar="NAME", help="Show the steps of metric NAME as a sparkline per version.")
+@click.option("--automation", is_flag=True, help="The automation ticks instead: when due, why, run id, outcome.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
 @common
 def history(
-    selection: tuple[str, ...], limit: int, sort_by: str | None, desc: bool, metric: str | None, as_json: bool,
-    project: str | None,
+    selection: tuple[str, ...], limit: int, sort_by: str | None, desc: bool, metric: str | None, automation: bool,
+    as_json: bool, project: str | None,
 ) -> int:
     """Every materialization of the selected assets: time, versions, git commit, params, metrics.
 
     One asset gets its own table; several (or --sort) one table with a row per version.
+    With --automation: the schedule, freshness and source ticks `wb watch` ran, newest first.
     """
     from workbench.ops import search
     from workbench.cli import views
@@ -195,6 +214,16 @@ def history(
     ws = _workspace(project)
     expr = " ".join(selection) or None
     keys = ws.select(expr)
+    if automation:
+        from workbench.cli import automation as shown
+
+        chosen = set(keys) if expr else None
+        ticks = [t for t in ws.metadata.ticks(limit=10_000) if chosen is None or t.key in chosen][:limit]
+        if as_json:
+            _emit_json([shown.tick_json(t) for t in ticks])
+        else:
+            shown.print_ticks(ticks)
+        return 0
     single = len(keys) == 1 and sort_by is None
     records = versions(ws, expr, limit=None if sort_by else limit)
     if sort_by is not None:

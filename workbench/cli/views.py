@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING, Any
 
@@ -104,18 +104,21 @@ def asset_row(node: AssetSpec | SourceSpec, statuses: list[Status]) -> dict[str,
     }
 
 
-def print_status(rows: list[dict[str, Any]]) -> None:
+def print_status(rows: list[dict[str, Any]], automation: Callable[[Mapping[str, Any]], str] | None = None) -> None:
+    """The status table; `automation` (when the project has any) fills a column of what is due."""
     table = Table(box=None, pad_edge=False, header_style="bold")
-    for col in ("asset", "state", "why", "data version", "materialized"):
+    for col in ("asset", "state", "why", "data version", "materialized", *(("automation",) if automation else ())):
         table.add_column(col)
     for row in rows:
         when = (row["materialized_at"] or "")[:19].replace("T", " ")
+        note = automation(row) if automation else None
         table.add_row(
             _t(row["key"], "dim" if row["kind"] == "source" else ""),
             _t(row["state"], STATE_STYLE.get(row["state"], "")),
             _t("; ".join(row["reasons"] + _check_notes(row))),
             _t(short(row["data_version"]), "dim"),
             _t(when, "dim"),
+            *((_t(note, "yellow" if row.get("due") or row.get("overdue") else "dim"),) if automation else ()),
         )
     console.print(table)
     counts: dict[str, int] = {}

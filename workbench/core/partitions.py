@@ -11,9 +11,10 @@ import itertools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 from typing import Any
 
+from workbench.core.clock import now
 from workbench.errors import DefinitionError, SelectionError
 
 
@@ -46,7 +47,7 @@ class DailyPartitions:
 
     def keys(self) -> tuple[str, ...]:
         first = _day(self.start, "DailyPartitions")
-        last = _day(self.end, "DailyPartitions") if self.end else datetime.now(timezone.utc).date()
+        last = _day(self.end, "DailyPartitions") if self.end else now().date()
         return tuple((first + timedelta(days=i)).isoformat() for i in range((last - first).days + 1))
 
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from typing import Any
 
+from workbench.core.clock import now
+
 RECORD_FORMAT = 1
 SUCCESS = "success"
 FAILED = "failed"
@@ -20,7 +22,7 @@ MAPPINGS = ("input_versions", "metadata", "metrics", "libraries", "params", "ser
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return now()
 
 
 _NONE = type(None)
@@ -250,3 +252,27 @@ class CheckRecord:
         for key in ("started_at", "ended_at"):
             doc[key] = _time(doc[key])
         return cls(**{n: doc[n] for n in names if n in doc})
+
+
+TICK_RUNNING, TICK_SKIPPED = "running", "skipped"  # besides SUCCESS and FAILED
+
+
+@dataclass(frozen=True, slots=True)
+class TickRecord:
+    """One automation tick: when it was due, what it ran (a run id) and how that ended.
+
+    Its id is the tick's (`workbench.core.automation.Tick.id`), so the first process to store it
+    is the one that runs it: two watchers never run one tick twice.
+    """
+
+    id: str
+    key: str  # the asset (for a source change: the source)
+    partition: str
+    kind: str  # schedule, freshness or source
+    due_at: datetime
+    reason: str
+    claimed_at: datetime
+    claimed_by: str  # "pid 4242 (watch)"
+    run_id: str = ""
+    outcome: str = TICK_RUNNING  # running, success, failed or skipped
+    ended_at: datetime | None = None

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from workbench.errors import DefinitionError
+from workbench.core.automation import Schedule, as_schedule
 from workbench.core.partitions import Mapping_, Partitions
 
 KEY_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(/[A-Za-z_][A-Za-z0-9_]*)*")  # used with fullmatch
@@ -72,6 +73,8 @@ class AssetSpec:
     timeout: int | None = None  # seconds a run may take (locally, and Kubernetes activeDeadlineSeconds)
     k8s: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # merged into its Job: container/pod/job
     hparams: Mapping[str, Any] = field(default_factory=dict)  # `params=`: hyperparameters, part of the version
+    schedule: Schedule | None = None  # due at each cron tick (`wb watch`, CronJobs)
+    freshness: float | None = None  # seconds: `overdue` when the newest materialization is older
     file: str = ""
     line: int = 0
 
@@ -86,7 +89,9 @@ class AssetSpec:
 
 @dataclass(frozen=True, slots=True)
 class SourceSpec:
-    """An external file or folder (glob allowed) whose data version is its content hash."""
+    """An external file or folder (glob allowed) whose data version is its content hash; or an
+    observed source: an fsspec `url` (versioned by its ETag, size and time) or an `observe`
+    function returning a version string, looked at every `poll` seconds."""
 
     key: str
     path: str
@@ -95,6 +100,20 @@ class SourceSpec:
     description: str = ""
     file: str = ""
     line: int = 0
+    url: str = ""
+    observe: Callable[[], str] | None = None
+    poll: float = 60.0
+
+    @property
+    def observed(self) -> bool:
+        return bool(self.url) or self.observe is not None
+
+    @property
+    def shown(self) -> str:
+        """What the source stands for, in messages: its path, URL or function."""
+        if self.observe is not None:
+            return f"{getattr(self.observe, '__qualname__', 'function')}()"
+        return self.url or self.path
 
     @property
     def kind(self) -> str:
@@ -187,6 +206,8 @@ def asset(
     timeout: float | str | None = None,
     k8s: Mapping[str, Mapping[str, Any]] | None = None,
     params: Mapping[str, Any] | None = None,
+    schedule: str | Schedule | None = None,
+    freshness: float | str | None = None,
 ) -> Any:
     """Declare a function as an asset. Usable bare (`@asset`) or with options."""
 
@@ -228,6 +249,8 @@ def asset(
             timeout=None if timeout is None else parse_duration(timeout, f"asset {key!r} at {where}: timeout="),
             k8s={part: dict(v) for part, v in (k8s or {}).items()},
             hparams=check_params(params, f"asset {key!r} at {where}") if params else {},
+            schedule=as_schedule(schedule, f"asset {key!r} at {where}"),
+            freshness=None if freshness is None else parse_duration(freshness, f"asset {key!r} at {where}: freshness="),
             file=code.co_filename,
             line=code.co_firstlineno,
         )
@@ -239,22 +262,36 @@ def asset(
 
 def source(
     name: str,
-    path: str | Path,
+    path: str | Path | None = None,
     *,
+    url: str | None = None,
+    observe: Callable[[], str] | None = None,
+    poll: float | str = 60,
     group: str = "sources",
     tags: Mapping[str, str] | None = None,
     description: str = "",
 ) -> SourceSpec:
-    """Declare an external file, folder or glob; paths are relative to the project root."""
+    """Declare an external file, folder or glob (relative to the project root), or an observed
+    source: an fsspec `url` or an `observe` function, looked at every `poll` (default a minute)."""
     file, line = _caller_location()
+    key = check_key(name, f"{file}:{line}")
+    if sum(x is not None for x in (path, url, observe)) != 1:
+        raise DefinitionError(f"source {key!r} at {file}:{line}: give exactly one of path=, url= or observe=")
+    if observe is not None and not callable(observe):
+        raise DefinitionError(f"source {key!r} at {file}:{line}: observe= takes a function returning a version string")
+    if url is not None and (not isinstance(url, str) or "://" not in url):
+        raise DefinitionError(f"source {key!r} at {file}:{line}: url= takes an fsspec URL (s3://, gs://, https://, file://)")
     return SourceSpec(
-        key=check_key(name, f"{file}:{line}"),
-        path=str(path),
+        key=key,
+        path="" if path is None else str(path),
         group=group,
         tags=dict(tags or {}),
         description=description,
         file=file,
         line=line,
+        url=url or "",
+        observe=observe,
+        poll=float(parse_duration(poll, f"source {key!r} at {file}:{line}: poll=")),
     )
 
 

@@ -200,7 +200,7 @@ def compute_status(
     for key in graph.order:
         spec = graph.nodes[key]
         if graph.is_source(key):
-            out[key] = source_status(key, sources.get(key), getattr(spec, "path", ""))
+            out[key] = source_status(key, sources.get(key), getattr(spec, "shown", ""))
             continue
         for partition in keys.get(key) or ("",):
             unit = unit_id(key, partition)

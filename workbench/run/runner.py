@@ -304,7 +304,9 @@ def _load_input(
 ) -> Any:
     if isinstance(node, SourceSpec):
         if status.data_version is None:
-            raise InputError(f"source {node.key!r} has no file at {node.path}")
+            raise InputError(f"source {node.key!r} has no file at {node.shown}")
+        if node.observed:  # a URL is handed in as text; a function's source as its version
+            return node.url or status.data_version
         return serializers.read_source(source_location(node, root), annotation, connection)
     record = status.record
     if record is None or record.artifact_uri is None or record.serializer is None:

@@ -16,7 +16,10 @@ RACY_NS = 2_000_000_000  # file-system clocks tick coarsely: trust only stamps o
 
 
 def source_files(spec: SourceSpec, root: Path) -> list[Path]:
-    """The files a source stands for: one file, every file under a folder, or a glob's matches."""
+    """The files a source stands for: one file, every file under a folder, or a glob's matches
+    (none for an observed source)."""
+    if spec.observed:
+        return []
     path = root / spec.path
     if any(c in spec.path for c in GLOB_CHARS):
         return sorted(Path(p) for p in glob.glob(str(path), recursive=True) if Path(p).is_file())
@@ -37,6 +40,10 @@ def observe(spec: SourceSpec, root: Path, previous: SourceObservation | None) ->
     stamp within `RACY_NS` of the moment it was hashed is not trusted (a write in the same clock
     tick keeps it), so such a source is hashed again until its stamp is old enough.
     """
+    if spec.observed:
+        from workbench.versioning.observed import observe_observed
+
+        return observe_observed(spec, previous)
     files = source_files(spec, root)
     if not files:
         return SourceObservation(spec.key, spec.path, None, 0, 0, utcnow())
