@@ -210,7 +210,12 @@ def _add_params_and_series(conn: duckdb.DuckDBPyConnection) -> None:
 
 
 def _add_ticks(conn: duckdb.DuckDBPyConnection) -> None:
-    """6 -> 7: automation tick history (`wb history --automation`)."""
+    """6 -> 7: automation tick history (`wb history --automation`); tolerant: safe to run twice."""
+    found = conn.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND table_name = 'ticks'"
+    ).fetchone()
+    if found and found[0]:
+        return
     for statement in ddl((TickRow.__table__,)):  # type: ignore[arg-type]
         conn.execute(statement)
 

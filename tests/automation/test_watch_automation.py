@@ -172,6 +172,10 @@ def test_freshness_turns_overdue_then_fresh_after_a_run(project: Path, clock: Cl
         w.proc.terminate()
         w.proc.wait(timeout=TIMEOUT)
     assert status(project)["report"]["overdue"] is False
+    [tick] = ticks(project)
+    assert (tick["kind"], tick["reason"], tick["outcome"]) == ("freshness", "overdue by 12m", "success")
+    assert run_wb(project, "doctor", "--rebuild").returncode == 0
+    assert ticks(project) == [tick]  # the tick history is rebuilt from its JSON files too
 
 
 def test_a_daily_schedule_targets_the_partition_that_just_closed(

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from workbench.core.records import AliasEvent, FAILED, Latest, Materialization, Run, SourceObservation
+from workbench.core.records import AliasEvent, FAILED, SUCCESS, Latest, Materialization, Run, SourceObservation, TickRecord
 from workbench.storage.base import MetadataStore
 from workbench.storage.memory import InMemoryMetadataStore
 from workbench.storage.metadata import DuckDBMetadataStore
@@ -29,7 +29,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> MetadataStore:
 
 def test_both_stores_have_the_protocol_signatures() -> None:
     names = [n for n in vars(MetadataStore) if not n.startswith("_")]
-    assert len(names) == 18
+    assert len(names) == 22
     for cls in (InMemoryMetadataStore, DuckDBMetadataStore):
         for name in names:
             assert inspect.signature(getattr(cls, name)) == inspect.signature(getattr(MetadataStore, name)), name
@@ -242,3 +242,19 @@ def test_alias_events_newest_wins_and_removal(store: MetadataStore) -> None:
     current = store.aliases("model")
     assert [(e.name, e.data_version) for e in current] == [("champion", "v2")]
     assert [(e.asset_key, e.name) for e in store.aliases()] == [("model", "champion"), ("other", "champion")]
+
+
+def test_a_tick_is_claimed_once_and_ended_with_its_run(store: MetadataStore) -> None:
+    tick = TickRecord("t1", "orders", "", "schedule", T0, "scheduled 12:00", T0, "pid 1 (watch)")
+    assert store.claim_tick(tick) is True
+    assert store.claim_tick(TickRecord("t1", "orders", "", "schedule", T0, "again", T0, "pid 2 (watch)")) is False
+    assert store.ticks() == [tick]
+    ended = TickRecord("t1", "orders", "", "schedule", T0, "scheduled 12:00", T0, "pid 1 (watch)", "run9", SUCCESS,
+                       T0 + timedelta(seconds=3))  # fmt: skip
+    store.end_tick(ended)
+    later = TickRecord("t2", "daily", "2026-11-01", "schedule", T0 + timedelta(days=1), "s", T0, "pid 1 (watch)")
+    store.claim_tick(later)
+    assert store.ticks() == [later, ended]
+    assert store.ticks("orders") == [ended]
+    assert store.ticks(limit=1) == [later]
+    assert store.newest_ticks() == {("orders", "schedule"): T0, ("daily", "schedule"): T0 + timedelta(days=1)}

@@ -276,3 +276,21 @@ class TickRecord:
     run_id: str = ""
     outcome: str = TICK_RUNNING  # running, success, failed or skipped
     ended_at: datetime | None = None
+
+    def to_json(self) -> str:
+        doc = {f.name: getattr(self, f.name) for f in fields(self)}
+        for name in ("due_at", "claimed_at", "ended_at"):
+            doc[name] = doc[name].isoformat() if doc[name] else None
+        return json.dumps(doc, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> TickRecord:
+        doc = json.loads(text)
+        names = [f.name for f in fields(cls)]
+        if not isinstance(doc, dict) or not set(names) - {"run_id", "outcome", "ended_at"} <= set(doc):
+            raise ValueError("tick lacks required fields")
+        _check_types(doc, dict.fromkeys(("id", "key", "partition", "kind", "reason", "claimed_by", "run_id", "outcome"), _TEXT))
+        for name in ("due_at", "claimed_at"):
+            doc[name] = _time(doc[name])
+        doc["ended_at"] = _time(doc["ended_at"]) if doc.get("ended_at") else None
+        return cls(**{n: doc[n] for n in names if n in doc})

@@ -126,7 +126,9 @@ class Automator:
             result = self._materialize(ws, tick)
             outcome, run_id = _outcome(result), result.run_id
         finally:
-            ws.metadata.end_tick(replace(claim, run_id=run_id, outcome=outcome, ended_at=utcnow()))
+            ended = replace(claim, run_id=run_id, outcome=outcome, ended_at=utcnow())
+            ws.artifacts.write_tick(ended)  # JSON first (the truth), then the index
+            ws.metadata.end_tick(ended)
             self.log("tick", f"{tick.reason}: {outcome}", **fields, outcome=outcome, run_id=run_id)
         return True
 
