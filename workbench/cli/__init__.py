@@ -215,14 +215,14 @@ def history(
     expr = " ".join(selection) or None
     keys = ws.select(expr)
     if automation:
-        from workbench.cli import automation as shown
+        from workbench.cli import automation as rendering
 
         chosen = set(keys) if expr else None
         ticks = [t for t in ws.metadata.ticks(limit=10_000) if chosen is None or t.key in chosen][:limit]
         if as_json:
-            _emit_json([shown.tick_json(t) for t in ticks])
+            _emit_json([rendering.tick_json(t) for t in ticks])
         else:
-            shown.print_ticks(ticks)
+            rendering.print_ticks(ticks)
         return 0
     single = len(keys) == 1 and sort_by is None
     records = versions(ws, expr, limit=None if sort_by else limit)
@@ -516,23 +516,34 @@ def run_asset_command(
 @click.argument("selection", nargs=-1)
 @click.option("--output", "-o", "out", required=True, type=click.Path(file_okay=False),
               help="Directory for the YAML manifests.")
+@click.option("--automation", is_flag=True, help="The schedules instead: one CronJob per scheduled asset.")
 @_run_options
 @common
 def compile_command(
-    selection: tuple[str, ...], out: str, namespace: str, image: str | None, store: str | None, secret: str | None,
-    run_id: str | None, force: bool, only: bool, partitions: str | None, max_parallel: int, store_pvc: str | None,
-    project: str | None,
+    selection: tuple[str, ...], out: str, automation: bool, namespace: str, image: str | None, store: str | None,
+    secret: str | None, run_id: str | None, force: bool, only: bool, partitions: str | None, max_parallel: int,
+    store_pvc: str | None, project: str | None,
 ) -> int:
     """Write the Kubernetes manifests (YAML) for the stale selection instead of applying them.
 
     The code package and the plan go to the store; apply rbac.yaml and driver.yaml to start the
-    run. review/ holds the asset Jobs the driver will create, suspended, for review.
+    run. review/ holds the asset Jobs the driver will create, suspended, for review. With
+    --automation: rbac.yaml and cronjobs.yaml, a CronJob per scheduled asset in the selection.
     """
     from workbench.kube import push as kube
 
     ws = _workspace(project)
     target = kube.target(ws, namespace=namespace, image=image or "workbench:latest", store=store, secret=secret,
                          max_parallel=max_parallel, pvc=store_pvc)
+    if automation:
+        from workbench.kube.cronjobs import compile_schedules
+        from workbench.kube.settings import read_settings
+
+        keys = ws.select(" ".join(selection) or None)
+        for path in compile_schedules(ws, keys, target, out, read_settings(ws.root).service_account_annotations):
+            click.echo(str(path))
+        click.echo(f"install the schedules with: kubectl apply -n {namespace} -f {out}", err=True)
+        return 0
     plan, status = kube.plan_for(ws, " ".join(selection) or None, force=force, only=only, partitions=partitions)
     if plan.empty:
         click.echo(f"nothing to compile: {len(plan.fresh)} asset(s) fresh", err=True)
@@ -554,20 +565,34 @@ def compile_command(
 @click.option("--wait", is_flag=True, help="Stream progress and pod logs until the run ends; Ctrl-C deletes the run.")
 @click.option("--driver", is_flag=True, hidden=True, help="In the cluster: apply the stored plan --plan.")
 @click.option("--plan", "plan_sha", default=None, hidden=True, help="The sha256 of the plan the driver applies.")
+@click.option("--schedule", is_flag=True, help="Install the schedules instead: a CronJob per scheduled asset.")
+@click.option("--tick", default=None, hidden=True, metavar="KEY", help="In a CronJob's pod: run KEY's tick.")
+@click.option("--code", default=None, hidden=True, metavar="SHA256", help="With --tick: the code package.")
 @_run_options
 @common
 def push(
-    selection: tuple[str, ...], context: str | None, wait: bool, driver: bool, plan_sha: str | None, namespace: str,
-    image: str | None, store: str | None, secret: str | None, run_id: str | None, force: bool, only: bool,
-    partitions: str | None, max_parallel: int, store_pvc: str | None, project: str | None,
+    selection: tuple[str, ...], context: str | None, wait: bool, driver: bool, plan_sha: str | None, schedule: bool,
+    tick: str | None, code: str | None, namespace: str, image: str | None, store: str | None, secret: str | None,
+    run_id: str | None, force: bool, only: bool, partitions: str | None, max_parallel: int, store_pvc: str | None,
+    project: str | None,
 ) -> int:
-    """Run the stale selection on Kubernetes: one Job per asset, in dependency order."""
+    """Run the stale selection on Kubernetes: one Job per asset, in dependency order.
+
+    With --schedule: create or update a CronJob per scheduled asset in the selection instead.
+    """
     from workbench.kube import push as kube
 
     if driver:
         if not (run_id and store and plan_sha):
             raise click.UsageError("--driver needs --run-id, --store and --plan")
         return kube.run_driver(run_id, store, plan_sha)
+    if tick:
+        from workbench.kube.cronjobs import run_tick
+
+        if not (code and store and image):
+            raise click.UsageError("--tick needs --code, --store and --image")
+        where = kube.Target(namespace, image, store, secret or "workbench-store", None, max_parallel, store_pvc or "")
+        return run_tick(tick, code, where)
     ws = _workspace(project)
     target = kube.target(ws, namespace=namespace, image=image or "", store=store, secret=secret, context=context,
                          max_parallel=max_parallel, pvc=store_pvc)
@@ -575,6 +600,14 @@ def push(
         from workbench.kube.manifests import ManifestError
 
         raise ManifestError("a run needs an image: pass --image IMAGE (or set WORKBENCH_IMAGE)")
+    if schedule:
+        from workbench.kube.client import Cluster
+        from workbench.kube.cronjobs import push_schedules
+
+        cluster = Cluster.connect(target.namespace, target.context)
+        for line in push_schedules(ws, ws.select(" ".join(selection) or None), target, cluster):
+            click.echo(line, err=True)
+        return 0
     expr = " ".join(selection) or None
     return kube.push(ws, expr, target, run_id=run_id, force=force, only=only, partitions=partitions, wait=wait)
 

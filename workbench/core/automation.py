@@ -151,7 +151,8 @@ def schedule_ticks(
     each partition ("" unpartitioned) last ended a run: a tick whose target ran after it is done.
     """
     if handled is None:
-        ticks = ticks_between(schedule, now - timedelta(days=366), now)[-1:]
+        newest = last_tick(schedule, now)
+        ticks = [newest] if newest else []
     else:
         ticks = ticks_between(schedule, handled, now)
     if schedule.catch_up == LATEST:
@@ -232,3 +233,9 @@ def automation_of(
         upcoming = next_tick(spec.schedule, now) if spec.schedule is not None else None
         out[spec.key] = Automation(spec.key, spec.schedule, spec.freshness, tuple(due), late, upcoming)
     return out
+
+
+def last_tick(schedule: Schedule, now: datetime) -> datetime | None:
+    """The newest tick at or before `now` (within a year), UTC."""
+    found = ticks_between(schedule, now - timedelta(days=366), now)
+    return found[-1] if found else None

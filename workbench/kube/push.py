@@ -369,6 +369,13 @@ def run_driver(run_id: str, store_url: str, plan_sha: str) -> int:
     mismatch = remote.environment_mismatch(run.libraries, remote.environment(ws, keys))
     if mismatch:
         raise SelectionError(f"the image {run.image} does not match the laptop: {mismatch}")
+    return drive(ws, run)
+
+
+def drive(ws: Workspace, run: RunSpec) -> int:
+    """Apply `run` from inside the cluster with the pod's account, to the end (see `run_driver`)."""
+    from workbench.kube import remote
+    from workbench.cli import views
 
     def record_failure(unit: str, error: str) -> None:
         remote.record_failure(ws, run.store, run.run_id, unit, error)
