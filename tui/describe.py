@@ -11,6 +11,8 @@ from pathlib import Path
 
 from rich.text import Text
 
+from workbench.core.automation import automation_of, span
+from workbench.core.clock import now
 from workbench.core.graph import AssetGraph
 from workbench.run.leases import Holder
 from workbench.core.records import CheckRecord, Materialization
@@ -51,6 +53,7 @@ def overview(graph: AssetGraph, root: Path, key: str, status: Status | None, hol
     for reason in status.reasons if status else ():
         _row(text, "", ("• ", "dim"), str(reason))
     if isinstance(spec, AssetSpec):
+        _automation(text, spec, status)
         _row(text, "code", short(status.code_version if status else None, 16), (f"  {relative(spec.file, root)}:{spec.line}", "dim"))
     else:
         _row(text, "path", spec.path)
@@ -76,6 +79,19 @@ def overview(graph: AssetGraph, root: Path, key: str, status: Status | None, hol
     _row(text, "downstream", ", ".join(graph.children[key]) or ("none", "dim"))
     text.rstrip()
     return text
+
+
+def _automation(text: Text, spec: AssetSpec, status: Status | None) -> None:
+    """Schedule and freshness: what is due now (judged on the asset's newest run), how late, the next tick."""
+    if spec.schedule is None and spec.freshness is None:
+        return
+    found = automation_of([spec], {spec.key: status} if status else {}, {}, {}, now())[spec.key]
+    if spec.schedule is not None and found.next_tick is not None:
+        due = [("  due: " + t.reason, "yellow") for t in found.due if t.kind == "schedule"]
+        _row(text, "schedule", str(spec.schedule), *due, (f"  next {found.next_tick.astimezone():%Y-%m-%d %H:%M}", "dim"))
+    if spec.freshness is not None:
+        late = ("  overdue by " + span(found.overdue_by), "yellow") if found.overdue_by is not None else ("  on time", "dim")
+        _row(text, "freshness", span(spec.freshness), late)
 
 
 def last_run(record: Materialization | None, checks: Iterable[CheckState] = ()) -> Text:

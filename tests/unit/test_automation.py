@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
@@ -120,3 +121,21 @@ def test_automation_of_says_what_is_due_overdue_and_next() -> None:
     handled = {("orders", SCHEDULE): at("2026-11-20 06:00")}
     again = automation_of([spec], status, {}, handled, at("2026-11-20 07:12") + timedelta(minutes=1))["orders"]
     assert [t.kind for t in again.due] == [FRESHNESS]
+
+
+def test_the_tui_overview_shows_the_schedule_due_overdue_and_next_tick(monkeypatch: pytest.MonkeyPatch) -> None:
+    from workbench.core.graph import AssetGraph
+    from workbench.tui.describe import overview
+
+    @asset(schedule="0 6 * * *", freshness="2h")
+    def orders() -> dict[str, int]:
+        return {}
+
+    spec = orders.__workbench_asset__  # type: ignore[attr-defined]
+    graph = AssetGraph.build([spec])
+    made = _record("orders", at("2026-11-20 05:00"))
+    monkeypatch.setenv("WORKBENCH_NOW", "2026-11-20T07:12:00+00:00")
+    text = overview(graph, Path("/"), "orders", Status("orders", FRESH, (), "c", "d", made, made)).plain
+    next_tick = at("2026-11-21 06:00").astimezone().strftime("%Y-%m-%d %H:%M")  # shown in local time
+    assert f"schedule   0 6 * * *  due: scheduled 06:00  next {next_tick}" in text
+    assert "freshness  2h  overdue by 12m" in text
