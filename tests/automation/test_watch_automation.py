@@ -224,3 +224,25 @@ def test_two_watchers_never_run_one_tick_twice(project: Path, clock: Clock, watc
     assert len(records(project, "orders")) == before + 1
     assert sum("running orders" in line for w in (first, second) for line in w.seen) == 1
     assert len([t for t in ticks(project) if t["key"] == "orders"]) == 1
+
+
+def test_an_observed_source_that_fails_is_one_line_and_exit_3(tmp_path: Path, clock: Clock) -> None:
+    root = tmp_path / "broken"
+    write_files(root, {
+        "pyproject.toml": '[tool.workbench]\nmodules = ["pipeline"]\n',
+        "pipeline.py": """
+            from workbench import asset, source
+
+            def version() -> str:
+                raise ConnectionError("api down")
+
+            feed = source("feed", observe=version)
+
+            @asset
+            def use(feed: str) -> str:
+                return feed
+        """,
+    })  # fmt: skip
+    done = run_wb(root, "status")
+    assert done.returncode == 3
+    assert done.stderr.strip() == "error: source 'feed': version() raised ConnectionError: api down"

@@ -1,8 +1,9 @@
 """The automation half of `wb watch`: schedule ticks, freshness deadlines and observed sources.
 
-Between passes the watcher asks `Automator.wake()` whether anything may have come due; at most
-once per `CHECK` seconds it then judges the project (`Workspace.status`, which also polls the
-observed sources whose poll interval has passed) and runs each due tick. A tick is claimed in the
+Between passes the watcher asks `Automator.due()` (every quarter second) whether the clock has
+reached the next time something may come due: a tick, a freshness deadline, a poll. It then judges
+the project (`Workspace.status`, which also polls the observed sources whose poll interval has
+passed) and runs each due tick. A tick is claimed in the
 store before it runs (`MetadataStore.claim_tick`): of two watchers only the first runs it, and a
 laptop that wakes after many missed ticks runs its catch-up policy once. Times come from the
 clock (`workbench.core.clock`), never from sleeping, so a closed lid or a clock jump is only a
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Automator"]
 
-CHECK = 1.0  # seconds between looks while something may be due (the clock may have jumped meanwhile)
 RETRY = 60.0  # seconds before looking again at a tick that stays due (claimed by another watcher, or failed)
 
 
@@ -67,9 +67,9 @@ class Automator:
             ticks = [t for a in automation.values() for t in a.due]
             ticks += self._source_ticks(ws, status, previous)
             ran = sum(self._run(ws, tick) for tick in self._selected(ws, ticks))
-        except WorkbenchError as exc:
+        except WorkbenchError as exc:  # e.g. an observed source that cannot be looked at: try again later
             self.log("error", f"automation: {exc}")
-            self.next_look = now() + timedelta(seconds=CHECK)
+            self.next_look = now() + timedelta(seconds=RETRY)
             return 0
         # after a run, judge again at once (what ran is no longer due); else at the next deadline
         self.next_look = now() if ran else _next_look(ws, status, automation, ws.metadata.observations())
