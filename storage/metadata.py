@@ -18,16 +18,16 @@ from datetime import datetime
 from pathlib import Path
 
 import duckdb
-
-from workbench.errors import StoreBusyError, StoreError
-from workbench.core.records import (
-    SUCCESS, AliasEvent, CheckRecord, Latest, Materialization, Run, SourceObservation, TickRecord
-)
 from workbench.storage.base import SCHEMA_VERSION
 from workbench.storage.memory import current_aliases
 from workbench.storage.rows import (
     ISO, ALIAS_EVENTS, CHECKS, MATERIALIZATIONS, OBSERVATIONS, RUNS, TICKS, Codec, T, paused_gc
 )
+
+from workbench.core.records import (
+    SUCCESS, AliasEvent, CheckRecord, Latest, Materialization, Run, SourceObservation, TickRecord
+)
+from workbench.errors import StoreBusyError, StoreError
 
 __all__ = ["DuckDBMetadataStore"]
 

@@ -16,11 +16,11 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from workbench.storage.metadata import DuckDBMetadataStore
 
 from tests.conftest import run_wb
 from workbench.core.hashing import file_digest
 from workbench.core.records import Materialization
-from workbench.storage.metadata import DuckDBMetadataStore
 
 HERE = Path(__file__).resolve().parent
 # 3 armed kills at each of 5 points, 6 from outside at random times: 21 trials (a random kill may come too late)

@@ -13,12 +13,12 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from workbench.storage.artifacts import ArtifactStore
+from workbench.storage.metadata import DuckDBMetadataStore
 
 from tests.conftest import run_wb
 from workbench.core.hashing import digest
 from workbench.core.records import SUCCESS, Materialization
-from workbench.storage.artifacts import ArtifactStore
-from workbench.storage.metadata import DuckDBMetadataStore
 from workbench.workspace import Workspace
 
 ASSETS, VERSIONS, WIDTH, BATCH = 100, 100, 10, 500

@@ -15,10 +15,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from workbench.storage.metadata import DuckDBMetadataStore
 
 from tests.conftest import TIMEOUT, WbProcess, run_wb, wait_for
 from workbench.core.records import Materialization
-from workbench.storage.metadata import DuckDBMetadataStore
 
 PIPELINE = """
 from workbench import asset, source

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from workbench.errors import DefinitionError
 from workbench.core.automation import Schedule, as_schedule
 from workbench.core.partitions import Mapping_, Partitions
+from workbench.errors import DefinitionError
 
 KEY_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(/[A-Za-z_][A-Za-z0-9_]*)*")  # used with fullmatch
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
