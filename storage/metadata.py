@@ -20,13 +20,9 @@ from pathlib import Path
 import duckdb
 from workbench.storage.base import SCHEMA_VERSION
 from workbench.storage.memory import current_aliases
-from workbench.storage.rows import (
-    ISO, ALIAS_EVENTS, CHECKS, MATERIALIZATIONS, OBSERVATIONS, RUNS, TICKS, Codec, T, paused_gc
-)
+from workbench.storage.rows import ALIAS_EVENTS, CHECKS, ISO, MATERIALIZATIONS, OBSERVATIONS, RUNS, TICKS, Codec, T, paused_gc
 
-from workbench.core.records import (
-    SUCCESS, AliasEvent, CheckRecord, Latest, Materialization, Run, SourceObservation, TickRecord
-)
+from workbench.core.records import SUCCESS, AliasEvent, CheckRecord, Latest, Materialization, Run, SourceObservation, TickRecord
 from workbench.errors import StoreBusyError, StoreError
 
 __all__ = ["DuckDBMetadataStore"]

@@ -136,7 +136,7 @@ def test_a_cron_tick_runs_the_asset_once(project: Path, clock: Clock, watch: Cal
     assert len(records(project, "orders")) == 2
     [tick] = [t for t in ticks(project) if t["key"] == "orders"]
     assert tick["outcome"] == "success" and tick["due_at"] == "2026-11-20T06:00:00+00:00" and tick["run_id"]
-    assert [r["run_id"] for r in records(project, "orders")][0] == tick["run_id"]
+    assert records(project, "orders")[0]["run_id"] == tick["run_id"]
     assert sum("running orders" in line for line in w.seen) == 1
 
 

@@ -7,9 +7,10 @@ CronJob's template, owned by it). The pod then plans the tick and drives it as `
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import kubernetes_validate
 import pytest

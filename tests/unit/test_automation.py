@@ -9,7 +9,15 @@ import pytest
 
 from workbench import DailyPartitions, Schedule, StaticPartitions, asset, source
 from workbench.core.automation import (
-    FRESHNESS, SCHEDULE, automation_of, closed_partition, next_tick, overdue_by, schedule_ticks, span, ticks_between
+    FRESHNESS,
+    SCHEDULE,
+    automation_of,
+    closed_partition,
+    next_tick,
+    overdue_by,
+    schedule_ticks,
+    span,
+    ticks_between,
 )  # fmt: skip
 from workbench.core.records import Materialization
 from workbench.core.staleness import FRESH, Status
@@ -124,8 +132,9 @@ def test_automation_of_says_what_is_due_overdue_and_next() -> None:
 
 
 def test_the_tui_overview_shows_the_schedule_due_overdue_and_next_tick(monkeypatch: pytest.MonkeyPatch) -> None:
-    from workbench.core.graph import AssetGraph
     from workbench.tui.describe import overview
+
+    from workbench.core.graph import AssetGraph
 
     @asset(schedule="0 6 * * *", freshness="2h")
     def orders() -> dict[str, int]:

@@ -76,8 +76,12 @@ def cron_job(spec: AssetSpec, target: Target, code: str) -> dict[str, Any]:
     return {
         "apiVersion": "batch/v1",
         "kind": "CronJob",
-        "metadata": {"name": name, "namespace": target.namespace, "labels": labels,
-                     "annotations": {"workbench.dev/asset": spec.key}},  # fmt: skip
+        "metadata": {
+            "name": name,
+            "namespace": target.namespace,
+            "labels": labels,
+            "annotations": {"workbench.dev/asset": spec.key},
+        },
         "spec": {
             "schedule": spec.schedule.cron,
             "timeZone": spec.schedule.timezone,

@@ -367,8 +367,8 @@ def run_driver(run_id: str, store_url: str, plan_sha: str) -> int:
 
 def drive(ws: Workspace, run: RunSpec) -> int:
     """Apply `run` from inside the cluster with the pod's account, to the end (see `run_driver`)."""
-    from workbench.kube import remote
     from workbench.cli import views
+    from workbench.kube import remote
 
     def record_failure(unit: str, error: str) -> None:
         remote.record_failure(ws, run.store, run.run_id, unit, error)
