@@ -22,6 +22,7 @@ from workbench.core.automation import SOURCE, Automation, Tick
 from workbench.core.clock import now
 from workbench.core.records import FAILED, SUCCESS, TICK_SKIPPED, TickRecord, utcnow
 from workbench.core.spec import SourceSpec
+from workbench.core.staleness import R_UPSTREAM_CHANGED
 from workbench.errors import WorkbenchError
 
 if TYPE_CHECKING:
@@ -60,12 +61,11 @@ class Automator:
     def run_due(self, ws: Workspace) -> int:
         """Run every tick due now; how many ran. Errors are logged, and looked at again later."""
         try:
-            previous = ws.metadata.observations()
             ws.refresh_partitions()
             status = ws.status()
             automation = ws.automation(status)
             ticks = [t for a in automation.values() for t in a.due]
-            ticks += self._source_ticks(ws, status, previous)
+            ticks += _source_ticks(ws, status)
             ran = sum(self._run(ws, tick) for tick in self._selected(ws, ticks))
         except WorkbenchError as exc:  # e.g. an observed source that cannot be looked at: try again later
             self.log("error", f"automation: {exc}")
@@ -98,18 +98,6 @@ class Automator:
             return ticks
         chosen = set(ws.select(self.selection))
         return [t for t in ticks if t.kind == SOURCE or t.key in chosen]
-
-    def _source_ticks(self, ws: Workspace, status: Mapping[str, Status], previous: Mapping[str, Any]) -> list[Tick]:
-        """A tick per observed source whose version changed since the last stored look."""
-        ticks = []
-        for node in ws.graph.nodes.values():
-            if not (isinstance(node, SourceSpec) and node.observed) or node.key not in previous:
-                continue
-            before, current = previous[node.key], status[node.key].data_version
-            if current != before.data_version:
-                salt = f"{before.observed_at.isoformat()}>{current}"
-                ticks.append(Tick(node.key, "", SOURCE, now(), f"source {node.url or node.key} changed", salt=salt))
-        return ticks
 
     def _run(self, ws: Workspace, tick: Tick) -> bool:
         """Claim `tick` and run what it targets; False when another process claimed it first."""
@@ -157,6 +145,25 @@ def _deadlines(ws: Workspace, status: Mapping[str, Status], automation: Mapping[
             if newest:
                 out[a.key] = max(newest) + timedelta(seconds=a.freshness)
     return out
+
+
+def _source_ticks(ws: Workspace, status: Mapping[str, Status]) -> list[Tick]:
+    """A tick per observed source that assets read at another version than its current one.
+
+    Judged on staleness, not on the last look: a look taken by another command (`wb status`) that
+    stored the new version still makes the readers run. The id names the version and the stale
+    readers' records, so two watchers run it once and a failed run is not retried in a loop.
+    """
+    ticks = []
+    for node in ws.graph.nodes.values():
+        if not (isinstance(node, SourceSpec) and node.observed):
+            continue
+        behind = [st for st in status.values() if any(r.kind == R_UPSTREAM_CHANGED and r.upstream == node.key for r in st.reasons)]
+        if behind:
+            seen = ",".join(sorted(st.record.id for st in behind if st.record is not None))
+            salt = f"{status[node.key].data_version}>{seen}"
+            ticks.append(Tick(node.key, "", SOURCE, now(), f"source {node.url or node.key} changed", salt=salt))
+    return ticks
 
 
 def _outcome(result: Result) -> str:
