@@ -205,7 +205,7 @@ def test_observed_sources_trigger_exactly_their_downstream(
     assert len(records(project, "from_feed")) == counts["from_feed"]
     (project / "data" / "feed_version.txt").write_text("v2")
     clock.set("2026-11-20T05:03:00+00:00")
-    assert status(project)["from_feed"]["reasons"] == ["upstream feed changed"]  # this look stores v2 first
+    status(project)  # a look by another command may store v2 before the watcher looks: it must still run
     w.expect(r"source feed changed: running what reads feed")
     w.expect(r"source feed changed: success")
     assert len(records(project, "from_feed")) == counts["from_feed"] + 1
