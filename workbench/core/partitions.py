@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from workbench.core.clock import now
+from workbench.clock import now
 from workbench.errors import DefinitionError, SelectionError
 
 

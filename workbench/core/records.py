@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from typing import Any
 
-from workbench.core.clock import now
+from workbench.clock import now
 
 RECORD_FORMAT = 1
 SUCCESS = "success"

@@ -12,20 +12,18 @@ within `startingDeadlineSeconds`, once (Kubernetes runs only the newest missed s
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import click
 import yaml
 
+from workbench.clock import now
 from workbench.core.automation import closed_partition, last_tick
-from workbench.core.clock import now
 from workbench.core.hashing import digest
 from workbench.core.spec import AssetSpec
 from workbench.errors import SelectionError
 from workbench.kube.manifests import _DRIVER_RESOURCES, DRIVER_ACCOUNT, RunSpec, _job, rbac
-from workbench.kube.push import Target, drive, plan_for, prepare
+from workbench.kube.push import Notes, Target, drive, plan_for, prepare
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -94,7 +92,7 @@ def cron_job(spec: AssetSpec, target: Target, code: str) -> dict[str, Any]:
     }
 
 
-def upload_code(ws: Workspace, target: Target) -> str:
+def upload_code(ws: Workspace, target: Target, notes: Notes) -> str:
     """Put the project's code package (with every source file) in the shared store; its sha256."""
     from workbench.core.spec import SourceSpec
     from workbench.kube import codepackage
@@ -106,16 +104,17 @@ def upload_code(ws: Workspace, target: Target) -> str:
     files = codepackage.project_files(ws.root, sources, read_settings(ws.root).include)
     sha, archive = codepackage.pack(files, git_info(ws.root, ws.project.config.home))
     if codepackage.upload(ArtifactStore(target.store), sha, archive):
-        click.echo(f"uploaded code package {sha[:12]} ({len(files)} files, {len(archive)} bytes)", err=True)
+        notes.note(f"uploaded code package {sha[:12]} ({len(files)} files, {len(archive)} bytes)")
     return sha
 
 
 def compile_schedules(
-    ws: Workspace, keys: tuple[str, ...], target: Target, out: str | Path, annotations: Mapping[str, str] | None = None
+    ws: Workspace, keys: tuple[str, ...], target: Target, out: str | Path, notes: Notes,
+    annotations: Mapping[str, str] | None = None,
 ) -> list[Path]:
     """Write `rbac.yaml` and `cronjobs.yaml` (apply both); the code package goes to the store."""
     specs = scheduled(ws.graph, keys)  # nothing scheduled: said before anything is uploaded
-    code = upload_code(ws, target)
+    code = upload_code(ws, target, notes)
     jobs = [cron_job(spec, target, code) for spec in specs]
     written = []
     for name, docs in {"rbac.yaml": rbac(target.namespace, annotations), "cronjobs.yaml": jobs}.items():
@@ -126,17 +125,17 @@ def compile_schedules(
     return written
 
 
-def push_schedules(ws: Workspace, keys: tuple[str, ...], target: Target, cluster: Cluster) -> list[str]:
+def push_schedules(ws: Workspace, keys: tuple[str, ...], target: Target, cluster: Cluster, notes: Notes) -> list[str]:
     """Create or update the CronJobs of the scheduled assets among `keys`; what was applied."""
     from workbench.kube.settings import read_settings
 
     specs = scheduled(ws.graph, keys)
     cluster.ensure(rbac(target.namespace, read_settings(ws.root).service_account_annotations))
-    code = upload_code(ws, target)
+    code = upload_code(ws, target, notes)
     return [cluster.apply_cron_job(cron_job(spec, target, code)) for spec in specs]
 
 
-def run_tick(key: str, code: str, target: Target) -> int:
+def run_tick(key: str, code: str, target: Target, notes: Notes) -> int:
     """In the CronJob's pod: plan `key` for the tick that just passed, forced, and drive the plan."""
     from workbench.kube import remote
 
@@ -147,16 +146,14 @@ def run_tick(key: str, code: str, target: Target) -> int:
         raise SelectionError(f"{key!r} is not a scheduled asset in code package {code[:12]}")
     tick = last_tick(spec.schedule, now())
     if tick is None:
-        click.echo(f"{key}: no tick of {spec.schedule} in the last year; nothing to do", err=True)
+        notes.note(f"{key}: no tick of {spec.schedule} in the last year; nothing to do")
         return 0
     partitions = [p for p in closed_partition(spec.partitions, ws.partition_keys.get(key, ()), tick) if p]
     if spec.partitions is not None and not partitions:
-        click.echo(f"{key}: the tick {tick:%Y-%m-%d %H:%M} targets no partition; nothing to do", err=True)
+        notes.note(f"{key}: the tick {tick:%Y-%m-%d %H:%M} targets no partition; nothing to do")
         return 0
     plan, status = plan_for(ws, key, force=True, only=False, partitions=",".join(partitions) or None)
     run_id = f"s{digest(key)[:8]}-{tick:%Y%m%d%H%M}"  # one run per tick: a retried pod finds its plan
-    click.echo(f"{key}: scheduled {tick:%Y-%m-%d %H:%M}{' for ' + ','.join(partitions) if partitions else ''}: "
-               f"run {run_id}", err=True)  # fmt: skip
-    run = prepare(ws, plan, status, target, run_id)
-    sys.stderr.flush()
-    return drive(ws, run)
+    target_text = f" for {','.join(partitions)}" if partitions else ""
+    notes.note(f"{key}: scheduled {tick:%Y-%m-%d %H:%M}{target_text}: run {run_id}")
+    return drive(ws, prepare(ws, plan, status, target, run_id, notes), notes)

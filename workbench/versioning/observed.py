@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from workbench.core.clock import now
+from workbench.clock import now
 from workbench.core.hashing import digest
 from workbench.core.records import SourceObservation
 from workbench.core.spec import SourceSpec

@@ -6,7 +6,7 @@ the project (`Workspace.status`, which also polls the observed sources whose pol
 passed) and runs each due tick. A tick is claimed in the
 store before it runs (`MetadataStore.claim_tick`): of two watchers only the first runs it, and a
 laptop that wakes after many missed ticks runs its catch-up policy once. Times come from the
-clock (`workbench.core.clock`), never from sleeping, so a closed lid or a clock jump is only a
+clock (`workbench.clock`), never from sleeping, so a closed lid or a clock jump is only a
 later look.
 """
 
@@ -18,8 +18,8 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
+from workbench.clock import now
 from workbench.core.automation import SOURCE, Automation, Tick
-from workbench.core.clock import now
 from workbench.core.records import FAILED, SUCCESS, TICK_SKIPPED, TickRecord, utcnow
 from workbench.core.spec import SourceSpec
 from workbench.core.staleness import R_UPSTREAM_CHANGED

@@ -118,12 +118,6 @@ class _PassReporter:
         self.inner.closed()
 
 
-def _default_reporter() -> Reporter:
-    from workbench.cli import views
-
-    return views.reporter(quiet=False, stamp=DATED)
-
-
 class Watcher:
     """Watches one project and keeps `selection` up to date until `stop()` or Ctrl-C."""
 
@@ -134,7 +128,7 @@ class Watcher:
         *,
         jobs: int | None = None,
         log: Log | None = None,
-        reporter: Callable[[], Reporter] = _default_reporter,
+        reporter: Callable[[], Reporter],
         debouncer: Debouncer | None = None,
         restart: Callable[[], NoReturn] | None = None,
         hang_report: float = HANG_REPORT,
@@ -243,7 +237,7 @@ class Watcher:
 
         def load() -> None:
             try:
-                outcome.append(Workspace.open(self.config.root))
+                outcome.append(Workspace.open(self.config.root).recover())
             except BaseException as exc:  # raised again in this thread
                 outcome.append(exc)
 
