@@ -25,7 +25,7 @@ from fsspec.implementations.local import LocalFileSystem
 
 from workbench.core.dynamic import PartitionEvent
 from workbench.core.hashing import digest, file_digest
-from workbench.core.records import AliasEvent, CheckRecord, Materialization
+from workbench.core.records import AliasEvent, CheckRecord, Materialization, TickRecord
 from workbench.errors import StoreError, WorkbenchError
 
 __all__ = ["ArtifactStore", "RecordProblem"]
@@ -217,6 +217,13 @@ class ArtifactStore:
 
     def iter_partition_events(self) -> Iterator[PartitionEvent | RecordProblem]:
         return self._iter_json("partitions", PartitionEvent.from_json)
+
+    def write_tick(self, tick: TickRecord) -> str:
+        """Write an ended automation tick's JSON once; the DuckDB tick table is rebuilt from these."""
+        return self._write_once(self._uri("ticks", tick.key, tick.due_at, tick.id), tick.to_json)
+
+    def iter_ticks(self) -> Iterator[TickRecord | RecordProblem]:
+        return self._iter_json("ticks", TickRecord.from_json)
 
     def check_record_uri(self, result: CheckRecord) -> str:
         """Where `write_check_record` puts the result."""

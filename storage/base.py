@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Protocol
 
-from workbench.core.records import AliasEvent, CheckRecord, Latest, Materialization, Run, SourceObservation
+from workbench.core.records import AliasEvent, CheckRecord, Latest, Materialization, Run, SourceObservation, TickRecord
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 
 class MetadataStore(Protocol):
@@ -66,3 +67,15 @@ class MetadataStore(Protocol):
 
     def check_history(self, asset_key: str, limit: int = 20) -> list[CheckRecord]:
         """Results of the checks of one asset, newest first."""
+
+    def claim_tick(self, tick: TickRecord) -> bool:
+        """Store a tick that is about to run; False (and nothing stored) when its id is stored already."""
+
+    def end_tick(self, tick: TickRecord) -> None:
+        """Replace a claimed tick by its ended form (run id, outcome, end time)."""
+
+    def ticks(self, key: str | None = None, limit: int = 50) -> list[TickRecord]:
+        """Ticks (of one asset or source), newest due first."""
+
+    def newest_ticks(self) -> dict[tuple[str, str], datetime]:
+        """The newest `due_at` per (key, kind)."""

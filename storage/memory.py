@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 
-from workbench.core.records import AliasEvent, CheckRecord, Latest, Materialization, Run, SourceObservation
+from workbench.core.records import AliasEvent, CheckRecord, Latest, Materialization, Run, SourceObservation, TickRecord
 
 __all__ = ["InMemoryMetadataStore"]
 
@@ -30,6 +31,7 @@ class InMemoryMetadataStore:
         self._observations: dict[str, SourceObservation] = {}
         self._alias_events: dict[str, AliasEvent] = {}
         self._checks: dict[str, CheckRecord] = {}
+        self._ticks: dict[str, TickRecord] = {}
 
     def add(self, m: Materialization) -> None:
         self._records.setdefault(m.id, m)
@@ -109,3 +111,19 @@ class InMemoryMetadataStore:
     def check_history(self, asset_key: str, limit: int = 20) -> list[CheckRecord]:
         found = sorted((r for r in self._checks.values() if r.asset_key == asset_key), key=lambda r: (r.ended_at, r.id))
         return found[::-1][: max(limit, 0)]
+
+    def claim_tick(self, tick: TickRecord) -> bool:
+        return self._ticks.setdefault(tick.id, tick) is tick
+
+    def end_tick(self, tick: TickRecord) -> None:
+        self._ticks[tick.id] = tick
+
+    def ticks(self, key: str | None = None, limit: int = 50) -> list[TickRecord]:
+        found = sorted((t for t in self._ticks.values() if key in (None, t.key)), key=lambda t: (t.due_at, t.id))
+        return found[::-1][: max(limit, 0)]
+
+    def newest_ticks(self) -> dict[tuple[str, str], datetime]:
+        newest: dict[tuple[str, str], datetime] = {}
+        for t in self._ticks.values():
+            newest[(t.key, t.kind)] = max(t.due_at, newest.get((t.key, t.kind), t.due_at))
+        return newest

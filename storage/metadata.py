@@ -14,14 +14,15 @@ import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
 from workbench.storage.base import SCHEMA_VERSION
 from workbench.storage.memory import current_aliases
-from workbench.storage.rows import ALIAS_EVENTS, CHECKS, MATERIALIZATIONS, OBSERVATIONS, RUNS, Codec, T, paused_gc
+from workbench.storage.rows import ALIAS_EVENTS, CHECKS, ISO, MATERIALIZATIONS, OBSERVATIONS, RUNS, TICKS, Codec, T, paused_gc
 
-from workbench.core.records import SUCCESS, AliasEvent, CheckRecord, Latest, Materialization, Run, SourceObservation
+from workbench.core.records import SUCCESS, AliasEvent, CheckRecord, Latest, Materialization, Run, SourceObservation, TickRecord
 from workbench.errors import StoreBusyError, StoreError
 
 __all__ = ["DuckDBMetadataStore"]
@@ -101,14 +102,21 @@ class DuckDBMetadataStore:
         return f"DuckDBMetadataStore({str(self.path)!r})"
 
     def add(self, m: Materialization) -> None:
-        # a plain INSERT is ~3 ms faster than INSERT OR IGNORE; a stored id means nothing to do,
-        # any other constraint (NOT NULL, a type) is a bad value and raised
+        self._insert_new(MATERIALIZATIONS, m)
+
+    def _insert_new(self, codec: Codec[T], value: T) -> bool:
+        """Insert one row; False when its id is stored already.
+
+        A plain INSERT is ~3 ms faster than INSERT OR IGNORE; a stored id means nothing to do, any
+        other constraint (NOT NULL, a type) is a bad value and raised."""
         with self._session(write=True) as conn:
             try:
-                conn.execute(_insert("", MATERIALIZATIONS), MATERIALIZATIONS.to_row(m))
+                conn.execute(_insert("", codec), codec.to_row(value))
             except duckdb.ConstraintException as exc:
                 if not _duplicate_key(exc):
                     raise
+                return False
+            return True
 
     def add_many(self, ms: Sequence[Materialization]) -> int:
         unique = {m.id: m for m in reversed(ms)}  # the first record of an id wins
@@ -245,6 +253,23 @@ class DuckDBMetadataStore:
         sql = f"SELECT {CHECKS.projection} FROM {_DB}.check_results WHERE asset_key = ? ORDER BY ended_at DESC, id DESC"
         with self._session() as conn:
             return _read(conn, CHECKS, f"{sql} LIMIT {max(int(limit), 0)}", [asset_key])
+
+    def claim_tick(self, tick: TickRecord) -> bool:
+        return self._insert_new(TICKS, tick)
+
+    def end_tick(self, tick: TickRecord) -> None:
+        with self._session(write=True) as conn:
+            conn.execute(_insert("OR REPLACE", TICKS), TICKS.to_row(tick))
+
+    def ticks(self, key: str | None = None, limit: int = 50) -> list[TickRecord]:
+        sql = f"SELECT {TICKS.projection} FROM {_DB}.ticks WHERE ? IS NULL OR key = ? ORDER BY due_at DESC, id DESC"
+        with self._session() as conn:
+            return _read(conn, TICKS, f"{sql} LIMIT {max(int(limit), 0)}", [key, key])
+
+    def newest_ticks(self) -> dict[tuple[str, str], datetime]:
+        sql = f"SELECT key, kind, strftime(max(due_at), '{ISO}') FROM {_DB}.ticks GROUP BY key, kind"
+        with self._session() as conn:
+            return {(key, kind): datetime.fromisoformat(at) for key, kind, at in conn.execute(sql).fetchall()}
 
     def _materializations(self, sql: str, params: Sequence[object]) -> list[Materialization]:
         with self._session() as conn:

@@ -15,11 +15,11 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from workbench.core.records import AliasEvent, CheckRecord, Materialization, Run, SourceObservation, is_mapping, is_time
+from workbench.core.records import AliasEvent, CheckRecord, Materialization, Run, SourceObservation, TickRecord, is_mapping, is_time
 
 T = TypeVar("T")
 
-_ISO = "%Y-%m-%dT%H:%M:%S.%f+00:00"  # DuckDB renders TIMESTAMPTZ in the session zone, set to UTC
+ISO = "%Y-%m-%dT%H:%M:%S.%f+00:00"  # DuckDB renders TIMESTAMPTZ in the session zone, set to UTC
 _parse_time = datetime.fromisoformat
 _encode = json.JSONEncoder(sort_keys=True, default=str).encode  # json.dumps(**options) builds one per call
 
@@ -73,7 +73,7 @@ class Codec(Generic[T]):
         """The SELECT list whose rows `from_rows` converts."""
         times = {self.names[i] for i in self.time_indexes}
         return ", ".join(
-            f'strftime("{name}", \'{_ISO}\') AS "{name}"' if name in times else f'"{name}"' for name in self.names
+            f'strftime("{name}", \'{ISO}\') AS "{name}"' if name in times else f'"{name}"' for name in self.names
         )
 
     def to_row(self, value: T) -> list[Any]:
@@ -105,3 +105,4 @@ RUNS = Codec.of(Run, "runs")
 OBSERVATIONS = Codec.of(SourceObservation, "source_observations")
 ALIAS_EVENTS = Codec.of(AliasEvent, "alias_events")
 CHECKS = Codec.of(CheckRecord, "check_results")
+TICKS = Codec.of(TickRecord, "ticks")

@@ -29,7 +29,7 @@ from sqlalchemy.schema import CreateIndex, CreateTable
 from sqlmodel import AutoString, Field, SQLModel
 from workbench.storage.base import SCHEMA_VERSION
 
-from workbench.core.records import AliasEvent, BigInt, CheckRecord, Materialization, Run, SourceObservation, is_mapping
+from workbench.core.records import AliasEvent, BigInt, CheckRecord, Materialization, Run, SourceObservation, TickRecord, is_mapping
 
 Step = Callable[[duckdb.DuckDBPyConnection], None]
 
@@ -77,6 +77,7 @@ RUNS = _table(Run, "runs", "run_id")
 SOURCE_OBSERVATIONS = _table(SourceObservation, "source_observations", "key")
 ALIAS_EVENTS = _table(AliasEvent, "alias_events", "id")  # schema version 2
 CHECK_RESULTS = _table(CheckRecord, "check_results", "id", {"ix_check_results_asset": ("asset_key",)})  # version 3
+TICKS = _table(TickRecord, "ticks", "id", {"ix_ticks_key": ("key",)})  # version 7
 
 
 class SchemaMetaRow(SQLModel, table=True):
@@ -89,7 +90,8 @@ class SchemaMetaRow(SQLModel, table=True):
 
 
 TABLES: tuple[Table, ...] = (
-    MATERIALIZATIONS, RUNS, SOURCE_OBSERVATIONS, ALIAS_EVENTS, CHECK_RESULTS, cast(Table, SchemaMetaRow.__table__)  # type: ignore[attr-defined]
+    MATERIALIZATIONS, RUNS, SOURCE_OBSERVATIONS, ALIAS_EVENTS, CHECK_RESULTS, TICKS,
+    cast(Table, SchemaMetaRow.__table__),  # type: ignore[attr-defined]
 )
 
 
@@ -142,10 +144,22 @@ def _add_git_patch(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute("ALTER TABLE materializations ADD COLUMN IF NOT EXISTS git_patch VARCHAR")
 
 
+def _add_ticks(conn: duckdb.DuckDBPyConnection) -> None:
+    """7 -> 8: automation tick history (`wb history --automation`); tolerant: safe to run twice."""
+    found = conn.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND table_name = 'ticks'"
+    ).fetchone()
+    if found and found[0]:
+        return
+    for statement in ddl((TICKS,)):
+        conn.execute(statement)
+
+
 # UPGRADES[i] turns a version-(i + 1) file into version i + 2; a new file gets `ddl()` directly.
 UPGRADES: tuple[Step, ...] = (
     _add_alias_events, _add_check_results, _add_libraries_and_reuse, _add_check_logs, _add_params_and_series,
     _add_git_patch,
+    _add_ticks,
 )
 
 

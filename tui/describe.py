@@ -13,6 +13,8 @@ from rich.text import Text
 from workbench.tui import theme
 from workbench.tui.data import relative
 
+from workbench.clock import now
+from workbench.core.automation import automation_of, span
 from workbench.core.graph import AssetGraph
 from workbench.core.records import CheckRecord, Materialization
 from workbench.core.spec import AssetSpec
@@ -52,6 +54,7 @@ def overview(graph: AssetGraph, root: Path, key: str, status: Status | None, hol
         _row(text, "", ("• ", "dim"), str(reason))
     _row(text, "defined", f"{relative(spec.file, root)}:{spec.line}", ("  e opens it", "dim"))
     if isinstance(spec, AssetSpec):
+        _automation(text, spec, status)
         _row(text, "code", (status.code_version if status else None) or "")
     else:
         _row(text, "path", spec.path)
@@ -78,6 +81,19 @@ def overview(graph: AssetGraph, root: Path, key: str, status: Status | None, hol
     _row(text, "downstream", ", ".join(graph.children[key]) or ("none", "dim"))
     text.rstrip()
     return text
+
+
+def _automation(text: Text, spec: AssetSpec, status: Status | None) -> None:
+    """Schedule and freshness: what is due now (judged on the asset's newest run), how late, the next tick."""
+    if spec.schedule is None and spec.freshness is None:
+        return
+    found = automation_of([spec], {spec.key: status} if status else {}, {}, {}, now())[spec.key]
+    if spec.schedule is not None and found.next_tick is not None:
+        due = [("  due: " + t.reason, "yellow") for t in found.due if t.kind == "schedule"]
+        _row(text, "schedule", str(spec.schedule), *due, (f"  next {found.next_tick.astimezone():%Y-%m-%d %H:%M}", "dim"))
+    if spec.freshness is not None:
+        late = ("  overdue by " + span(found.overdue_by), "yellow") if found.overdue_by is not None else ("  on time", "dim")
+        _row(text, "freshness", span(spec.freshness), late)
 
 
 def last_run(record: Materialization | None, checks: Iterable[CheckState] = ()) -> Text:

@@ -30,6 +30,7 @@ _EXPORTS = {
     "MultiPartitions": "workbench.core.partitions",
     "Dimension": "workbench.core.partitions",
     "add_partitions": "workbench.api",
+    "Schedule": "workbench.core.automation",
     "WorkbenchError": "workbench.errors",
     "log_metric": "workbench.run.context",
     "AssetContext": "workbench.run.context",
@@ -44,6 +45,7 @@ __all__ = sorted([*_EXPORTS, "__version__"])
 
 if TYPE_CHECKING:
     from workbench.api import Result, add_partitions, history, load, materialize
+    from workbench.core.automation import Schedule
     from workbench.core.checks import CheckResult, check
     from workbench.core.graph import AssetGraph
     from workbench.core.partitions import (

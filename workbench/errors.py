@@ -91,3 +91,9 @@ class Cancelled(KubeError):
     """The user interrupted `wb push --wait`; the run's Jobs were deleted."""
 
     exit_code = 130
+
+
+class ObservationError(WorkbenchError):
+    """An observed source could not be looked at: its URL is unreachable or its function raised."""
+
+    exit_code = EXIT_STORE

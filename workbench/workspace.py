@@ -19,6 +19,7 @@ from workbench.errors import SelectionError
 from workbench.project import Project, ProjectConfig, find_project, load_project
 
 if TYPE_CHECKING:
+    from workbench.core.automation import Automation
     from workbench.core.graph import AssetGraph
     from workbench.core.plan import Plan
     from workbench.run.executor import Result
@@ -168,6 +169,20 @@ class Workspace:
         if changed:
             self.metadata.observe(changed)
         return current
+
+    def automation(self, status: Mapping[str, Status]) -> dict[str, Automation]:
+        """What each asset with a schedule or a freshness limit has due now (by key), judged on `status`."""
+        from workbench.clock import now
+        from workbench.core.automation import automation_of
+
+        specs = [s for s in self.graph.assets() if s.schedule is not None or s.freshness is not None]
+        if not specs:
+            return {}
+        return automation_of(specs, status, self.partition_keys, self.metadata.newest_ticks(), now())
+
+    def refresh_partitions(self) -> None:
+        """Forget the partition keys: daily partitions grow with the clock (a long-lived `wb watch`)."""
+        self.__dict__.pop("partition_keys", None)
 
     @cached_property
     def partition_keys(self) -> dict[str, tuple[str, ...]]:

@@ -12,7 +12,8 @@ was compacted gets an ERROR event with code 410 (`watch_budget`: after that many
 a Job deletes the Jobs it owns (ownerReferences) unless the propagation policy is Orphan; a pod's
 log is refused (400) while its container has not started.
 
-Endpoints: POST/GET/DELETE namespaced jobs (`batch/v1`), serviceaccounts, secrets (`v1`) and
+Endpoints: POST/GET/DELETE namespaced jobs and POST/GET/PUT cronjobs (`batch/v1`; no CronJob controller:
+`fire` starts a CronJob's Job as the controller would at a tick), serviceaccounts, secrets (`v1`) and
 roles, rolebindings (`rbac.authorization.k8s.io/v1`); GET pods (list, watch) and pod logs.
 """
 
@@ -38,6 +39,7 @@ _PATH = re.compile(
 )
 KINDS = {
     "jobs": ("batch/v1", "Job"),
+    "cronjobs": ("batch/v1", "CronJob"),
     "pods": ("v1", "Pod"),
     "secrets": ("v1", "Secret"),
     "serviceaccounts": ("v1", "ServiceAccount"),
@@ -56,7 +58,7 @@ REASONS = {
     429: "TooManyRequests",
     500: "InternalError",
 }
-GROUPS = {"jobs": "batch", "roles": "rbac.authorization.k8s.io", "rolebindings": "rbac.authorization.k8s.io"}
+GROUPS = {"jobs": "batch", "cronjobs": "batch", "roles": "rbac.authorization.k8s.io", "rolebindings": "rbac.authorization.k8s.io"}
 MAX_BODY = 3 * 512 * 1024  # etcd's request limit: 1.5 MiB
 MAX_ANNOTATIONS = 256 * 1024
 DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
@@ -121,6 +123,8 @@ def verb(method: str, name: str | None, query: dict[str, str]) -> str:
         return "create"
     if method == "DELETE":
         return "delete"
+    if method == "PUT":
+        return "update"
     if name is not None:
         return "get"
     return "watch" if query.get("watch", "").lower() in ("true", "1") else "list"
@@ -250,6 +254,28 @@ class ApiServer:
             self.kubelet.schedule(namespace, obj["metadata"]["name"])
         return created
 
+    def replace(self, resource: str, namespace: str, name: str, obj: dict[str, Any]) -> dict[str, Any] | None:
+        """PUT: the object's new form (uid and creation time kept); None if there is none."""
+        with self.lock:
+            old = self.objects.get((resource, namespace, name))
+            if old is None:
+                return None
+            obj["metadata"].update(namespace=namespace, uid=old["metadata"]["uid"],
+                                   creationTimestamp=old["metadata"]["creationTimestamp"])  # fmt: skip
+            obj.update(apiVersion=KINDS[resource][0], kind=KINDS[resource][1])
+            return self.put(resource, namespace, obj, "MODIFIED")
+
+    def fire(self, cron_job: str, namespace: str = "default") -> str:
+        """What the CronJob controller does at a tick: a Job from the CronJob's template, owned by it."""
+        cron = self.get("cronjobs", namespace, cron_job)
+        assert cron is not None, f"no CronJob {cron_job}"
+        template = cron["spec"]["jobTemplate"]
+        name = f"{cron_job}-{len(self.created('jobs')) + 1}"
+        owner = {"apiVersion": "batch/v1", "kind": "CronJob", "name": cron_job, "uid": cron["metadata"]["uid"]}
+        meta = {**template.get("metadata", {}), "name": name, "ownerReferences": [owner]}
+        self.create("jobs", namespace, {"metadata": meta, "spec": copy.deepcopy(template["spec"])})
+        return name
+
     def get(self, resource: str, namespace: str, name: str) -> dict[str, Any] | None:
         with self.lock:
             found = self.objects.get((resource, namespace, name))
@@ -322,6 +348,9 @@ def _handler(server: ApiServer) -> type[BaseHTTPRequestHandler]:
         def do_DELETE(self) -> None:
             self._serve("DELETE")
 
+        def do_PUT(self) -> None:
+            self._serve("PUT")
+
         def _serve(self, method: str) -> None:
             url = urlsplit(self.path)
             query = {k: v[-1] for k, v in parse_qs(url.query).items()}
@@ -366,6 +395,11 @@ def _handler(server: ApiServer) -> type[BaseHTTPRequestHandler]:
                     if query.get("watch", "").lower() in ("true", "1")
                     else self._list(res, ns, query)
                 )
+            if method == "PUT" and name is not None:
+                replaced = server.replace(res, ns, name, body)
+                if replaced is None:
+                    return self._json(404, status_doc(404, f'{res} "{name}" not found'))
+                return self._json(200, replaced)
             if method == "DELETE" and name is not None:
                 if not server.delete(res, ns, name, orphan=body.get("propagationPolicy") == "Orphan"):
                     return self._json(404, status_doc(404, f'{res} "{name}" not found'))

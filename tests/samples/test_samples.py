@@ -63,6 +63,9 @@ def test_etl(tmp_path: Path) -> None:
     assert rows["daily_sales"] == 14
     report = run_wb(project, "show", "daily_report").stdout
     assert "# Daily sales report: 2026-01-14" in report and "## Categories today" in report
+    [scheduled] = wb_json(project, "status", "--automation")
+    assert (scheduled["key"], scheduled["schedule"], scheduled["due"]) == ("daily_report", "0 7 * * * Europe/Berlin", False)
+    assert scheduled["next_tick"] is not None and scheduled["last_run"] is not None
 
     # Tomorrow's export arrives: only the order side of the graph reruns, and of the days only the new one.
     subprocess.run([sys.executable, "data/generate.py", "--days", "15"], cwd=project, check=True, capture_output=True)

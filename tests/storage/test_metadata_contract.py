@@ -14,7 +14,7 @@ from workbench.storage.base import MetadataStore
 from workbench.storage.memory import InMemoryMetadataStore
 from workbench.storage.metadata import DuckDBMetadataStore
 
-from workbench.core.records import FAILED, AliasEvent, CheckRecord, Latest, Materialization, Run, SourceObservation
+from workbench.core.records import FAILED, SUCCESS, AliasEvent, CheckRecord, Latest, Materialization, Run, SourceObservation, TickRecord
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=timezone.utc)
 MakeRecord = Callable[..., Materialization]
@@ -29,7 +29,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> MetadataStore:
 
 def test_both_stores_have_the_protocol_signatures() -> None:
     names = [n for n in vars(MetadataStore) if not n.startswith("_")]
-    assert len(names) == 18
+    assert len(names) == 22
     for cls in (InMemoryMetadataStore, DuckDBMetadataStore):
         for name in names:
             assert inspect.signature(getattr(cls, name)) == inspect.signature(getattr(MetadataStore, name)), name
@@ -280,3 +280,19 @@ def test_check_history_is_one_assets_newest_first_with_limit(store: MetadataStor
     assert [r.id for r in store.check_history("a", limit=3)] == ["c4", "c3", "c2"]
     assert [r.id for r in store.check_history("b")] == ["b1"]
     assert store.check_history("a", limit=0) == [] and store.check_history("nope") == []
+
+
+def test_a_tick_is_claimed_once_and_ended_with_its_run(store: MetadataStore) -> None:
+    tick = TickRecord("t1", "orders", "", "schedule", T0, "scheduled 12:00", T0, "pid 1 (watch)")
+    assert store.claim_tick(tick) is True
+    assert store.claim_tick(TickRecord("t1", "orders", "", "schedule", T0, "again", T0, "pid 2 (watch)")) is False
+    assert store.ticks() == [tick]
+    ended = TickRecord("t1", "orders", "", "schedule", T0, "scheduled 12:00", T0, "pid 1 (watch)", "run9", SUCCESS,
+                       T0 + timedelta(seconds=3))  # fmt: skip
+    store.end_tick(ended)
+    later = TickRecord("t2", "daily", "2026-11-01", "schedule", T0 + timedelta(days=1), "s", T0, "pid 1 (watch)")
+    store.claim_tick(later)
+    assert store.ticks() == [later, ended]
+    assert store.ticks("orders") == [ended]
+    assert store.ticks(limit=1) == [later]
+    assert store.newest_ticks() == {("orders", "schedule"): T0, ("daily", "schedule"): T0 + timedelta(days=1)}

@@ -14,7 +14,7 @@ import duckdb
 import pytest
 from workbench.storage.base import SCHEMA_VERSION
 from workbench.storage.metadata import DuckDBMetadataStore
-from workbench.storage.rows import ALIAS_EVENTS, CHECKS, MATERIALIZATIONS, OBSERVATIONS, RUNS
+from workbench.storage.rows import ALIAS_EVENTS, CHECKS, MATERIALIZATIONS, OBSERVATIONS, RUNS, TICKS
 from workbench.storage.schema import TABLES, UPGRADES
 
 from workbench.core.records import Materialization
@@ -54,13 +54,15 @@ def test_first_use_creates_folder_schema_and_version(tmp_path: Path) -> None:
             (str(SCHEMA_VERSION),)
         ]
         tables = {row[0] for row in conn.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-    assert tables == {"materializations", "runs", "source_observations", "alias_events", "check_results", "schema_meta"}
+    assert tables == {
+        "materializations", "runs", "source_observations", "alias_events", "check_results", "ticks", "schema_meta"
+    }
 
 
 def test_sqlmodel_tables_match_the_domain_values() -> None:
     assert len(UPGRADES) == SCHEMA_VERSION - 1
     columns = {table.name: [column.name for column in table.columns] for table in TABLES}
-    for codec in (MATERIALIZATIONS, RUNS, OBSERVATIONS, ALIAS_EVENTS, CHECKS):
+    for codec in (MATERIALIZATIONS, RUNS, OBSERVATIONS, ALIAS_EVENTS, CHECKS, TICKS):
         assert sorted(columns[codec.table]) == sorted(codec.names)
 
 

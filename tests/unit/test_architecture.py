@@ -13,6 +13,7 @@ REPO = Path(__file__).resolve().parents[2]
 LAYERS: list[tuple[str, str, int]] = [
     ("workbench/errors.py", "workbench.errors", 0),
     ("workbench/text.py", "workbench.text", 0),
+    ("workbench/clock.py", "workbench.clock", 0),
     ("workbench/core", "workbench.core", 1),
     ("storage", "workbench.storage", 2),
     ("workbench/versioning", "workbench.versioning", 2),

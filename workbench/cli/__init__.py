@@ -86,11 +86,13 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("selection", nargs=-1)
+@click.option("--automation", is_flag=True, help="List schedules and freshness limits with their last and next runs.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
 @common
-def status(selection: tuple[str, ...], as_json: bool, project: str | None) -> int:
-    """Every asset's state (fresh, stale, missing, failed) and why."""
+def status(selection: tuple[str, ...], automation: bool, as_json: bool, project: str | None) -> int:
+    """Every asset's state (fresh, stale, missing, failed) and why; what is due or overdue, and the next tick."""
     from workbench import present
+    from workbench.cli import automation as shown
     from workbench.cli import views
     from workbench.core.units import units_of
 
@@ -98,7 +100,23 @@ def status(selection: tuple[str, ...], as_json: bool, project: str | None) -> in
     with _lasting():
         states = ws.status()
         keys = ws.select(" ".join(selection) or None, states)
-        rows = [present.asset_row(ws.graph.nodes[k], [states[u] for u in units_of(ws.partition_keys, k)]) for k in keys]
+    found = ws.automation(states)
+    if automation:
+        runs = {k: present.asset_row(ws.graph.nodes[k], [states[u] for u in units_of(ws.partition_keys, k)])["materialized_at"]
+                for k in found}  # fmt: skip
+        ticks = {t.key: t for t in reversed(ws.metadata.ticks(limit=10_000)) if t.key in found}
+        rows = shown.schedule_rows({k: a for k, a in found.items() if k in keys}, runs, ticks)
+        if as_json:
+            _emit_json(rows)
+        else:
+            shown.print_schedules(rows)
+        return 0
+    with _lasting():
+        rows = [
+            {**present.asset_row(ws.graph.nodes[k], [states[u] for u in units_of(ws.partition_keys, k)]),
+             **shown.status_fields(found.get(k))}
+            for k in keys
+        ]  # fmt: skip
     for row in rows:
         if row["key"] in ws.unmatched:
             row["unmatched"] = ws.unmatched[row["key"]]
@@ -106,7 +124,7 @@ def status(selection: tuple[str, ...], as_json: bool, project: str | None) -> in
     if as_json:
         _emit_json(rows)
     else:
-        views.print_status(rows)
+        views.print_status(rows, shown.automation_note if found else None)
     return 0
 
 
@@ -253,15 +271,17 @@ def why(key: str, as_json: bool, project: str | None) -> int:
 @click.option("--sort", "sort_by", default=None, metavar="METRIC", help="Order by a metric (or a param, or a column).")
 @click.option("--desc", is_flag=True, help="With --sort: highest first.")
 @click.option("--metric", default=None, metavar="NAME", help="Show the steps of metric NAME as a sparkline per version.")
+@click.option("--automation", is_flag=True, help="The automation ticks instead: when due, why, run id, outcome.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
 @common
 def history(
-    selection: tuple[str, ...], limit: int, sort_by: str | None, desc: bool, metric: str | None, as_json: bool,
-    project: str | None,
+    selection: tuple[str, ...], limit: int, sort_by: str | None, desc: bool, metric: str | None, automation: bool,
+    as_json: bool, project: str | None,
 ) -> int:
     """Every materialization of the selected assets: time, versions, git commit, params, metrics.
 
     One asset gets its own table; several (or --sort) one table with a row per version.
+    With --automation: the schedule, freshness and source ticks `wb watch` ran, newest first.
     """
     from workbench import present
     from workbench.api import versions
@@ -271,6 +291,16 @@ def history(
     ws = _workspace(project)
     expr = " ".join(selection) or None
     keys = ws.select(expr)
+    if automation:
+        from workbench.cli import automation as rendering
+
+        chosen = set(keys) if expr else None
+        ticks = [t for t in ws.metadata.ticks(limit=10_000) if chosen is None or t.key in chosen][:limit]
+        if as_json:
+            _emit_json([rendering.tick_json(t) for t in ticks])
+        else:
+            rendering.print_ticks(ticks)
+        return 0
     single = len(keys) == 1 and sort_by is None
     records = versions(ws, expr, limit=None if sort_by else limit)
     if sort_by is not None:
@@ -620,17 +650,19 @@ def run_asset_command(
 @click.argument("selection", nargs=-1)
 @click.option("--output", "-o", "out", required=True, type=click.Path(file_okay=False),
               help="Directory for the YAML manifests.")
+@click.option("--automation", is_flag=True, help="The schedules instead: one CronJob per scheduled asset.")
 @_run_options
 @common
 def compile_command(
-    selection: tuple[str, ...], out: str, namespace: str, image: str | None, store: str | None, secret: str | None,
-    run_id: str | None, force: bool, only: bool, partitions: str | None, max_parallel: int, store_pvc: str | None,
-    project: str | None,
+    selection: tuple[str, ...], out: str, automation: bool, namespace: str, image: str | None, store: str | None,
+    secret: str | None, run_id: str | None, force: bool, only: bool, partitions: str | None, max_parallel: int,
+    store_pvc: str | None, project: str | None,
 ) -> int:
     """Write the Kubernetes manifests (YAML) for the stale selection instead of applying them.
 
     The code package and the plan go to the store; apply rbac.yaml and driver.yaml to start the
-    run. review/ holds the asset Jobs the driver will create, suspended, for review.
+    run. review/ holds the asset Jobs the driver will create, suspended, for review. With
+    --automation: rbac.yaml and cronjobs.yaml, a CronJob per scheduled asset in the selection.
     """
     from workbench.cli import views
     from workbench.kube import push as kube
@@ -638,6 +670,16 @@ def compile_command(
     ws = _workspace(project)
     target = kube.target(ws, namespace=namespace, image=image or "workbench:latest", store=store, secret=secret,
                          max_parallel=max_parallel, pvc=store_pvc)
+    if automation:
+        from workbench.kube.cronjobs import compile_schedules
+        from workbench.kube.settings import read_settings
+
+        keys = ws.select(" ".join(selection) or None)
+        annotations = read_settings(ws.root).service_account_annotations
+        for path in compile_schedules(ws, keys, target, out, views.PushNotes(), annotations):
+            click.echo(str(path))
+        click.echo(f"install the schedules with: kubectl apply -n {namespace} -f {out}", err=True)
+        return 0
     plan, status = kube.plan_for(ws, " ".join(selection) or None, force=force, only=only, partitions=partitions)
     if plan.empty:
         click.echo(f"nothing to compile: {len(plan.fresh)} asset(s) fresh", err=True)
@@ -659,14 +701,21 @@ def compile_command(
 @click.option("--wait", is_flag=True, help="Stream progress and pod logs until the run ends; Ctrl-C deletes the run.")
 @click.option("--driver", is_flag=True, hidden=True, help="In the cluster: apply the stored plan --plan.")
 @click.option("--plan", "plan_sha", default=None, hidden=True, help="The sha256 of the plan the driver applies.")
+@click.option("--schedule", is_flag=True, help="Install the schedules instead: a CronJob per scheduled asset.")
+@click.option("--tick", default=None, hidden=True, metavar="KEY", help="In a CronJob's pod: run KEY's tick.")
+@click.option("--code", default=None, hidden=True, metavar="SHA256", help="With --tick: the code package.")
 @_run_options
 @common
 def push(
-    selection: tuple[str, ...], context: str | None, wait: bool, driver: bool, plan_sha: str | None, namespace: str,
-    image: str | None, store: str | None, secret: str | None, run_id: str | None, force: bool, only: bool,
-    partitions: str | None, max_parallel: int, store_pvc: str | None, project: str | None,
+    selection: tuple[str, ...], context: str | None, wait: bool, driver: bool, plan_sha: str | None, schedule: bool,
+    tick: str | None, code: str | None, namespace: str, image: str | None, store: str | None, secret: str | None,
+    run_id: str | None, force: bool, only: bool, partitions: str | None, max_parallel: int, store_pvc: str | None,
+    project: str | None,
 ) -> int:
-    """Run the stale selection on Kubernetes: one Job per asset, in dependency order."""
+    """Run the stale selection on Kubernetes: one Job per asset, in dependency order.
+
+    With --schedule: create or update a CronJob per scheduled asset in the selection instead.
+    """
     from workbench.cli import views
     from workbench.kube import push as kube
 
@@ -674,12 +723,27 @@ def push(
         if not (run_id and store and plan_sha):
             raise click.UsageError("--driver needs --run-id, --store and --plan")
         return kube.run_driver(run_id, store, plan_sha, views.PushNotes())
+    if tick:
+        from workbench.kube.cronjobs import run_tick
+
+        if not (code and store and image):
+            raise click.UsageError("--tick needs --code, --store and --image")
+        where = kube.Target(namespace, image, store, secret or "workbench-store", None, max_parallel, store_pvc or "")
+        return run_tick(tick, code, where, views.PushNotes())
     ws = _workspace(project)
     target = kube.target(ws, namespace=namespace, image=image or "", store=store, secret=secret, context=context,
                          max_parallel=max_parallel, pvc=store_pvc)
     if not target.image and not run_id:
 
         raise ManifestError("a run needs an image: pass --image IMAGE (or set WORKBENCH_IMAGE)")
+    if schedule:
+        from workbench.kube.client import Cluster
+        from workbench.kube.cronjobs import push_schedules
+
+        cluster = Cluster.connect(target.namespace, target.context)
+        for line in push_schedules(ws, ws.select(" ".join(selection) or None), target, cluster, views.PushNotes()):
+            click.echo(line, err=True)
+        return 0
     expr = " ".join(selection) or None
     notes = views.PushNotes()
     return kube.push(ws, expr, target, run_id=run_id, force=force, only=only, partitions=partitions, wait=wait, notes=notes)

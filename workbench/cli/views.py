@@ -45,8 +45,9 @@ def _t(value: object, style: str = "") -> Text:
     return Text("" if value is None else terminal_safe(str(value)), style=style)
 
 
-def print_status(rows: list[dict[str, Any]]) -> None:
-    """The status table as aligned plain text (rich's table layout costs ~0.3 ms a row: 3 s at 10k)."""
+def print_status(rows: list[dict[str, Any]], automation: Callable[[Mapping[str, Any]], str] | None = None) -> None:
+    """The status table as aligned plain text (rich's table layout costs ~0.3 ms a row: 3 s at 10k);
+    `automation` (when the project has any) fills a column of what is due."""
     lines = [
         (
             (terminal_safe(row["key"]), "dim" if row["kind"] == "source" else ""),
@@ -54,10 +55,12 @@ def print_status(rows: list[dict[str, Any]]) -> None:
             (terminal_safe("; ".join(row["reasons"] + check_notes(row))), ""),
             (short(row["data_version"]), "dim"),
             ((row["materialized_at"] or "")[:19].replace("T", " "), "dim"),
+            *(((automation(row), "yellow" if row.get("due") or row.get("overdue") else "dim"),) if automation else ()),
         )
         for row in rows
     ]
-    header = tuple((name, "bold") for name in ("asset", "state", "why", "data version", "materialized"))
+    names = ("asset", "state", "why", "data version", "materialized", *(("automation",) if automation else ()))
+    header = tuple((name, "bold") for name in names)
     counts: dict[str, int] = {}
     for row in rows:
         counts[row["state"]] = counts.get(row["state"], 0) + 1

@@ -12,9 +12,10 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 from typing import Any
 
+from workbench.clock import now
 from workbench.errors import DefinitionError, SelectionError
 
 
@@ -47,7 +48,7 @@ class DailyPartitions:
 
     def keys(self) -> tuple[str, ...]:
         first = _day(self.start, "DailyPartitions")
-        last = _day(self.end, "DailyPartitions") if self.end else datetime.now(timezone.utc).date()
+        last = _day(self.end, "DailyPartitions") if self.end else now().date()
         return tuple((first + timedelta(days=i)).isoformat() for i in range((last - first).days + 1))
 
 

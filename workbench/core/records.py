@@ -15,6 +15,8 @@ from typing import Annotated, Any, TypeVar
 import msgspec
 from msgspec import Meta
 
+from workbench.clock import now
+
 RECORD_FORMAT = 1
 SUCCESS = "success"
 FAILED = "failed"
@@ -22,7 +24,7 @@ TRIGGERS = frozenset({"cli", "watch", "tui", "push", "api"})
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return now()
 
 
 # Field types with the bounds a record must keep to (checked when a record is read: `from_json`).
@@ -214,7 +216,41 @@ class CheckRecord:
         return _decode(text, cls, "check record")
 
 
+TICK_RUNNING, TICK_SKIPPED = "running", "skipped"  # besides SUCCESS and FAILED
+
+
+@dataclass(frozen=True, slots=True)
+class TickRecord:
+    """One automation tick: when it was due, what it ran (a run id) and how that ended.
+
+    Its id is the tick's (`workbench.core.automation.Tick.id`), so the first process to store it
+    is the one that runs it: two watchers never run one tick twice.
+    """
+
+    id: str
+    key: str  # the asset (for a source change: the source)
+    partition: str
+    kind: str  # schedule, freshness or source
+    due_at: datetime
+    reason: str
+    claimed_at: datetime
+    claimed_by: str  # "pid 4242 (watch)"
+    run_id: str = ""
+    outcome: str = TICK_RUNNING  # running, success, failed or skipped
+    ended_at: datetime | None = None
+
+    def to_json(self) -> str:
+        doc = {f.name: getattr(self, f.name) for f in fields(self)}
+        for name in ("due_at", "claimed_at", "ended_at"):
+            doc[name] = doc[name].isoformat() if doc[name] else None
+        return json.dumps(doc, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> TickRecord:
+        return _decode(text, cls, "automation tick")
+
+
 _TIME_FIELDS: dict[type, tuple[str, ...]] = {
     kind: tuple(f.name for f in fields(kind) if is_time(f))
-    for kind in (Materialization, AliasEvent, CheckRecord)
+    for kind in (Materialization, AliasEvent, CheckRecord, TickRecord)
 }

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from workbench.core.automation import Schedule, as_schedule
 from workbench.core.partitions import Grid, Mapping_, MultiPartitions, Partitions
 from workbench.errors import DefinitionError
 
@@ -72,6 +73,8 @@ class AssetSpec:
     timeout: int | None = None  # seconds a run may take (locally, and Kubernetes activeDeadlineSeconds)
     k8s: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # merged into its Job: container/pod/job
     hparams: Mapping[str, Any] = field(default_factory=dict)  # `params=`: hyperparameters, part of the version
+    schedule: Schedule | None = None  # due at each cron tick (`wb watch`, CronJobs)
+    freshness: float | None = None  # seconds: `overdue` when the newest materialization is older
     file: str = ""
     line: int = 0
 
@@ -86,7 +89,9 @@ class AssetSpec:
 
 @dataclass(frozen=True, slots=True)
 class SourceSpec:
-    """An external file or folder (glob allowed) whose data version is its content hash.
+    """An external file or folder (glob allowed) whose data version is its content hash; or an
+    observed source: an fsspec `url` (versioned by its ETag, size and time) or an `observe`
+    function returning a version string, looked at every `poll` seconds.
 
     A partitioned source has a path template (`data/orders/{date}.csv`): one file per partition."""
 
@@ -98,6 +103,20 @@ class SourceSpec:
     description: str = ""
     file: str = ""
     line: int = 0
+    url: str = ""
+    observe: Callable[[], str] | None = None
+    poll: float = 60.0
+
+    @property
+    def observed(self) -> bool:
+        return bool(self.url) or self.observe is not None
+
+    @property
+    def shown(self) -> str:
+        """What the source stands for, in messages: its path, URL or function."""
+        if self.observe is not None:
+            return f"{getattr(self.observe, '__qualname__', 'function')}()"
+        return self.url or self.path
 
     @property
     def kind(self) -> str:
@@ -190,6 +209,8 @@ def asset(
     timeout: float | str | None = None,
     k8s: Mapping[str, Mapping[str, Any]] | None = None,
     params: Mapping[str, Any] | None = None,
+    schedule: str | Schedule | None = None,
+    freshness: float | str | None = None,
 ) -> Any:
     """Declare a function as an asset. Usable bare (`@asset`) or with options."""
 
@@ -231,6 +252,8 @@ def asset(
             timeout=None if timeout is None else parse_duration(timeout, f"asset {key!r} at {where}: timeout="),
             k8s={part: dict(v) for part, v in (k8s or {}).items()},
             hparams=check_params(params, f"asset {key!r} at {where}") if params else {},
+            schedule=as_schedule(schedule, f"asset {key!r} at {where}"),
+            freshness=None if freshness is None else parse_duration(freshness, f"asset {key!r} at {where}: freshness="),
             file=code.co_filename,
             line=code.co_firstlineno,
         )
@@ -242,30 +265,45 @@ def asset(
 
 def source(
     name: str,
-    path: str | Path,
+    path: str | Path | None = None,
     *,
+    url: str | None = None,
+    observe: Callable[[], str] | None = None,
+    poll: float | str = 60,
     group: str = "sources",
     tags: Mapping[str, str] | None = None,
     description: str = "",
     partitions: Partitions | None = None,
 ) -> SourceSpec:
-    """Declare an external file, folder or glob; paths are relative to the project root.
+    """Declare an external file, folder or glob (relative to the project root), or an observed
+    source: an fsspec `url` or an `observe` function, looked at every `poll` (default a minute).
 
     With `partitions=`, `path` is a template with one `{placeholder}` per dimension (named after
     the dimensions of a `MultiPartitions`): `data/orders/{date}.csv` is one file per partition."""
     file, line = _caller_location()
     key = check_key(name, f"{file}:{line}")
+    if sum(x is not None for x in (path, url, observe)) != 1:
+        raise DefinitionError(f"source {key!r} at {file}:{line}: give exactly one of path=, url= or observe=")
+    if observe is not None and not callable(observe):
+        raise DefinitionError(f"source {key!r} at {file}:{line}: observe= takes a function returning a version string")
+    if url is not None and (not isinstance(url, str) or "://" not in url):
+        raise DefinitionError(f"source {key!r} at {file}:{line}: url= takes an fsspec URL (s3://, gs://, https://, file://)")
     if partitions is not None:
+        if path is None:
+            raise DefinitionError(f"source {key!r} at {file}:{line}: a partitioned source needs a path template")
         check_template(str(path), partitions, f"source {key!r} at {file}:{line}")
     return SourceSpec(
         key=key,
-        path=str(path),
+        path="" if path is None else str(path),
         partitions=partitions,
         group=group,
         tags=dict(tags or {}),
         description=description,
         file=file,
         line=line,
+        url=url or "",
+        observe=observe,
+        poll=float(parse_duration(poll, f"source {key!r} at {file}:{line}: poll=")),
     )
 
 

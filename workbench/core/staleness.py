@@ -266,7 +266,7 @@ def compute_status(
         if graph.is_source(key):
             for partition in keys.get(key) or ("",):
                 unit = unit_id(key, partition)
-                out[unit] = source_status(key, sources.get(unit), getattr(spec, "path", ""), partition)
+                out[unit] = source_status(key, sources.get(unit), getattr(spec, "shown", ""), partition)
             continue
         if spec.partitions is not None and not keys.get(key):  # a dynamic set with no key yet: nothing to run
             out[key] = Status(key, MISSING, (no_partitions(spec.partitions),), code_versions[key], None)

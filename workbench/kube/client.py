@@ -126,6 +126,18 @@ class Cluster:
         )
         return found
 
+    def apply_cron_job(self, doc: dict[str, Any]) -> str:
+        """Create the CronJob, or replace the one of that name; `CronJob/name created|updated`."""
+        kind, name = doc["kind"], doc["metadata"]["name"]
+        found = self.read(kind, name)
+        if found is None:
+            self.create(doc)
+            return f"{kind}/{name} created"
+        version = found["metadata"].get("resourceVersion")
+        body = {**doc, "metadata": {**doc["metadata"], "resourceVersion": version}}
+        self._raw(f"replacing {kind} {name} in {self.where}", self.batch.replace_namespaced_cron_job, name, self.namespace, body)
+        return f"{kind}/{name} updated"
+
     def ensure(self, docs: list[dict[str, Any]]) -> list[str]:
         """Create the objects that do not exist yet; returns what was created."""
         created = []
@@ -225,6 +237,7 @@ class Cluster:
         """(create, read) for the kinds the backend manages."""
         table = {
             "Job": (self.batch.create_namespaced_job, self.batch.read_namespaced_job),
+            "CronJob": (self.batch.create_namespaced_cron_job, self.batch.read_namespaced_cron_job),
             "ServiceAccount": (self.core.create_namespaced_service_account, self.core.read_namespaced_service_account),
             "Role": (self.rbac.create_namespaced_role, self.rbac.read_namespaced_role),
             "RoleBinding": (self.rbac.create_namespaced_role_binding, self.rbac.read_namespaced_role_binding),

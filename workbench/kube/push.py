@@ -368,6 +368,12 @@ def run_driver(run_id: str, store_url: str, plan_sha: str, notes: Notes) -> int:
     mismatch = remote.environment_mismatch(run.libraries, remote.environment(ws, keys))
     if mismatch:
         raise SelectionError(f"the image {run.image} does not match the laptop: {mismatch}")
+    return drive(ws, run, notes)
+
+
+def drive(ws: Workspace, run: RunSpec, notes: Notes) -> int:
+    """Apply `run` from inside the cluster with the pod's account, to the end (see `run_driver`)."""
+    from workbench.kube import remote
 
     def record_failure(unit: str, error: str) -> None:
         remote.record_failure(ws, run.store, run.run_id, unit, error)

@@ -53,13 +53,15 @@ class Indexed:
     records: int = 0
     checks: int = 0
     aliases: int = 0
+    ticks: int = 0
 
     @property
     def total(self) -> int:
-        return self.records + self.checks + self.aliases
+        return self.records + self.checks + self.aliases + self.ticks
 
     def __str__(self) -> str:
-        return f"{self.records} record(s), {self.checks} check result(s) and {self.aliases} alias event(s)"
+        ticks = f", {self.ticks} automation tick(s)" if self.ticks else ""
+        return f"{self.records} record(s), {self.checks} check result(s){ticks} and {self.aliases} alias event(s)"
 
 
 def _stores(config: ProjectConfig) -> tuple[ArtifactStore, DuckDBMetadataStore]:
@@ -128,7 +130,11 @@ def index_store(
 def _index(artifacts: ArtifactStore, metadata: DuckDBMetadataStore, records: list[Materialization], report: Report) -> Indexed:
     aliases = _readable(artifacts.iter_alias_events(), "alias event", report)
     checks = _readable(artifacts.iter_check_records(), "check result", report)
-    return Indexed(metadata.add_many(records), metadata.add_check_results(checks), metadata.add_alias_events(aliases))
+    ticks = _readable(artifacts.iter_ticks(), "automation tick", report)
+    return Indexed(
+        metadata.add_many(records), metadata.add_check_results(checks), metadata.add_alias_events(aliases),
+        sum(metadata.claim_tick(t) for t in ticks),
+    )
 
 
 def catch_up(artifacts: ArtifactStore, metadata: DuckDBMetadataStore) -> tuple[Indexed, int]:

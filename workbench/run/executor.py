@@ -39,8 +39,8 @@ from workbench.core.staleness import FAILED as STATE_FAILED
 from workbench.core.units import unit_inputs, unit_parents
 from workbench.errors import WorkbenchError
 from workbench.run import interrupts
-from workbench.run.handoff import Handoff
 from workbench.run.budget import CpuBudget
+from workbench.run.handoff import Handoff
 from workbench.run.leases import Lease, Leases, RunJournal, store_lock
 from workbench.run.reporting import BLOCKED, CHECKED, FAILED, FRESH, MATERIALIZED, RETRY, Reporter
 from workbench.run.runner import RunContext, attempt, restore, run_asset, run_checks, versions_read

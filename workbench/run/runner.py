@@ -317,7 +317,10 @@ def _load_input(
     if isinstance(node, SourceSpec):
         where = source_location(node, ctx.root, status.partition)
         if status.data_version is None:
-            raise InputError(f"source {status.unit!r} has no file at {where.relative_to(ctx.root).as_posix()}")
+            missing = node.shown if node.observed else where.relative_to(ctx.root).as_posix()
+            raise InputError(f"source {status.unit!r} has no file at {missing}")
+        if node.observed:  # a URL is handed in as text; a function's source as its version
+            return node.url or status.data_version
         return serializers.read_source(where, annotation, connection)
     record = status.record
     if record is None or record.artifact_uri is None or record.serializer is None:

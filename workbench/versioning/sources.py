@@ -20,7 +20,9 @@ RACY_NS = 2_000_000_000  # file-system clocks tick coarsely: trust only stamps o
 
 def source_files(spec: SourceSpec, root: Path) -> list[Path]:
     """The files a source stands for: one file, every file under a folder, or a glob's matches (a
-    partitioned source's template is a glob with `*` for each placeholder)."""
+    partitioned source's template is a glob with `*` for each placeholder; none for an observed source)."""
+    if spec.observed:
+        return []
     pattern = source_pattern(spec)
     path = root / pattern
     if any(c in pattern for c in GLOB_CHARS):
@@ -84,6 +86,10 @@ def observe(spec: SourceSpec, root: Path, previous: SourceObservation | None) ->
     stamp within `RACY_NS` of the moment it was hashed is not trusted (a write in the same clock
     tick keeps it), so such a source is hashed again until its stamp is old enough.
     """
+    if spec.observed:
+        from workbench.versioning.observed import observe_observed
+
+        return observe_observed(spec, previous)
     return _observe_files(spec.key, spec.path, source_files(spec, root), root, previous)
 
 

@@ -58,15 +58,22 @@ class Debouncer:
             self._pending.clear()
             return batch
 
-    def wait(self) -> frozenset[str]:
-        """Block until a batch is due and return it; an empty batch once `close()` was called."""
+    def wait(self, alarm: Callable[[], bool] | None = None) -> frozenset[str]:
+        """Block until a batch is due and return it; an empty batch once `close()` was called, or
+        when `alarm()` (asked between waits of at most `WAKE` seconds) says something else is due."""
         with self._cond:
             while not self._closed:
                 delay = self.due_in()
                 if delay == 0.0:
                     return self.take()
+                if alarm is not None and alarm():
+                    return frozenset()
                 self._cond.wait(WAKE if delay is None else min(delay, WAKE))
             return frozenset()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     def close(self) -> None:
         """Wake `wait()` for good (from any thread)."""

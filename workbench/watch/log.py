@@ -15,7 +15,7 @@ from typing import Any, TextIO
 __all__ = ["DATED", "WatchLog"]
 
 DATED = "%Y-%m-%d %H:%M:%S"
-CHATTY = frozenset({"watching", "pass", "stale", "queued"})  # left out of the terminal by --quiet
+CHATTY = frozenset({"watching", "pass", "stale", "queued", "next"})  # left out of the terminal by --quiet
 FILE_ONLY = frozenset({"asset"})  # the run's reporter already shows these on the terminal
 
 

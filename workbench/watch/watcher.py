@@ -48,6 +48,7 @@ from workbench.errors import WorkbenchError
 from workbench.project import ProjectConfig, find_project, is_project_file
 from workbench.versioning import loader
 from workbench.versioning.sources import source_pattern
+from workbench.watch.automation import Automator
 from workbench.watch.debounce import WAKE, Debouncer
 from workbench.watch.log import DATED, WatchLog
 from workbench.watch.rules import PathRules, watch_targets
@@ -144,6 +145,8 @@ class Watcher:
         self.watches: dict[tuple[Path, bool, int], ObservedWatch] = {}
         self.passes = 0
         self.keys: frozenset[str] | None = None  # the graph's keys at the last load
+        self.automator = Automator(self.log, reporter, selection, jobs)
+        self.workspace: Workspace | None = None  # the last loaded definitions, for schedules and freshness
 
     def run(self) -> None:
         """Bring the selection up to date, then one pass per batch of changes.
@@ -156,8 +159,14 @@ class Watcher:
             self._check_selection()
             self.log("watching", f"watching {self.config.root} (selection: {self.selection or 'all'}); Ctrl-C stops")
             self._pass(frozenset())
-            while changed := self.debouncer.wait():
-                self._pass(self._settled(changed))
+            while True:
+                changed = self.debouncer.wait(self.automator.due)
+                if changed:
+                    self._pass(self._settled(changed))
+                elif self.debouncer.closed:
+                    break
+                elif self.workspace is not None:
+                    self._automate(self.workspace)
         except KeyboardInterrupt:
             self.log("stopped", "stopped")
         finally:
@@ -192,6 +201,7 @@ class Watcher:
         what = f"changed {self._describe(changed)}" if changed else "start"
         self.log("pass", f"pass {self.passes}: {what}", n=self.passes, changed=self._relative(changed))
         try:
+            self.workspace = None
             ws = self._load()
             self._follow(ws)
             result = ws.materialize(
@@ -201,12 +211,22 @@ class Watcher:
             self.log("error", f"error: {exc}", n=self.passes)
             self.log("failed", f"pass {self.passes} failed; still watching: save a fix to continue", n=self.passes)
             return
+        self.workspace = ws
+        self.automator.plan_next(ws)
         queued = self.debouncer.pending
         seconds = time.perf_counter() - started
         self.log("done", f"pass {self.passes} done in {seconds:.2f}s: {_summary(result)}", n=self.passes,
                  seconds=round(seconds, 3), **_counts(result))  # fmt: skip
         if queued:
             self.log("queued", f"queued: {queued} change(s) arrived during the pass; one more pass follows", changes=queued)
+
+    def _automate(self, ws: Workspace) -> None:
+        """Run what schedules, freshness limits and observed sources make due (`Automator`)."""
+        try:
+            self.automator.run_due(ws)
+        except KeyboardInterrupt:
+            self.log("interrupted", "interrupted an automated run")
+            raise
 
     def _load(self) -> Workspace:
         """`Workspace.open` in a thread of its own, watched from this one.
@@ -279,7 +299,7 @@ class Watcher:
         if self.keys is not None and (gone := sorted(self.keys - keys)):
             self.log("removed", f"left the graph: {', '.join(gone)}", assets=gone)
         self.keys = keys
-        sources = [source_pattern(n) for n in ws.graph.nodes.values() if isinstance(n, SourceSpec)]
+        sources = [source_pattern(n) for n in ws.graph.nodes.values() if isinstance(n, SourceSpec) and not n.observed]
         rules = PathRules.of(self.config, sources)
         root = self.config.root
         self._watch(watch_targets(root, _module_files(root), _packages(self.config), rules.sources))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from workbench import Output, asset
+from workbench import Output, Schedule, asset
 
 if TYPE_CHECKING:  # annotations only: imported lazily so that `wb status` stays fast
     import polars as pl
@@ -17,7 +17,10 @@ def change(now: float, before: float | None) -> str:
     return f"{(now - before) / before:+.1%}" if before else "n/a"
 
 
-@asset(group="reports", tags={"layer": "report", "owner": "analytics", "sla": "daily"}, io="bytes")
+MORNING = Schedule("0 7 * * *", timezone="Europe/Berlin")  # the report, every morning at 07:00 Berlin time
+
+
+@asset(group="reports", tags={"layer": "report", "owner": "analytics", "sla": "daily"}, io="bytes", schedule=MORNING)
 def daily_report(daily_sales: pl.DataFrame, category_sales: pl.DataFrame) -> bytes:
     """The latest day's KPIs against the previous days' average, its top categories, and the trend."""
     import polars as pl
