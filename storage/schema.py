@@ -138,8 +138,13 @@ class SchemaMetaRow(SQLModel, table=True):
     value: str
 
 
+def _table(model: type[SQLModel]) -> Table:
+    """The table of a `table=True` model."""
+    return SQLModel.metadata.tables[str(model.__tablename__)]
+
+
 TABLES: tuple[Table, ...] = tuple(
-    model.__table__  # type: ignore[union-attr]
+    _table(model)
     for model in (MaterializationRow, RunRow, SourceObservationRow, AliasEventRow, CheckResultRow, SchemaMetaRow)
 )
 
@@ -156,13 +161,13 @@ def ddl(tables: tuple[Table, ...] = TABLES) -> list[str]:
 
 def _add_alias_events(conn: duckdb.DuckDBPyConnection) -> None:
     """1 -> 2: model aliases (`wb alias`)."""
-    for statement in ddl((AliasEventRow.__table__,)):  # type: ignore[arg-type]
+    for statement in ddl((_table(AliasEventRow),)):
         conn.execute(statement)
 
 
 def _add_check_results(conn: duckdb.DuckDBPyConnection) -> None:
     """2 -> 3: asset check results."""
-    for statement in ddl((CheckResultRow.__table__,)):  # type: ignore[arg-type]
+    for statement in ddl((_table(CheckResultRow),)):
         conn.execute(statement)
 
 

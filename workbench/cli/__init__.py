@@ -221,13 +221,14 @@ def history(
 def show(target: str, rows: int, project: str | None) -> int:
     """Preview KEY[@VERSION]: first rows and schema of a table, repr of an object, metrics."""
     from workbench.cli import views
+    from workbench.core.spec import SourceSpec
     from workbench.core.versions import resolve, split_ref
 
     ws = _workspace(project)
     key, ref = split_ref(target)
     views.require_key(ws.graph, key)
-    if ws.graph.is_source(key):
-        views.print_source(ws, key)
+    if isinstance(node := ws.graph.nodes[key], SourceSpec):
+        views.print_source(ws, node)
         return 0
     last = next(iter(ws.metadata.history(key, limit=1)), None)
     record = resolve(ws.metadata, key, ref) if (ref or (last and last.ok)) else None

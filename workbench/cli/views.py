@@ -302,10 +302,9 @@ def _fmt_metric(value: object) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
-def print_source(ws: Workspace, key: str) -> None:
-    obs = ws.observe_sources()[key]
-    spec = ws.graph.nodes[key]
-    console.print(Text.assemble(("source ", "bold"), (key, "bold"), _t(f"  {spec.path}")))
+def print_source(ws: Workspace, spec: SourceSpec) -> None:
+    obs = ws.observe_sources()[spec.key]
+    console.print(Text.assemble(("source ", "bold"), (spec.key, "bold"), _t(f"  {spec.path}")))
     console.print(_t(f"data version {obs.data_version or '(missing)'}, {human_size(obs.size)}"))
 
 

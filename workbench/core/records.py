@@ -203,7 +203,8 @@ class AliasEvent:
         _check_types(doc, {**dict.fromkeys(("id", "asset_key", "name", "set_by"), _TEXT),
                            **dict.fromkeys(("data_version", "record_id"), _MAYBE_TEXT)})  # fmt: skip
         doc["set_at"] = _time(doc["set_at"])
-        return cls(**{f.name: doc.get(f.name) for f in fields(cls)})
+        values: dict[str, Any] = {f.name: doc.get(f.name) for f in fields(cls)}
+        return cls(**values)
 
 
 @dataclass(frozen=True, slots=True)

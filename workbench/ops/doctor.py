@@ -21,7 +21,7 @@ from workbench.project import ProjectConfig
 from workbench.core.records import Materialization, Run
 
 if TYPE_CHECKING:
-    from workbench.storage.artifacts import ArtifactStore
+    from workbench.storage.artifacts import ArtifactStore, RecordProblem
     from workbench.storage.metadata import DuckDBMetadataStore
 
 T = TypeVar("T")
@@ -103,7 +103,7 @@ def _restore(artifacts: ArtifactStore, index: Any, uri: str) -> Materialization 
     return record
 
 
-def _readable(items: Iterable[T | Any], what: str, report: Report) -> list[T]:
+def _readable(items: Iterable[T | RecordProblem], what: str, report: Report) -> list[T]:
     """The parsed items; each unreadable file becomes a reported problem (left in place)."""
     from workbench.storage.artifacts import RecordProblem
 
