@@ -6,6 +6,7 @@ Each section builds its own temp project, so the numbers are independent of the 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import signal
@@ -16,6 +17,7 @@ import tempfile
 import textwrap
 import time
 from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -111,6 +113,61 @@ def bench_large(tmp: Path, n: int) -> None:
         wb(root, "status", "--json")  # rebuilds the index from the JSON records first
 
     report(f"wb status after the index was deleted, {n} records", timed(lost_index_status, 3), "s", "-")
+
+
+def bench_records(tmp: Path, versions: int) -> None:
+    """`versions` records of each of 100 assets (layers of 10), consistent with the project so that
+    every asset is fresh and `wb status` does its full work: write rates, sizes, and the queries."""
+    sys.path.insert(0, str(REPO))
+    import pyarrow  # noqa: F401 - the index's first insert imports it: not part of the rate
+
+    from workbench.core.hashing import digest
+    from workbench.core.records import SUCCESS, Materialization
+    from workbench.storage.artifacts import ArtifactStore
+    from workbench.storage.metadata import DuckDBMetadataStore
+    from workbench.workspace import Workspace
+
+    assets, width, t_0 = 100, 10, datetime(2026, 1, 1, tzinfo=timezone.utc)
+    root = trivial_project(tmp / "records", assets, width)
+    ws = Workspace.open(root)
+    code = ws.code_versions
+    empty_status = timed(lambda: wb(root, "status"), 3)
+
+    def record(i: int, v: int) -> Materialization:
+        key, t = f"a{i}", t_0 + timedelta(minutes=v, milliseconds=i)
+        dv = digest(key, str(v))
+        return Materialization(
+            id=digest("id", key, str(v)), asset_key=key, status=SUCCESS, code_version=code[key], run_id=f"run{v}",
+            trigger="cli", started_at=t - timedelta(milliseconds=3), ended_at=t, data_version=dv,
+            input_versions={f"a{i - width}": digest(f"a{i - width}", str(v))} if i >= width else {},
+            artifact_uri=f"objects/{dv[:2]}/{dv}.json", serializer="json", size=9,
+            metadata={"schema": {"i": "Int64"}}, metrics={"score": v / versions}, git_commit="0" * 40, git_dirty=False,
+        )  # fmt: skip
+
+    records = [record(i, v) for v in range(versions) for i in range(assets)]
+    store = DuckDBMetadataStore(ws.project.config.metadata_path)
+    t0 = time.perf_counter()
+    for start in range(0, len(records), 500):  # as a run's recorder does, in batches
+        store.add_many(records[start : start + 500])
+    report(f"index writes (add_many, batches of 500), {len(records):,} records", len(records) / (time.perf_counter() - t0), "/s", "-")
+    artifacts = ArtifactStore(ws.project.config.artifacts_url)
+    for m in records[-assets:]:  # the latest versions' artifacts (`wb status` checks that they exist)
+        path = Path(artifacts.root) / (m.artifact_uri or "")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text('{"i": 0}')
+    t0 = time.perf_counter()
+    uris = [artifacts.write_record(m) for m in records[:500]]
+    report("JSON record writes", 500 / (time.perf_counter() - t0), "/s", "-")
+    report("metadata.duckdb size per record", store.path.stat().st_size / store.count(), "B", "-")
+    report("JSON record size", sum((Path(artifacts.root) / u).stat().st_size for u in uris) / len(uris), "B", "-")
+    status = subprocess.run([WB, "status", "--json"], cwd=root, check=True, capture_output=True, text=True).stdout
+    assert {row["state"] for row in json.loads(status)} == {"fresh"}  # so `wb status` does its full work
+    report("latest_all()", timed(lambda: DuckDBMetadataStore(store.path).latest_all()) * 1000, "ms", "-")
+    report("history(key, limit=50)", timed(lambda: store.history("a55", limit=50)) * 1000, "ms", "-")
+    report(f"wb status, {assets} assets, {len(records):,} records", timed(lambda: wb(root, "status"), 3), "s", "-")
+    report("  same project with an empty store", empty_status, "s", "-")
+    report("wb history KEY", timed(lambda: wb(root, "history", "a55"), 3), "s", "-")
+    report("wb history KEY -n 1000 --json", timed(lambda: wb(root, "history", "a55", "-n", "1000", "--json"), 3), "s", "-")
 
 
 def bench_data_path(tmp: Path, rows: int) -> None:
@@ -210,6 +267,7 @@ SECTIONS: dict[str, Callable[..., None]] = {
     "disk": bench_disk,
     "overhead": bench_overhead,
     "large": bench_large,
+    "records": bench_records,
     "data": bench_data_path,
     "signals": bench_signals,
 }
@@ -224,6 +282,7 @@ def main() -> None:
         tmp = Path(tmp_name)
         os.environ.pop("WORKBENCH_HOME", None)
         sizes = {"overhead": 200 if args.quick else 1000, "large": 1000 if args.quick else 10_000}
+        sizes["records"] = 10 if args.quick else 100  # versions of each of 100 assets
         sizes["data"] = 500_000 if args.quick else 5_000_000
         for name in args.only or SECTIONS:
             section = SECTIONS[name]
