@@ -23,9 +23,9 @@ from typing import TypeVar
 import fsspec.core
 from fsspec.implementations.local import LocalFileSystem
 
-from workbench.errors import StoreError, WorkbenchError
 from workbench.core.hashing import digest, file_digest
 from workbench.core.records import AliasEvent, CheckRecord, Materialization
+from workbench.errors import StoreError, WorkbenchError
 
 __all__ = ["ArtifactStore", "RecordProblem"]
 

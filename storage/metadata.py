@@ -17,12 +17,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
-
-from workbench.errors import StoreBusyError, StoreError
-from workbench.core.records import SUCCESS, AliasEvent, CheckRecord, Latest, Materialization, Run, SourceObservation
 from workbench.storage.base import SCHEMA_VERSION
 from workbench.storage.memory import current_aliases
 from workbench.storage.rows import ALIAS_EVENTS, CHECKS, MATERIALIZATIONS, OBSERVATIONS, RUNS, Codec, T, paused_gc
+
+from workbench.core.records import SUCCESS, AliasEvent, CheckRecord, Latest, Materialization, Run, SourceObservation
+from workbench.errors import StoreBusyError, StoreError
 
 __all__ = ["DuckDBMetadataStore"]
 

@@ -23,7 +23,6 @@ import duckdb_engine
 from sqlalchemy import BigInteger, Column, DateTime, Index, Table, Text
 from sqlalchemy.schema import CreateIndex, CreateTable
 from sqlmodel import Field, SQLModel
-
 from workbench.storage.base import SCHEMA_VERSION
 
 Step = Callable[[duckdb.DuckDBPyConnection], None]

@@ -18,12 +18,6 @@ from textual.events import Resize
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 from textual.worker import Worker, get_current_worker
-
-from workbench.errors import WorkbenchError
-from workbench.run.leases import Holder
-from workbench.project import ProjectConfig
-from workbench.core.selection import needs_states, parse, select
-from workbench.core.staleness import Status
 from workbench.tui import commands, data, scene
 from workbench.tui.asset_tree import AssetTree
 from workbench.tui.describe import why
@@ -35,6 +29,12 @@ from workbench.tui.legend import Legend
 from workbench.tui.messages import AssetHighlighted, AssetSelected
 from workbench.tui.runs import Runs
 from workbench.tui.theme import RUNNING
+
+from workbench.core.selection import needs_states, parse, select
+from workbench.core.staleness import Status
+from workbench.errors import WorkbenchError
+from workbench.project import ProjectConfig
+from workbench.run.leases import Holder
 from workbench.workspace import Workspace
 
 POLL_SECONDS = 1.5

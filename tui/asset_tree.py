@@ -8,7 +8,6 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
-
 from workbench.tui import theme
 from workbench.tui.messages import AssetHighlighted, AssetSelected
 

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from workbench.errors import WorkbenchError
-from workbench.run.leases import Holder, Leases
-from workbench.project import ProjectConfig
 from workbench.core.records import Materialization
 from workbench.core.staleness import Reason, Status
+from workbench.errors import WorkbenchError
+from workbench.project import ProjectConfig
+from workbench.run.leases import Holder, Leases
 from workbench.workspace import Workspace
 
 PREVIEW_ROWS = 20
@@ -63,8 +63,8 @@ def refresh(ws: Workspace) -> Loaded:
 
 def by_asset(ws: Workspace, units: Mapping[str, Status]) -> dict[str, Status]:
     """One status per asset: a partitioned asset's sums up its partitions, as `wb status` does."""
-    from workbench.core.units import units_of
     from workbench.cli.views import asset_row
+    from workbench.core.units import units_of
 
     out: dict[str, Status] = {}
     for key in ws.graph.order:
@@ -169,8 +169,8 @@ def preview(ws: Workspace, record: Materialization, rows: int = PREVIEW_ROWS) ->
         path = ws.artifacts.local_path(record.artifact_uri)
         if record.serializer == "parquet":
             return _table(path, rows)
-        from workbench.run import serializers
         from workbench.cli.views import artifact_text
+        from workbench.run import serializers
 
         return Preview(text=artifact_text(serializers.read(path, record.serializer), record.serializer))
     except (WorkbenchError, OSError, ValueError) as exc:

@@ -10,16 +10,16 @@ from datetime import datetime
 from pathlib import Path
 
 from rich.text import Text
+from workbench.tui import theme
+from workbench.tui.data import relative
 
+from workbench.cli.views import human_size, param_text, short
 from workbench.core.graph import AssetGraph
-from workbench.run.leases import Holder
 from workbench.core.records import CheckRecord, Materialization
 from workbench.core.spec import AssetSpec
 from workbench.core.staleness import CheckState, Status
-from workbench.tui import theme
-from workbench.tui.data import relative
 from workbench.ops.search import sparkline
-from workbench.cli.views import human_size, param_text, short
+from workbench.run.leases import Holder
 
 
 def why(status: Status | None) -> str:

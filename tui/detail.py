@@ -17,13 +17,13 @@ from textual.containers import Vertical, VerticalScroll
 from textual.timer import Timer
 from textual.widgets import Static, TabbedContent, TabPane
 from textual.worker import get_current_worker
-
-from workbench.run.leases import Holder
-from workbench.core.staleness import Status
 from workbench.tui import data, describe, theme
 from workbench.tui.lineage_tree import LineageTree
 from workbench.tui.preview_pane import PreviewPane
 from workbench.tui.version_table import VersionTable
+
+from workbench.core.staleness import Status
+from workbench.run.leases import Holder
 from workbench.workspace import Workspace
 
 DEBOUNCE = 0.12  # seconds between the last cursor move and loading the tab on screen

@@ -11,7 +11,6 @@ from textual.geometry import Region, Size
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
-
 from workbench.tui import navigate
 from workbench.tui.layout import Layout, layout
 from workbench.tui.messages import AssetHighlighted, AssetSelected

@@ -7,7 +7,6 @@ from collections import Counter
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
-
 from workbench.tui import theme
 
 

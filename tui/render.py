@@ -6,7 +6,6 @@ from collections.abc import Collection, Mapping
 
 from rich.segment import Segment
 from rich.style import Style
-
 from workbench.tui import theme
 from workbench.tui.layout import Layout
 

@@ -9,13 +9,13 @@ from textual import work
 from textual.app import App
 from textual.message import Message
 from textual.worker import Worker
-
-from workbench.errors import WorkbenchError
-from workbench.core.partitions import split_unit
-from workbench.run.reporting import CHECKED, FAILED, FRESH, MATERIALIZED, RETRY
 from workbench.tui.legend import Legend
 from workbench.tui.reporter import STARTED, TuiReporter
 from workbench.tui.theme import RUNNING
+
+from workbench.core.partitions import split_unit
+from workbench.errors import WorkbenchError
+from workbench.run.reporting import CHECKED, FAILED, FRESH, MATERIALIZED, RETRY
 from workbench.workspace import Workspace
 
 if TYPE_CHECKING:

@@ -8,10 +8,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from workbench.errors import WorkbenchError
+from workbench.tui.layout import Layout, layout
+
 from workbench.core.graph import AssetGraph
 from workbench.core.selection import select
-from workbench.tui.layout import Layout, layout
+from workbench.errors import WorkbenchError
 
 
 @dataclass(frozen=True, slots=True)

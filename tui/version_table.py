@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from rich.text import Text
 from textual.message import Message
 from textual.widgets import DataTable
-
-from workbench.core.records import Materialization
 from workbench.tui import theme
 from workbench.tui.describe import when
+
 from workbench.cli.views import human_size, param_text, short
+from workbench.core.records import Materialization
 
 
 class VersionTable(DataTable[Text]):

@@ -40,12 +40,12 @@ __all__ = sorted([*_EXPORTS, "__version__"])
 
 if TYPE_CHECKING:
     from workbench.api import Result, history, load, materialize
-    from workbench.run.context import AssetContext, Upstream, log_metric
-    from workbench.errors import WorkbenchError
     from workbench.core.checks import CheckResult, check
     from workbench.core.graph import AssetGraph
     from workbench.core.partitions import AllPartitions, DailyPartitions, Grid, SamePartition, StaticPartitions, Window
     from workbench.core.spec import AssetSpec, Output, Resources, SourceSpec, asset, source
+    from workbench.errors import WorkbenchError
+    from workbench.run.context import AssetContext, Upstream, log_metric
 
 
 def __getattr__(name: str) -> Any:

@@ -68,9 +68,9 @@ def versions(ws: Workspace, selection: str | None, limit: int | None = None) -> 
 
 def load(key: str, version: str | None = None, alias: str | None = None, project: str | Path | None = None) -> Any:
     """The value of an asset: its latest version, or the one a version reference names."""
-    from workbench.run import serializers
     from workbench.core.graph import suggest
     from workbench.core.versions import resolve
+    from workbench.run import serializers
 
     if alias is not None and version is not None:
         raise VersionRefError("pass version= or alias=, not both")

@@ -51,3 +51,43 @@ class AssetFailedError(WorkbenchError):
     """`materialize(..., raise_on_failure=True)`: an asset or a blocking check failed."""
 
     exit_code = 1
+
+
+class InputError(WorkbenchError):
+    """An input cannot be loaded (never materialized, or its artifact is gone)."""
+
+
+class ManifestError(WorkbenchError):
+    """A run option or an asset's resources cannot be expressed as a Kubernetes manifest."""
+
+
+TRANSIENT = frozenset({429, 500, 502, 503, 504})  # HTTP statuses worth retrying
+
+
+class KubeError(WorkbenchError):
+    """The Kubernetes API refused a call or cannot be reached (`status`: the HTTP status, if any)."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+    @property
+    def transient(self) -> bool:
+        """Worth trying again later: throttled, a server error, or no answer at all."""
+        return self.status is None or self.status in TRANSIENT
+
+
+class KubeConfigError(WorkbenchError):
+    """No usable kubeconfig or context (bad input: exit 2)."""
+
+
+class RunAborted(KubeError):
+    """The driver stopped the run: the API refused a call for good (403, 422...)."""
+
+
+class Cancelled(KubeError):
+    """The user interrupted `wb push --wait`; the run's Jobs were deleted."""
+
+    exit_code = 130

@@ -17,10 +17,10 @@ from pathlib import Path
 from types import ModuleType
 
 from workbench.core.checks import CheckSpec, check_of
-from workbench.errors import ProjectError
 from workbench.core.graph import AssetGraph, Node
-from workbench.versioning.loader import activate, forget_imported
 from workbench.core.spec import spec_of
+from workbench.errors import ProjectError, WorkbenchError
+from workbench.versioning.loader import activate, forget_imported
 
 HOME_ENV = "WORKBENCH_HOME"
 VENV_MARKERS = ("site-packages", "dist-packages", ".venv")
@@ -113,8 +113,8 @@ def load_project(config: ProjectConfig, *, fresh: bool = True) -> Project:
     `fresh`: import every project module anew (a long-lived process picking up edits); otherwise
     modules are imported again only when one of their files changed (the notebook API).
     """
-    from workbench.storage.rows import paused_gc
     from workbench.core.units import check_mappings
+    from workbench.storage.rows import paused_gc
 
     with paused_gc():  # what it builds lives as long as the project: the collector would only rescan it
         specs, checks = collect_specs(config, fresh=fresh)
@@ -160,7 +160,7 @@ def _import(name: str, config: ProjectConfig) -> ModuleType:
     except ProjectError:
         raise
     except Exception as exc:  # user code raised at import time
-        if hasattr(exc, "exit_code"):
+        if isinstance(exc, WorkbenchError):
             raise
         raise ProjectError(f"importing {name!r} failed: {_user_error(exc)}") from exc
 

@@ -10,23 +10,23 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from workbench.errors import SelectionError
 from workbench.core.partitions import unit_id
-from workbench.project import Project, ProjectConfig, find_project, load_project
 from workbench.core.records import Latest, SourceObservation
 from workbench.core.spec import SourceSpec
 from workbench.core.staleness import Status, asset_states, compute_status
 from workbench.core.units import partition_keys
+from workbench.errors import SelectionError
+from workbench.project import Project, ProjectConfig, find_project, load_project
 
 if TYPE_CHECKING:
-    from workbench.versioning.codeversion import CodeInfo
-    from workbench.versioning.libraries import Libraries
-    from workbench.run.executor import Result
     from workbench.core.graph import AssetGraph
     from workbench.core.plan import Plan
+    from workbench.run.executor import Result
     from workbench.run.reporting import Reporter
     from workbench.storage.artifacts import ArtifactStore
     from workbench.storage.metadata import DuckDBMetadataStore
+    from workbench.versioning.codeversion import CodeInfo
+    from workbench.versioning.libraries import Libraries
 
 
 class Workspace:
@@ -54,7 +54,6 @@ class Workspace:
     @cached_property
     def metadata(self) -> DuckDBMetadataStore:
         from workbench.storage.metadata import DuckDBMetadataStore
-
         from workbench.versioning.gitinfo import ignore_in_git
 
         ignore_in_git(self.project.config.home)
@@ -90,8 +89,8 @@ class Workspace:
     @cached_property
     def code(self) -> dict[str, CodeInfo]:
         """What each asset's and check's code version covers, by key (checks as `asset:name`)."""
-        from workbench.versioning.codeversion import CodeVersions
         from workbench.storage.rows import paused_gc
+        from workbench.versioning.codeversion import CodeVersions
 
         with paused_gc():  # many small objects and no cycles: the collector's passes cost ~40%
             versions = CodeVersions(self.root, self.project.config.cache_dir / "code_versions.json")

@@ -12,9 +12,11 @@ from typing import Any
 import kubernetes_validate
 import pytest
 import yaml
+from workbench.storage.artifacts import ArtifactStore
 
 from tests.conftest import run_wb, write_files
 from tests.kube.conftest import KEYS, PIPELINE
+from workbench.core.spec import Resources
 from workbench.kube.manifests import (
     RUN_ANNOTATION,
     ManifestError,
@@ -26,8 +28,6 @@ from workbench.kube.manifests import (
     plan_uri,
     resource_requirements,
 )
-from workbench.storage.artifacts import ArtifactStore
-from workbench.core.spec import Resources
 
 K8S_VERSION = "1.30"
 DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")

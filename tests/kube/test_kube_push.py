@@ -21,9 +21,9 @@ from workbench.storage.artifacts import ArtifactStore
 
 from tests.conftest import TIMEOUT, WbProcess, run_wb
 from tests.kube.conftest import IMAGE, KEYS, Cluster, set_kubernetes
+from workbench.core.records import Materialization
 from workbench.kube.client import RETRIES
 from workbench.kube.manifests import RunSpec, driver_job, driver_name, plan_uri
-from workbench.core.records import Materialization
 
 EDGES = [("numbers", "squares"), ("numbers", "shares"), ("squares", "total"), ("shares", "total"), ("total", "report")]
 

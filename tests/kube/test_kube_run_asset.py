@@ -8,9 +8,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from workbench.storage.artifacts import ArtifactStore
-
 import pytest
+from workbench.storage.artifacts import ArtifactStore
 
 from tests.conftest import WB, run_wb
 from workbench.core.records import CheckRecord, Materialization

@@ -10,17 +10,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from workbench.storage.artifacts import ArtifactStore
 
 from tests.conftest import write_files
-from workbench.core.spec import asset
-from workbench.kube.codepackage import fetch, git_of, pack, project_files, upload
+from workbench.core.spec import AssetSpec, SourceSpec, asset, spec_of
 from workbench.errors import DefinitionError, ProjectError, StoreError
-from workbench.versioning.gitinfo import GitInfo
+from workbench.kube.codepackage import fetch, git_of, pack, project_files, upload
 from workbench.kube.driver import StartWatch, allowed, pod_failure, pod_waiting
-from workbench.kube.settings import read_settings
 from workbench.kube.remote import environment_mismatch
-from workbench.core.spec import AssetSpec, SourceSpec, spec_of
-from workbench.storage.artifacts import ArtifactStore
+from workbench.kube.settings import read_settings
+from workbench.versioning.gitinfo import GitInfo
 
 
 def pending(containers: list[dict[str, Any]] | None = None, **condition: str) -> dict[str, Any]:

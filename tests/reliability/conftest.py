@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from wbcall import Wb, in_process
 
 

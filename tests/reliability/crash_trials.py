@@ -38,13 +38,14 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+import workbench.storage.artifacts as artifacts_module
+import workbench.storage.metadata as metadata_module
+
 import workbench.cli
+import workbench.cli.views
 import workbench.run.executor
 import workbench.run.runner
 import workbench.run.serializers
-import workbench.storage.artifacts as artifacts_module
-import workbench.storage.metadata as metadata_module
-import workbench.cli.views
 import workbench.workspace  # noqa: F401 - preloaded so that children start fast
 from workbench.core.hashing import file_digest
 from workbench.core.records import Materialization

@@ -14,9 +14,10 @@ from collections import Counter
 from itertools import combinations
 from pathlib import Path
 
+from workbench.storage.metadata import DuckDBMetadataStore
+
 from tests.conftest import WB, run_wb
 from workbench.core.records import Materialization
-from workbench.storage.metadata import DuckDBMetadataStore
 
 KEYS = ("a", "b", "c", "d", "e", "f", "g", "h")
 PIPELINE = """

@@ -17,11 +17,11 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from workbench.storage.metadata import DuckDBMetadataStore
 
 from tests.conftest import run_wb
 from workbench.core.hashing import file_digest
 from workbench.core.records import Materialization
-from workbench.storage.metadata import DuckDBMetadataStore
 
 HERE = Path(__file__).resolve().parent
 # 3 kills at each of the 5 armed points, 6 at a line of workbench code drawn by the seed: 21 trials

@@ -17,19 +17,19 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from workbench.core.diff import diff
-from workbench.errors import DefinitionError, ProjectError, SelectionError, VersionRefError
-from workbench.core.graph import AssetGraph
-from workbench.project import find_project, load_project
-from workbench.core.records import FAILED, SUCCESS, AliasEvent, Materialization
-from workbench.core.selection import select
-from workbench.core.spec import KEY_PATTERN, AssetSpec
 from workbench.storage.artifacts import ArtifactStore, RecordProblem
 from workbench.storage.memory import InMemoryMetadataStore
 from workbench.storage.metadata import DuckDBMetadataStore
-from workbench.core.versions import resolve, split_ref
+
 from workbench.cli.views import record_json
+from workbench.core.diff import diff
+from workbench.core.graph import AssetGraph
+from workbench.core.records import FAILED, SUCCESS, AliasEvent, Materialization
+from workbench.core.selection import select
+from workbench.core.spec import KEY_PATTERN, AssetSpec
+from workbench.core.versions import resolve, split_ref
+from workbench.errors import DefinitionError, ProjectError, SelectionError, VersionRefError
+from workbench.project import find_project, load_project
 
 T0 = datetime(2026, 11, 1, tzinfo=timezone.utc)
 ODD_NAMES = ["and", "or", "not", "roots", "key", "a/b", "_", "x9/_y", "../x", "a b", "", "a//b", "x[y]", "名前", "/a",

@@ -10,9 +10,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from workbench.storage.metadata import DuckDBMetadataStore
 
 from tests.conftest import TIMEOUT, WbProcess, run_wb, wait_for
-from workbench.storage.metadata import DuckDBMetadataStore
 
 PIPELINE = """
 import time

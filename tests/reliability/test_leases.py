@@ -7,10 +7,11 @@ import sys
 import time
 from pathlib import Path
 
-from workbench.run.leases import Leases, RunJournal, recover
-from workbench.core.records import SUCCESS, Materialization, utcnow
 from workbench.storage.artifacts import ArtifactStore
 from workbench.storage.memory import InMemoryMetadataStore
+
+from workbench.core.records import SUCCESS, Materialization, utcnow
+from workbench.run.leases import Leases, RunJournal, recover
 
 HOLD = """
 import sys, time

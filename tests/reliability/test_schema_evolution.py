@@ -13,9 +13,9 @@ import sys
 from pathlib import Path
 
 import duckdb
+from workbench.storage.base import SCHEMA_VERSION
 
 from tests.conftest import REPO, run_wb
-from workbench.storage.base import SCHEMA_VERSION
 
 FIXTURE = REPO / "tests" / "storage" / "fixtures" / "schema_v1.sql"
 KILLED_MID_MIGRATION = """

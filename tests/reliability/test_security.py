@@ -10,16 +10,16 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from wbcall import Wb
+from workbench.storage.artifacts import ArtifactStore
+from workbench.storage.metadata import DuckDBMetadataStore
 
 import workbench
 from tests.conftest import REPO, run_wb
-from wbcall import Wb
-from workbench.errors import DefinitionError, StoreError
 from workbench.core.records import Materialization
-from workbench.run.reporting import RichReporter
 from workbench.core.spec import check_key
-from workbench.storage.artifacts import ArtifactStore
-from workbench.storage.metadata import DuckDBMetadataStore
+from workbench.errors import DefinitionError, StoreError
+from workbench.run.reporting import RichReporter
 
 PIPELINE = """
 from workbench import Output, StaticPartitions, asset
@@ -191,10 +191,11 @@ MARKUP_RECORD = Materialization(
 
 
 def test_the_tui_detail_pane_shows_user_strings_verbatim() -> None:
+    from workbench.tui import describe
+
     from workbench.core.graph import AssetGraph
     from workbench.core.spec import AssetSpec
     from workbench.core.staleness import R_FAILED, Reason, Status
-    from workbench.tui import describe
 
     graph = AssetGraph.build([AssetSpec(key="good", fn=lambda: None, params=())])
     status = Status("good", "failed", (Reason(R_FAILED, detail="[bold red]x[/]"),), "c", None, MARKUP_RECORD, MARKUP_RECORD)
@@ -208,7 +209,6 @@ def test_the_tui_version_table_shows_metric_names_and_partitions_verbatim() -> N
     import asyncio
 
     from textual.app import App, ComposeResult
-
     from workbench.tui.version_table import VersionTable
 
     class Host(App[None]):

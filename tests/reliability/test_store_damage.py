@@ -11,9 +11,9 @@ import os
 from pathlib import Path
 
 import pytest
+from wbcall import Wb
 
 from tests.conftest import run_wb
-from wbcall import Wb
 
 PIPELINE = """
 from workbench import asset

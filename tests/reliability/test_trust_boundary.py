@@ -14,13 +14,13 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from workbench.storage.artifacts import ArtifactStore
 
 import workbench
 from tests.conftest import run_wb, write_files
-from workbench.errors import DefinitionError, StoreError
 from workbench.core.partitions import SamePartition, Window, parent_partitions
 from workbench.core.spec import check_key
-from workbench.storage.artifacts import ArtifactStore
+from workbench.errors import DefinitionError, StoreError
 
 PIPELINE = """
 from workbench import asset

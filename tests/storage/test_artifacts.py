@@ -9,11 +9,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from workbench.storage.artifacts import ArtifactStore, RecordProblem
 
-from workbench.errors import StoreError
 from workbench.core.hashing import file_digest
 from workbench.core.records import Materialization
-from workbench.storage.artifacts import ArtifactStore, RecordProblem
+from workbench.errors import StoreError
 
 MakeRecord = Callable[..., Materialization]
 

@@ -10,11 +10,11 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-
-from workbench.core.records import AliasEvent, FAILED, Latest, Materialization, Run, SourceObservation
 from workbench.storage.base import MetadataStore
 from workbench.storage.memory import InMemoryMetadataStore
 from workbench.storage.metadata import DuckDBMetadataStore
+
+from workbench.core.records import FAILED, AliasEvent, Latest, Materialization, Run, SourceObservation
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=timezone.utc)
 MakeRecord = Callable[..., Materialization]

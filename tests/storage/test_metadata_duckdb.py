@@ -12,13 +12,13 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
-from workbench.errors import StoreBusyError, StoreError
-from workbench.core.records import Materialization
 from workbench.storage.base import SCHEMA_VERSION
 from workbench.storage.metadata import DuckDBMetadataStore
 from workbench.storage.rows import ALIAS_EVENTS, CHECKS, MATERIALIZATIONS, OBSERVATIONS, RUNS
 from workbench.storage.schema import TABLES, UPGRADES
+
+from workbench.core.records import Materialization
+from workbench.errors import StoreBusyError, StoreError
 
 MakeRecord = Callable[..., Materialization]
 

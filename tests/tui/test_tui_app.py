@@ -7,9 +7,6 @@ from pathlib import Path
 
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Static, Tree
-
-from tests.conftest import run_wb
-from workbench.project import find_project
 from workbench.tui import app as app_module
 from workbench.tui.app import WorkbenchApp
 from workbench.tui.asset_tree import AssetTree
@@ -19,6 +16,9 @@ from workbench.tui.graph_view import GraphView
 from workbench.tui.help import HelpScreen
 from workbench.tui.legend import Legend
 from workbench.tui.version_table import VersionTable
+
+from tests.conftest import run_wb
+from workbench.project import find_project
 from workbench.workspace import Workspace
 
 Settle = Callable[[Pilot[None]], Awaitable[None]]

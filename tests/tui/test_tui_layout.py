@@ -6,7 +6,6 @@ from collections import deque
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from workbench.tui.canvas import GLYPHS, E, N, S, W
 from workbench.tui.layout import Layout, layout
 from workbench.tui.render import label

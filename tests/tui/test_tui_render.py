@@ -47,10 +47,11 @@ def test_navigation_within_and_across_layers() -> None:
 def test_overview_lists_checks_and_their_state() -> None:
     from pathlib import Path
 
+    from workbench.tui import describe
+
     from workbench.core.graph import AssetGraph
     from workbench.core.spec import asset, spec_of
     from workbench.core.staleness import CheckState, Status
-    from workbench.tui import describe
 
     @asset
     def orders() -> dict:  # type: ignore[no-untyped-def]
@@ -66,11 +67,12 @@ def test_overview_and_history_show_params_and_a_metric_trend() -> None:
     from datetime import datetime, timezone
     from pathlib import Path
 
+    from workbench.tui import describe
+
     from workbench.core.graph import AssetGraph
     from workbench.core.records import Materialization
     from workbench.core.spec import asset, spec_of
     from workbench.core.staleness import Status
-    from workbench.tui import describe
 
     @asset(params={"lr": 0.01, "opt": "adam"})
     def model() -> dict:  # type: ignore[no-untyped-def]

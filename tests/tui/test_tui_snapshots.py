@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
+from workbench.tui.app import WorkbenchApp
 
 from workbench.project import find_project
-from workbench.tui.app import WorkbenchApp
 
 Settle = Callable[[Pilot[None]], Awaitable[None]]
 

@@ -15,10 +15,10 @@ from types import ModuleType
 
 import pytest
 
-from workbench.versioning import codeversion
-from workbench.versioning.codeversion import CodeVersions
 from workbench.core.hashing import digest
 from workbench.core.spec import AssetSpec, spec_of
+from workbench.versioning import codeversion
+from workbench.versioning.codeversion import CodeVersions
 
 Version = Callable[..., str]
 Project = Callable[..., tuple[Path, ModuleType]]

@@ -31,8 +31,8 @@ def test_prints_go_to_the_callers_capture() -> None:
 
 
 def test_asset_timeout_takes_seconds_or_duration_text() -> None:
-    from workbench.errors import DefinitionError
     from workbench.core.spec import asset, spec_of
+    from workbench.errors import DefinitionError
 
     def step() -> int:
         return 1

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from workbench.ops.gc import plan_gc
 from workbench.core.records import FAILED, SUCCESS, AliasEvent, Materialization
+from workbench.ops.gc import plan_gc
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 

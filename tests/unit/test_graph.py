@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from workbench.errors import DefinitionError
 from workbench.core.graph import AssetGraph
 from workbench.core.spec import asset, source, spec_of
+from workbench.errors import DefinitionError
 
 
 def specs(*fns):  # type: ignore[no-untyped-def]

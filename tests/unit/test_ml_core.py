@@ -6,13 +6,13 @@ from datetime import datetime, timezone
 
 import pytest
 
-from workbench.versioning.codeversion import CodeVersions
-from workbench.errors import DefinitionError, SelectionError
-from workbench.core.partitions import Grid, cell_params
 from workbench.core.params import parse_overrides
+from workbench.core.partitions import Grid, cell_params
 from workbench.core.records import Materialization
-from workbench.ops.search import rows, sort_rows, sparkline
 from workbench.core.spec import asset
+from workbench.errors import DefinitionError, SelectionError
+from workbench.ops.search import rows, sort_rows, sparkline
+from workbench.versioning.codeversion import CodeVersions
 
 
 def test_grid_cells_name_their_values_and_give_them_back() -> None:
@@ -68,8 +68,8 @@ def test_sparkline_spans_lowest_to_highest_in_step_order() -> None:
 
 
 def test_retries_back_off_from_retry_delay() -> None:
-    from workbench.run.runner import attempt
     from workbench.core.spec import seconds
+    from workbench.run.runner import attempt
 
     assert [seconds(v, "") for v in (2, "30s", "2m", "500ms", "1h30m", "1.5s")] == [2.0, 30.0, 120.0, 0.5, 5400.0, 1.5]
     for bad in ("soon", "-1s", -1, True):

@@ -4,12 +4,27 @@ from __future__ import annotations
 
 import pytest
 
-from workbench.errors import SelectionError
 from workbench.core.graph import AssetGraph
 from workbench.core.selection import (
-    All, And, Group, Key, KeyGlob, Kind, Not, Or, Roots, Sinks, State, Tag, Traverse, needs_states, parse, select,
+    All,
+    And,
+    Group,
+    Key,
+    KeyGlob,
+    Kind,
+    Not,
+    Or,
+    Roots,
+    Sinks,
+    State,
+    Tag,
+    Traverse,
+    needs_states,
+    parse,
+    select,
 )  # fmt: skip
 from workbench.core.spec import asset, source, spec_of
+from workbench.errors import SelectionError
 
 raw_penguins = source("raw_penguins", "data/penguins.csv")
 

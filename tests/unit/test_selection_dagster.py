@@ -20,10 +20,10 @@ from collections.abc import Mapping
 
 import pytest
 
-from workbench.errors import SelectionError
 from workbench.core.graph import AssetGraph, Node
 from workbench.core.selection import select
 from workbench.core.spec import AssetSpec, SourceSpec
+from workbench.errors import SelectionError
 
 
 def _fn() -> None: ...

@@ -7,10 +7,10 @@ from collections.abc import Mapping
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from workbench.errors import SelectionError
 from workbench.core.graph import AssetGraph
 from workbench.core.selection import select
 from workbench.core.spec import AssetSpec
+from workbench.errors import SelectionError
 
 
 def _fn() -> None: ...

@@ -11,10 +11,10 @@ import polars as pl
 import pyarrow as pa
 import pytest
 
-from workbench.run import serializers
-from workbench.errors import SerializationError
-from workbench.versioning.sources import observe
 from workbench.core.spec import source
+from workbench.errors import SerializationError
+from workbench.run import serializers
+from workbench.versioning.sources import observe
 
 
 def test_single_file_rehashes_only_when_stat_changes(tmp_path: Path) -> None:

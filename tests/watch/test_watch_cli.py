@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from workbench.storage.metadata import DuckDBMetadataStore
 
 from tests.conftest import TIMEOUT, WbProcess, run_wb, wait_for
 from workbench.core.records import Materialization
-from workbench.storage.metadata import DuckDBMetadataStore
 
 PIPELINE = """
 from workbench import asset, source

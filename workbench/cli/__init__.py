@@ -10,7 +10,7 @@ from typing import Any, TextIO
 
 import click
 
-from workbench.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, WorkbenchError
+from workbench.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, ManifestError, WorkbenchError
 from workbench.text import redact, terminal_safe
 
 _debug = bool(os.environ.get("WORKBENCH_DEBUG"))
@@ -138,9 +138,9 @@ def materialize(
 @common
 def lineage(target: str, direction: str | None, as_json: bool, project: str | None) -> int:
     """The graph around KEY; KEY@VERSION gives the exact input versions behind that version."""
-    from workbench.ops import lineage as lin
     from workbench.cli import views
     from workbench.core.versions import split_ref
+    from workbench.ops import lineage as lin
 
     ws = _workspace(project)
     key, ref = split_ref(target)
@@ -188,9 +188,9 @@ def history(
 
     One asset gets its own table; several (or --sort) one table with a row per version.
     """
-    from workbench.ops import search
-    from workbench.cli import views
     from workbench.api import versions
+    from workbench.cli import views
+    from workbench.ops import search
 
     ws = _workspace(project)
     expr = " ".join(selection) or None
@@ -244,8 +244,8 @@ def show(target: str, rows: int, project: str | None) -> int:
 def reproduce(target: str, as_json: bool, project: str | None) -> int:
     """Rerun KEY@REF from its recorded git commit and inputs; exit 0 when the data version matches."""
     from workbench.cli import views
-    from workbench.ops.reproduce import reproduce as rerun
     from workbench.core.versions import split_ref
+    from workbench.ops.reproduce import reproduce as rerun
 
     key, ref = split_ref(target)
     outcome = rerun(project, key, ref)
@@ -316,8 +316,8 @@ def alias() -> None:
 def alias_set(target: str, name: str, project: str | None) -> int:
     """Point NAME at KEY@VERSION (default: the latest version); moves it if it exists."""
     from workbench.cli import views
-    from workbench.ops.aliases import set_alias
     from workbench.core.versions import split_ref
+    from workbench.ops.aliases import set_alias
 
     ws = _workspace(project)
     key, ref = split_ref(target)
@@ -369,7 +369,6 @@ def gc(keep: int, dry_run: bool, project: str | None) -> int:
     """Delete artifacts of old versions; never the newest KEEP of an asset or partition, nor an aliased version."""
     from workbench.cli import views
     from workbench.ops.gc import plan_gc
-
     from workbench.run.leases import store_lock
 
     ws = _workspace(project)
@@ -402,8 +401,8 @@ def watch(
     again to stop them too. An import that hangs is reported; saving a fix restarts watch in place.
     """
     from workbench.cli import views
-    from workbench.watch.watcher import Watcher, graceful_signals, reexec
     from workbench.watch.log import DATED, WatchLog
+    from workbench.watch.watcher import Watcher, graceful_signals, reexec
 
     log = WatchLog(quiet=quiet, file=log_file)
     watcher = Watcher(
@@ -544,7 +543,6 @@ def push(
     target = kube.target(ws, namespace=namespace, image=image or "", store=store, secret=secret, context=context,
                          max_parallel=max_parallel, pvc=store_pvc)
     if not target.image and not run_id:
-        from workbench.kube.manifests import ManifestError
 
         raise ManifestError("a run needs an image: pass --image IMAGE (or set WORKBENCH_IMAGE)")
     expr = " ".join(selection) or None
@@ -558,9 +556,8 @@ def push(
 @common
 def sync(store: str | None, as_json: bool, project: str | None) -> int:
     """Import the records and artifacts that remote runs wrote to the shared store."""
-    from workbench.kube import remote
-
     from workbench.errors import StoreError
+    from workbench.kube import remote
     from workbench.storage.artifacts import ArtifactStore
 
     ws = _workspace(project)

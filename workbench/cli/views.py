@@ -16,17 +16,17 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from workbench.errors import SelectionError, StoreError
 from workbench.core.graph import AssetGraph, suggest
 from workbench.core.partitions import split_unit
 from workbench.core.records import CheckRecord, Materialization
 from workbench.core.spec import AssetSpec, SourceSpec
 from workbench.core.staleness import Status, overall_state
+from workbench.errors import SelectionError, StoreError
 from workbench.text import terminal_safe
 
 if TYPE_CHECKING:
-    from workbench.run.executor import Result
     from workbench.core.plan import Plan
+    from workbench.run.executor import Result
     from workbench.run.reporting import Reporter
     from workbench.workspace import Workspace
 
@@ -313,8 +313,8 @@ def print_show(
     checks: Iterable[CheckRecord] = (),
 ) -> None:  # fmt: skip
     """Preview `record`; `last` when the latest run failed; the newest result of each check of `record`'s version."""
-    from workbench.run import serializers
     from workbench.ops.search import sparkline
+    from workbench.run import serializers
 
     if last is not None and not last.ok:
         console.print(Text.assemble(("latest run failed: ", "bold red"), _t(last.error)))

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from workbench.run.capture import captured, tail
-from workbench.errors import DefinitionError
 from workbench.core.records import CheckRecord, utcnow
 from workbench.core.spec import check_key
+from workbench.errors import DefinitionError
+from workbench.run.capture import captured, tail
 
 CHECK_ATTR = "__workbench_check__"
 F = TypeVar("F", bound=Callable[..., Any])

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from workbench.core.checks import CheckSpec
-from workbench.errors import DefinitionError
 from workbench.core.spec import AssetSpec, SourceSpec
+from workbench.errors import DefinitionError
 
 Node = AssetSpec | SourceSpec
 

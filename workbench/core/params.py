@@ -7,9 +7,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from workbench.errors import SelectionError
 from workbench.core.graph import AssetGraph
 from workbench.core.spec import AssetSpec, check_params
+from workbench.errors import SelectionError
 
 
 def parse_overrides(texts: Sequence[str]) -> dict[str, Any]:

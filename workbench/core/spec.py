@@ -16,8 +16,8 @@ from pathlib import Path
 from types import CodeType
 from typing import Any, TypeVar
 
-from workbench.errors import DefinitionError
 from workbench.core.partitions import Mapping_, Partitions
+from workbench.errors import DefinitionError
 
 KEY_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(/[A-Za-z_][A-Za-z0-9_]*)*")  # used with fullmatch
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")

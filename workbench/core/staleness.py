@@ -11,9 +11,9 @@ from collections.abc import Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 
+from workbench.core.checks import CheckSpec
 from workbench.core.graph import AssetGraph
 from workbench.core.partitions import unit_id
-from workbench.core.checks import CheckSpec
 from workbench.core.records import CheckRecord, Latest, Materialization
 from workbench.core.units import PartitionKeys, unit_parents, units_of
 

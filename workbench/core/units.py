@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from workbench.errors import DefinitionError
 from workbench.core.graph import AssetGraph
 from workbench.core.partitions import AllPartitions, SamePartition, Window, default_mapping, parent_partitions, unit_id
 from workbench.core.spec import AssetSpec
+from workbench.errors import DefinitionError
 
 PartitionKeys = Mapping[str, tuple[str, ...]]  # asset key -> its partition keys (() when unpartitioned)
 

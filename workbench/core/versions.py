@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from typing import Protocol
 
-from workbench.errors import VersionRefError
 from workbench.core.records import AliasEvent, Materialization
+from workbench.errors import VersionRefError
 
 LATEST = re.compile(r"latest(?:~(\d+))?")  # all three are used with fullmatch: `$` lets "x\n" through
 HEX = re.compile(r"[0-9a-f]{1,64}")

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from workbench.errors import WorkbenchError
+from workbench.errors import KubeConfigError, KubeError, WorkbenchError
 
 T = TypeVar("T")
 RUNNING, PENDING, SUCCEEDED, FAILED, DELETED = "running", "pending", "succeeded", "failed", "deleted"
@@ -25,26 +25,6 @@ WATCH_SECONDS = 30  # a watch is re-opened after this long, so a lost connection
 TIMEOUT = (10, 60)  # (connect, read) seconds for ordinary calls
 RETRIES = 5  # for 429, 5xx and lost connections, with jittered exponential backoff
 BACKOFF = (0.1, 5.0)  # first and longest wait, seconds
-TRANSIENT = frozenset({429, 500, 502, 503, 504})
-
-
-class KubeError(WorkbenchError):
-    """The Kubernetes API refused a call or cannot be reached (`status`: the HTTP status, if any)."""
-
-    exit_code = 1
-
-    def __init__(self, message: str, status: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-
-    @property
-    def transient(self) -> bool:
-        """Worth trying again later: throttled, a server error, or no answer at all."""
-        return self.status is None or self.status in TRANSIENT
-
-
-class KubeConfigError(WorkbenchError):
-    """No usable kubeconfig or context (bad input: exit 2)."""
 
 
 def job_state(job: dict[str, Any]) -> str:

@@ -21,12 +21,12 @@ import uuid
 from collections.abc import Iterable, Mapping
 from pathlib import Path, PurePosixPath
 
+from workbench.core.spec import SourceSpec
 from workbench.errors import StoreError
+from workbench.storage.artifacts import ArtifactStore
 from workbench.versioning.gitinfo import GitInfo
 from workbench.versioning.loader import is_library_file, source_of
 from workbench.versioning.sources import source_files
-from workbench.core.spec import SourceSpec
-from workbench.storage.artifacts import ArtifactStore
 
 MANIFEST = ".workbench-package.json"
 FOLDER = "code"

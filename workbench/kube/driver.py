@@ -16,25 +16,22 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from workbench.run.executor import Result
 from workbench.core.graph import AssetGraph
-from workbench.kube.client import DELETED, FAILED, SUCCEEDED, SYNCED, TICK, Cluster, KubeError, job_failure, job_state
-from workbench.kube.manifests import ASSET_FAILED, RunSpec, asset_job, driver_name, job_name, owned_by, selector
 from workbench.core.partitions import split_unit
-from workbench.run.reporting import BLOCKED, FRESH, MATERIALIZED, Reporter
-from workbench.run.reporting import FAILED as OUT_FAILED
 from workbench.core.spec import AssetSpec
 from workbench.core.units import PartitionKeys, unit_parents
+from workbench.errors import KubeError, RunAborted
+from workbench.kube.client import DELETED, FAILED, SUCCEEDED, SYNCED, TICK, Cluster, job_failure, job_state
+from workbench.kube.manifests import ASSET_FAILED, RunSpec, asset_job, driver_name, job_name, owned_by, selector
+from workbench.run.executor import Result
+from workbench.run.reporting import BLOCKED, FRESH, MATERIALIZED, Reporter
+from workbench.run.reporting import FAILED as OUT_FAILED
 
 # Waiting reasons of a container that will not start by itself (restartPolicy: Never).
 STUCK = frozenset(
     {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "CreateContainerConfigError", "CreateContainerError"}
 )
 NO_POD = "NoPod"
-
-
-class RunAborted(KubeError):
-    """The driver stopped the run: the API refused a call for good (403, 422...)."""
 
 
 def pod_waiting(pod: Mapping[str, Any]) -> tuple[str, str] | None:

@@ -6,7 +6,8 @@ import sys
 import threading
 from typing import TYPE_CHECKING
 
-from workbench.kube.client import Cluster, KubeError
+from workbench.errors import KubeError
+from workbench.kube.client import Cluster
 from workbench.kube.manifests import RunSpec, job_name
 from workbench.run.reporting import Reporter
 

@@ -17,11 +17,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from workbench.errors import WorkbenchError
 from workbench.core.graph import AssetGraph
 from workbench.core.hashing import digest
 from workbench.core.partitions import split_unit, unit_id
 from workbench.core.spec import AssetSpec, Resources
+from workbench.errors import ManifestError
 
 GROUP = "workbench.dev"
 RUN_LABEL = f"{GROUP}/run-id"
@@ -49,10 +49,6 @@ _ENV = (
     ("XDG_CACHE_HOME", f"{SCRATCH}/cache"),
     ("PYTHONUNBUFFERED", "1"),  # pod logs stream line by line
 )
-
-
-class ManifestError(WorkbenchError):
-    """A run option or an asset's resources cannot be expressed as a Kubernetes manifest."""
 
 
 DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")  # namespaces

@@ -20,9 +20,10 @@ from typing import TYPE_CHECKING, Any
 import click
 import yaml
 
-from workbench.errors import SelectionError, StoreError
-from workbench.kube.client import FAILED, SUCCEEDED, SYNCED, TICK, Cluster, KubeError, job_failure, job_state
-from workbench.kube.driver import Driver, Progress, RunAborted, StartWatch
+from workbench.core.partitions import split_unit
+from workbench.errors import Cancelled, KubeError, RunAborted, SelectionError, StoreError
+from workbench.kube.client import FAILED, SUCCEEDED, SYNCED, TICK, Cluster, job_failure, job_state
+from workbench.kube.driver import Driver, Progress, StartWatch
 from workbench.kube.logs import LogReporter
 from workbench.kube.manifests import (
     DEFAULT_SECRET,
@@ -41,19 +42,18 @@ from workbench.kube.manifests import (
     selector,
 )
 from workbench.kube.settings import read_settings
-from workbench.storage.artifacts import ArtifactStore
-from workbench.core.partitions import split_unit
 from workbench.run.reporting import PlainReporter, Reporter
+from workbench.storage.artifacts import ArtifactStore
 from workbench.text import redact
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from workbench.run.executor import Result
     from workbench.core.graph import AssetGraph
     from workbench.core.plan import Plan
     from workbench.core.staleness import Status
     from workbench.core.units import PartitionKeys
+    from workbench.run.executor import Result
     from workbench.workspace import Workspace
 
 
@@ -68,12 +68,6 @@ class Target:
     context: str | None = None
     max_parallel: int = 0
     pvc: str = ""  # the ReadWriteMany claim that holds a directory store
-
-
-class Cancelled(KubeError):
-    """The user interrupted `wb push --wait`; the run's Jobs were deleted."""
-
-    exit_code = 130
 
 
 def target(
@@ -113,8 +107,7 @@ def target(
 
 def prepare(ws: Workspace, plan: Plan, status: Mapping[str, Status], target: Target, run_id: str | None) -> RunSpec:
     """Put the code package, the fresh inputs the plan reads and the plan itself in the shared store."""
-    from workbench.kube import codepackage
-    from workbench.kube import remote
+    from workbench.kube import codepackage, remote
     from workbench.versioning.gitinfo import git_info
 
     run_id = check_run_id(run_id or uuid.uuid4().hex)  # before anything is uploaded
@@ -213,8 +206,8 @@ def push(
     wait: bool,
 ) -> int:
     """Submit the stale part of `expr` (or re-attach to run `run_id`); with `wait`, follow it to the end."""
-    from workbench.kube import remote
     from workbench.cli import views
+    from workbench.kube import remote
 
     cluster = Cluster.connect(target.namespace, target.context)
     run = existing_run(cluster, check_run_id(run_id)) if run_id else None
@@ -356,8 +349,8 @@ def run_driver(run_id: str, store_url: str, plan_sha: str) -> int:
     image's libraries, an unknown asset) or the API refused a call for good; 3: the API failed
     for now, so Kubernetes starts a new driver pod, which resumes the run.
     """
-    from workbench.kube import remote
     from workbench.cli import views
+    from workbench.kube import remote
 
     run = load_plan(store_url, plan_sha)
     if run.run_id != run_id:

@@ -15,27 +15,27 @@ import os
 import shutil
 import sys
 import uuid
-from datetime import datetime, timedelta, timezone
 from collections.abc import Iterable, Mapping
-from importlib.metadata import PackageNotFoundError, version
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from workbench.run import capture
-from workbench.kube import codepackage
-from workbench.errors import SelectionError, StoreError, WorkbenchError
-from workbench.versioning.gitinfo import git_info
 from workbench.core.graph import suggest
 from workbench.core.hashing import file_digest
 from workbench.core.partitions import split_unit, unit_id
 from workbench.core.records import FAILED, CheckRecord, Materialization, utcnow
-from workbench.run.runner import RunContext, attempt, restore, run_asset, run_checks, versions_read
-from workbench.versioning.sources import observe
 from workbench.core.spec import AssetSpec, SourceSpec
 from workbench.core.staleness import FRESH, MISSING, R_MISSING, Reason, Status, source_status
-from workbench.storage.artifacts import ArtifactStore, RecordProblem
 from workbench.core.units import InputRef, unit_inputs, unit_parents
+from workbench.errors import SelectionError, StoreError, WorkbenchError
+from workbench.kube import codepackage
+from workbench.run import capture
+from workbench.run.runner import RunContext, attempt, restore, run_asset, run_checks, versions_read
+from workbench.storage.artifacts import ArtifactStore, RecordProblem
+from workbench.versioning.gitinfo import git_info
+from workbench.versioning.sources import observe
 
 if TYPE_CHECKING:
     from workbench.core.plan import Plan

@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from workbench.core.spec import K8S_PARTS, parse_duration
 from workbench.errors import DefinitionError, ProjectError
 from workbench.project import workbench_table
-from workbench.core.spec import K8S_PARTS, parse_duration
 
 START_TIMEOUT = 600
 

@@ -7,9 +7,9 @@ import os
 import uuid
 from typing import TYPE_CHECKING
 
-from workbench.errors import VersionRefError
 from workbench.core.records import AliasEvent, utcnow
 from workbench.core.versions import ALIAS, HEX, LATEST, resolve
+from workbench.errors import VersionRefError
 
 if TYPE_CHECKING:
     from workbench.workspace import Workspace

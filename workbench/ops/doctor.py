@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from workbench.errors import StoreError
 from workbench.core.hashing import file_digest
-from workbench.project import ProjectConfig
 from workbench.core.records import Materialization, Run
+from workbench.errors import StoreError
+from workbench.project import ProjectConfig
 
 if TYPE_CHECKING:
     from workbench.storage.artifacts import ArtifactStore, RecordProblem

@@ -15,13 +15,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from workbench.errors import VersionRefError, WorkbenchError
-from workbench.versioning.gitinfo import GitInfo
 from workbench.core.partitions import split_unit
-from workbench.project import ProjectConfig, find_project
 from workbench.core.records import Materialization
 from workbench.core.staleness import Status
 from workbench.core.versions import resolve
+from workbench.errors import VersionRefError, WorkbenchError
+from workbench.project import ProjectConfig, find_project
+from workbench.versioning.gitinfo import GitInfo
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,9 +80,9 @@ def reproduce(project: str | None, key: str, ref: str | None) -> Reproduction:
 
 
 def _rerun(config: ProjectConfig, record: Materialization, store: Any, artifacts: Any, scratch: Any) -> Reproduction:
-    from workbench.run.runner import RunContext, run_asset
     from workbench.core.spec import AssetSpec, SourceSpec
     from workbench.core.units import unit_inputs
+    from workbench.run.runner import RunContext, run_asset
     from workbench.workspace import Workspace
 
     ws = Workspace.from_config(config)

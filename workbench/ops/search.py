@@ -6,8 +6,8 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from workbench.errors import SelectionError
 from workbench.core.records import Materialization
+from workbench.errors import SelectionError
 
 if TYPE_CHECKING:
     import polars as pl

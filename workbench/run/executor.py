@@ -21,20 +21,27 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from workbench.run import interrupts
-from workbench.errors import WorkbenchError
-from workbench.versioning.gitinfo import git_info
-from workbench.run.leases import Lease, Leases, RunJournal, store_lock
-from workbench.core.records import CheckRecord, Latest, Materialization, Run, utcnow
-from workbench.run.reporting import BLOCKED, CHECKED, FAILED, FRESH, MATERIALIZED, RETRY, Reporter
-from workbench.run.runner import RunContext, attempt, restore, run_asset, run_checks, versions_read
-from workbench.core.staleness import FAILED as STATE_FAILED
 from workbench.core.partitions import split_unit, unit_id
+from workbench.core.records import CheckRecord, Latest, Materialization, Run, utcnow
 from workbench.core.spec import AssetSpec
 from workbench.core.staleness import (
-    CHECK_FAILED, CHECK_PASSED, CHECK_STALE, R_ARTIFACT_MISSING, CheckState, Status, asset_status, changed_libraries,
+    CHECK_FAILED,
+    CHECK_PASSED,
+    CHECK_STALE,
+    R_ARTIFACT_MISSING,
+    CheckState,
+    Status,
+    asset_status,
+    changed_libraries,
 )  # fmt: skip
+from workbench.core.staleness import FAILED as STATE_FAILED
 from workbench.core.units import unit_inputs, unit_parents
+from workbench.errors import WorkbenchError
+from workbench.run import interrupts
+from workbench.run.leases import Lease, Leases, RunJournal, store_lock
+from workbench.run.reporting import BLOCKED, CHECKED, FAILED, FRESH, MATERIALIZED, RETRY, Reporter
+from workbench.run.runner import RunContext, attempt, restore, run_asset, run_checks, versions_read
+from workbench.versioning.gitinfo import git_info
 
 if TYPE_CHECKING:
     from workbench.core.plan import Plan

@@ -28,9 +28,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from workbench.errors import StoreError, WorkbenchError
 from workbench.core.hashing import digest
 from workbench.core.records import CheckRecord, Materialization, utcnow
+from workbench.errors import StoreError, WorkbenchError
 
 if TYPE_CHECKING:
     from workbench.storage.artifacts import ArtifactStore

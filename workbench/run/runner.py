@@ -13,20 +13,20 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from workbench.run import serializers
-from workbench.run.capture import captured, tail
 from workbench.core.checks import CheckSpec, run_check
-from workbench.run.context import AssetContext, Upstream, running
-from workbench.run.deadline import within
-from workbench.errors import WorkbenchError
-from workbench.versioning.gitinfo import GitInfo
-from workbench.core.partitions import cell_params, unit_id
 from workbench.core.hashing import digest
+from workbench.core.partitions import cell_params, unit_id
 from workbench.core.records import FAILED, SUCCESS, CheckRecord, Materialization, utcnow
-from workbench.versioning.sources import source_location
 from workbench.core.spec import AssetSpec, Output, SourceSpec
 from workbench.core.staleness import Status
 from workbench.core.units import InputRef
+from workbench.errors import InputError, WorkbenchError
+from workbench.run import serializers
+from workbench.run.capture import captured, tail
+from workbench.run.context import AssetContext, Upstream, running
+from workbench.run.deadline import within
+from workbench.versioning.gitinfo import GitInfo
+from workbench.versioning.sources import source_location
 
 if TYPE_CHECKING:
     from workbench.storage.artifacts import ArtifactStore
@@ -42,10 +42,6 @@ class RunContext:
     root: Path
     partition: str = ""
     checkpoints: Path | None = None  # where assets keep checkpoints across failed attempts
-
-
-class InputError(WorkbenchError):
-    """An input cannot be loaded (never materialized, or its artifact is gone)."""
 
 
 def parameter_annotations(fn: Any) -> dict[str, Any]:

@@ -10,8 +10,8 @@ from typing import Any
 
 import xxhash
 
-from workbench.errors import SerializationError, StoreError
 from workbench.core.spec import AssetSpec
+from workbench.errors import SerializationError, StoreError
 
 TABLE_TYPES = ("DataFrame", "LazyFrame", "Table", "DuckDBPyRelation")
 _DIGEST = re.compile(r"[0-9a-f]{32}")  # a content-addressed artifact is named by its xxh3-128 digest

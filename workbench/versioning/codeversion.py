@@ -35,9 +35,9 @@ from typing import Any, NamedTuple
 
 import xxhash
 
-from workbench.versioning.canonical import Encoder, Unencodable
-from workbench.versioning.codeindex import D, DEFINITIONS, E, K, R, S, Entry, definition_entry, index_source, strip_docstrings
 from workbench.core.hashing import digest
+from workbench.versioning.canonical import Encoder, Unencodable
+from workbench.versioning.codeindex import DEFINITIONS, D, E, Entry, K, R, S, definition_entry, index_source, strip_docstrings
 from workbench.versioning.loader import import_project_module, is_library_file, source_of, user_key
 
 __all__ = ["CodeInfo", "CodeVersions", "Covered"]

@@ -14,7 +14,7 @@ from itertools import takewhile
 from pathlib import Path
 
 from workbench.errors import ProjectError
-from workbench.project import ProjectConfig, workbench_table, is_project_file
+from workbench.project import ProjectConfig, is_project_file, workbench_table
 from workbench.versioning.sources import GLOB_CHARS
 
 DEFAULT_IGNORE = (

@@ -43,18 +43,18 @@ from watchdog.events import (
 from watchdog.observers import Observer
 from watchdog.observers.api import ObservedWatch
 
-from workbench.versioning import loader
-from workbench.watch.debounce import WAKE, Debouncer
+from workbench.core.spec import SourceSpec
 from workbench.errors import WorkbenchError
 from workbench.project import ProjectConfig, find_project, is_project_file
-from workbench.core.spec import SourceSpec
+from workbench.versioning import loader
+from workbench.watch.debounce import WAKE, Debouncer
 from workbench.watch.log import DATED, WatchLog
 from workbench.watch.rules import PathRules, watch_targets
 from workbench.workspace import Workspace
 
 if TYPE_CHECKING:
-    from workbench.run.executor import Result
     from workbench.core.plan import Plan
+    from workbench.run.executor import Result
     from workbench.run.reporting import Reporter
 
 __all__ = ["Watcher", "graceful_signals", "reexec"]
