@@ -120,11 +120,11 @@ def bench_records(tmp: Path, versions: int) -> None:
     every asset is fresh and `wb status` does its full work: write rates, sizes, and the queries."""
     sys.path.insert(0, str(REPO))
     import pyarrow  # noqa: F401 - the index's first insert imports it: not part of the rate
+    from workbench.storage.artifacts import ArtifactStore
+    from workbench.storage.metadata import DuckDBMetadataStore
 
     from workbench.core.hashing import digest
     from workbench.core.records import SUCCESS, Materialization
-    from workbench.storage.artifacts import ArtifactStore
-    from workbench.storage.metadata import DuckDBMetadataStore
     from workbench.workspace import Workspace
 
     assets, width, t_0 = 100, 10, datetime(2026, 1, 1, tzinfo=timezone.utc)

@@ -21,7 +21,7 @@ import click
 import yaml
 
 from workbench.core.partitions import split_unit
-from workbench.errors import Cancelled, KubeError, RunAborted, SelectionError, StoreError
+from workbench.errors import Cancelled, KubeError, ManifestError, RunAborted, SelectionError, StoreError
 from workbench.kube.client import FAILED, SUCCEEDED, SYNCED, TICK, Cluster, job_failure, job_state
 from workbench.kube.driver import Driver, Progress, StartWatch
 from workbench.kube.logs import LogReporter
@@ -29,7 +29,6 @@ from workbench.kube.manifests import (
     DEFAULT_SECRET,
     DRIVER_RETRY_CODE,
     RUN_ANNOTATION,
-    ManifestError,
     RunRef,
     RunSpec,
     asset_jobs,
