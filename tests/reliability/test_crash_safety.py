@@ -69,7 +69,7 @@ def report(summary: dict) -> bytes:
 
 
 @pytest.mark.slow
-def test_kill_9_at_random_points_loses_and_corrupts_nothing(make_project, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_kill_9_at_21_armed_points_loses_and_corrupts_nothing(make_project, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     project = make_project({"pipeline.py": PIPELINE})
     done = subprocess.run(
         [sys.executable, str(HERE / "crash_trials.py"), str(project), str(SEED), ",".join(PLAN)],
