@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.core.records import Materialization
-from workbench.core.staleness import Reason, Status
+from workbench.core.staleness import Status
 from workbench.errors import WorkbenchError
 from workbench.project import ProjectConfig
 from workbench.run.leases import Holder, Leases
@@ -63,20 +63,14 @@ def refresh(ws: Workspace) -> Loaded:
 
 def by_asset(ws: Workspace, units: Mapping[str, Status]) -> dict[str, Status]:
     """One status per asset: a partitioned asset's sums up its partitions, as `wb status` does."""
-    from workbench.cli.views import asset_row
     from workbench.core.units import units_of
+    from workbench.present import asset_status
 
     out: dict[str, Status] = {}
     for key in ws.graph.order:
         parts = [units[u] for u in units_of(ws.partition_keys, key) if u in units]
-        if len(parts) == 1 and not parts[0].partition:
-            out[key] = parts[0]
-        elif parts:
-            row = asset_row(ws.graph.nodes[key], parts)
-            built = [p.record for p in parts if p.record is not None]
-            newest = max(built, key=lambda r: r.ended_at, default=None)
-            out[key] = Status(key, row["state"], tuple(Reason(r) for r in row["reasons"]), parts[0].code_version,
-                              newest.data_version if newest else None, newest, newest)
+        if parts:
+            out[key] = asset_status(key, parts)
     return out
 
 
@@ -156,7 +150,7 @@ def source_preview(ws: Workspace, key: str) -> Preview:
     path = getattr(ws.graph.nodes[key], "path", "")
     if obs is None or obs.data_version is None:
         return Preview(text=f"source file {path} is missing")
-    from workbench.cli.views import human_size
+    from workbench.present import human_size
 
     return Preview(text=f"source {path}\ndata version {obs.data_version}\n{human_size(obs.size)}")
 
@@ -169,7 +163,7 @@ def preview(ws: Workspace, record: Materialization, rows: int = PREVIEW_ROWS) ->
         path = ws.artifacts.local_path(record.artifact_uri)
         if record.serializer == "parquet":
             return _table(path, rows)
-        from workbench.cli.views import artifact_text
+        from workbench.present import artifact_text
         from workbench.run import serializers
 
         return Preview(text=artifact_text(serializers.read(path, record.serializer), record.serializer))

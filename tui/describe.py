@@ -13,12 +13,12 @@ from rich.text import Text
 from workbench.tui import theme
 from workbench.tui.data import relative
 
-from workbench.cli.views import human_size, param_text, short
 from workbench.core.graph import AssetGraph
 from workbench.core.records import CheckRecord, Materialization
 from workbench.core.spec import AssetSpec
 from workbench.core.staleness import CheckState, Status
 from workbench.ops.search import sparkline
+from workbench.present import human_size, param_text, short
 from workbench.run.leases import Holder
 
 

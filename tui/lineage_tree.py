@@ -10,7 +10,7 @@ from textual.message import Message
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode, UnknownNodeID
 
-from workbench.cli.views import version_label
+from workbench.present import version_label
 
 
 class LineageTree(Tree[tuple[str, str]]):

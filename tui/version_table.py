@@ -10,8 +10,8 @@ from textual.widgets import DataTable
 from workbench.tui import theme
 from workbench.tui.describe import when
 
-from workbench.cli.views import human_size, param_text, short
 from workbench.core.records import Materialization
+from workbench.present import human_size, param_text, short
 
 
 class VersionTable(DataTable[Text]):

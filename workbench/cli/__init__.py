@@ -59,13 +59,14 @@ def cli() -> None:
 @common
 def status(selection: tuple[str, ...], as_json: bool, project: str | None) -> int:
     """Every asset's state (fresh, stale, missing, failed) and why."""
+    from workbench import present
     from workbench.cli import views
     from workbench.core.units import units_of
 
     ws = _workspace(project)
     states = ws.status()
     keys = ws.select(" ".join(selection) or None, states)
-    rows = [views.asset_row(ws.graph.nodes[k], [states[u] for u in units_of(ws.partition_keys, k)]) for k in keys]
+    rows = [present.asset_row(ws.graph.nodes[k], [states[u] for u in units_of(ws.partition_keys, k)]) for k in keys]
     if as_json:
         _emit_json(rows)
     else:
@@ -104,6 +105,7 @@ def materialize(
     Ctrl-C (or SIGTERM) starts nothing new and lets running assets finish; a second Ctrl-C stops
     them (their outputs are discarded). Either way every finished asset is recorded; exit 130.
     """
+    from workbench import present
     from workbench.cli import views
     from workbench.core.params import parse_overrides
 
@@ -114,7 +116,7 @@ def materialize(
     if dry_run:
         plan = ws.plan(ws.status(), expr, force=force, only=only, partitions=partitions)
         if as_json:
-            _emit_json(views.plan_json(plan))
+            _emit_json(present.plan_json(plan))
         else:
             views.print_plan(plan)
         return 0
@@ -138,13 +140,14 @@ def materialize(
 @common
 def lineage(target: str, direction: str | None, as_json: bool, project: str | None) -> int:
     """The graph around KEY; KEY@VERSION gives the exact input versions behind that version."""
+    from workbench import present
     from workbench.cli import views
     from workbench.core.versions import split_ref
     from workbench.ops import lineage as lin
 
     ws = _workspace(project)
     key, ref = split_ref(target)
-    views.require_key(ws.graph, key)
+    present.require_key(ws.graph, key)
     if ref is not None:
         tree = lin.version_tree(ws, key, ref)
         _emit_json(tree) if as_json else views.print_version_tree(tree)
@@ -160,13 +163,14 @@ def lineage(target: str, direction: str | None, as_json: bool, project: str | No
 @common
 def why(key: str, as_json: bool, project: str | None) -> int:
     """What KEY's code version covers: definitions, values, modules, libraries, env vars."""
+    from workbench import present
     from workbench.cli import views
 
     ws = _workspace(project)
-    views.require_key(ws.graph, key)
+    present.require_key(ws.graph, key)
     if ws.graph.is_source(key):
         raise click.UsageError(f"{key} is a source: its version is the hash of its files, see `wb show {key}`")
-    doc = views.coverage_json(key, ws.coverage(key), ws.libraries_of(key))
+    doc = present.coverage_json(key, ws.coverage(key), ws.libraries_of(key))
     _emit_json(doc) if as_json else views.print_coverage(doc)
     return 0
 
@@ -188,6 +192,7 @@ def history(
 
     One asset gets its own table; several (or --sort) one table with a row per version.
     """
+    from workbench import present
     from workbench.api import versions
     from workbench.cli import views
     from workbench.ops import search
@@ -205,7 +210,7 @@ def history(
     checks = [c for k in keys if ws.graph.checks.get(k) for c in ws.metadata.check_history(k, limit=limit)]
     if as_json:
         mine = [[c for c in checks if c.asset_key == r.asset_key] for r in records]
-        _emit_json([{**views.record_json(r, c), "collected": r.id in collected} for r, c in zip(records, mine)])
+        _emit_json([{**present.record_json(r, c), "collected": r.id in collected} for r, c in zip(records, mine)])
     elif single:
         shown = checks[: len(ws.graph.checks.get(keys[0], ())) * 3]
         views.print_history(keys[0], records, shown, collected, metric)
@@ -220,20 +225,20 @@ def history(
 @common
 def show(target: str, rows: int, project: str | None) -> int:
     """Preview KEY[@VERSION]: first rows and schema of a table, repr of an object, metrics."""
+    from workbench import present
     from workbench.cli import views
     from workbench.core.spec import SourceSpec
-    from workbench.core.versions import resolve, split_ref
+    from workbench.core.versions import shown, split_ref
 
     ws = _workspace(project)
     key, ref = split_ref(target)
-    views.require_key(ws.graph, key)
+    present.require_key(ws.graph, key)
     if isinstance(node := ws.graph.nodes[key], SourceSpec):
         views.print_source(ws, node)
         return 0
-    last = next(iter(ws.metadata.history(key, limit=1)), None)
-    record = resolve(ws.metadata, key, ref) if (ref or (last and last.ok)) else None
+    record, last = shown(ws.metadata, key, ref)
     checks = ws.metadata.check_history(key, limit=500) if record is not None and ws.graph.checks.get(key) else []
-    views.print_show(ws, key, record, last if ref is None else None, rows, checks)
+    views.print_show(ws, key, record, last, rows, checks)
     return 0
 
 
@@ -270,12 +275,13 @@ def doctor(rebuild: bool, verify: bool, project: str | None) -> int:
     `--verify` also hashes every stored artifact against its record (a replaced or damaged file).
     Exit 0 when the store is healthy, 1 when problems remain.
     """
+    from workbench.cli import views
     from workbench.ops import doctor as doc
     from workbench.project import find_project
 
     config = find_project(project)
     report = doc.rebuild(config) if rebuild else doc.check(config, verify=verify)
-    doc.print_report(report)
+    views.print_doctor(report)
     return 0 if report.healthy else 1
 
 
@@ -286,16 +292,15 @@ def doctor(rebuild: bool, verify: bool, project: str | None) -> int:
 @common
 def diff(first: str, second: str, as_json: bool, project: str | None) -> int:
     """What changed from KEY@A to KEY@B: code, input versions, schema, rows, metrics."""
+    from workbench import present
     from workbench.cli import views
     from workbench.core.diff import diff as compare
-    from workbench.core.versions import resolve, split_ref
+    from workbench.core.versions import diff_refs, resolve
 
     ws = _workspace(project)
-    (key_a, ref_a), (key_b, ref_b) = split_ref(first), split_ref(second)
-    if key_b != key_a and "@" not in second:  # `wb diff KEY@A B` means KEY@B
-        key_b, ref_b = key_a, second
+    (key_a, ref_a), (key_b, ref_b) = diff_refs(first, second)
     for key in {key_a, key_b}:
-        views.require_key(ws.graph, key)
+        present.require_key(ws.graph, key)
     doc = compare(resolve(ws.metadata, key_a, ref_a), resolve(ws.metadata, key_b, ref_b))
     if as_json:
         _emit_json(doc)
@@ -315,13 +320,13 @@ def alias() -> None:
 @common
 def alias_set(target: str, name: str, project: str | None) -> int:
     """Point NAME at KEY@VERSION (default: the latest version); moves it if it exists."""
-    from workbench.cli import views
+    from workbench import present
     from workbench.core.versions import split_ref
     from workbench.ops.aliases import set_alias
 
     ws = _workspace(project)
     key, ref = split_ref(target)
-    views.require_key(ws.graph, key)
+    present.require_key(ws.graph, key)
     event = set_alias(ws, key, ref, name)
     click.echo(f"{key}@{name} -> {event.data_version}")
     return 0
@@ -333,11 +338,11 @@ def alias_set(target: str, name: str, project: str | None) -> int:
 @common
 def alias_remove(key: str, name: str, project: str | None) -> int:
     """Remove alias NAME from KEY."""
-    from workbench.cli import views
+    from workbench import present
     from workbench.ops.aliases import remove_alias
 
     ws = _workspace(project)
-    views.require_key(ws.graph, key)
+    present.require_key(ws.graph, key)
     remove_alias(ws, key, name)
     click.echo(f"removed {key}@{name}")
     return 0
@@ -368,17 +373,10 @@ def alias_list(key: str | None, as_json: bool, project: str | None) -> int:
 def gc(keep: int, dry_run: bool, project: str | None) -> int:
     """Delete artifacts of old versions; never the newest KEEP of an asset or partition, nor an aliased version."""
     from workbench.cli import views
-    from workbench.ops.gc import plan_gc
-    from workbench.run.leases import store_lock
+    from workbench.ops.gc import collect
 
-    ws = _workspace(project)
     waiting = lambda: click.echo("waiting for running materializations to finish...", err=True)  # noqa: E731
-    with store_lock(ws.project.config.home / "locks", exclusive=not dry_run, on_wait=waiting):
-        records = [m for k in ws.graph.order if not ws.graph.is_source(k) for m in ws.metadata.history(k)]
-        plan = plan_gc(records, ws.metadata.aliases(), keep)
-        if not dry_run:
-            for uri in plan.delete:
-                ws.artifacts.delete(uri)
+    plan = collect(_workspace(project), keep, dry_run=dry_run, on_wait=waiting)
     views.print_gc(plan, dry_run)
     return 0
 
@@ -499,6 +497,7 @@ def compile_command(
     The code package and the plan go to the store; apply rbac.yaml and driver.yaml to start the
     run. review/ holds the asset Jobs the driver will create, suspended, for review.
     """
+    from workbench.cli import views
     from workbench.kube import push as kube
 
     ws = _workspace(project)
@@ -508,7 +507,7 @@ def compile_command(
     if plan.empty:
         click.echo(f"nothing to compile: {len(plan.fresh)} asset(s) fresh", err=True)
         return 0
-    run = kube.prepare(ws, plan, status, target, run_id)
+    run = kube.prepare(ws, plan, status, target, run_id, views.PushNotes())
     from workbench.kube.settings import read_settings
 
     annotations = read_settings(ws.root).service_account_annotations
@@ -533,12 +532,13 @@ def push(
     partitions: str | None, max_parallel: int, store_pvc: str | None, project: str | None,
 ) -> int:
     """Run the stale selection on Kubernetes: one Job per asset, in dependency order."""
+    from workbench.cli import views
     from workbench.kube import push as kube
 
     if driver:
         if not (run_id and store and plan_sha):
             raise click.UsageError("--driver needs --run-id, --store and --plan")
-        return kube.run_driver(run_id, store, plan_sha)
+        return kube.run_driver(run_id, store, plan_sha, views.PushNotes())
     ws = _workspace(project)
     target = kube.target(ws, namespace=namespace, image=image or "", store=store, secret=secret, context=context,
                          max_parallel=max_parallel, pvc=store_pvc)
@@ -546,7 +546,8 @@ def push(
 
         raise ManifestError("a run needs an image: pass --image IMAGE (or set WORKBENCH_IMAGE)")
     expr = " ".join(selection) or None
-    return kube.push(ws, expr, target, run_id=run_id, force=force, only=only, partitions=partitions, wait=wait)
+    notes = views.PushNotes()
+    return kube.push(ws, expr, target, run_id=run_id, force=force, only=only, partitions=partitions, wait=wait, notes=notes)
 
 
 @cli.command()

@@ -11,21 +11,23 @@ from collections.abc import Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING, Any
 
+import click
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from workbench.core.graph import AssetGraph, suggest
-from workbench.core.partitions import split_unit
+from workbench.core.graph import AssetGraph
 from workbench.core.records import CheckRecord, Materialization
-from workbench.core.spec import AssetSpec, SourceSpec
-from workbench.core.staleness import Status, overall_state
-from workbench.errors import SelectionError, StoreError
+from workbench.errors import StoreError
+from workbench.ops.doctor import OK, PROBLEM, REPAIRED
+from workbench.present import artifact_text, check_notes, checks_of, human_size, metric_text, param_text, short, version_label
 from workbench.text import terminal_safe
 
 if TYPE_CHECKING:
     from workbench.core.plan import Plan
+    from workbench.core.spec import SourceSpec
+    from workbench.ops.doctor import Report
     from workbench.run.executor import Result
     from workbench.run.reporting import Reporter
     from workbench.workspace import Workspace
@@ -40,70 +42,6 @@ def _t(value: object, style: str = "") -> Text:
     return Text("" if value is None else terminal_safe(str(value)), style=style)
 
 
-def short(version: str | None, n: int = 12) -> str:
-    return (version or "")[:n]
-
-
-def human_size(size: int | None) -> str:
-    if size is None:
-        return ""
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return str(size)
-
-
-def require_key(graph: AssetGraph, key: str) -> None:
-    if key not in graph:
-        raise SelectionError(f"unknown asset {key!r}" + suggest(key, graph.nodes))
-
-
-def status_row(node: AssetSpec | SourceSpec, st: Status) -> dict[str, Any]:
-    record, last = st.record, st.last
-    row: dict[str, Any] = {"key": st.key, "partition": st.partition} if st.partition else {"key": st.key}
-    row.update(
-        kind=node.kind,
-        group=node.group,
-        state=st.state,
-        reasons=[str(r) for r in st.reasons],
-        data_version=st.data_version,
-        code_version=st.code_version,
-        materialized_at=record.ended_at.isoformat() if record else None,
-        last_status=last.status if last else None,
-        error=last.error if last and not last.ok else None,
-    )
-    if st.checks:
-        row["checks"] = [{"name": c.name, "state": c.state, "blocking": c.blocking} for c in st.checks]
-    return row
-
-
-def asset_row(node: AssetSpec | SourceSpec, statuses: list[Status]) -> dict[str, Any]:
-    """One row per asset; a partitioned asset's row summarises its partitions and lists them."""
-    if len(statuses) == 1 and not statuses[0].partition:
-        return status_row(node, statuses[0])
-    parts = [status_row(node, st) for st in statuses]
-    counts: dict[str, int] = {}
-    for st in statuses:
-        counts[st.state] = counts.get(st.state, 0) + 1
-    fresh = counts.pop("fresh", 0)
-    summary = ", ".join([f"{fresh}/{len(statuses)} fresh", *(f"{n} {state}" for state, n in sorted(counts.items()))])
-    state = overall_state(st.state for st in statuses)
-    newest = max((p["materialized_at"] for p in parts if p["materialized_at"]), default=None)
-    return {
-        "key": node.key,
-        "kind": node.kind,
-        "group": node.group,
-        "state": state,
-        "reasons": [summary],
-        "data_version": None,
-        "code_version": statuses[0].code_version if statuses else None,
-        "materialized_at": newest,
-        "partitions": parts,
-    }
-
-
 def print_status(rows: list[dict[str, Any]]) -> None:
     table = Table(box=None, pad_edge=False, header_style="bold")
     for col in ("asset", "state", "why", "data version", "materialized"):
@@ -113,7 +51,7 @@ def print_status(rows: list[dict[str, Any]]) -> None:
         table.add_row(
             _t(row["key"], "dim" if row["kind"] == "source" else ""),
             _t(row["state"], STATE_STYLE.get(row["state"], "")),
-            _t("; ".join(row["reasons"] + _check_notes(row))),
+            _t("; ".join(row["reasons"] + check_notes(row))),
             _t(short(row["data_version"]), "dim"),
             _t(when, "dim"),
         )
@@ -123,29 +61,6 @@ def print_status(rows: list[dict[str, Any]]) -> None:
         counts[row["state"]] = counts.get(row["state"], 0) + 1
     summary = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
     console.print(_t(f"{len(rows)} nodes: {summary}", "bold"))
-
-
-def _check_notes(row: Mapping[str, Any]) -> list[str]:
-    """'check X failed' for every check that did not pass on the current version."""
-    return [
-        f"check {c['name']} {c['state']}" + (" (blocking)" if c["blocking"] and c["state"] == "failed" else "")
-        for c in row.get("checks", [])
-        if c["state"] != "passed"
-    ]
-
-
-def plan_json(plan: Plan) -> dict[str, Any]:
-    def unit(u: str) -> dict[str, Any]:
-        key, partition = split_unit(u)
-        return {"key": key, "partition": partition} if partition else {"key": key}
-
-    return {
-        "dry_run": True,
-        "to_run": [{**unit(u), "reasons": [str(r) for r in plan.reasons[u]]} for u in plan.to_run],
-        "materialized": [],
-        "skipped": [unit(u) if split_unit(u)[1] else u for u in plan.fresh],
-        "failed": [],
-    }
 
 
 def print_plan(plan: Plan) -> None:
@@ -181,18 +96,14 @@ def print_result(result: Result) -> None:
         err.print(_t(f"see the traceback with: wb history {result.failed[0]}", "dim"))
 
 
-def record_json(record: Materialization, checks: Iterable[Any] = ()) -> dict[str, Any]:
-    """A record as JSON, with the results of the checks that ran on its version."""
-    doc = record.to_dict()
-    doc.pop("format", None)
-    ran = [c for c in checks if c.asset_data_version == record.data_version and c.partition == record.partition]
-    if ran:
-        doc["checks"] = [
-            {"name": c.name, "passed": c.passed, "blocking": c.blocking, "metadata": dict(c.metadata), "error": c.error,
-             "traceback": c.traceback, "log": c.log}
-            for c in ran
-        ]  # fmt: skip
-    return doc
+class PushNotes:
+    """`wb push` and its in-cluster driver on the terminal: notes on stderr, the result as `materialize` prints it."""
+
+    def note(self, text: str) -> None:
+        click.echo(terminal_safe(text), err=True)
+
+    def result(self, result: Result) -> None:
+        print_result(result)
 
 
 def print_history(
@@ -258,7 +169,7 @@ def _run_columns(table: Table, records: list[Materialization], metric: str | Non
 
     def cells(r: Materialization) -> list[Text]:
         out = [_t(param_text(r.params[p]) if p in r.params else "") for p in params]
-        out += [_t(_fmt_metric(r.metrics.get(m))) for m in metrics]
+        out += [_t(metric_text(r.metrics.get(m))) for m in metrics]
         if metric is not None:
             out.append(_t(sparkline(r.series.get(metric, []))))
         return out
@@ -287,19 +198,6 @@ def print_search(records: list[Materialization], collected: AbstractSet[str], me
             *extra(r),
         )
     console.print(table)
-
-
-def param_text(value: object) -> str:
-    """A param as declared: text as is, anything else as JSON."""
-    import json
-
-    return value if isinstance(value, str) else json.dumps(value)
-
-
-def _fmt_metric(value: object) -> str:
-    if value is None:
-        return ""
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 def print_source(ws: Workspace, spec: SourceSpec) -> None:
@@ -336,7 +234,7 @@ def print_show(
     for name, value in sorted(record.metrics.items()):
         steps = record.series.get(name)
         trend = f"  {sparkline(steps)} ({len(steps)} steps)" if steps else ""
-        console.print(Text.assemble(("metric ", "cyan"), _t(f"{name} = {_fmt_metric(value)}{trend}")))
+        console.print(Text.assemble(("metric ", "cyan"), _t(f"{name} = {metric_text(value)}{trend}")))
     for c in checks_of(record, checks):
         verdict = Text("passed", "green") if c.passed else Text("failed" + (" (blocking)" if c.blocking else ""), "bold red")
         console.print(Text.assemble(("check ", "blue"), _t(c.name, "bold"), " ", verdict, _t(f"  {c.error}" if c.error else "")))
@@ -359,49 +257,11 @@ def print_show(
     console.print(_t(artifact_text(serializers.read(path, record.serializer), record.serializer)))
 
 
-def checks_of(record: Materialization, checks: Iterable[CheckRecord]) -> list[CheckRecord]:
-    """The newest result of each check that ran on `record`'s version (`checks` newest first)."""
-    newest: dict[str, CheckRecord] = {}
-    for c in checks:
-        if c.asset_data_version == record.data_version and c.partition == record.partition:
-            newest.setdefault(c.check_key, c)
-    return list(newest.values())
-
-
 def _print_trace_and_log(trace: str | None, log: str) -> None:
     if trace:
         console.print(_t(trace.rstrip(), "dim"))
     if log:
         console.print(Text.assemble(("log:\n", "bold"), _t(log.rstrip(), "dim")))
-
-
-def artifact_text(value: object, serializer: str, limit: int = 4000) -> str:
-    """A non-table artifact as text: decoded bytes, indented JSON or repr, cut to `limit` chars."""
-    if isinstance(value, bytes):
-        try:
-            text = value.decode()
-        except UnicodeDecodeError:
-            text = f"<{len(value)} bytes>"
-    elif serializer == "json":
-        import json
-
-        text = json.dumps(value, indent=2, default=str)
-    else:
-        text = repr(value)
-    return text[:limit] + ("\n..." if len(text) > limit else "")
-
-
-def version_label(node: Mapping[str, Any]) -> Text:
-    """One node of a `version_tree`: `key@version  git abc123*  2026-01-02 10:00:00  note`."""
-    name = f"{node['key']}[{node['partition']}]" if node.get("partition") else node["key"]
-    parts: list[str | tuple[str, str]] = [(name, "bold"), "@", (short(node.get("data_version")), "cyan")]
-    if node.get("git_commit"):
-        parts += ["  git ", (short(node["git_commit"], 8) + ("*" if node.get("git_dirty") else ""), "dim")]
-    if node.get("materialized_at"):
-        parts += ["  ", (str(node["materialized_at"])[:19].replace("T", " "), "dim")]
-    if node.get("note"):
-        parts += ["  ", (terminal_safe(str(node["note"])), "yellow")]
-    return Text.assemble(*parts)
 
 
 def print_version_tree(tree: Mapping[str, Any]) -> None:
@@ -457,7 +317,7 @@ def print_diff(doc: Mapping[str, Any]) -> None:
         console.print(_t(f"param     {param['name']} {old} -> {new}", "cyan"))
     for metric in doc["metrics"]:
         delta = f" ({metric['delta']:+.4g})" if metric["delta"] is not None else ""
-        console.print(_t(f"metric    {metric['name']}: {_fmt_metric(metric['a'])} -> {_fmt_metric(metric['b'])}{delta}"))
+        console.print(_t(f"metric    {metric['name']}: {metric_text(metric['a'])} -> {metric_text(metric['b'])}{delta}"))
 
 
 def print_aliases(events: Iterable[Any]) -> None:
@@ -489,17 +349,6 @@ COVERAGE_TITLES = {
 }
 
 
-def coverage_json(key: str, info: Any, libraries: Mapping[str, str]) -> dict[str, Any]:
-    """What an asset's code version covers, grouped by kind."""
-    groups: dict[str, list[dict[str, str]]] = {}
-    seen: set[tuple[str, str]] = set()
-    for item in info.covered:
-        if (item.kind, item.name) not in seen:
-            seen.add((item.kind, item.name))
-            groups.setdefault(item.kind, []).append({"name": item.name, "where": item.where})
-    return {"key": key, "code_version": info.version, "covers": groups, "libraries": dict(libraries)}
-
-
 def print_coverage(doc: Mapping[str, Any]) -> None:
     console.print(Text.assemble((doc["key"], "bold"), "  code version ", (short(doc["code_version"], 12), "cyan")))
     for kind, title in COVERAGE_TITLES.items():
@@ -527,3 +376,10 @@ def print_reproduction(outcome: Any) -> None:
         console.print(_t(f"not reproduced: data version {short(outcome.data_version)} differs from {short(record.data_version)}", "bold red"))
     for note in outcome.notes:
         console.print(_t(f"note: {note}", "yellow"))
+
+
+def print_doctor(report: Report) -> None:
+    styles = {OK: "green", REPAIRED: "cyan", PROBLEM: "bold red"}
+    for kind, line in report.lines:
+        console.print(Text.assemble((f"{kind:<10}", styles[kind]), line))
+    console.print(Text("store is healthy" if report.healthy else f"{len(report.problems)} problem(s)", "bold"))

@@ -64,3 +64,19 @@ def _best(store: History, key: str, metric: str, lowest: bool) -> Materializatio
         raise VersionRefError(f"{key}@best:{'-' if lowest else ''}{metric}: no successful version of {key} has metric {metric!r}")
     pick = min if lowest else max
     return pick(scored, key=lambda m: m.metrics[metric])
+
+
+def shown(store: History, key: str, ref: str | None) -> tuple[Materialization | None, Materialization | None]:
+    """What `wb show KEY[@REF]` shows: the version `ref` names (default: the latest successful one,
+    unless the latest attempt failed) and, without `ref`, the latest attempt of any status."""
+    last = next(iter(store.history(key, limit=1)), None)
+    record = resolve(store, key, ref) if (ref or (last and last.ok)) else None
+    return record, (last if ref is None else None)
+
+
+def diff_refs(first: str, second: str) -> tuple[tuple[str, str | None], tuple[str, str | None]]:
+    """The two versions `wb diff FIRST SECOND` compares: `KEY@A B` means `KEY@A KEY@B`."""
+    (key_a, ref_a), (key_b, ref_b) = split_ref(first), split_ref(second)
+    if key_b != key_a and "@" not in second:
+        key_b, ref_b = key_a, second
+    return (key_a, ref_a), (key_b, ref_b)

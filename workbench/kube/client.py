@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from workbench.errors import KubeConfigError, KubeError, WorkbenchError
+from workbench.errors import KubeConfigError, KubeError
 
 T = TypeVar("T")
 RUNNING, PENDING, SUCCEEDED, FAILED, DELETED = "running", "pending", "succeeded", "failed", "deleted"

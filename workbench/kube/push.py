@@ -15,9 +15,8 @@ import time
 import uuid
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-import click
 import yaml
 
 from workbench.core.partitions import split_unit
@@ -54,6 +53,13 @@ if TYPE_CHECKING:
     from workbench.core.units import PartitionKeys
     from workbench.run.executor import Result
     from workbench.workspace import Workspace
+
+
+class Notes(Protocol):
+    """How `wb push` talks to the user: one-line notes, and the result of a followed run."""
+
+    def note(self, text: str) -> None: ...
+    def result(self, result: Result) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +110,9 @@ def target(
     return Target(namespace, image, url.removeprefix("file://"), secret or DEFAULT_SECRET, context, max_parallel, pvc or "")
 
 
-def prepare(ws: Workspace, plan: Plan, status: Mapping[str, Status], target: Target, run_id: str | None) -> RunSpec:
+def prepare(
+    ws: Workspace, plan: Plan, status: Mapping[str, Status], target: Target, run_id: str | None, notes: Notes
+) -> RunSpec:
     """Put the code package, the fresh inputs the plan reads and the plan itself in the shared store."""
     from workbench.kube import codepackage, remote
     from workbench.versioning.gitinfo import git_info
@@ -122,7 +130,7 @@ def prepare(ws: Workspace, plan: Plan, status: Mapping[str, Status], target: Tar
     except Exception as exc:  # the store's client: no credentials, no such bucket, no network
         raise StoreError(f"cannot write to the store {target.store}: {type(exc).__name__}: {exc}") from exc
     if uploaded:
-        click.echo(f"uploaded code package {sha[:12]} ({len(files)} files, {len(archive)} bytes)", err=True)
+        notes.note(f"uploaded code package {sha[:12]} ({len(files)} files, {len(archive)} bytes)")
     remote.upload_inputs(ws, plan, status, target.store)
     run = RunSpec(
         run_id,
@@ -203,40 +211,39 @@ def push(
     only: bool,
     partitions: str | None,
     wait: bool,
+    notes: Notes,
 ) -> int:
     """Submit the stale part of `expr` (or re-attach to run `run_id`); with `wait`, follow it to the end."""
-    from workbench.cli import views
     from workbench.kube import remote
 
     cluster = Cluster.connect(target.namespace, target.context)
-    run = existing_run(cluster, check_run_id(run_id)) if run_id else None
+    run = existing_run(cluster, check_run_id(run_id), notes) if run_id else None
     if run is None:
         if ArtifactStore(target.store).reachable():  # a new store has nothing to import (and is checked on upload)
             remote.sync(ws, target.store)  # the plan must see what earlier remote runs produced
         plan, status = plan_for(ws, expr, force=force, only=only, partitions=partitions)
         if plan.empty:
-            click.echo(f"nothing to push: {len(plan.fresh)} asset(s) fresh", err=True)
+            notes.note(f"nothing to push: {len(plan.fresh)} asset(s) fresh")
             return 0
         PlainReporter().planned(plan)
         annotations = read_settings(ws.root).service_account_annotations
         created = cluster.ensure(rbac(target.namespace, annotations))  # the API is asked before the store is written to
         if created:
-            click.echo(f"created {', '.join(created)} in namespace {target.namespace}", err=True)
-        run = submit(prepare(ws, plan, status, target, run_id), cluster)
+            notes.note(f"created {', '.join(created)} in namespace {target.namespace}")
+        run = submit(prepare(ws, plan, status, target, run_id, notes), cluster, notes)
     remote.remember_store(ws, run.store)
     if not wait:
         context = f" --context {target.context}" if target.context else ""
-        click.echo(
+        notes.note(
             f"run {run.run_id}: {len(run.all_units)} unit(s) in namespace {run.namespace}\n"
             f"  follow it: wb push --run-id {run.run_id} --namespace {run.namespace}{context} --wait\n"
-            f"  import its results when it is done: wb sync",
-            err=True,
+            f"  import its results when it is done: wb sync"
         )
         return 0
     result = follow(cluster, ws.graph, ws.partition_keys, run, PlainReporter())
     report = remote.sync(ws, run.store)
-    views.print_result(replace(result, errors={**result.errors, **_record_errors(ws, run.run_id, result.failed)}))
-    click.echo(f"synced {report.indexed} record(s) from {run.store}", err=True)
+    notes.result(replace(result, errors={**result.errors, **_record_errors(ws, run.run_id, result.failed)}))
+    notes.note(f"synced {report.indexed} record(s) from {run.store}")
     return 0 if result.ok else 1
 
 
@@ -250,7 +257,7 @@ def _record_errors(ws: Workspace, run_id: str, units: tuple[str, ...]) -> dict[s
     return errors
 
 
-def existing_run(cluster: Cluster, run_id: str) -> RunSpec | None:
+def existing_run(cluster: Cluster, run_id: str, notes: Notes) -> RunSpec | None:
     """The run whose driver Job has this run id's name, if there is one, with its plan from the store."""
     name = driver_name(run_id)
     job = cluster.read("Job", name)
@@ -262,19 +269,19 @@ def existing_run(cluster: Cluster, run_id: str) -> RunSpec | None:
     ref = RunRef.from_json(annotation)
     if ref.run_id != run_id:
         raise ManifestError(f"Job {name} belongs to run {ref.run_id!r}, not {run_id!r}")
-    click.echo(f"run {run_id} exists: attaching to it", err=True)
+    notes.note(f"run {run_id} exists: attaching to it")
     return load_plan(ref.store, ref.plan)
 
 
-def submit(run: RunSpec, cluster: Cluster) -> RunSpec:
+def submit(run: RunSpec, cluster: Cluster, notes: Notes) -> RunSpec:
     """Create the run's driver Job (the plan and code are in the store already).
 
     If the driver Job exists already (409), the run that Job carries is returned.
     """
     if cluster.create(driver_job(run)) is not None:
-        click.echo(f"submitted run {run.run_id} (driver Job {driver_name(run.run_id)})", err=True)
+        notes.note(f"submitted run {run.run_id} (driver Job {driver_name(run.run_id)})")
         return run
-    existing = existing_run(cluster, run.run_id)
+    existing = existing_run(cluster, run.run_id, notes)
     if existing is None:
         conflict = "the API reported a conflict (HTTP 409) but the Job does not exist"
         raise KubeError(f"creating Job {driver_name(run.run_id)} failed: {conflict}")
@@ -341,14 +348,13 @@ def cancel(cluster: Cluster, run: RunSpec) -> int:
     return len(names)
 
 
-def run_driver(run_id: str, store_url: str, plan_sha: str) -> int:
+def run_driver(run_id: str, store_url: str, plan_sha: str, notes: Notes) -> int:
     """The in-cluster half of `wb push`: fetch the plan and the code, apply the plan with the pod's account.
 
     Exit 0: every unit materialized; 1: a unit failed; 2: the plan cannot run here (another
     image's libraries, an unknown asset) or the API refused a call for good; 3: the API failed
     for now, so Kubernetes starts a new driver pod, which resumes the run.
     """
-    from workbench.cli import views
     from workbench.kube import remote
 
     run = load_plan(store_url, plan_sha)
@@ -370,12 +376,12 @@ def run_driver(run_id: str, store_url: str, plan_sha: str) -> int:
         driver = Driver(cluster, ws.graph, ws.partition_keys, run, PlainReporter(sys.stderr), record_failure)
         result = driver.run_to_end()
     except RunAborted as exc:
-        click.echo(f"error: {exc} (the run is stopped: its unfinished Jobs were deleted)", err=True)
+        notes.note(f"error: {exc} (the run is stopped: its unfinished Jobs were deleted)")
         return 2
     except KubeError as exc:
         if not exc.transient:
             raise
-        click.echo(f"error: {exc} (a new driver pod will resume the run)", err=True)
+        notes.note(f"error: {exc} (a new driver pod will resume the run)")
         return DRIVER_RETRY_CODE
-    views.print_result(result)
+    notes.result(result)
     return 0 if result.ok else 1

@@ -255,16 +255,3 @@ def _runs_of(records: list[Materialization]) -> list[Run]:
             )
         )
     return runs
-
-
-STYLES = {OK: "green", REPAIRED: "cyan", PROBLEM: "bold red"}
-
-
-def print_report(report: Report) -> None:
-    from rich.console import Console
-    from rich.text import Text
-
-    console = Console(highlight=False)
-    for kind, line in report.lines:
-        console.print(Text.assemble((f"{kind:<10}", STYLES[kind]), line))
-    console.print(Text("store is healthy" if report.healthy else f"{len(report.problems)} problem(s)", "bold"))

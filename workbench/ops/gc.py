@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from workbench.core.records import AliasEvent, Materialization
+
+if TYPE_CHECKING:
+    from workbench.workspace import Workspace
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,3 +45,17 @@ def plan_gc(records: Iterable[Materialization], aliases: Iterable[AliasEvent], k
                 drop.append(m)
     delete = sorted({m.artifact_uri for m in drop if m.artifact_uri and m.artifact_uri not in keep_uris})
     return GcPlan(tuple(delete), kept, len(drop))
+
+
+def collect(ws: Workspace, keep: int, *, dry_run: bool, on_wait: Callable[[], None]) -> GcPlan:
+    """Plan, and unless `dry_run` apply, a collection under the store lock (exclusive when deleting:
+    it waits for running materializations, calling `on_wait` once if it has to)."""
+    from workbench.run.leases import store_lock
+
+    with store_lock(ws.project.config.home / "locks", exclusive=not dry_run, on_wait=on_wait):
+        records = [m for k in ws.graph.order if not ws.graph.is_source(k) for m in ws.metadata.history(k)]
+        plan = plan_gc(records, ws.metadata.aliases(), keep)
+        if not dry_run:
+            for uri in plan.delete:
+                ws.artifacts.delete(uri)
+    return plan

@@ -20,7 +20,7 @@ from workbench.core.records import FAILED, SUCCESS, CheckRecord, Materialization
 from workbench.core.spec import AssetSpec, Output, SourceSpec
 from workbench.core.staleness import Status
 from workbench.core.units import InputRef
-from workbench.errors import InputError, WorkbenchError
+from workbench.errors import InputError
 from workbench.run import serializers
 from workbench.run.capture import captured, tail
 from workbench.run.context import AssetContext, Upstream, running

@@ -117,12 +117,6 @@ class _PassReporter:
         self.inner.closed()
 
 
-def _default_reporter() -> Reporter:
-    from workbench.cli import views
-
-    return views.reporter(quiet=False, stamp=DATED)
-
-
 class Watcher:
     """Watches one project and keeps `selection` up to date until `stop()` or Ctrl-C."""
 
@@ -133,7 +127,7 @@ class Watcher:
         *,
         jobs: int | None = None,
         log: Log | None = None,
-        reporter: Callable[[], Reporter] = _default_reporter,
+        reporter: Callable[[], Reporter],
         debouncer: Debouncer | None = None,
         restart: Callable[[], NoReturn] | None = None,
         hang_report: float = HANG_REPORT,
