@@ -21,7 +21,6 @@ from workbench.storage.artifacts import ArtifactStore, RecordProblem
 from workbench.storage.memory import InMemoryMetadataStore
 from workbench.storage.metadata import DuckDBMetadataStore
 
-from workbench.cli.views import record_json
 from workbench.core.diff import diff
 from workbench.core.graph import AssetGraph
 from workbench.core.records import FAILED, SUCCESS, AliasEvent, Materialization
@@ -29,6 +28,7 @@ from workbench.core.selection import select
 from workbench.core.spec import KEY_PATTERN, AssetSpec
 from workbench.core.versions import resolve, split_ref
 from workbench.errors import DefinitionError, ProjectError, SelectionError, VersionRefError
+from workbench.present import record_json
 from workbench.project import find_project, load_project
 
 T0 = datetime(2026, 11, 1, tzinfo=timezone.utc)
