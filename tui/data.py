@@ -47,7 +47,7 @@ def load(config: ProjectConfig) -> Loaded:
     """Import the project and judge every asset; a load or store error is returned, not raised."""
     try:
         with _IMPORTING:
-            ws = Workspace.from_config(config)
+            ws = Workspace.from_config(config).recover()
         return Loaded(ws, by_asset(ws, ws.status()))
     except WorkbenchError as exc:
         return Loaded(None, {}, str(exc))

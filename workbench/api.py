@@ -34,7 +34,7 @@ def materialize(
     from workbench.core.spec import check_params
 
     with scoped():
-        ws = Workspace.open(project, fresh=False)
+        ws = Workspace.open(project, fresh=False).recover()
         if params:
             ws.vary(selection, check_params(params, "params"))
         result = ws.materialize(selection, force=force, only=only, jobs=jobs, trigger="api")
@@ -55,7 +55,7 @@ def history(selection: str | None = None, project: str | Path | None = None, *, 
     from workbench.ops import search
 
     with scoped():
-        ws = Workspace.open(project, fresh=False)
+        ws = Workspace.open(project, fresh=False).recover()
         return search.frame(search.rows(versions(ws, selection, limit)))
 
 
@@ -75,7 +75,7 @@ def load(key: str, version: str | None = None, alias: str | None = None, project
     if alias is not None and version is not None:
         raise VersionRefError("pass version= or alias=, not both")
     with scoped():
-        ws = Workspace.open(project, fresh=False)
+        ws = Workspace.open(project, fresh=False).recover()
         if key not in ws.graph or ws.graph.is_source(key):
             raise SelectionError(f"unknown asset {key!r}" + suggest(key, ws.graph.nodes))
         record = resolve(ws.metadata, key, alias or version)

@@ -24,16 +24,25 @@ if TYPE_CHECKING:
     from workbench.run.executor import Result
     from workbench.run.reporting import Reporter
     from workbench.storage.artifacts import ArtifactStore
+    from workbench.storage.base import MetadataStore
     from workbench.storage.metadata import DuckDBMetadataStore
     from workbench.versioning.codeversion import CodeInfo
     from workbench.versioning.libraries import Libraries
 
 
 class Workspace:
-    """One project, its metadata store and its artifact store."""
+    """One project, its metadata store and its artifact store.
 
-    def __init__(self, project: Project) -> None:
+    The stores are the project's own (the DuckDB index and the artifact folder or bucket its
+    config names) unless others are handed in, e.g. an in-memory index for tests. Opening does no
+    repair: commands call `recover()` first.
+    """
+
+    def __init__(
+        self, project: Project, *, metadata: MetadataStore | None = None, artifacts: ArtifactStore | None = None
+    ) -> None:
         self.project = project
+        self._metadata, self._artifacts = metadata, artifacts
 
     @classmethod
     def open(cls, path: str | Path | None = None, *, fresh: bool = True) -> Workspace:
@@ -51,21 +60,30 @@ class Workspace:
     def graph(self) -> AssetGraph:
         return self.project.graph
 
-    @cached_property
-    def metadata(self) -> DuckDBMetadataStore:
-        from workbench.storage.metadata import DuckDBMetadataStore
-        from workbench.versioning.gitinfo import ignore_in_git
+    @property
+    def metadata(self) -> MetadataStore:
+        if self._metadata is None:
+            from workbench.storage.metadata import DuckDBMetadataStore
+            from workbench.versioning.gitinfo import ignore_in_git
 
-        ignore_in_git(self.project.config.home)
-        store = DuckDBMetadataStore(self.project.config.metadata_path)
-        if not store.complete:  # a new file (the index was deleted), or one never checked against the records
+            ignore_in_git(self.project.config.home)
+            self._metadata = DuckDBMetadataStore(self.project.config.metadata_path)
+        return self._metadata
+
+    def recover(self) -> Workspace:
+        """Bring the index up to what is on disk, the first step of every command: index the JSON
+        records a new or behind index lacks, and what runs that were killed wrote (their journals)."""
+        from workbench.storage.metadata import DuckDBMetadataStore
+
+        store = self.metadata
+        if isinstance(store, DuckDBMetadataStore) and not store.complete:  # a new (deleted) or never checked index
             self._catch_up(store)
         journals = self.project.config.home / "journal"
         if journals.is_dir() and any(journals.iterdir()):  # a run is going on, or one was killed
             from workbench.run.leases import recover
 
-            recover(journals, self.artifacts, store)  # index what killed runs wrote
-        return store
+            recover(journals, self.artifacts, store)
+        return self
 
     def _catch_up(self, store: DuckDBMetadataStore) -> None:
         """Index the JSON records a missing or behind index lacks, saying so on stderr."""
@@ -80,11 +98,13 @@ class Workspace:
                 file=sys.stderr,
             )
 
-    @cached_property
+    @property
     def artifacts(self) -> ArtifactStore:
-        from workbench.storage.artifacts import ArtifactStore
+        if self._artifacts is None:
+            from workbench.storage.artifacts import ArtifactStore
 
-        return ArtifactStore(self.project.config.artifacts_url)
+            self._artifacts = ArtifactStore(self.project.config.artifacts_url)
+        return self._artifacts
 
     @cached_property
     def code(self) -> dict[str, CodeInfo]:

@@ -14,7 +14,7 @@ from workbench.storage.base import MetadataStore
 from workbench.storage.memory import InMemoryMetadataStore
 from workbench.storage.metadata import DuckDBMetadataStore
 
-from workbench.core.records import FAILED, AliasEvent, Latest, Materialization, Run, SourceObservation
+from workbench.core.records import FAILED, AliasEvent, CheckRecord, Latest, Materialization, Run, SourceObservation
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=timezone.utc)
 MakeRecord = Callable[..., Materialization]
@@ -242,3 +242,41 @@ def test_alias_events_newest_wins_and_removal(store: MetadataStore) -> None:
     current = store.aliases("model")
     assert [(e.name, e.data_version) for e in current] == [("champion", "v2")]
     assert [(e.asset_key, e.name) for e in store.aliases()] == [("model", "champion"), ("other", "champion")]
+
+
+def _check(id: str, check: str = "a:positive", second: int = 0, **changes: object) -> CheckRecord:
+    values: dict[str, object] = {
+        "id": id, "check_key": check, "asset_key": check.split(":")[0], "partition": "", "passed": True,
+        "blocking": False, "asset_data_version": "dv1", "code_version": "c1", "run_id": "run1",
+        "started_at": T0 + timedelta(seconds=second) - timedelta(milliseconds=5), "ended_at": T0 + timedelta(seconds=second),
+    }  # fmt: skip
+    values.update(changes)
+    return CheckRecord(**values)  # type: ignore[arg-type]
+
+
+def test_check_results_round_trip_every_field_and_skip_stored_ids(store: MetadataStore) -> None:
+    failed = _check("c1", passed=False, blocking=True, metadata={"rows": 3, "note": "x"}, error="E: no",
+                    traceback="Traceback...", log="printed\n", partition="2026-11-01")  # fmt: skip
+    assert store.add_check_results([failed, failed]) == 1
+    assert store.add_check_results([failed, _check("c2", second=1)]) == 1
+    assert store.check_history("a") == [_check("c2", second=1), failed]
+
+
+def test_latest_checks_is_the_newest_per_check_and_partition(store: MetadataStore) -> None:
+    store.add_check_results([
+        _check("c1", second=0), _check("c3", second=2, passed=False), _check("c2", second=1),
+        _check("p1", second=5, partition="x"), _check("o1", check="a:other", second=1),
+        _check("t2", check="b:positive", second=3), _check("t1", check="b:positive", second=3),  # a tie: the larger id
+    ])  # fmt: skip
+    latest = store.latest_checks()
+    assert {k: r.id for k, r in latest.items()} == {
+        ("a:positive", ""): "c3", ("a:positive", "x"): "p1", ("a:other", ""): "o1", ("b:positive", ""): "t2",
+    }  # fmt: skip
+    assert latest[("a:positive", "")].passed is False
+
+
+def test_check_history_is_one_assets_newest_first_with_limit(store: MetadataStore) -> None:
+    store.add_check_results([_check(f"c{i}", second=i) for i in range(5)] + [_check("b1", check="b:ok", second=9)])
+    assert [r.id for r in store.check_history("a", limit=3)] == ["c4", "c3", "c2"]
+    assert [r.id for r in store.check_history("b")] == ["b1"]
+    assert store.check_history("a", limit=0) == [] and store.check_history("nope") == []

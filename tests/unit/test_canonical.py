@@ -12,7 +12,7 @@ import re
 import subprocess
 import sys
 import threading
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 import numpy as np

@@ -15,7 +15,6 @@ from types import ModuleType
 
 import pytest
 
-from workbench.core.hashing import digest
 from workbench.core.spec import AssetSpec, spec_of
 from workbench.versioning import codeversion
 from workbench.versioning.codeversion import CodeVersions

@@ -11,6 +11,7 @@ import polars as pl
 import pyarrow as pa
 import pytest
 
+from workbench.core.kinds import kind_of_annotation
 from workbench.core.spec import source
 from workbench.errors import SerializationError
 from workbench.run import serializers
@@ -69,9 +70,9 @@ def test_kind_by_value_and_annotation() -> None:
     assert serializers.kind_of_value({"a": 1}) == "json"
     assert serializers.kind_of_value(b"x") == "bytes"
     assert serializers.kind_of_value(object()) == "pickle"
-    assert serializers.kind_of_annotation("pl.LazyFrame") == "parquet"
-    assert serializers.kind_of_annotation(dict) == "json"
-    assert serializers.kind_of_annotation(None) is None
+    assert kind_of_annotation("pl.LazyFrame") == "parquet"
+    assert kind_of_annotation(dict) == "json"
+    assert kind_of_annotation(None) is None
 
 
 def test_round_trips(tmp_path: Path) -> None:

@@ -33,7 +33,7 @@ def common(fn: Callable[..., Any]) -> Callable[..., Any]:
 def _workspace(project: str | None) -> Any:
     from workbench.workspace import Workspace
 
-    return Workspace.open(project)
+    return Workspace.open(project).recover()
 
 
 def _emit_json(doc: object) -> None:

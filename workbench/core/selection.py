@@ -40,9 +40,9 @@ from dataclasses import dataclass
 from typing import Literal, assert_never
 
 from workbench.core.graph import AssetGraph, Node, suggest
+from workbench.core.kinds import declared_kind
 from workbench.core.spec import AssetSpec
 from workbench.errors import SelectionError
-from workbench.run.serializers import declared_kind
 
 __all__ = [
     "All", "And", "Expr", "Group", "Key", "KeyGlob", "Kind", "Not", "Or", "Roots", "Sinks", "State", "STATES",

@@ -128,7 +128,7 @@ def workspace_from_package(store_url: str, sha: str) -> Workspace:
     from workbench.workspace import Workspace
 
     home = Path(os.environ.get("WORKBENCH_HOME") or Path.home() / ".cache" / "workbench")
-    return Workspace.open(codepackage.fetch(ArtifactStore(store_url), sha, home / "code"))
+    return Workspace.open(codepackage.fetch(ArtifactStore(store_url), sha, home / "code")).recover()
 
 
 def source_parents(ws: Workspace, unit: str) -> list[SourceSpec]:

@@ -85,7 +85,7 @@ def _rerun(config: ProjectConfig, record: Materialization, store: Any, artifacts
     from workbench.run.runner import RunContext, run_asset
     from workbench.workspace import Workspace
 
-    ws = Workspace.from_config(config)
+    ws = Workspace.from_config(config).recover()
     spec = ws.graph.nodes.get(record.asset_key)
     if not isinstance(spec, AssetSpec):
         raise WorkbenchError(f"{record.asset_key} is not an asset at commit {(record.git_commit or '')[:12]}")

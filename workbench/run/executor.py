@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from workbench.core.partitions import split_unit, unit_id
 from workbench.core.records import CheckRecord, Latest, Materialization, Run, utcnow
@@ -44,8 +44,33 @@ from workbench.run.runner import RunContext, attempt, restore, run_asset, run_ch
 from workbench.versioning.gitinfo import git_info
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from workbench.core.graph import AssetGraph
     from workbench.core.plan import Plan
-    from workbench.workspace import Workspace
+    from workbench.project import Project
+    from workbench.storage.artifacts import ArtifactStore
+    from workbench.storage.base import MetadataStore
+
+
+class RunTarget(Protocol):
+    """What the executor needs of a workspace: the graph, its code versions, the stores."""
+
+    project: Project
+
+    @property
+    def root(self) -> Path: ...
+    @property
+    def graph(self) -> AssetGraph: ...
+    @property
+    def partition_keys(self) -> Mapping[str, tuple[str, ...]]: ...
+    @property
+    def code_versions(self) -> Mapping[str, str]: ...
+    @property
+    def metadata(self) -> MetadataStore: ...
+    @property
+    def artifacts(self) -> ArtifactStore: ...
+    def libraries_of(self, key: str) -> dict[str, str]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +136,7 @@ class _Recorder:
     records written and not yet indexed, for the next command to index should this run be killed.
     """
 
-    def __init__(self, ws: Workspace, journal: RunJournal, interval: float = 0.25) -> None:
+    def __init__(self, ws: RunTarget, journal: RunJournal, interval: float = 0.25) -> None:
         self.ws = ws
         self.journal = journal
         self.interval = interval
@@ -160,7 +185,7 @@ class _Recorder:
 
 
 def execute(
-    ws: Workspace,
+    ws: RunTarget,
     plan: Plan,
     status: Mapping[str, Status],
     reporter: Reporter,
@@ -222,7 +247,7 @@ class _Apply:
     """The mutable state of one run, kept in the scheduling thread."""
 
     def __init__(
-        self, ws: Workspace, plan: Plan, status: Mapping[str, Status], reporter: Reporter, ctx: RunContext, reuse: bool,
+        self, ws: RunTarget, plan: Plan, status: Mapping[str, Status], reporter: Reporter, ctx: RunContext, reuse: bool,
         presses: interrupts.Presses,
     ) -> None:  # fmt: skip
         self.ws, self.plan, self.reporter, self.ctx, self.presses = ws, plan, reporter, ctx, presses

@@ -13,8 +13,9 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from workbench.core.checks import CheckSpec, run_check
+from workbench.core.checks import CheckSpec
 from workbench.core.hashing import digest
+from workbench.core.kinds import annotation_name
 from workbench.core.partitions import cell_params, unit_id
 from workbench.core.records import FAILED, SUCCESS, CheckRecord, Materialization, utcnow
 from workbench.core.spec import AssetSpec, Output, SourceSpec
@@ -23,6 +24,7 @@ from workbench.core.units import InputRef
 from workbench.errors import InputError
 from workbench.run import serializers
 from workbench.run.capture import captured, tail
+from workbench.run.checks import run_check
 from workbench.run.context import AssetContext, Upstream, running
 from workbench.run.deadline import within
 from workbench.versioning.gitinfo import GitInfo
@@ -141,7 +143,7 @@ def _compute_and_store(
 ) -> dict[str, Any]:
     annotations = parameter_annotations(spec.fn)
     connection = None
-    if any(serializers.annotation_name(a) == "DuckDBPyRelation" for a in annotations.values()):
+    if any(annotation_name(a) == "DuckDBPyRelation" for a in annotations.values()):
         import duckdb
 
         connection = duckdb.connect()
@@ -278,12 +280,12 @@ def _load_ref(
             raise InputError(f"input {ref.key!r} has no partition {ctx.partition!r}")
         return _load_input(node, upstream[ref.units[0]], annotation, artifacts, ctx.root, connection)
     statuses = [upstream[u] for u in ref.units]
-    if serializers.annotation_name(annotation) in ("DataFrame", "LazyFrame"):
+    if annotation_name(annotation) in ("DataFrame", "LazyFrame"):
         paths = [_artifact_path(ref.key, s, artifacts) for s in statuses]
         import polars as pl
 
         frame = pl.scan_parquet(paths) if paths else pl.LazyFrame()
-        return frame if serializers.annotation_name(annotation) == "LazyFrame" else frame.collect()
+        return frame if annotation_name(annotation) == "LazyFrame" else frame.collect()
     return {s.partition: _load_input(node, s, None, artifacts, ctx.root, connection) for s in statuses}
 
 

@@ -10,34 +10,10 @@ from typing import Any
 
 import xxhash
 
-from workbench.core.spec import AssetSpec
+from workbench.core.kinds import annotation_name
 from workbench.errors import SerializationError, StoreError
 
-TABLE_TYPES = ("DataFrame", "LazyFrame", "Table", "DuckDBPyRelation")
 _DIGEST = re.compile(r"[0-9a-f]{32}")  # a content-addressed artifact is named by its xxh3-128 digest
-
-
-def kind_of_annotation(annotation: Any) -> str | None:
-    """The serializer a return annotation implies, or None when it says nothing."""
-    if annotation is None or annotation is Any:
-        return None
-    base = annotation_name(annotation)
-    if base in TABLE_TYPES:
-        return "parquet"
-    if base in ("dict", "list", "Dict", "List", "Mapping", "Sequence"):
-        return "json"
-    if base == "bytes":
-        return "bytes"
-    if base in ("None", "NoneType", "_empty"):
-        return None
-    return "pickle"
-
-
-def declared_kind(spec: AssetSpec) -> str | None:
-    """The serializer of an asset known before it runs: `io=`, else its return annotation."""
-    if spec.io:
-        return spec.io
-    return kind_of_annotation(spec.fn.__annotations__.get("return"))
 
 
 EXTENSIONS = {"parquet": "parquet", "json": "json", "bytes": "bin", "pickle": "pkl"}
@@ -92,9 +68,6 @@ def write(value: Any, kind: str, path: Path, *, explicit: bool = False) -> tuple
 def pickled(value: Any) -> bytes:
     """The bytes an artifact of `value` holds when it is pickled."""
     return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-
-
-
 
 
 def _write_table(value: Any, path: Path) -> tuple[int, dict[str, Any]]:
@@ -172,10 +145,3 @@ def _duckdb(connection: Any) -> Any:
     if connection is None:
         raise SerializationError("a DuckDB relation input needs a connection")
     return connection
-
-
-def annotation_name(annotation: Any) -> str | None:
-    if annotation is None:
-        return None
-    name = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", str(annotation))
-    return name.split("[", 1)[0].rsplit(".", 1)[-1]

@@ -217,7 +217,7 @@ class Watcher:
 
         def load() -> None:
             try:
-                outcome.append(Workspace.open(self.config.root))
+                outcome.append(Workspace.open(self.config.root).recover())
             except BaseException as exc:  # raised again in this thread
                 outcome.append(exc)
 
