@@ -15,7 +15,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from workbench.core.records import AliasEvent, CheckRecord, Materialization, Run, SourceObservation
+from workbench.core.records import AliasEvent, CheckRecord, Materialization, Run, SourceObservation, is_mapping, is_time
 
 T = TypeVar("T")
 
@@ -47,14 +47,16 @@ class Codec(Generic[T]):
     time_indexes: tuple[int, ...]
 
     @classmethod
-    def of(cls, record: type[T], table: str, json_fields: Sequence[str], time_fields: Sequence[str]) -> Codec[T]:
-        names = tuple(f.name for f in fields(record))  # type: ignore[arg-type]
+    def of(cls, record: type[T], table: str) -> Codec[T]:
+        """The codec of a record dataclass: its mappings travel as JSON text, its datetimes as TIMESTAMPTZ."""
+        found = fields(record)  # type: ignore[arg-type]
+        names = tuple(f.name for f in found)
         return cls(
             make=record,
             table=table,
             names=names,
-            json_indexes=tuple(names.index(name) for name in json_fields),
-            time_indexes=tuple(names.index(name) for name in time_fields),
+            json_indexes=tuple(i for i, f in enumerate(found) if is_mapping(f)),
+            time_indexes=tuple(i for i, f in enumerate(found) if is_time(f)),
         )
 
     @property
@@ -98,13 +100,8 @@ class Codec(Generic[T]):
         return list(map(self.make, *columns))
 
 
-MATERIALIZATIONS = Codec.of(
-    Materialization,
-    "materializations",
-    ("input_versions", "metadata", "metrics", "libraries", "params", "series"),
-    ("started_at", "ended_at"),
-)
-RUNS = Codec.of(Run, "runs", (), ("started_at", "ended_at"))
-OBSERVATIONS = Codec.of(SourceObservation, "source_observations", (), ("observed_at",))
-ALIAS_EVENTS = Codec.of(AliasEvent, "alias_events", (), ("set_at",))
-CHECKS = Codec.of(CheckRecord, "check_results", ("metadata",), ("started_at", "ended_at"))
+MATERIALIZATIONS = Codec.of(Materialization, "materializations")
+RUNS = Codec.of(Run, "runs")
+OBSERVATIONS = Codec.of(SourceObservation, "source_observations")
+ALIAS_EVENTS = Codec.of(AliasEvent, "alias_events")
+CHECKS = Codec.of(CheckRecord, "check_results")

@@ -1,7 +1,8 @@
 """SQLModel tables of the metadata store and the schema migrations.
 
-The tables mirror the domain values in `workbench.core.records` column for column (mappings as JSON
-text, `partition` '' when unpartitioned). Keys are text or UUID strings: DuckDB needs an explicit
+The record tables are made from the dataclasses in `workbench.core.records`, the one definition of
+each record (`_table`: column for column, mappings as JSON text, `partition` '' when
+unpartitioned); a new field there is a new column here, added to older files by a numbered step. Keys are text or UUID strings: DuckDB needs an explicit
 Sequence for integer autoincrement, so there is none. The DDL is compiled from these models with
 the duckdb_engine dialect and run on a raw DuckDB connection; this module is imported only when a
 file needs creating or migrating, so the hot path never pays for importing SQLModel.
@@ -15,117 +16,67 @@ indexes. Bump `SCHEMA_VERSION` (in `base.py`) with each step.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import fields
 from datetime import datetime
+from types import UnionType
+from typing import Any, Union, cast, get_args, get_origin, get_type_hints
 
 import duckdb
 import duckdb_engine
-from sqlalchemy import BigInteger, Column, DateTime, Index, Table, Text
+from sqlalchemy import BigInteger, Boolean, Column, DateTime, Index, Integer, Table
 from sqlalchemy.schema import CreateIndex, CreateTable
-from sqlmodel import Field, SQLModel
+from sqlmodel import AutoString, Field, SQLModel
 from workbench.storage.base import SCHEMA_VERSION
+
+from workbench.core.records import AliasEvent, BigInt, CheckRecord, Materialization, Run, SourceObservation, is_mapping
 
 Step = Callable[[duckdb.DuckDBPyConnection], None]
 
 
-class MaterializationRow(SQLModel, table=True):
-    """One `Materialization`."""
-
-    __tablename__ = "materializations"
-    __table_args__ = (Index("ix_materializations_key_partition", "asset_key", "partition"),)
-
-    id: str = Field(primary_key=True)
-    asset_key: str
-    status: str
-    code_version: str
-    run_id: str
-    trigger: str
-    started_at: datetime = Field(sa_type=DateTime(timezone=True))
-    ended_at: datetime = Field(sa_type=DateTime(timezone=True))
-    partition: str = ""
-    data_version: str | None = None
-    input_versions: str = "{}"
-    artifact_uri: str | None = None
-    serializer: str | None = None
-    size: int | None = Field(default=None, sa_type=BigInteger)
-    rows: int | None = Field(default=None, sa_type=BigInteger)
-    error: str | None = None
-    traceback: str | None = None
-    log: str = ""
-    meta: str = Field(default="{}", sa_column=Column("metadata", Text, nullable=False))
-    metrics: str = "{}"
-    git_commit: str | None = None
-    git_dirty: bool | None = None
-    libraries: str = "{}"
-    reused_from: str | None = None
-    params: str = "{}"
-    series: str = "{}"
+def _table(record: type, table: str, key: str, indexes: Mapping[str, tuple[str, ...]] | None = None) -> Table:
+    """The table of a record dataclass, through a SQLModel model made from it: column for column and in its order: text, integers
+    (`BigInt` ones as BIGINT), booleans, TIMESTAMPTZ, and mappings as JSON text ('{}' when empty).
+    A field without `None` in its type is NOT NULL. SQLModel reserves `metadata`: its attribute is `meta`."""
+    hints = get_type_hints(record, include_extras=True)
+    namespace: dict[str, Any] = {"__tablename__": table, "__annotations__": {}}
+    namespace["__table_args__"] = tuple(Index(name, *columns) for name, columns in (indexes or {}).items())
+    for f in fields(record):
+        optional = "None" in str(f.type)
+        python: type
+        if is_mapping(f):
+            column, python = Column(f.name, AutoString, nullable=False), str
+        else:
+            sql, python = _sql_type(_without_none(hints[f.name]))
+            column = Column(f.name, sql, nullable=optional, primary_key=f.name == key)
+        attr = "meta" if f.name == "metadata" else f.name
+        namespace["__annotations__"][attr] = python | None if optional else python
+        namespace[attr] = Field(default="{}" if is_mapping(f) else None, sa_column=column)
+    model = type(f"{record.__name__}Row", (SQLModel,), namespace, table=True)
+    return cast(Table, model.__table__)  # type: ignore[attr-defined]  # SQLModel adds it to table models
 
 
-class RunRow(SQLModel, table=True):
-    """One `Run`."""
-
-    __tablename__ = "runs"
-
-    run_id: str = Field(primary_key=True)
-    trigger: str
-    selection: str
-    started_at: datetime = Field(sa_type=DateTime(timezone=True))
-    ended_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
-    status: str = "running"
-    materialized: int = 0
-    failed: int = 0
-    skipped: int = 0
+def _without_none(hint: Any) -> Any:
+    """`X | None` -> X."""
+    if get_origin(hint) in (Union, UnionType):
+        return next(a for a in get_args(hint) if a is not type(None))
+    return hint
 
 
-class SourceObservationRow(SQLModel, table=True):
-    """One `SourceObservation`."""
-
-    __tablename__ = "source_observations"
-
-    key: str = Field(primary_key=True)
-    path: str
-    data_version: str | None = None
-    size: int = Field(sa_type=BigInteger)
-    mtime_ns: int = Field(sa_type=BigInteger)
-    observed_at: datetime = Field(sa_type=DateTime(timezone=True))
+def _sql_type(hint: Any) -> tuple[Any, type]:
+    if hint == BigInt:
+        return BigInteger, int
+    kind = get_origin(hint) and get_args(hint)[0] or hint  # Annotated[str, Meta(...)] is a str
+    return {str: (AutoString, str), int: (Integer, int), bool: (Boolean, bool), datetime: (DateTime(timezone=True), datetime)}[kind]
 
 
-class AliasEventRow(SQLModel, table=True):
-    """One `AliasEvent` (schema version 2)."""
-
-    __tablename__ = "alias_events"
-
-    id: str = Field(primary_key=True)
-    asset_key: str
-    name: str
-    data_version: str | None = None
-    record_id: str | None = None
-    set_by: str
-    set_at: datetime = Field(sa_type=DateTime(timezone=True))
-
-
-class CheckResultRow(SQLModel, table=True):
-    """One `CheckRecord` (schema version 3)."""
-
-    __tablename__ = "check_results"
-    __table_args__ = (Index("ix_check_results_asset", "asset_key"),)
-
-    id: str = Field(primary_key=True)
-    check_key: str
-    asset_key: str
-    partition: str = ""
-    passed: bool
-    blocking: bool
-    asset_data_version: str
-    code_version: str
-    run_id: str
-    started_at: datetime = Field(sa_type=DateTime(timezone=True))
-    ended_at: datetime = Field(sa_type=DateTime(timezone=True))
-    meta: str = Field(default="{}", sa_column=Column("metadata", Text, nullable=False))
-    error: str | None = None
-    traceback: str | None = None
-    log: str = ""
+MATERIALIZATIONS = _table(
+    Materialization, "materializations", "id", {"ix_materializations_key_partition": ("asset_key", "partition")}
+)
+RUNS = _table(Run, "runs", "run_id")
+SOURCE_OBSERVATIONS = _table(SourceObservation, "source_observations", "key")
+ALIAS_EVENTS = _table(AliasEvent, "alias_events", "id")  # schema version 2
+CHECK_RESULTS = _table(CheckRecord, "check_results", "id", {"ix_check_results_asset": ("asset_key",)})  # version 3
 
 
 class SchemaMetaRow(SQLModel, table=True):
@@ -137,14 +88,8 @@ class SchemaMetaRow(SQLModel, table=True):
     value: str
 
 
-def _table(model: type[SQLModel]) -> Table:
-    """The table of a `table=True` model."""
-    return SQLModel.metadata.tables[str(model.__tablename__)]
-
-
-TABLES: tuple[Table, ...] = tuple(
-    _table(model)
-    for model in (MaterializationRow, RunRow, SourceObservationRow, AliasEventRow, CheckResultRow, SchemaMetaRow)
+TABLES: tuple[Table, ...] = (
+    MATERIALIZATIONS, RUNS, SOURCE_OBSERVATIONS, ALIAS_EVENTS, CHECK_RESULTS, cast(Table, SchemaMetaRow.__table__)  # type: ignore[attr-defined]
 )
 
 
@@ -160,13 +105,13 @@ def ddl(tables: tuple[Table, ...] = TABLES) -> list[str]:
 
 def _add_alias_events(conn: duckdb.DuckDBPyConnection) -> None:
     """1 -> 2: model aliases (`wb alias`)."""
-    for statement in ddl((_table(AliasEventRow),)):
+    for statement in ddl((ALIAS_EVENTS,)):
         conn.execute(statement)
 
 
 def _add_check_results(conn: duckdb.DuckDBPyConnection) -> None:
     """2 -> 3: asset check results."""
-    for statement in ddl((_table(CheckResultRow),)):
+    for statement in ddl((CHECK_RESULTS,)):
         conn.execute(statement)
 
 

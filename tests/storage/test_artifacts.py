@@ -117,7 +117,7 @@ def test_corrupt_records_are_reported_not_raised(store: ArtifactStore, make_reco
     problems = {p.uri: p.message for p in found if isinstance(p, RecordProblem)}
     assert good in found
     assert set(problems) == {"records/a/broken.json", "records/a/partial.json", "records/b/not-an-object.json"}
-    assert "lacks" in problems["records/a/partial.json"]
+    assert "missing required field `asset_key`" in problems["records/a/partial.json"]
 
 
 def test_an_empty_store_has_no_records(store: ArtifactStore) -> None:

@@ -8,62 +8,61 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import Field, dataclass, field, fields, replace
 from datetime import datetime, timezone
-from typing import Any
+from typing import Annotated, Any, TypeVar
+
+import msgspec
+from msgspec import Meta
 
 RECORD_FORMAT = 1
 SUCCESS = "success"
 FAILED = "failed"
 TRIGGERS = frozenset({"cli", "watch", "tui", "push", "api"})
-MAPPINGS = ("input_versions", "metadata", "metrics", "libraries", "params", "series")
 
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-_NONE = type(None)
-_TEXT, _MAYBE_TEXT, _MAYBE_INT, _FLAG, _MAYBE_FLAG = (str,), (str, _NONE), (int, _NONE), (bool,), (bool, _NONE)
+# Field types with the bounds a record must keep to (checked when a record is read: `from_json`).
+# The dataclasses below are the one definition of each record: validation (msgspec, from their
+# type hints), JSON, and the DuckDB tables and rows (`workbench.storage.schema` and `.rows`) follow.
+BigInt = Annotated[int, Meta(ge=-(2**63), le=2**63 - 1)]  # fits DuckDB's BIGINT
+RecordStatus = Annotated[str, Meta(pattern=f"^({SUCCESS}|{FAILED})$")]
+CheckKey = Annotated[str, Meta(pattern=r"^[^:]+:.+$")]  # "asset:check_name"
+Point = Annotated[list[float], Meta(min_length=2, max_length=2)]  # [step, value]
 
 
-def _check_types(doc: Mapping[str, Any], types: Mapping[str, tuple[type, ...]]) -> None:
-    """`ValueError` unless every field of `doc` named in `types` has one of its types (ints fit BIGINT)."""
-    for name, allowed in types.items():
-        if name not in doc:
-            continue
-        value = doc[name]
-        ok = isinstance(value, allowed) and (bool in allowed or not isinstance(value, bool))
-        if ok and isinstance(value, int) and not isinstance(value, bool):
-            ok = -(2**63) <= value < 2**63
-        if not ok:
-            raise ValueError(f"record field {name} is not {' or '.join(t.__name__ for t in allowed)}: {value!r:.40}")
+def _utc(value: datetime) -> datetime:
+    """A timestamp without a zone is taken as UTC, so that it compares with the others."""
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
-def _is_series(value: Any) -> bool:
-    number = (int, float)
-    return isinstance(value, list) and all(
-        isinstance(p, list) and len(p) == 2 and all(isinstance(x, number) and not isinstance(x, bool) for x in p)
-        for p in value
-    )
+R = TypeVar("R")
 
 
-def _time(value: Any) -> datetime:
-    """An ISO timestamp; one without a zone is taken as UTC (so that it compares with the others)."""
-    if not isinstance(value, str):
-        raise ValueError(f"timestamp {value!r:.40} is not ISO text")
-    parsed = datetime.fromisoformat(value)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+def is_mapping(f: Field[Any]) -> bool:
+    """A mapping field: JSON text in the index."""
+    return str(f.type).startswith("Mapping[")
 
 
-_MATERIALIZATION_TYPES = {
-    **dict.fromkeys(("id", "asset_key", "status", "code_version", "run_id", "trigger", "partition", "log"), _TEXT),
-    **dict.fromkeys(
-        ("data_version", "artifact_uri", "serializer", "error", "traceback", "git_commit", "reused_from"), _MAYBE_TEXT
-    ),
-    **dict.fromkeys(("size", "rows"), _MAYBE_INT),
-    "git_dirty": _MAYBE_FLAG,
-}
+def is_time(f: Field[Any]) -> bool:
+    """A timestamp field: TIMESTAMPTZ in the index, ISO text in JSON."""
+    return str(f.type).startswith("datetime")
+
+
+def _decode(text: str | bytes, kind: type[R], what: str) -> R:
+    """Parse and check one record against its dataclass's type hints; `ValueError` on anything malformed.
+
+    Python's JSON reader first: record files may hold `NaN` and `Infinity` (a metric can be either)."""
+    try:
+        value = msgspec.convert(json.loads(text), type=kind)
+    except msgspec.ValidationError as exc:  # "Expected `str`, got `int` - at `$.id`"
+        raise ValueError(f"malformed {what}: {exc}") from exc
+    times = {name: getattr(value, name) for name in _TIME_FIELDS[kind]}
+    naive = {name: _utc(t) for name, t in times.items() if t is not None and t.tzinfo is None}
+    return replace(value, **naive) if naive else value  # type: ignore[type-var]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +71,7 @@ class Materialization:
 
     id: str
     asset_key: str
-    status: str
+    status: RecordStatus
     code_version: str
     run_id: str
     trigger: str
@@ -83,8 +82,8 @@ class Materialization:
     input_versions: Mapping[str, str] = field(default_factory=dict)
     artifact_uri: str | None = None
     serializer: str | None = None
-    size: int | None = None
-    rows: int | None = None
+    size: BigInt | None = None
+    rows: BigInt | None = None
     error: str | None = None
     traceback: str | None = None
     log: str = ""
@@ -95,7 +94,7 @@ class Materialization:
     libraries: Mapping[str, str] = field(default_factory=dict)  # distribution -> version, "python" too
     reused_from: str | None = None  # the id of the record whose artifact this one restored
     params: Mapping[str, Any] = field(default_factory=dict)  # the params it ran with (`context.params`)
-    series: Mapping[str, list[list[float]]] = field(default_factory=dict)  # metric -> [[step, value], ...]
+    series: Mapping[str, list[Point]] = field(default_factory=dict)  # metric -> [[step, value], ...]
 
     @property
     def ok(self) -> bool:
@@ -103,7 +102,7 @@ class Materialization:
 
     def to_dict(self) -> dict[str, Any]:
         out = {f.name: getattr(self, f.name) for f in fields(self)}  # asdict() deep-copies: 10x slower
-        for name in MAPPINGS:
+        for name in _MAPPINGS:
             out[name] = dict(out[name])
         out["started_at"] = self.started_at.isoformat()
         out["ended_at"] = self.ended_at.isoformat()
@@ -114,33 +113,12 @@ class Materialization:
         return json.dumps(self.to_dict(), sort_keys=True, default=str)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Materialization:
-        """Parse a record; raises `ValueError` on anything malformed."""
-        if not isinstance(data, Mapping):
-            raise ValueError("record is not a JSON object")
-        names = {f.name for f in fields(cls)}
-        kwargs = {k: v for k, v in data.items() if k in names}
-        missing = {"id", "asset_key", "status", "code_version", "run_id", "trigger", "started_at", "ended_at"} - set(kwargs)
-        if missing:
-            raise ValueError(f"record lacks {', '.join(sorted(missing))}")
-        _check_types(kwargs, _MATERIALIZATION_TYPES)
-        for key in ("started_at", "ended_at"):
-            kwargs[key] = _time(kwargs[key])
-        for key in MAPPINGS:
-            if not isinstance(kwargs.get(key, {}), Mapping):
-                raise ValueError(f"record field {key} is not an object")
-        for key in ("input_versions", "libraries"):
-            if not all(isinstance(v, str) for v in kwargs.get(key, {}).values()):
-                raise ValueError(f"record field {key} maps to something other than versions")
-        if not all(_is_series(v) for v in kwargs.get("series", {}).values()):
-            raise ValueError("record field series maps to something other than [[step, value], ...]")
-        if kwargs["status"] not in (SUCCESS, FAILED):
-            raise ValueError(f"record status {kwargs['status']!r} is unknown")
-        return cls(**kwargs)
+    def from_json(cls, text: str | bytes) -> Materialization:
+        """Parse a record file; raises `ValueError` on anything malformed."""
+        return _decode(text, cls, "record")
 
-    @classmethod
-    def from_json(cls, text: str) -> Materialization:
-        return cls.from_dict(json.loads(text))
+
+_MAPPINGS = tuple(f.name for f in fields(Materialization) if is_mapping(f))
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,8 +128,8 @@ class SourceObservation:
     key: str
     path: str
     data_version: str | None  # None: the path does not exist (or matches nothing)
-    size: int
-    mtime_ns: int  # the stamp: the newest mtime or ctime of its files and folders
+    size: BigInt
+    mtime_ns: BigInt  # the stamp: the newest mtime or ctime of its files and folders
     observed_at: datetime
 
 
@@ -196,15 +174,8 @@ class AliasEvent:
         return json.dumps(doc, sort_keys=True)
 
     @classmethod
-    def from_json(cls, text: str) -> AliasEvent:
-        doc = json.loads(text)
-        if not isinstance(doc, dict) or not {"id", "asset_key", "name", "set_by", "set_at"} <= set(doc):
-            raise ValueError("alias event lacks required fields")
-        _check_types(doc, {**dict.fromkeys(("id", "asset_key", "name", "set_by"), _TEXT),
-                           **dict.fromkeys(("data_version", "record_id"), _MAYBE_TEXT)})  # fmt: skip
-        doc["set_at"] = _time(doc["set_at"])
-        values: dict[str, Any] = {f.name: doc.get(f.name) for f in fields(cls)}
-        return cls(**values)
+    def from_json(cls, text: str | bytes) -> AliasEvent:
+        return _decode(text, cls, "alias event")
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,7 +183,7 @@ class CheckRecord:
     """One run of one asset check against one version of the asset (partition)."""
 
     id: str
-    check_key: str  # "asset:check_name"
+    check_key: CheckKey
     asset_key: str
     partition: str
     passed: bool
@@ -238,16 +209,11 @@ class CheckRecord:
         return json.dumps(doc, sort_keys=True, default=str)
 
     @classmethod
-    def from_json(cls, text: str) -> CheckRecord:
-        doc = json.loads(text)
-        names = [f.name for f in fields(cls)]
-        if not isinstance(doc, dict) or not set(names) - {"metadata", "error", "traceback", "log"} <= set(doc):
-            raise ValueError("check record lacks required fields")
-        _check_types(doc, {**dict.fromkeys(("id", "check_key", "asset_key", "partition", "asset_data_version",
-                                            "code_version", "run_id", "log"), _TEXT),
-                           "passed": _FLAG, "blocking": _FLAG, "error": _MAYBE_TEXT, "traceback": _MAYBE_TEXT})  # fmt: skip
-        if ":" not in doc["check_key"] or not isinstance(doc.get("metadata", {}), Mapping):
-            raise ValueError("check record has a malformed check_key or metadata")
-        for key in ("started_at", "ended_at"):
-            doc[key] = _time(doc[key])
-        return cls(**{n: doc[n] for n in names if n in doc})
+    def from_json(cls, text: str | bytes) -> CheckRecord:
+        return _decode(text, cls, "check record")
+
+
+_TIME_FIELDS: dict[type, tuple[str, ...]] = {
+    kind: tuple(f.name for f in fields(kind) if is_time(f))
+    for kind in (Materialization, AliasEvent, CheckRecord)
+}
