@@ -1,4 +1,4 @@
-"""Training and evaluating a species classifier with scikit-learn."""
+"""Training and evaluating a species classifier with scikit-learn (the `ml` extra: `pip install -e ".[ml]"`)."""
 
 from __future__ import annotations
 

@@ -67,7 +67,8 @@ def _filesystem(url: str) -> tuple[fsspec.AbstractFileSystem, str]:
     """The fsspec filesystem of `url` and the path inside it; a missing driver is bad input (exit 2)
     that names the extra to install."""
     try:
-        return fsspec.core.url_to_fs(url)
+        fs, path = fsspec.core.url_to_fs(url)
+        return fs, str(path)
     except ImportError as exc:
         protocol = url.split("://", 1)[0]
         extra = _EXTRAS.get(protocol)

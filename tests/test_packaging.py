@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.metadata
+import re
 import shutil
 import subprocess
 import sys
@@ -10,6 +12,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
 
 import workbench
 
@@ -66,3 +69,24 @@ def test_wheel_installs_into_a_fresh_venv(tmp_path: Path) -> None:
     probe = "import workbench.storage, workbench.tui, workbench; print(workbench.__file__)"
     where = subprocess.run([str(python), "-c", probe], capture_output=True, text=True, cwd=tmp_path, check=True)
     assert where.stdout.startswith(str(site))
+
+
+def test_scikit_learn_is_an_extra_that_the_first_command_and_the_tests_install() -> None:
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    extras = project["optional-dependencies"]
+    core = {Requirement(r).name for r in project["dependencies"]}
+    assert "scikit-learn" not in core  # only the default project and the samples use it
+    assert {Requirement(r).name for r in extras["ml"]} == {"scikit-learn"}
+    assert any(Requirement(r).name == "workbench" and "ml" in Requirement(r).extras for r in extras["test"])
+    first = re.search(r"```bash\n(.*?)\n```", (REPO / "README.md").read_text(), re.S)
+    assert first is not None and 'pip install -e ".[ml]"' in first.group(1) and "wb materialize" in first.group(1)
+
+
+def test_textual_is_a_compatible_range_and_the_tests_pin_the_snapshots_release() -> None:
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    (runtime,) = [Requirement(r) for r in project["dependencies"] if Requirement(r).name == "textual"]
+    (pinned,) = [Requirement(r) for r in project["optional-dependencies"]["test"] if Requirement(r).name == "textual"]
+    assert all(spec.operator != "==" for spec in runtime.specifier), runtime
+    assert runtime.specifier.contains("8.2.8") and not runtime.specifier.contains("9.0.0"), runtime
+    (version,) = [spec.version for spec in pinned.specifier if spec.operator == "=="]
+    assert runtime.specifier.contains(version) and importlib.metadata.version("textual") == version

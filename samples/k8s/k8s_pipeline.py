@@ -6,6 +6,8 @@ tolerations; `wb materialize` runs the very same code locally, on the CPU.
 
 Data: scikit-learn's bundled diabetes data set (442 patients, 10 baseline measurements, and a
 measure of disease progression one year later); no download, so pods need no internet access.
+
+Needs scikit-learn: the `ml` extra (`pip install -e ".[ml]"` from the repository root).
 """
 
 from __future__ import annotations

@@ -7,6 +7,8 @@ train_set / test_set -> forest_sweep (a 3 x 2 grid of forests) -> best_forest (t
 Each variant is one asset made by `model_variant(...)` with its hyperparameters as `params=`. Its
 code version covers the factory's code *and* those params, so editing one variant's hyperparameters
 makes only that variant (and the leaderboard) stale.
+
+Needs scikit-learn: the `ml` extra (`pip install -e ".[ml]"` from the repository root).
 """
 
 from __future__ import annotations

@@ -8,6 +8,8 @@ epoch instead of starting over. Two environment variables simulate failures:
 
     WB_SAMPLE_CRASH_AT_EPOCH=N    every attempt that reaches epoch N crashes (a bug, a lost node)
     WB_SAMPLE_PREEMPT_AT_EPOCH=N  the first attempt crashes at epoch N; the retry resumes there
+
+Needs scikit-learn: the `ml` extra (`pip install -e ".[ml]"` from the repository root).
 """
 
 from __future__ import annotations

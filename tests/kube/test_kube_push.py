@@ -7,12 +7,10 @@ project's own. The image holds no project code: pods run the code package the pu
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import socket
 import subprocess
-import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -21,7 +19,7 @@ import pytest
 import yaml
 from workbench.storage.artifacts import ArtifactStore
 
-from tests.conftest import WB, run_wb
+from tests.conftest import TIMEOUT, WbProcess, run_wb
 from tests.kube.conftest import IMAGE, KEYS, Cluster, set_kubernetes
 from workbench.core.records import Materialization
 from workbench.kube.client import RETRIES
@@ -283,22 +281,14 @@ def after(slow: dict) -> dict:
 
 def test_ctrl_c_deletes_the_run(project: Path, cluster: Cluster, shared: str) -> None:
     (project / "pipeline.py").write_text(SLOW)
-    env = {k: v for k, v in os.environ.items() if k != "WORKBENCH_HOME"}
-    args = [WB, "push", "--image", IMAGE, "--store", shared, "--wait"]
-    proc = subprocess.Popen(args, cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    running = WbProcess(project, "push", "--image", IMAGE, "--store", shared, "--wait")
     try:
-        deadline = time.monotonic() + 30
-        while b"working" not in b"".join(bytes(v) for v in cluster.server.kubelet.logs.values()):
-            assert time.monotonic() < deadline and proc.poll() is None, "the slow pod never started"
-            time.sleep(0.1)
-        time.sleep(0.5)  # let the log follower attach
-        proc.send_signal(signal.SIGINT)
-        _, stderr = proc.communicate(timeout=30)
+        running.expect(r"slow \| working")  # the pod runs, and its log is followed
+        running.proc.send_signal(signal.SIGINT)
+        running.expect(r"cancelled run \w+: deleted 2 Job\(s\) in namespace default")
+        assert running.proc.wait(timeout=TIMEOUT) == 130
     finally:
-        proc.kill()
-    assert proc.returncode == 130, stderr
-    assert re.search(r"cancelled run \w+: deleted 2 Job\(s\) in namespace default", stderr)
-    assert "slow | working" in stderr
+        running.kill()
     assert cluster.server.jobs() == []
     assert all(p.poll() is not None for p in cluster.server.kubelet.processes.values())
     assert "after" not in {asset_of(j) for _, r, _, kind, j in cluster.server.events if r == "jobs"}

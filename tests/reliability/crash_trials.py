@@ -3,14 +3,18 @@
 Run by `test_crash_safety.py` as `python crash_trials.py PROJECT SEED PLAN`; prints one JSON
 document. This launcher imports workbench once (but neither polars nor pyarrow, whose import starts
 threads) and forks a child for every `wb` command, which runs the CLI's own `main()`; so a trial
-costs the work, not an interpreter start. Kill points, armed in the child by patching:
+costs the work, not an interpreter start. The child kills itself, always at its trial's point and
+never by a timer, so every trial is the kill it claims to be (the seed picks n and the variants):
 
-  asset     a timer fires 0-40 ms into the n-th asset's function
+  asset     halfway through the n-th asset's body (the project's assets call `halfway(key)`, which
+            kills the process when the environment names that asset)
   artifact  the n-th artifact's scratch file is cut short while written, then the process dies
   publish   just before or just after the n-th artifact is renamed to its content address
-  record    while the n-th JSON record's temp file is written (cut short), or just after the rename
+  record    while the store writes the n-th JSON record's bytes (cut short), or just after its rename
   index     inside the index session: after the INSERT, before the DuckDB file is released
-  random    from outside, after a random delay within one forced run's duration
+  line      at the n-th line the run executes (any thread) in the code that runs assets and writes
+            the store (`workbench/run/`, `storage/`), n drawn from the lines a forced run executes
+            there: a kill anywhere on the write path, where no point was armed
 
 After every kill: `wb status` must work; no file at an artifact's final name is partial; every
 record file parses and no successful record points at a missing or partial artifact; the next
@@ -23,14 +27,15 @@ import itertools
 import json
 import os
 import random
+import re
 import signal
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import workbench.storage.artifacts as artifacts_module
@@ -45,11 +50,39 @@ import workbench.workspace  # noqa: F401 - preloaded so that children start fast
 from workbench.core.hashing import file_digest
 from workbench.core.records import Materialization
 
-POINTS = ("asset", "artifact", "publish", "record", "index", "random")
+POINTS = ("asset", "artifact", "publish", "record", "index", "line")
+ASSETS = ("blob", "table", "summary", "report")  # the project's, in the order of the graph
+REPO = Path(__file__).resolve().parents[2]
+KILL_IN = "CRASH_TRIAL_KILL_IN"  # the asset whose body kills the process (read by the project's `halfway`)
+# where `line` kills land: the code that runs assets and writes the store (not loading or planning)
+WRITE_PATH = tuple(str(Path(m.__file__).resolve().parent) + os.sep for m in (workbench.run.runner, artifacts_module))
 
 
 def die() -> None:
     os.kill(os.getpid(), signal.SIGKILL)
+
+
+def trace_lines(nth: int) -> Callable[[], int]:
+    """Count the lines of `WRITE_PATH` code this process runs from now on, in every thread it starts,
+    and kill it at the `nth` (0: never), saying where on stderr; returns the count so far."""
+    lines = itertools.count(1)
+    ran = 0
+
+    def line(frame: FrameType, event: str, arg: Any) -> Any:
+        nonlocal ran
+        if event == "line":
+            ran = next(lines)
+            if ran == nth:
+                os.write(2, f"killed at {frame.f_code.co_filename}:{frame.f_lineno}\n".encode())
+                die()
+        return line
+
+    def call(frame: FrameType, event: str, arg: Any) -> Any:
+        return line if frame.f_code.co_filename.startswith(WRITE_PATH) else None
+
+    threading.settrace(call)
+    sys.settrace(call)
+    return lambda: ran
 
 
 def arm(point: str, nth: int, rng: random.Random) -> None:
@@ -60,16 +93,9 @@ def arm(point: str, nth: int, rng: random.Random) -> None:
         return next(calls) == nth
 
     if point == "asset":
-        real_running = workbench.run.runner.running
-
-        @contextmanager
-        def running(ctx: Any) -> Iterator[Any]:
-            if hit():
-                threading.Timer(rng.uniform(0.0, 0.04), die).start()
-            with real_running(ctx) as value:
-                yield value
-
-        workbench.run.runner.running = running  # type: ignore[assignment]
+        os.environ[KILL_IN] = ASSETS[nth - 1]
+    elif point == "line":
+        trace_lines(nth)
     elif point == "artifact":
         real_write = workbench.run.serializers.write
 
@@ -98,12 +124,17 @@ def arm(point: str, nth: int, rng: random.Random) -> None:
         real_text = artifacts_module.ArtifactStore.write_text
         partial = rng.random() < 0.5
 
+        def cut_short(path: Path, data: bytes) -> int:
+            """The store's own write of the record, killed after a part of its bytes."""
+            with path.open("wb") as f:
+                f.write(data[: rng.randrange(len(data))])
+            die()
+            return 0
+
         def write_text(self: Any, uri: str, text: str) -> None:
             if uri.startswith("records/") and hit():
-                if partial:  # what a kill in the middle of writing the temp file leaves
-                    temp = self.scratch_path(".txt")
-                    temp.write_text(text[: rng.randrange(len(text))], encoding="utf-8")
-                    die()
+                if partial:  # the store's real write path, killed while it writes the bytes
+                    Path.write_bytes = cut_short  # type: ignore[method-assign]
                 real_text(self, uri, text)
                 die()
             real_text(self, uri, text)
@@ -122,16 +153,18 @@ def arm(point: str, nth: int, rng: random.Random) -> None:
 
 
 def run(*commands: list[str], point: str = "", nth: int = 0, rng: random.Random | None = None,
-        kill_after: float | None = None, timeout: float = 120.0) -> list[dict[str, Any]]:
+        count_lines: bool = False, timeout: float = 120.0) -> list[dict[str, Any]]:
     """`wb COMMAND` for each command, one after the other, in one forked child (a fresh process after
-    a kill, without an interpreter start); killed at `point` (armed) or `kill_after` seconds from here."""
+    a kill, without an interpreter start); killed at `point` (armed). `count_lines`: each result
+    also says how many `WRITE_PATH` lines the child had run when its command ended."""
     files = [(tempfile.TemporaryFile(), tempfile.TemporaryFile(), tempfile.TemporaryFile()) for _ in commands]
     started = time.perf_counter()
     pid = os.fork()
     if pid == 0:  # the child: never returns
         try:
-            if point and point != "random":
+            if point:
                 arm(point, nth, rng or random.Random())
+            counted = trace_lines(0) if count_lines else None
             for args, (out, err, code) in zip(commands, files, strict=True):
                 os.dup2(out.fileno(), 1)
                 os.dup2(err.fileno(), 2)
@@ -142,13 +175,12 @@ def run(*commands: list[str], point: str = "", nth: int = 0, rng: random.Random 
                     code.flush()
                 except BaseException as exc:  # noqa: BLE001 - report anything, the parent judges
                     print(f"launcher child crashed: {exc!r}", file=sys.stderr)
+                if counted is not None:
+                    print(f"lines run: {counted()}", file=sys.stderr)
                 sys.stdout.flush()
                 sys.stderr.flush()
         finally:
             os._exit(0)
-    if kill_after is not None:
-        time.sleep(kill_after)
-        os.kill(pid, signal.SIGKILL)
     deadline = time.monotonic() + timeout
     while not os.waitpid(pid, os.WNOHANG)[0]:
         if time.monotonic() > deadline:
@@ -206,25 +238,21 @@ def counts(store: Store) -> tuple[int, int]:
     return len(list(store.root.glob("records/**/*.json"))), len(list(scratch.iterdir())) if scratch.is_dir() else 0
 
 
-def trial(project: Path, store: Store, point: str, rng: random.Random, budget: float, assets: int) -> dict[str, Any]:
+def trial(project: Path, store: Store, point: str, rng: random.Random, lines: int) -> dict[str, Any]:
+    """One forced run killed at `point`, then `wb status`, `wb materialize` and `wb status` again.
+    `lines`: how many `WRITE_PATH` lines a forced run executes (the range of a `line` kill)."""
     p = ["-p", str(project)]
     records_before, scratch_before = counts(store)
-    if point == "random":
-        nth = 0
-        for _ in range(5):  # a kill that comes after the run ended is no trial: try again, sooner
-            (crash,) = run(["materialize", "--force", *p], kill_after=rng.uniform(0.1, 0.8) * budget)
-            if crash["code"] is None:
-                break
-            budget *= 0.7
-    else:
-        nth = 1 if point == "index" else rng.randint(1, assets)
-        (crash,) = run(["materialize", "--force", *p], point=point, nth=nth, rng=rng)
+    nth = {"index": 1, "line": rng.randint(1, lines * 9 // 10)}.get(point) or rng.randint(1, len(ASSETS))
+    (crash,) = run(["materialize", "--force", *p], point=point, nth=nth, rng=rng)
     problems = store.problems()
     records_after, scratch_after = counts(store)
     status, recover, after = run(["status", "--json", *p], ["materialize", "--json", *p], ["status", "--json", *p])
+    where = re.search(r"killed at (.*)", crash["err"])
     outcome: dict[str, Any] = {
         "point": point, "nth": nth, "killed": crash["code"] is None, "problems": problems,
         "records_written": records_after - records_before, "scratch_left": scratch_after - scratch_before,
+        "where": os.path.relpath(where.group(1), REPO) if where else None,
     }  # fmt: skip
     for name, result in (("status", status), ("recover", recover), ("status_after", after)):
         clean = result["code"] == 0 and "Traceback" not in result["err"] and "internal error" not in result["err"]
@@ -244,10 +272,11 @@ def main() -> None:
     store = Store(project / ".workbench" / "artifacts")
     (first,) = run(["materialize", "--json", "-p", str(project)])
     assert first["code"] == 0, first["err"]
-    assets = len(json.loads(first["out"])["materialized"])
-    budget = run(["materialize", "--force", "-p", str(project)])[0]["seconds"]
-    trials = [trial(project, store, point, rng, budget, assets) for point in plan]
-    print(json.dumps({"seed": seed, "forced_run_seconds": budget, "trials": trials}))
+    assert sorted(json.loads(first["out"])["materialized"]) == sorted(ASSETS), first["out"]
+    (forced,) = run(["materialize", "--force", "-p", str(project)], count_lines=True)
+    lines = int(re.findall(r"lines run: (\d+)", forced["err"])[-1])
+    trials = [trial(project, store, point, rng, lines) for point in plan]
+    print(json.dumps({"seed": seed, "forced_run_seconds": forced["seconds"], "forced_run_lines": lines, "trials": trials}))
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+from collections import Counter
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -213,10 +214,34 @@ GOOD: dict[str, Any] = {
 }  # fmt: skip
 
 
+WELL_TYPED: dict[str, st.SearchStrategy[Any]] = {  # optional fields, with values of their documented types
+    "partition": st.text(max_size=8),
+    "log": st.text(max_size=20),
+    "error": st.none() | st.text(max_size=8),
+    "git_commit": st.none() | st.text(max_size=40),
+    "git_dirty": st.none() | st.booleans(),
+    "rows": st.none() | st.integers(min_value=0, max_value=2**63 - 1),
+    "input_versions": st.dictionaries(st.text(max_size=6), st.text(max_size=8), max_size=3),
+    "metadata": st.dictionaries(st.text(max_size=6), JSON, max_size=3),
+    "metrics": st.dictionaries(st.text(max_size=6), st.floats(allow_nan=False, allow_infinity=False), max_size=3),
+}
+
+
+@st.composite
+def good_records(draw: st.DrawFn) -> str:
+    """A good record whose optional fields are left out or hold any value of their type."""
+    doc = dict(GOOD)
+    for name in draw(st.lists(st.sampled_from(sorted(WELL_TYPED)), max_size=5, unique=True)):
+        doc[name] = draw(WELL_TYPED[name])
+    return json.dumps(doc)
+
+
 @st.composite
 def record_docs(draw: st.DrawFn) -> Any:
-    """A good record with some fields replaced by arbitrary JSON, or arbitrary JSON, or text."""
-    kind = draw(st.sampled_from(["mutated", "json", "text"]))
+    """A good record, or one with some fields replaced by arbitrary JSON, or arbitrary JSON, or text."""
+    kind = draw(st.sampled_from(["good", "mutated", "json", "text"]))
+    if kind == "good":
+        return draw(good_records())
     if kind == "text":
         return draw(st.text(max_size=60))
     if kind == "json":
@@ -246,14 +271,31 @@ def _well_typed(m: Materialization) -> None:
     json.loads(m.to_json())
 
 
-@settings(max_examples=400, deadline=None)
-@given(record_docs())
-def test_the_record_parser_accepts_well_typed_records_only(text: str) -> None:
-    try:
-        m = Materialization.from_json(text)
-    except ValueError:
-        return
+def test_the_record_parser_accepts_well_typed_records_only() -> None:
+    outcomes: Counter[str] = Counter()
+
+    @settings(max_examples=400, deadline=None)
+    @given(record_docs())
+    def parse(text: str) -> None:
+        try:
+            m = Materialization.from_json(text)
+        except ValueError:
+            outcomes["rejected"] += 1
+            return
+        outcomes["parsed"] += 1
+        _well_typed(m)
+
+    parse()
+    # Both branches ran, many times: a parser that rejects everything (or accepts everything) fails here.
+    assert outcomes["parsed"] >= 20 and outcomes["rejected"] >= 20, outcomes
+
+
+@settings(max_examples=200, deadline=None)
+@given(good_records())
+def test_the_record_parser_accepts_every_well_typed_record(text: str) -> None:
+    m = Materialization.from_json(text)
     _well_typed(m)
+    assert Materialization.from_json(m.to_json()) == m
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

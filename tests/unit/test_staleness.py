@@ -119,10 +119,29 @@ def test_failed_after_success() -> None:
 
 def test_dependency_added() -> None:
     latest = fresh_latest()
+    old = rec("feats", "F", {})  # recorded before `clean` became an input of `feats`
+    latest["feats"] = Latest(old, old)
+    st = compute_status(GRAPH, CODE, latest, {"raw": "R"})
+    assert st["feats"].state == "stale"
+    assert reasons(st["feats"]) == ["dependencies changed (added clean)"]
+    assert reasons(st["model"]) == ["upstream feats stale"]
+
+
+def test_dependency_removed() -> None:
+    latest = fresh_latest()
     old = rec("feats", "F", {"clean": "C", "gone": "G"})
     latest["feats"] = Latest(old, old)
     st = compute_status(GRAPH, CODE, latest, {"raw": "R"})
+    assert st["feats"].state == "stale"
     assert reasons(st["feats"]) == ["dependencies changed (removed gone)"]
+
+
+def test_dependencies_added_and_removed_at_once() -> None:
+    latest = fresh_latest()
+    old = rec("feats", "F", {"gone": "G"})
+    latest["feats"] = Latest(old, old)
+    st = compute_status(GRAPH, CODE, latest, {"raw": "R"})
+    assert reasons(st["feats"]) == ["dependencies changed (added clean; removed gone)"]
 
 
 def test_plan_includes_upstream_unless_only() -> None:

@@ -6,13 +6,12 @@ The assertions look at what the pass recorded: a pass on partial data would reco
 
 from __future__ import annotations
 
-import json
 import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.watch.test_watch_cli import Watch, history, watch  # noqa: F401 (fixture)
+from tests.watch.test_watch_cli import Watch, artifact, history, watch  # noqa: F401 (fixture)
 
 NUMBERS = """
 from workbench import asset, source
@@ -37,10 +36,6 @@ def count(images) -> dict:
 """
 
 
-def _artifact(root: Path, key: str):  # type: ignore[no-untyped-def]
-    return json.loads((root / ".workbench" / "artifacts" / history(root, key)[0].artifact_uri).read_text())
-
-
 def test_a_file_written_over_3_seconds_runs_once(make_project, watch: Callable[..., Watch]) -> None:  # type: ignore[no-untyped-def]
     root: Path = make_project({"pipeline.py": NUMBERS, "data/raw.txt": "0\n"})
     w = watch(root)
@@ -52,7 +47,7 @@ def test_a_file_written_over_3_seconds_runs_once(make_project, watch: Callable[.
             f.flush()
             time.sleep(0.1)  # the writer's pace, not a wait for the watcher
     lines = w.until_pass(2)
-    assert _artifact(root, "numbers") == [str(n) for n in range(30)]  # on the complete file
+    assert artifact(root, "numbers") == [str(n) for n in range(30)]  # on the complete file
     assert len(history(root, "numbers")) == 2  # one run for the whole write
     assert any("waiting for writes to settle: data/raw.txt" in line for line in lines), lines
     assert w.stop() == 0
@@ -71,6 +66,6 @@ def test_a_folder_copy_of_3000_files_is_one_pass(make_project, watch: Callable[.
 
     shutil.copytree(staging, root / "data" / "images" / "batch")
     w.until_pass(2)
-    assert _artifact(root, "count") == {"files": 3001}  # the pass saw the whole copy
+    assert artifact(root, "count") == {"files": 3001}  # the pass saw the whole copy
     assert len(history(root, "count")) == 2
     assert w.stop() == 0

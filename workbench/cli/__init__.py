@@ -329,17 +329,18 @@ def show(target: str, rows: int, project: str | None) -> int:
 
     A partitioned asset lists its partitions with their states; KEY[PARTITION] previews one."""
     from workbench.cli import partition_views, views
+    from workbench.core.spec import SourceSpec
     from workbench.core.units import units_of
     from workbench.core.versions import shown
 
     ws = _workspace(project)
     unit = _unit(ws, target)
     key, ref, partition = unit.key, unit.ref, unit.partition
-    if ws.graph.is_source(key):
+    if isinstance(node := ws.graph.nodes[key], SourceSpec):
         if ws.partition_keys.get(key):
             partition_views.print_partitioned_source(ws, key, partition)
         else:
-            views.print_source(ws, key)
+            views.print_source(ws, node)
         return 0
     if ws.partition_keys.get(key) and partition is None and ref is None:
         states = ws.status()

@@ -30,6 +30,7 @@ from workbench.text import terminal_safe
 
 if TYPE_CHECKING:
     from workbench.core.plan import Plan
+    from workbench.core.spec import SourceSpec
     from workbench.ops.doctor import Report
     from workbench.run.executor import Result
     from workbench.run.reporting import Reporter
@@ -247,10 +248,9 @@ def print_search(records: list[Materialization], collected: AbstractSet[str], me
     console.print(table)
 
 
-def print_source(ws: Workspace, key: str) -> None:
-    obs = ws.observe_sources()[key]
-    spec = ws.graph.nodes[key]
-    console.print(Text.assemble(("source ", "bold"), (key, "bold"), _t(f"  {spec.path}")))
+def print_source(ws: Workspace, spec: SourceSpec) -> None:
+    obs = ws.observe_sources()[spec.key]
+    console.print(Text.assemble(("source ", "bold"), (spec.key, "bold"), _t(f"  {spec.path}")))
     console.print(_t(f"data version {obs.data_version or '(missing)'}, {human_size(obs.size)}"))
 
 

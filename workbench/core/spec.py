@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import CodeType
 from typing import Any, TypeVar
 
 from workbench.core.automation import Schedule, as_schedule
@@ -177,7 +178,7 @@ def check_params(params: Mapping[str, Any], where: str) -> dict[str, Any]:
 
 def _named_parameters(func: Callable[..., Any]) -> tuple[str, ...]:
     """Parameter names, *args/**kwargs excluded; from the code object (inspect.signature: 50 us each)."""
-    code = getattr(func, "__code__", None)
+    code: CodeType | None = getattr(func, "__code__", None)
     if code is None or hasattr(func, "__wrapped__"):
         return tuple(
             p.name for p in inspect.signature(func).parameters.values() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import yaml
 
 from workbench.core.partitions import split_unit
-from workbench.errors import Cancelled, KubeError, RunAborted, SelectionError, StoreError
+from workbench.errors import Cancelled, KubeError, ManifestError, RunAborted, SelectionError, StoreError
 from workbench.kube.client import FAILED, SUCCEEDED, SYNCED, TICK, Cluster, job_failure, job_state
 from workbench.kube.driver import Driver, Progress, StartWatch
 from workbench.kube.logs import LogReporter
@@ -28,7 +28,6 @@ from workbench.kube.manifests import (
     DEFAULT_SECRET,
     DRIVER_RETRY_CODE,
     RUN_ANNOTATION,
-    ManifestError,
     RunRef,
     RunSpec,
     asset_jobs,

@@ -21,7 +21,7 @@ from workbench.errors import StoreError
 from workbench.project import ProjectConfig
 
 if TYPE_CHECKING:
-    from workbench.storage.artifacts import ArtifactStore
+    from workbench.storage.artifacts import ArtifactStore, RecordProblem
     from workbench.storage.metadata import DuckDBMetadataStore
 
 T = TypeVar("T")
@@ -105,7 +105,7 @@ def _restore(artifacts: ArtifactStore, index: Any, uri: str) -> Materialization 
     return record
 
 
-def _readable(items: Iterable[T | Any], what: str, report: Report) -> list[T]:
+def _readable(items: Iterable[T | RecordProblem], what: str, report: Report) -> list[T]:
     """The parsed items; each unreadable file becomes a reported problem (left in place)."""
     from workbench.storage.artifacts import RecordProblem
 

@@ -31,7 +31,7 @@ class _Router(io.TextIOBase):
         self.original = original
 
     def write(self, text: str) -> int:
-        buffer = getattr(_local, "buffer", None)
+        buffer: io.StringIO | None = getattr(_local, "buffer", None)
         if buffer is None:
             return self.original.write(text)
         if _echo:

@@ -73,7 +73,7 @@ def running(ctx: AssetContext) -> Iterator[AssetContext]:
 
 def current() -> AssetContext:
     """The context of the asset running in this thread."""
-    ctx = getattr(_local, "ctx", None)
+    ctx: AssetContext | None = getattr(_local, "ctx", None)
     if ctx is None:
         raise WorkbenchError("no asset is running in this thread (log_metric works inside an asset)")
     return ctx

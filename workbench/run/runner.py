@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workbench.core.checks import CheckSpec
 from workbench.core.hashing import digest
@@ -30,6 +30,9 @@ from workbench.run.deadline import within
 from workbench.run.handoff import Handoff
 from workbench.versioning.gitinfo import GitInfo
 from workbench.versioning.sources import source_location
+
+if TYPE_CHECKING:
+    from workbench.storage.artifacts import ArtifactStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +95,7 @@ def run_asset(
     upstream: Mapping[str, Status],
     nodes: Mapping[str, AssetSpec | SourceSpec],
     code_version: str,
-    artifacts: Any,
+    artifacts: ArtifactStore,
     ctx: RunContext,
     libraries: Mapping[str, str] | None = None,
 ) -> Materialization:
@@ -102,7 +105,8 @@ def run_asset(
     """
     started = utcnow()
     input_versions = versions_read(inputs, upstream)
-    base = dict(
+    record = partial(
+        Materialization,
         id=uuid.uuid4().hex,
         asset_key=spec.key,
         code_version=code_version,
@@ -122,15 +126,14 @@ def run_asset(
             compute = partial(_compute_and_store, spec, inputs, upstream, nodes, artifacts, ctx, checkpoint)
             fields = within(spec.timeout, compute, f"wb-asset-{spec.key}")  # abandoned when it runs too long
         except Exception as exc:
-            return Materialization(
+            return record(
                 status=FAILED,
                 ended_at=utcnow(),
                 error=f"{type(exc).__name__}: {exc}",
                 traceback=_user_traceback(exc),
                 log=tail(log.getvalue()),
-                **base,
             )
-    return Materialization(status=SUCCESS, ended_at=utcnow(), log=tail(log.getvalue()), **base, **fields)
+    return record(status=SUCCESS, ended_at=utcnow(), log=tail(log.getvalue()), **fields)
 
 
 def _compute_and_store(
@@ -138,7 +141,7 @@ def _compute_and_store(
     inputs: Mapping[str, InputRef],
     upstream: Mapping[str, Status],
     nodes: Mapping[str, AssetSpec | SourceSpec],
-    artifacts: Any,
+    artifacts: ArtifactStore,
     ctx: RunContext,
     checkpoint: Path | None,
 ) -> dict[str, Any]:
@@ -180,7 +183,8 @@ def _compute_and_store(
         kind = spec.io or serializers.kind_of_value(value)
         passed = _passed_through(value, kind, kwargs, inputs, upstream, nodes, artifacts)
         if passed is not None:  # the input object itself, unchanged: its stored artifact, not a new pickle
-            uri, data_version, size, rows, facts = passed.artifact_uri, passed.data_version, passed.size, None, {}
+            facts: dict[str, Any] = {}
+            uri, data_version, size, rows = passed.artifact_uri, passed.data_version, passed.size, None
         else:
             scratch = artifacts.scratch_path(f".{serializers.EXTENSIONS[kind]}")
             try:
@@ -229,7 +233,7 @@ def _passed_through(
     inputs: Mapping[str, InputRef],
     upstream: Mapping[str, Status],
     nodes: Mapping[str, AssetSpec | SourceSpec],
-    artifacts: Any,
+    artifacts: ArtifactStore,
 ) -> Materialization | None:
     """The record of the pickled input (or input partition) that `value` is, the very object unchanged, if any.
 
@@ -274,7 +278,7 @@ def _load_ref(
     node: AssetSpec | SourceSpec,
     upstream: Mapping[str, Status],
     annotation: Any,
-    artifacts: Any,
+    artifacts: ArtifactStore,
     ctx: RunContext,
     connection: Any,
 ) -> Any:
@@ -299,7 +303,7 @@ def _load_ref(
     return {s.partition: _load_input(node, s, None, artifacts, ctx, connection) for s in statuses}
 
 
-def _artifact_path(key: str, status: Status, artifacts: Any) -> Path:
+def _artifact_path(key: str, status: Status, artifacts: ArtifactStore) -> Path:
     record = status.record
     if record is None or record.artifact_uri is None or record.serializer != "parquet":
         raise InputError(f"input {status.unit} has never been materialized as a table")
@@ -310,7 +314,7 @@ def _load_input(
     node: AssetSpec | SourceSpec,
     status: Status,
     annotation: Any,
-    artifacts: Any,
+    artifacts: ArtifactStore,
     ctx: RunContext,
     connection: Any,
 ) -> Any:
@@ -366,7 +370,7 @@ def attempt(
 def run_checks(
     specs: tuple[CheckSpec, ...],
     record: Materialization,
-    artifacts: Any,
+    artifacts: ArtifactStore,
     versions: Mapping[str, str],
     run_id: str,
 ) -> list[CheckRecord]:

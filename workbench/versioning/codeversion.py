@@ -513,7 +513,7 @@ class CodeVersions:
             files = json.loads(body)  # signed by this user's own writes: well formed, no need to walk it
             if not isinstance(files, dict):
                 raise ValueError("unexpected structure")
-            return files  # type: ignore[no-any-return]
+            return files
         except (OSError, ValueError, KeyError, TypeError) as exc:
             log.warning("ignoring unreadable code-version cache %s: %s", self.cache_file, exc)
             return {}
