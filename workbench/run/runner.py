@@ -291,7 +291,7 @@ def _load_ref(
     if isinstance(node, SourceSpec) and annotation_name(annotation) in ("DataFrame", "LazyFrame"):
         import polars as pl
 
-        frames = [_load_input(node, s, pl.LazyFrame, artifacts, ctx.root, connection) for s in statuses]
+        frames = [_load_input(node, s, pl.LazyFrame, artifacts, ctx, connection) for s in statuses]
         lazy = pl.concat(frames, how="diagonal_relaxed") if frames else pl.LazyFrame()
         return lazy if annotation_name(annotation) == "LazyFrame" else lazy.collect()
     if annotation_name(annotation) in ("DataFrame", "LazyFrame"):
