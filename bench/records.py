@@ -12,14 +12,14 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from signals import WB, project, wb  # bench/ is on the path when this script runs
+
 REPO = Path(__file__).resolve().parent.parent
-WB = str(Path(sys.executable).with_name("wb"))
 
 
 def timed(fn: Callable[[], object], repeat: int = 5) -> float:
@@ -30,17 +30,6 @@ def timed(fn: Callable[[], object], repeat: int = 5) -> float:
         fn()
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
-
-
-def wb(project: Path, *args: str) -> None:
-    subprocess.run([WB, *args], cwd=project, check=True, capture_output=True)
-
-
-def project(root: Path, body: str) -> Path:
-    root.mkdir(parents=True)
-    (root / "pyproject.toml").write_text('[tool.workbench]\nmodules = ["pipeline"]\n')
-    (root / "pipeline.py").write_text(textwrap.dedent(body))
-    return root
 
 
 def report(name: str, value: float, unit: str, target: str) -> None:
