@@ -19,7 +19,7 @@ import pickle
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from workbench import AssetContext, Output, Resources, asset
+from workbench import AssetContext, Grid, Output, Resources, asset
 
 if TYPE_CHECKING:  # annotations only: imported lazily so that `wb status` stays fast
     import polars as pl
@@ -139,3 +139,35 @@ def evaluation(model, test_set: pl.DataFrame) -> dict:  # noqa: ANN001
         "recall_per_digit": {str(d): round(float(r), 4) for d, r in zip(CLASSES, recall, strict=True)},
     }
     return Output(result, metrics={"accuracy": accuracy, "f1_macro": f1})
+
+
+SWEEP = Grid(learning_rate=[0.003, 0.01, 0.03], hidden=[32, 64])  # Metaflow: foreach over the cells
+
+
+@asset(group="sweep", tags={"stage": "sweep"}, partitions=SWEEP)
+def sweep(train_set: pl.DataFrame, test_set: pl.DataFrame, context: AssetContext):  # noqa: ANN201
+    """A short training (3 epochs) per grid cell: its held-out accuracy as a metric, its loss per
+    epoch as a step metric."""
+    from sklearn.metrics import accuracy_score
+    from sklearn.neural_network import MLPClassifier
+
+    p = context.params
+    net = MLPClassifier((p["hidden"],), batch_size=64, learning_rate_init=p["learning_rate"], random_state=SEED)
+    x, y = xy(train_set)
+    for epoch in range(1, 4):
+        net.partial_fit(x, y, classes=CLASSES)
+        context.log_metric("train_loss", net.loss_, step=epoch)
+    test_x, test_y = xy(test_set)
+    return Output(net, metrics={"accuracy": float(accuracy_score(test_y, net.predict(test_x)))})
+
+
+@asset(group="sweep", tags={"stage": "compare"})
+def best_cell(sweep: dict[str, Any], context: AssetContext) -> dict:
+    """The sweep's winner by held-out accuracy (Metaflow: the join step): every cell arrives with
+    its params and metrics."""
+    cells = context.upstream["sweep"].values()
+    best = max(cells, key=lambda cell: cell.metrics["accuracy"])
+    print(f"best of {len(cells)} cells: {best.partition} accuracy {best.metrics['accuracy']:.4f}")
+    chosen = {"cell": best.partition, "params": dict(best.params), "accuracy": round(best.metrics["accuracy"], 4)}
+    return Output(chosen, metrics={"accuracy": best.metrics["accuracy"]})
+

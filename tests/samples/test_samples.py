@@ -82,8 +82,15 @@ def test_etl(tmp_path: Path) -> None:
 def test_training_crash_then_resume(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     project = copy_sample("training", tmp_path)
     doc = materialize(project)
-    assert set(doc["materialized"]) == {"digits", "train_set", "test_set", "model", "evaluation"}
+    assert {m for m in doc["materialized"] if isinstance(m, str)} == {"digits", "train_set", "test_set", "model", "evaluation", "best_cell"}
+    cells = [m for m in doc["materialized"] if isinstance(m, dict)]
+    assert len(cells) == 6 and {c["key"] for c in cells} == {"sweep"}  # the README's count: 12 units
     assert_noop(project)
+    shown = run_wb(project, "show", "best_cell").stdout
+    best = json.loads(shown[shown.index("{") :])
+    accuracies = {r["partition"]: r["metrics"]["accuracy"] for r in wb_json(project, "history", "sweep")}
+    assert best["accuracy"] == round(max(accuracies.values()), 4) and accuracies[best["cell"]] == max(accuracies.values())
+    assert [step for step, _ in wb_json(project, "history", "sweep")[0]["series"]["train_loss"]] == [1, 2, 3]
     clean = wb_json(project, "history", "model")[0]
     assert "starting from scratch" in clean["log"] and "epoch 10/10" in clean["log"]
     evaluation = wb_json(project, "history", "evaluation")[0]
