@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 from collections.abc import Callable, Mapping
 from functools import cached_property
 from pathlib import Path
@@ -17,6 +16,7 @@ from workbench.core.staleness import Status, asset_states, compute_status
 from workbench.core.units import partition_keys
 from workbench.errors import SelectionError
 from workbench.project import Project, ProjectConfig, find_project, load_project
+from workbench.run import detached
 
 if TYPE_CHECKING:
     from workbench.core.automation import Automation
@@ -326,8 +326,7 @@ def _in_background(work: Callable[[], object]) -> Callable[[], None]:
         except BaseException as exc:  # handed to the caller's thread
             failed.append(exc)
 
-    thread = threading.Thread(target=run, name="wb-store-read", daemon=True)
-    thread.start()
+    thread = detached.start(run, "wb-store-read")  # an interrupted command does not wait for it
 
     def wait() -> None:
         thread.join()

@@ -200,7 +200,6 @@ def lineage(selection: tuple[str, ...], direction: str | None, as_json: bool, fm
     With --format mermaid|dot: the graph of KEY's lineage, of a selection, or (none given) of
     every asset, each node with its state.
     """
-    from workbench import present
     from workbench.cli import views
     from workbench.ops import lineage as lin
 
@@ -803,10 +802,10 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _exit(code: int) -> None:
-    """`sys.exit`; at once when assets stopped by a second Ctrl+C still run in their threads,
-    which Python would otherwise wait for (their records are indexed and their outputs discarded)."""
-    executor = sys.modules.get("workbench.run.executor")
-    if executor is not None and executor.stopped_assets_running():
+    """`sys.exit`; at once when threads the process does not wait for still run (`run.detached`:
+    timed-out or stopped assets, a hanging import), as finalizing around them is unsafe."""
+    detached = sys.modules.get("workbench.run.detached")
+    if detached is not None and detached.running():
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from workbench.errors import KubeError
 from workbench.kube.client import Cluster
 from workbench.kube.manifests import RunSpec, job_name
+from workbench.run import detached
 from workbench.run.reporting import Reporter
 
 if TYPE_CHECKING:
@@ -30,9 +31,8 @@ class LogReporter:
 
     def started(self, key: str) -> None:
         done = threading.Event()
-        thread = threading.Thread(target=self._follow, args=(key, done), daemon=True, name=f"wb-log-{key}")
+        thread = detached.start(lambda: self._follow(key, done), f"wb-log-{key}")
         self.followers[key] = (thread, done)
-        thread.start()
         self.inner.started(key)
 
     def finished(self, key: str, outcome: str, seconds: float, detail: str = "") -> None:

@@ -1,17 +1,16 @@
 """`@asset(timeout=...)` enforced locally: user code that runs too long is abandoned, not waited for.
 
-Python cannot kill a thread. The code runs in a daemon thread of its own; when the time is up the
-caller gets `AssetTimeout` (the asset fails with `timed out after N s` and its record is written)
-and the thread is left to end by itself. A daemon thread does not keep the process alive at exit.
+Python cannot kill a thread. The code runs in a detached thread of its own (`run.detached`); when the
+time is up the caller gets `AssetTimeout` (the asset fails with `timed out after N s` and its record
+is written) and the thread is left to end by itself; it does not keep the process alive at exit.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import TypeVar
 
-from workbench.run import capture
+from workbench.run import capture, detached
 
 __all__ = ["AssetTimeout", "within"]
 
@@ -36,8 +35,7 @@ def within(seconds: float | None, work: Callable[[], T], name: str = "wb-timed")
         except BaseException as exc:  # handed to the caller, who decides
             outcome.append((False, exc))
 
-    thread = threading.Thread(target=capture.inherit(target), name=name, daemon=True)
-    thread.start()
+    thread = detached.start(capture.inherit(target), name)
     thread.join(seconds)
     if not outcome:
         raise AssetTimeout(seconds)

@@ -38,7 +38,7 @@ from workbench.core.staleness import (
 from workbench.core.staleness import FAILED as STATE_FAILED
 from workbench.core.units import unit_inputs, unit_parents
 from workbench.errors import WorkbenchError
-from workbench.run import interrupts
+from workbench.run import detached, interrupts
 from workbench.run.budget import CpuBudget
 from workbench.run.handoff import Handoff
 from workbench.run.leases import Lease, Leases, RunJournal, store_lock
@@ -255,14 +255,6 @@ def _git_state(ws: RunTarget) -> GitInfo:
     return replace(git, patch=uri)
 
 
-_STOPPED: list[threading.Thread] = []  # threads of assets a second Ctrl+C stopped: they cannot be joined
-
-
-def stopped_assets_running() -> bool:
-    """Whether an asset that a second Ctrl+C stopped still runs in this process (the CLI then exits at once)."""
-    return any(t.is_alive() for t in _STOPPED)
-
-
 class _Apply:
     """The mutable state of one run, kept in the scheduling thread."""
 
@@ -370,7 +362,7 @@ class _Apply:
                 self._finished(unit, future.result(), time.perf_counter() - t0)
                 del running[future]
         stopped = [unit for unit, _ in running.values()]
-        _STOPPED.extend(self.threads[u] for u in stopped if u in self.threads)
+        detached.detach(self.threads[u] for u in stopped if u in self.threads)  # they cannot be joined
         self.ws.artifacts.discard_scratch()
         interrupts.say(f"stopped {len(stopped)} running asset(s): {', '.join(stopped)}; their partial outputs are discarded")
         running.clear()

@@ -20,7 +20,6 @@ from __future__ import annotations
 import os
 import signal
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -46,6 +45,7 @@ from watchdog.observers.api import ObservedWatch
 from workbench.core.spec import SourceSpec
 from workbench.errors import WorkbenchError
 from workbench.project import ProjectConfig, find_project, is_project_file
+from workbench.run import detached
 from workbench.versioning import loader
 from workbench.versioning.sources import source_pattern
 from workbench.watch.automation import Automator
@@ -242,8 +242,7 @@ class Watcher:
             except BaseException as exc:  # raised again in this thread
                 outcome.append(exc)
 
-        thread = threading.Thread(target=load, name="wb-load", daemon=True)  # a hung import must not block exit
-        thread.start()
+        thread = detached.start(load, "wb-load")  # a hung import must not block exit
         seen: tuple[str, float] | None = None
         report_at = self.hang_report
         while thread.is_alive():
