@@ -67,6 +67,10 @@ class Skeleton:
         """The width of each channel: one cell per track and one on either side."""
         return [max(c.values(), default=-1) + 3 for c in self.channels]
 
+    def size(self) -> tuple[int, int]:
+        """(width, height) of the layout drawn with the widest labels, without drawing it."""
+        return sum(self.natural()) + sum(self.gaps()), max(self.ys.values(), default=-1) + 1
+
 
 def layout(
     keys: Sequence[str], parents: Mapping[str, Sequence[str]], groups: Mapping[str, str] | None = None,
@@ -254,10 +258,11 @@ def _edge(item: str, succ: str) -> Edge:
 def _draw(sk: Skeleton, cap: int) -> Layout:
     layers, ys, succs, group_of, channels = sk.layers, sk.ys, sk.succs, sk.group_of, sk.channels
     widths = [min(w, cap) for w in sk.natural()]
+    gaps = sk.gaps()
     xs, x = [], 0
     for i, width in enumerate(widths):
         xs.append(x)
-        x += width + (sk.gaps()[i] if i < len(channels) else 0)
+        x += width + (gaps[i] if i < len(channels) else 0)
     canvas = Canvas(x, max(ys.values(), default=-1) + 1)
     nodes: dict[str, Placed] = {}
     for i, layer in enumerate(layers):

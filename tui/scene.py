@@ -43,10 +43,6 @@ def build(
     groups = {k: graph.nodes[k].group for k in keys}
     sources = frozenset(k for k in keys if graph.is_source(k))
     sk = skeleton(keys, graph.parents, groups if grouped else None)
-    diagram = fit(sk)
-    arrangement = None
-    if screen is not None:
-        arrangement = arrange(screen, (diagram.width, diagram.height), detail)
-        if arrangement.width < diagram.width:
-            diagram = fit(sk, arrangement.width)
+    arrangement = arrange(screen, sk.size(), detail) if screen is not None else None
+    diagram = fit(sk, arrangement.width if arrangement is not None else None)  # drawn once, fitted
     return Scene(graph, selection, keys, groups, sources, diagram, arrangement, warning)

@@ -133,3 +133,32 @@ def test_columns_are_top_to_bottom_and_long_keys_are_cut() -> None:
 def test_empty_graph() -> None:
     lay = layout([], {})
     assert (lay.width, lay.height, dict(lay.nodes)) == (0, 0, {})
+
+
+def test_a_scene_draws_its_layout_once_measuring_the_channels_once(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Cost: one drawing, fitted to the screen (not a natural one first), in time linear in the layers."""
+    from workbench.tui import layout as module
+    from workbench.tui import scene
+
+    from workbench.core.graph import AssetGraph
+    from workbench.core.spec import asset, spec_of
+
+    chain = [asset(name=f"a{i}", deps=[f"a{i - 1}"] if i else [])(lambda: {}) for i in range(60)]  # far wider than the screen
+    graph = AssetGraph.build([spec_of(fn) for fn in chain])
+    calls = {"draw": 0, "gaps": 0}
+    draw, gaps = module._draw, module.Skeleton.gaps
+
+    def counted_draw(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls["draw"] += 1
+        return draw(*args, **kwargs)
+
+    def counted_gaps(self):  # type: ignore[no-untyped-def]
+        calls["gaps"] += 1
+        return gaps(self)
+
+    monkeypatch.setattr(module, "_draw", counted_draw)
+    monkeypatch.setattr(module.Skeleton, "gaps", counted_gaps)
+    view = scene.build(graph, "", True, None, (120, 40))
+    assert set(view.diagram.nodes) == {f"a{i}" for i in range(60)} and view.arrangement is not None
+    assert view.diagram.width <= view.arrangement.width or view.diagram.nodes["a0"].width == MIN_LABEL
+    assert calls == {"draw": 1, "gaps": 3}  # the natural size, the cap and the drawing: never once per layer
