@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 
 from rich.segment import Segment
 from textual.binding import Binding
@@ -52,6 +52,8 @@ class GraphView(ScrollView, can_focus=True):
         self._jump: tuple[str, str] | None = None  # (direction, origin) of the last p/c press
         self.upstream: frozenset[str] = frozenset()  # the cursor's ancestors
         self.downstream: frozenset[str] = frozenset()  # the cursor's descendants
+        self.related: frozenset[str] = frozenset()  # both: the cursor's lineage
+        self.faint: Collection[str] = frozenset()  # what `f` dims: everything outside that lineage
 
     def show(
         self,
@@ -78,11 +80,8 @@ class GraphView(ScrollView, can_focus=True):
         width = self.scrollable_content_region.width
         if not self.diagram.nodes:
             return Strip([Segment(" " * width)], width)
-        cursor = self.cursor
-        related = self.upstream | self.downstream
-        dimmed = self.diagram.nodes.keys() - related - {cursor} if self.dim and cursor else ()
-        rank = self.edge_rank if cursor else None
-        row = render_row(self.diagram, scroll_y + y, scroll_x, width, self.states, cursor, related, self.sources, rank, dimmed)
+        rank = self.edge_rank if self.cursor else None
+        row = render_row(self.diagram, scroll_y + y, scroll_x, width, self.states, self.cursor, self.related, self.sources, rank, self.faint)
         return Strip(row, width)
 
     def edge_rank(self, edge: Edge) -> int:
@@ -95,6 +94,8 @@ class GraphView(ScrollView, can_focus=True):
     def watch_cursor(self, key: str | None) -> None:
         self.upstream = _closure(key, self.up)
         self.downstream = _closure(key, self.down)
+        self.related = self.upstream | self.downstream
+        self.watch_dim(self.dim)
         if key is None or key not in self.diagram.nodes:
             return
         box = self.diagram.nodes[key]
@@ -125,6 +126,10 @@ class GraphView(ScrollView, can_focus=True):
             self.cursor = target
         else:
             self.notify(f"{origin} has no {direction} here", timeout=2, markup=False)
+
+    def watch_dim(self, dim: bool) -> None:
+        cursor = self.cursor
+        self.faint = self.diagram.nodes.keys() - self.related - {cursor} if dim and cursor else frozenset()
 
     def action_toggle_dim(self) -> None:
         self.dim = not self.dim

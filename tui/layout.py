@@ -289,6 +289,7 @@ def _draw(sk: Skeleton, cap: int) -> Layout:
                 canvas.hline(row, start, tx + 1, edge)
                 canvas.hline(y, tx, end, edge)
                 canvas.vline(tx, min(row, y), max(row, y), edge)
+    canvas.settle()
     by_row: list[list[Placed]] = [[] for _ in range(canvas.height)]
     for placed in nodes.values():
         by_row[placed.y].append(placed)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable, Collection, Mapping
 
 from rich.segment import Segment
 from rich.style import Style
 from workbench.tui import theme
 from workbench.tui.canvas import Edge
-from workbench.tui.layout import Layout
+from workbench.tui.layout import MAX_LABEL, Layout
 
 EDGE_STYLES = (theme.EDGE_DIM, theme.EDGE, theme.EDGE_HOT)  # by rank: outside the lineage, plain, the focused node's
 
@@ -41,14 +42,18 @@ def render_row(
     """
     if not 0 <= y < layout.height:
         return [Segment(" " * width)]
-    line = layout.lines[y]
-    ranks = layout.lines.ranks(y, edge_rank) if edge_rank is not None else None
     x1 = x0 + width
+    line = layout.lines.text(y, x0, x1)  # window cells: index i is column x0 + i
+    ranks = layout.lines.ranks(y, edge_rank, x0, min(x1, layout.width)) if edge_rank is not None else None
     overlays: list[tuple[int, str, Style]] = [
         (x, text, theme.CAPTION) for x, text in layout.lines.captions[y] if x < x1 and x + len(text) > x0
     ]
-    for box in layout.rows[y]:
-        if box.x >= x1 or box.x + box.width <= x0:
+    boxes = layout.rows[y]  # left to right, none wider than MAX_LABEL
+    for i in range(bisect_left(boxes, x0 - MAX_LABEL, key=lambda b: b.x), len(boxes)):
+        box = boxes[i]
+        if box.x >= x1:
+            break
+        if box.x + box.width <= x0:
             continue
         state = states.get(box.key)
         style = theme.pill(state)
@@ -66,12 +71,12 @@ def render_row(
     at = x0
     for x, text, style in overlays:
         if x > at:
-            segments += _edges(line, ranks, at, x)
+            segments += _edges(line, ranks, at - x0, x - x0)
         start = max(at, x)
         segments.append(Segment(text[start - x : x1 - x], style))
         at = min(x + len(text), x1)
     if at < x1:
-        segments += _edges(line.ljust(x1), ranks, at, x1)
+        segments += _edges(line, ranks, at - x0, x1 - x0)
     return segments
 
 

@@ -86,3 +86,30 @@ def test_overview_and_history_show_params_and_a_metric_trend() -> None:
     graph = AssetGraph.build([spec_of(model)])
     text = describe.overview(graph, Path.cwd(), "model", Status("model", "fresh", (), "c", "d", record, record)).plain
     assert "lr = 0.01" in text and "opt = adam" in text and "loss = 0.1  █▅▁" in text
+
+
+def _layered(layers: int, width: int) -> tuple[list[str], dict[str, list[str]]]:
+    """`layers` layers of `width` nodes, each a child of two nodes of the layer before."""
+    keys = [f"n{i}_{j}" for i in range(layers) for j in range(width)]
+    parents = {f"n{i}_{j}": [f"n{i - 1}_{j}", f"n{i - 1}_{(j + 1) % width}"] for i in range(1, layers) for j in range(width)}
+    return keys, parents
+
+
+def test_a_window_of_a_row_is_drawn_from_the_strokes_in_it_alone() -> None:
+    keys, parents = _layered(200, 3)  # thousands of cells wide; a screen shows 60
+    lay = layout(keys, parents)
+    y, x0 = lay.nodes["n100_1"].y, lay.nodes["n100_1"].x - 20
+    ranked: list[tuple[str, str]] = []
+
+    def rank(edge: tuple[str, str]) -> int:
+        ranked.append(edge)
+        return 1
+
+    row = render_row(lay, y, x0, 60, {}, edge_rank=rank)
+    assert len(text(row)) == 60
+    near = {k for k in keys if 96 <= int(k[1:].split("_")[0]) <= 103}  # the window shows about four layers
+    assert ranked and {parent for parent, _ in ranked} <= near  # not the hundreds of edges elsewhere on the row
+    assert len(ranked) < len(lay.lines.strokes[y]) / 4
+    for start in (x0, 0, lay.width - 30):  # the middle, both ends
+        assert lay.lines.text(y, start, start + 60) == lay.lines[y][start : start + 60].ljust(60)
+
