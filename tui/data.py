@@ -116,12 +116,15 @@ def store_stamp(ws: Workspace) -> tuple[object, ...] | None:
 def held(ws: Workspace) -> dict[str, Holder]:
     """The assets other processes are running now (one of its partitions, for a partitioned one), by who runs them.
 
-    Read from the unit leases (`workbench.run.leases`): one small file read per unit, ~20 us each.
+    Read from the unit leases (`workbench.run.leases`): one small file read per unit, ~20 us each,
+    and only while a run is going on: every run keeps a journal (`RunJournal`) from before it takes
+    a lease until it has released them all, so no journal means no holder.
     """
     from workbench.core.units import units_of
 
-    leases = Leases(ws.project.config.home / "locks")
-    if not leases.folder.is_dir():
+    home = ws.project.config.home
+    leases = Leases(home / "locks")
+    if not leases.folder.is_dir() or not _any_entry(home / "journal"):
         return {}
     out: dict[str, Holder] = {}
     for key in ws.graph.order:
@@ -131,6 +134,14 @@ def held(ws: Workspace) -> dict[str, Holder]:
         if holder is not None:
             out[key] = holder
     return out
+
+
+def _any_entry(folder: Path) -> bool:
+    try:
+        with os.scandir(folder) as entries:
+            return next(entries, None) is not None
+    except OSError:
+        return False
 
 
 def preview_of(ws: Workspace, key: str, status: Status | None) -> Preview:

@@ -18,7 +18,7 @@ from workbench.tui.legend import Legend
 from workbench.tui.version_table import VersionTable
 
 from tests.conftest import run_wb
-from tests.tui.conftest import press_on, until
+from tests.tui.conftest import PIPELINE, press_on, until
 from workbench.project import find_project
 from workbench.workspace import Workspace
 
@@ -363,3 +363,20 @@ async def test_a_run_held_by_another_process_shows_as_running_with_its_holder(
         await until(pilot, lambda: graph.states.get("slow") == "fresh")
         assert graph.states == {"first": "fresh", "slow": "fresh"}
         assert "in pid" not in static_text(app, "#overview")
+
+
+def test_the_leases_are_read_only_while_a_run_is_going_on(make_project: Callable[..., Path], monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Each poll looks for runs of other processes; with no run journal (every run keeps one while
+    it holds leases) it reads none of the lease files a store keeps, one per unit ever run."""
+    from workbench.run.leases import Leases
+    from workbench.tui import data
+
+    root = make_project({"pipeline.py": PIPELINE})
+    assert run_wb(root, "materialize").returncode == 0
+    ws = Workspace.open(root).recover()
+    assert len(list((root / ".workbench" / "locks").glob("*.lock"))) == 1 + 4  # the store lock, a lease per asset
+    read: list[str] = []
+    monkeypatch.setattr(Leases, "holder", lambda self, unit: read.append(unit))
+    assert data.held(ws) == {} and read == []
+    (root / ".workbench" / "journal" / "a-run").touch()  # a run going on (or killed: the next command recovers it)
+    assert data.held(ws) == {} and sorted(read) == ["clean", "model", "raw", "report"]
