@@ -33,8 +33,17 @@ def test_the_store_is_not_an_uncommitted_change(tmp_path: Path) -> None:
     assert status.stdout == ""  # git does not list the store at all
 
     (root / ".workbench" / ".gitignore").unlink()  # even when git lists it, it is not the user's dirt
+    (root / ".workbench" / "é \"q\"\n.txt").write_text("x")  # a name git quotes
     assert git_info(root, root / ".workbench").dirty is False
     assert git_info(root).dirty  # (without naming the store, it would count)
+    assert git_info(root / ".workbench", root / ".workbench").commit == git_info(root).commit  # from a subfolder
+    _git(root, "mv", "pipeline.py", "moved.py")  # a staged rename is a change
+    assert git_info(root, root / ".workbench").dirty is True
+    _git(root, "mv", "moved.py", "pipeline.py")
+    assert git_info(tmp_path).commit is None  # not a repository
+    (tmp_path / "empty").mkdir()
+    _git(tmp_path / "empty", "init", "-q")
+    assert git_info(tmp_path / "empty") == git_info(tmp_path)  # a repository without a commit: no commit to name
 
     (root / "notes.txt").write_text("an untracked file of the user's")
     (root / "pipeline.py").write_text(PIPELINE.replace("'v': 1", "'v': 3"))

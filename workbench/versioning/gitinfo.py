@@ -27,22 +27,48 @@ class GitInfo:
 
 
 def git_info(path: Path, store: Path | None = None) -> GitInfo:
-    """The commit checked out at `path` and whether anything but `store` differs from it."""
-    try:
-        import git
-    except ImportError:  # pragma: no cover - gitpython is a dependency; git binary may be absent
+    """The commit checked out at `path` and whether anything but `store` differs from it: one
+    `git status` inside a work tree, no process at all outside one."""
+    top = _work_tree(path)
+    if top is None:
         return GitInfo(None, None)
     try:
-        repo = git.Repo(path, search_parent_directories=True)
-        try:
-            commit = repo.head.commit.hexsha
-            lines = repo.git.status("--porcelain", "--untracked-files=normal").splitlines()
-            top = Path(repo.working_tree_dir or path).resolve()
-            return GitInfo(commit, any(not _inside(top / _status_path(line), store) for line in lines))
-        finally:
-            repo.close()
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError, git.GitCommandError, ValueError):
+        out = _git(top, "status", "--porcelain=v2", "--branch", "-z", "--untracked-files=normal")
+    except (OSError, subprocess.CalledProcessError):  # no git binary, or git refuses the repository
         return GitInfo(None, None)
+    commit, changed = _parse_status(out)
+    if commit is None:  # no commit yet
+        return GitInfo(None, None)
+    return GitInfo(commit, any(not _inside(top / name, store) for name in changed))
+
+
+def _work_tree(path: Path) -> Path | None:
+    """The top of the git work tree holding `path` (where `.git`, a folder or a file, is), if any."""
+    here = path.resolve()
+    for folder in (here, *here.parents):
+        if (folder / ".git").exists():
+            return folder
+    return None
+
+
+def _parse_status(out: bytes) -> tuple[str | None, list[str]]:
+    """The commit (`# branch.oid`) and the changed paths (the new name of a rename) of
+    `git status --porcelain=v2 --branch -z`."""
+    commit, changed = None, []
+    fields = iter(out.split(b"\0"))
+    for entry in fields:
+        kind = entry[:1]
+        if entry.startswith(b"# branch.oid "):
+            oid = entry.removeprefix(b"# branch.oid ").decode()
+            commit = None if oid == "(initial)" else oid
+        elif kind in (b"1", b"2", b"u"):
+            path = entry.split(b" ", {b"1": 8, b"2": 9, b"u": 10}[kind])[-1]
+            changed.append(os.fsdecode(path))
+            if kind == b"2":
+                next(fields, None)  # the name it had before
+        elif kind in (b"?", b"!"):
+            changed.append(os.fsdecode(entry[2:]))
+    return commit, changed
 
 
 def uncommitted_patch(path: Path, store: Path | None = None) -> bytes | None:
@@ -90,12 +116,6 @@ def ignore_in_git(store: Path) -> None:
     if not marker.exists():
         store.mkdir(parents=True, exist_ok=True)
         marker.write_text("# created by workbench: the store is not source\n*\n", encoding="utf-8")
-
-
-def _status_path(line: str) -> str:
-    """The path of one `git status --porcelain` line (the new name of a rename), unquoted."""
-    path = line[3:].split(" -> ")[-1]
-    return path[1:-1].encode().decode("unicode_escape") if path.startswith('"') else path
 
 
 def _inside(path: Path, folder: Path | None) -> bool:
