@@ -18,15 +18,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TypeVar
-
-import fsspec.core
-from fsspec.implementations.local import LocalFileSystem
+from typing import TYPE_CHECKING, TypeVar
 
 from workbench.core.dynamic import PartitionEvent
 from workbench.core.hashing import digest, file_digest
 from workbench.core.records import AliasEvent, CheckRecord, Materialization, TickRecord
 from workbench.errors import StoreError, WorkbenchError
+
+if TYPE_CHECKING:
+    import fsspec
 
 __all__ = ["ArtifactStore", "RecordProblem"]
 
@@ -63,9 +63,18 @@ def _move(source: Path, dest: Path) -> None:
 _EXTRAS = {"s3": "s3", "s3a": "s3", "gs": "gcs", "gcs": "gcs"}  # protocol -> the workbench extra that adds it
 
 
+def _local_folder(url: str) -> str | None:
+    """The folder of a store at an absolute local path (`/…` or `file:///…`), as fsspec names it;
+    None for any other URL."""
+    path = url.removeprefix("file://")
+    return path.rstrip("/") if path.startswith("/") and "::" not in path else None
+
+
 def _filesystem(url: str) -> tuple[fsspec.AbstractFileSystem, str]:
     """The fsspec filesystem of `url` and the path inside it; a missing driver is bad input (exit 2)
     that names the extra to install."""
+    import fsspec.core
+
     try:
         fs, path = fsspec.core.url_to_fs(url)
         return fs, str(path)
@@ -104,21 +113,39 @@ def _parent_made(path: Path) -> Path:
 
 
 class ArtifactStore:
-    """Artifacts and records under one fsspec URL (a local path, `file://`, `memory://`, `s3://`...)."""
+    """Artifacts and records under one fsspec URL (a local path, `file://`, `memory://`, `s3://`...).
+
+    A store in a local folder reads and writes it with `os` calls, so fsspec (~40 ms to import) is
+    loaded only when a listing or another store needs it.
+    """
 
     def __init__(self, url: str, *, cache_dir: Path | None = None) -> None:
         self.url = url
-        self.fs, root = _filesystem(url)
-        self.root = root.rstrip("/")
-        self.is_local = isinstance(self.fs, LocalFileSystem)
+        self._fs: fsspec.AbstractFileSystem | None = None
+        folder = _local_folder(url)
+        if folder is None:
+            from fsspec.implementations.local import LocalFileSystem
+
+            self._fs, root = _filesystem(url)
+            self.root, self.is_local = root.rstrip("/"), isinstance(self._fs, LocalFileSystem)
+            where = str(self._fs.unstrip_protocol(self.root))
+        else:
+            self.root, self.is_local, where = folder, True, f"file://{folder}"
         home = Path(os.environ.get("XDG_CACHE_HOME") or "~/.cache").expanduser() / "workbench"
-        self.cache_dir = cache_dir or home / digest(self.fs.unstrip_protocol(self.root))[:16]
+        self.cache_dir = cache_dir or home / digest(where)[:16]
         base = Path(self.root) if self.is_local else self.cache_dir
         self.scratch_dir = base / "tmp"
         self._scratch_prefix = uuid.uuid4().hex[:12]  # names the scratch files of this object
 
     def __repr__(self) -> str:
         return f"ArtifactStore({self.url!r})"
+
+    @property
+    def fs(self) -> fsspec.AbstractFileSystem:
+        """The store's fsspec filesystem (made at once for a store that is not a local folder)."""
+        if self._fs is None:
+            self._fs = _filesystem(self.url)[0]
+        return self._fs
 
     def scratch_path(self, suffix: str) -> Path:
         """A fresh local path (not yet created) to serialize into before `put_file`."""
