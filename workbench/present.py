@@ -1,15 +1,14 @@
 """The neutral presentation layer the CLI and the TUI share: labels, sizes, rows, reasons and JSON shapes.
 
 Nothing here prints: `workbench/cli/views.py` renders these for a terminal or a pipe, `tui/` for the
-screen. User-provided strings in labels are `Text`, never parsed as rich markup.
+screen. User-provided strings in labels are `Text`, never parsed as rich markup; rich is imported
+by the functions that make them, so that `--json` output and runs do without it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
-
-from rich.text import Text
 
 from workbench.core.graph import AssetGraph, suggest
 from workbench.core.partitions import split_unit, unit_id
@@ -20,6 +19,8 @@ from workbench.errors import SelectionError
 from workbench.text import terminal_safe
 
 if TYPE_CHECKING:
+    from rich.text import Text
+
     from workbench.core.plan import Plan
 
 
@@ -188,6 +189,8 @@ def artifact_text(value: object, serializer: str, limit: int = 4000) -> str:
 
 def version_label(node: Mapping[str, Any]) -> Text:
     """One node of a `version_tree`: `key@version  git abc123*  2026-01-02 10:00:00  note`."""
+    from rich.text import Text
+
     name = f"{node['key']}[{node['partition']}]" if node.get("partition") else node["key"]
     parts: list[str | tuple[str, str]] = [(name, "bold"), "@", (short(node.get("data_version")), "cyan")]
     if node.get("git_commit"):
@@ -212,6 +215,8 @@ def coverage_json(key: str, info: Any, libraries: Mapping[str, str]) -> dict[str
 
 def diff_text(doc: Mapping[str, Any]) -> Text:
     """What `wb diff` shows, one line per change (the TUI's History shows it too)."""
+    from rich.text import Text
+
     lines: list[Text] = []
     a, b = doc["a"], doc["b"]
     name_a, name_b = unit_id(doc["key"], a.get("partition", "")), unit_id(doc["key"], b.get("partition", ""))
@@ -248,4 +253,6 @@ def diff_text(doc: Mapping[str, Any]) -> Text:
 
 def _plain(value: object, style: str = "") -> Text:
     """User text as `Text`: control characters escaped, never markup."""
+    from rich.text import Text
+
     return Text("" if value is None else terminal_safe(str(value)), style=style)

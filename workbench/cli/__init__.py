@@ -159,22 +159,25 @@ def materialize(
     Ctrl-C (or SIGTERM) starts nothing new and lets running assets finish; a second Ctrl-C stops
     them (their outputs are discarded). Either way every finished asset is recorded; exit 130.
     """
-    from workbench import present
-    from workbench.cli import views
-    from workbench.core.params import parse_overrides
+    from workbench.cli import runs
 
     ws = _workspace(project)
     expr = " ".join(selection) or None
     if params:
+        from workbench.core.params import parse_overrides
+
         ws.vary(expr, parse_overrides(params))
     if dry_run:
+        from workbench import present
+        from workbench.cli import views
+
         plan = ws.plan(ws.status(), expr, force=force, only=only, partitions=partitions)
         if as_json:
             _emit_json(present.plan_json(plan))
         else:
             views.print_plan(plan)
         return 0
-    reporter = views.reporter(quiet=as_json)
+    reporter = runs.reporter(quiet=as_json)
     result = ws.materialize(
         expr, force=force, only=only, jobs=jobs, trigger="cli", reporter=reporter, partitions=partitions,
         reuse=not no_reuse,
@@ -182,7 +185,7 @@ def materialize(
     if as_json:
         _emit_json(result.to_json())
     else:
-        views.print_result(result)
+        runs.print_result(result)
     return 0 if result.ok else 1
 
 
@@ -563,13 +566,13 @@ def watch(
     Ctrl-C (or SIGTERM) stops: running assets finish and are recorded, nothing new starts; press it
     again to stop them too. An import that hangs is reported; saving a fix restarts watch in place.
     """
-    from workbench.cli import views
+    from workbench.cli import runs
     from workbench.watch.log import DATED, WatchLog
     from workbench.watch.watcher import Watcher, graceful_signals, reexec
 
     log = WatchLog(quiet=quiet, file=log_file)
     watcher = Watcher(
-        project, " ".join(selection) or None, jobs=jobs, log=log, reporter=lambda: views.reporter(quiet, stamp=DATED),
+        project, " ".join(selection) or None, jobs=jobs, log=log, reporter=lambda: runs.reporter(quiet, stamp=DATED),
         restart=reexec, hang_report=hang_report,
     )  # fmt: skip
     try:

@@ -33,7 +33,6 @@ if TYPE_CHECKING:
     from workbench.core.spec import SourceSpec
     from workbench.ops.doctor import Report
     from workbench.run.executor import Result
-    from workbench.run.reporting import Reporter
     from workbench.workspace import Workspace
 
 STATE_STYLE = {"fresh": "green", "stale": "yellow", "missing": "blue", "failed": "bold red"}
@@ -116,30 +115,6 @@ def print_plan(plan: Plan) -> None:
         console.print(Text.assemble("  ", (key, "bold"), "  ", _t("; ".join(str(r) for r in plan.reasons[key]), "dim")))
 
 
-def reporter(quiet: bool, stamp: str = "%H:%M:%S") -> Reporter:
-    """Progress on stderr: a rich progress bar on a terminal, else one line per event stamped with `stamp`."""
-    from workbench.run.reporting import NullReporter, PlainReporter, RichReporter
-
-    if quiet:
-        return NullReporter()
-    return RichReporter() if sys.stderr.isatty() else PlainReporter(stamp=stamp)
-
-
-def print_result(result: Result) -> None:
-    err = Console(stderr=True, highlight=False)
-    if not result.materialized and not result.failed and not result.blocked:
-        err.print(_t(f"everything is fresh: nothing to do ({len(result.skipped)} asset(s) skipped)", "green"))
-        return
-    parts = [f"materialized {len(result.materialized)}", f"skipped {len(result.skipped)}", f"failed {len(result.failed)}"]
-    err.print(_t(", ".join(parts), "bold red" if result.failed else "bold green"))
-    for key in result.failed:
-        err.print(Text.assemble(("failed  ", "bold red"), (key, "bold"), _t(f": {result.errors.get(key, '')}")))
-    for key, cause in result.blocked.items():
-        err.print(Text.assemble(("skipped ", "yellow"), (key, "bold"), f": upstream {cause} failed"))
-    if result.failed:
-        err.print(_t(f"see the traceback with: wb history {result.failed[0]}", "dim"))
-
-
 class PushNotes:
     """`wb push` and its in-cluster driver on the terminal: notes on stderr, the result as `materialize` prints it."""
 
@@ -147,6 +122,8 @@ class PushNotes:
         click.echo(terminal_safe(text), err=True)
 
     def result(self, result: Result) -> None:
+        from workbench.cli.runs import print_result
+
         print_result(result)
 
 
