@@ -258,6 +258,8 @@ class Workspace:
 
         A selection that matches nothing is bad input, unless it filters by state (`status:stale`
         matches nothing when everything is fresh)."""
+        if not (expression and expression.strip()):
+            return self.graph.order  # everything: no expression to parse (nor its module to import)
         from workbench.core.selection import needs_states, parse, select
 
         states = None

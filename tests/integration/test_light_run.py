@@ -24,8 +24,12 @@ def b(a: dict) -> dict:
 """
 
 # pyarrow: only a large index write; sqlalchemy/sqlmodel: only creating or migrating the index;
-# fsspec: only stores that are not a local folder; rich: only a terminal; gitpython: never.
-HEAVY = ("pyarrow", "sqlalchemy", "sqlmodel", "fsspec", "rich", "git", "textual", "kubernetes", "polars", "asyncio")
+# fsspec: only stores that are not a local folder; rich: only a terminal; gitpython: never; the
+# selection language (15 dataclasses): only a selection to parse.
+HEAVY = (
+    "pyarrow", "sqlalchemy", "sqlmodel", "fsspec", "rich", "git", "textual", "kubernetes", "polars", "asyncio",
+    "workbench.core.selection",
+)  # fmt: skip
 
 RUN = f"""
 import json, sys
