@@ -237,6 +237,7 @@ def main() -> None:
     args.per_asset, args.large, args.huge, args.records, args.data_rows = sizes
     args.tui = args.tui and shutil.which("tmux") is not None
     os.environ.pop("WORKBENCH_HOME", None)
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)  # timed as users run them: with Python's bytecode cache
     table = Table()
     with tempfile.TemporaryDirectory(prefix="wb-bench-") as name:
         for row in args.rows:
