@@ -34,7 +34,7 @@ HEAVY = (
 RUN = f"""
 import json, sys
 from workbench.cli import main
-sys.argv = ["wb", "materialize"]
+sys.argv = ["wb", *sys.argv[1:]]
 try:
     main()
 except SystemExit as exit:
@@ -43,19 +43,22 @@ print(json.dumps(sorted(name for name in {HEAVY!r} if name in sys.modules)))
 """
 
 
-def _run(root: Path) -> subprocess.CompletedProcess[str]:
-    out = subprocess.run([sys.executable, "-c", RUN], cwd=root, env=wb_env(), capture_output=True, text=True, timeout=120)
+def _run(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    out = subprocess.run([sys.executable, "-c", RUN, *args], cwd=root, env=wb_env(), capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     return out
 
 
 def test_a_small_run_imports_no_heavy_library_it_does_not_use(tmp_path: Path) -> None:
     write_files(tmp_path, {"pyproject.toml": '[tool.workbench]\nmodules = ["pipeline"]\n', "pipeline.py": PIPELINE})
-    first = _run(tmp_path)  # a new index: created through SQLModel
+    first = _run(tmp_path, "materialize")  # a new index: created through SQLModel
     assert "materialized 2" in first.stderr and "pyarrow" not in json.loads(first.stdout.splitlines()[-1])
     (tmp_path / "pipeline.py").write_text(PIPELINE.replace('"x": 1', '"x": 2'))  # an edit: both rerun
 
-    edit = _run(tmp_path)
+    edit = _run(tmp_path, "materialize")
 
     assert "materialized 2" in edit.stderr
     assert json.loads(edit.stdout.splitlines()[-1]) == []
+    status = _run(tmp_path, "status", "--json")  # the JSON of a command needs no rendering library either
+    assert [row["state"] for row in json.loads(status.stdout.splitlines()[0])] == ["fresh", "fresh"]
+    assert json.loads(status.stdout.splitlines()[-1]) == []

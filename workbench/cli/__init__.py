@@ -93,7 +93,6 @@ def status(selection: tuple[str, ...], automation: bool, as_json: bool, project:
     """Every asset's state (fresh, stale, missing, failed) and why; what is due or overdue, and the next tick."""
     from workbench import present
     from workbench.cli import automation as shown
-    from workbench.cli import views
     from workbench.core.units import units_of
 
     ws = _workspace(project)
@@ -124,6 +123,8 @@ def status(selection: tuple[str, ...], automation: bool, as_json: bool, project:
     if as_json:
         _emit_json(rows)
     else:
+        from workbench.cli import views
+
         views.print_status(rows, shown.automation_note if found else None)
     return 0
 

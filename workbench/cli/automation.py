@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.table import Table
-
-from workbench.cli.views import _t, console
 from workbench.core.automation import Automation, span
 from workbench.core.records import TickRecord
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 _WHEN = "%Y-%m-%d %H:%M"
 
@@ -61,10 +61,12 @@ def schedule_rows(automation: Mapping[str, Automation], last_run: Mapping[str, s
 
 
 def print_schedules(rows: list[dict[str, Any]]) -> None:
+    from workbench.cli.views import _t, console
+
     if not rows:
         console.print(_t("no asset has a schedule or a freshness limit"))
         return
-    table = Table(box=None, pad_edge=False, header_style="bold")
+    table = _table()
     for col in ("asset", "schedule", "freshness", "last run", "last tick", "next tick", "now"):
         table.add_column(col)
     for row in rows:
@@ -93,10 +95,12 @@ def tick_json(tick: TickRecord) -> dict[str, Any]:
 
 
 def print_ticks(ticks: list[TickRecord]) -> None:
+    from workbench.cli.views import _t, console
+
     if not ticks:
         console.print(_t("no automation ticks recorded yet (`wb watch` runs them)"))
         return
-    table = Table(box=None, pad_edge=False, header_style="bold")
+    table = _table()
     for col in ("due", "asset", "why", "outcome", "run", "by"):
         table.add_column(col)
     for t in ticks:
@@ -104,3 +108,10 @@ def print_ticks(ticks: list[TickRecord]) -> None:
         table.add_row(_t(_local(t.due_at.isoformat())), _t(target), _t(t.reason), _t(t.outcome),
                       _t(t.run_id[:12], "dim"), _t(t.claimed_by, "dim"))  # fmt: skip
     console.print(table)
+
+
+def _table() -> Table:
+    """A borderless table with bold headings (rich is imported by the commands that print one)."""
+    from rich.table import Table
+
+    return Table(box=None, pad_edge=False, header_style="bold")
