@@ -188,10 +188,10 @@ def _compute_and_store(
         else:
             scratch = artifacts.scratch_path(f".{serializers.EXTENSIONS[kind]}")
             try:
-                kind, rows, facts = serializers.write(value, kind, scratch, explicit=spec.io is not None)
+                kind, rows, facts, digest = serializers.write(value, kind, scratch, explicit=spec.io is not None)
                 handoff = ctx.handoff if kind == "parquet" else None
                 kept = handoff.exact(value, scratch) if handoff is not None else None
-                uri, data_version, size = artifacts.put_file(scratch, serializers.EXTENSIONS[kind])
+                uri, data_version, size = artifacts.put_file(scratch, serializers.EXTENSIONS[kind], digest)
                 if handoff is not None and kept is not None:
                     handoff.keep(uri, kept)
             finally:
