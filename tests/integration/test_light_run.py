@@ -62,3 +62,7 @@ def test_a_small_run_imports_no_heavy_library_it_does_not_use(tmp_path: Path) ->
     status = _run(tmp_path, "status", "--json")  # the JSON of a command needs no rendering library either
     assert [row["state"] for row in json.loads(status.stdout.splitlines()[0])] == ["fresh", "fresh"]
     assert json.loads(status.stdout.splitlines()[-1]) == []
+    for args in (["history", "a"], ["lineage", "b"], ["why", "a"], ["alias", "list"]):
+        out = _run(tmp_path, *args, "--json")
+        assert json.loads(out.stdout.splitlines()[0]) is not None
+        assert set(json.loads(out.stdout.splitlines()[-1])) <= {"workbench.core.selection"}, args  # `a` is parsed

@@ -204,7 +204,6 @@ def lineage(selection: tuple[str, ...], direction: str | None, as_json: bool, fm
     With --format mermaid|dot: the graph of KEY's lineage, of a selection, or (none given) of
     every asset, each node with its state.
     """
-    from workbench.cli import views
     from workbench.ops import lineage as lin
 
     target = " ".join(selection)
@@ -219,10 +218,19 @@ def lineage(selection: tuple[str, ...], direction: str | None, as_json: bool, fm
     key, ref = unit.key, unit.ref
     if ref is not None or unit.partition is not None:
         tree = lin.version_tree(ws, key, ref, partition=unit.partition)
-        _emit_json(tree) if as_json else views.print_version_tree(tree)
+        if as_json:
+            _emit_json(tree)
+        else:
+            from workbench.cli import views
+
+            views.print_version_tree(tree)
         return 0
-    doc = lin.graph_lineage(ws.graph, key, direction)
-    _emit_json(doc) if as_json else views.print_graph_lineage(ws.graph, key, direction)
+    if as_json:
+        _emit_json(lin.graph_lineage(ws.graph, key, direction))
+    else:
+        from workbench.cli import views
+
+        views.print_graph_lineage(ws.graph, key, direction)
     return 0
 
 
@@ -256,14 +264,18 @@ def _diagram(target: str, direction: str | None, fmt: str, project: str | None) 
 def why(key: str, as_json: bool, project: str | None) -> int:
     """What KEY's code version covers: definitions, values, modules, libraries, env vars."""
     from workbench import present
-    from workbench.cli import views
 
     ws = _workspace(project)
     present.require_key(ws.graph, key)
     if ws.graph.is_source(key):
         raise click.UsageError(f"{key} is a source: its version is the hash of its files, see `wb show {key}`")
     doc = present.coverage_json(key, ws.coverage(key), ws.libraries_of(key))
-    _emit_json(doc) if as_json else views.print_coverage(doc)
+    if as_json:
+        _emit_json(doc)
+    else:
+        from workbench.cli import views
+
+        views.print_coverage(doc)
     return 0
 
 
@@ -288,7 +300,6 @@ def history(
     """
     from workbench import present
     from workbench.api import versions
-    from workbench.cli import views
     from workbench.ops import search
 
     ws = _workspace(project)
@@ -315,7 +326,10 @@ def history(
     if as_json:
         mine = [[c for c in checks if c.asset_key == r.asset_key] for r in records]
         _emit_json([{**present.record_json(r, c), "collected": r.id in collected} for r, c in zip(records, mine)])
-    elif single:
+        return 0
+    from workbench.cli import views
+
+    if single:
         shown = checks[: len(ws.graph.checks.get(keys[0], ())) * 3]
         views.print_history(keys[0], records, shown, collected, metric)
     else:
@@ -470,13 +484,13 @@ def alias_remove(key: str, name: str, project: str | None) -> int:
 @common
 def alias_list(key: str | None, as_json: bool, project: str | None) -> int:
     """Every current alias (of KEY, or of all assets), with who set it and when."""
-    from workbench.cli import views
-
     ws = _workspace(project)
     events = ws.metadata.aliases(key)
     if as_json:
         _emit_json([json.loads(e.to_json()) for e in events])
     else:
+        from workbench.cli import views
+
         views.print_aliases(events)
     return 0
 
