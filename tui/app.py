@@ -19,7 +19,7 @@ from textual.events import Resize
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 from textual.worker import Worker, get_current_worker
-from workbench.tui import commands, data, scene
+from workbench.tui import commands, data, scene, timeline
 from workbench.tui.asset_tree import AssetTree
 from workbench.tui.describe import why
 from workbench.tui.detail import TABS, AssetDetail
@@ -167,8 +167,9 @@ class WorkbenchApp(Runs):
         view = scene.build(loaded.ws.graph, self.selection, self.grouped, states, *room) if fresh and loaded.ws else None
         if held is None:
             held = data.held(loaded.ws) if loaded.ws is not None else {}
+        last = timeline.last_run(st.last for st in loaded.statuses.values())
         if not get_current_worker().is_cancelled:
-            self.call_from_thread(self.apply, loaded, (code, store), view, held)
+            self.call_from_thread(self.apply, loaded, (code, store), view, held, last)
 
     def relayout(self) -> None:
         """A new scene for the current filter, grouping and screen, built off the UI thread."""
@@ -183,10 +184,11 @@ class WorkbenchApp(Runs):
                 self.call_from_thread(self.draw, view)
 
     def apply(
-        self, loaded: data.Loaded, stamps: tuple[object, object], view: scene.Scene | None, held: dict[str, Holder]
+        self, loaded: data.Loaded, stamps: tuple[object, object], view: scene.Scene | None, held: dict[str, Holder],
+        last: timeline.Timeline | None = None,
     ) -> None:
         """Show what a sync found: an error, a new graph (with its scene), or new states."""
-        self.stamps, self.held = stamps, held
+        self.stamps, self.held, self.last_run = stamps, held, last
         main = self.query_one("#main")
         if loaded.error is not None or loaded.ws is None:
             self.ws, self.statuses = None, {}

@@ -45,6 +45,7 @@ class Runs(App[None]):
     units: tuple[str, ...] = ()  # the current run's plan
     started: dict[str, float]  # unit -> seconds from t0
     finished: dict[str, tuple[float, str]]  # unit -> (seconds from t0, state)
+    last_run: timeline.Timeline | None = None  # of the newest recorded run, built with the statuses off the UI thread
 
     class RunDone(Message):
         """A materialization started from the TUI ended (with a result, or an error)."""
@@ -133,7 +134,7 @@ class Runs(App[None]):
         if self.running is not None and self.running.is_running and self.units:
             panel.show(timeline.live(self.units, self.started, self.finished), self.t0)
         else:
-            panel.show(timeline.last_run(s.last for s in self.statuses.values()))
+            panel.show(self.last_run)
 
     def on_runs_run_done(self, event: RunDone) -> None:
         self.query_one(Legend).progress = ""

@@ -368,8 +368,9 @@ async def test_a_run_held_by_another_process_shows_as_running_with_its_holder(
 def test_the_leases_are_read_only_while_a_run_is_going_on(make_project: Callable[..., Path], monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """Each poll looks for runs of other processes; with no run journal (every run keeps one while
     it holds leases) it reads none of the lease files a store keeps, one per unit ever run."""
-    from workbench.run.leases import Leases
     from workbench.tui import data
+
+    from workbench.run.leases import Leases
 
     root = make_project({"pipeline.py": PIPELINE})
     assert run_wb(root, "materialize").returncode == 0

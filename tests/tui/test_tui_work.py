@@ -102,7 +102,17 @@ async def test_e_opens_the_definition_in_the_editor_at_its_line(
 async def test_a_run_shows_live_then_as_a_timeline_and_so_does_another_processs(
     pipeline: Path, settle: Settle, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from workbench.tui import timeline
+
     monkeypatch.setattr(app_module, "POLL_SECONDS", 0.2)
+    on_ui_thread: list[bool] = []  # a timeline of the last run is built from every status: not on the UI thread
+    last_run = timeline.last_run
+
+    def built(records):  # type: ignore[no-untyped-def]
+        on_ui_thread.append(threading.current_thread() is threading.main_thread())
+        return last_run(records)
+
+    monkeypatch.setattr(timeline, "last_run", built)
     app = WorkbenchApp(find_project(pipeline))
     async with app.run_test(size=(120, 32)) as pilot:
         await settle(pilot)
@@ -122,6 +132,7 @@ async def test_a_run_shows_live_then_as_a_timeline_and_so_does_another_processs(
         assert done.returncode == 0, done.stderr
         await until(pilot, lambda: panel.timeline is not None and panel.timeline.title != before)
         assert " cli " in panel.timeline.title and [b.unit for b in panel.timeline.bars] == ["clean"]
+    assert on_ui_thread and not any(on_ui_thread)
 
 
 async def test_the_live_run_panel_shows_each_units_state(pipeline: Path, settle: Settle) -> None:
