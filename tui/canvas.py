@@ -37,7 +37,8 @@ class Canvas(Sequence[str]):
     def hline(self, y: int, x0: int, x1: int, edge: Edge) -> None:
         """A stroke over cells [x0, x1) of row y; each cell links to its neighbours in the run."""
         self.strokes[y].append((x0, x1, edge))
-        self.longest = max(self.longest, x1 - x0)
+        if x1 - x0 > self.longest:
+            self.longest = x1 - x0
         self._sorted = False
 
     def vline(self, x: int, top: int, bottom: int, edge: Edge) -> None:
