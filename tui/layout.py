@@ -256,6 +256,7 @@ def _edge(item: str, succ: str) -> Edge:
 
 
 def _draw(sk: Skeleton, cap: int) -> Layout:
+    """Place the nodes; the edges and captions of each layer are painted when the screen reaches them."""
     layers, ys, succs, group_of, channels = sk.layers, sk.ys, sk.succs, sk.group_of, sk.channels
     widths = [min(w, cap) for w in sk.natural()]
     gaps = sk.gaps()
@@ -263,22 +264,20 @@ def _draw(sk: Skeleton, cap: int) -> Layout:
     for i, width in enumerate(widths):
         xs.append(x)
         x += width + (gaps[i] if i < len(channels) else 0)
-    canvas = Canvas(x, max(ys.values(), default=-1) + 1)
-    nodes: dict[str, Placed] = {}
-    for i, layer in enumerate(layers):
+
+    def paint(i: int) -> None:
+        """Layer i's dummy strokes and group captions, and the edges across the channel after it."""
         last = None
-        for item in layer:
+        for item in layers[i]:
             if item.startswith("\0"):
                 canvas.hline(ys[item], xs[i], xs[i] + widths[i], _edge(item, item))
-                continue
-            nodes[item] = Placed(item, i, xs[i], ys[item], widths[i])
-            if group_of is not None and group_of[item] != last:
+            elif group_of is not None and group_of[item] != last:
                 last = group_of[item]
                 canvas.caption(ys[item] - 1, xs[i], last[: widths[i]])
         if i == len(channels):
-            continue
+            return
         start, end = xs[i] + widths[i], xs[i + 1]
-        for item in layer:
+        for item in layers[i]:
             row = ys[item]
             for succ in succs[item]:
                 edge, y = _edge(item, succ), ys[succ]
@@ -289,7 +288,11 @@ def _draw(sk: Skeleton, cap: int) -> Layout:
                 canvas.hline(row, start, tx + 1, edge)
                 canvas.hline(y, tx, end, edge)
                 canvas.vline(tx, min(row, y), max(row, y), edge)
-    canvas.settle()
+
+    canvas = Canvas(x, max(ys.values(), default=-1) + 1, xs, paint)
+    nodes = {
+        item: Placed(item, i, xs[i], ys[item], widths[i]) for i, layer in enumerate(layers) for item in layer if not item.startswith("\0")
+    }
     by_row: list[list[Placed]] = [[] for _ in range(canvas.height)]
     for placed in nodes.values():
         by_row[placed.y].append(placed)

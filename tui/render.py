@@ -45,9 +45,7 @@ def render_row(
     x1 = x0 + width
     line = layout.lines.text(y, x0, x1)  # window cells: index i is column x0 + i
     ranks = layout.lines.ranks(y, edge_rank, x0, min(x1, layout.width)) if edge_rank is not None else None
-    overlays: list[tuple[int, str, Style]] = [
-        (x, text, theme.CAPTION) for x, text in layout.lines.captions[y] if x < x1 and x + len(text) > x0
-    ]
+    overlays: list[tuple[int, str, Style]] = [(x, text, theme.CAPTION) for x, text in layout.lines.captions_at(y, x0, x1)]
     boxes = layout.rows[y]  # left to right, none wider than MAX_LABEL
     for i in range(bisect_left(boxes, x0 - MAX_LABEL, key=lambda b: b.x), len(boxes)):
         box = boxes[i]
