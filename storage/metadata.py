@@ -162,6 +162,11 @@ class DuckDBMetadataStore:
             cache.save(self._seen)
         return out
 
+    def newest_ids(self) -> dict[tuple[str, str], tuple[str, str | None]]:
+        sql = _PICK_LATEST.replace("SELECT ", 'SELECT asset_key, "partition", ', 1)
+        with self._session() as conn:
+            return {(key, partition): (last, success) for key, partition, last, success in conn.execute(sql, [None, None]).fetchall()}
+
     def history(self, key: str, partition: str | None = None, limit: int | None = None) -> list[Materialization]:
         sql, params = f"{_MAT} WHERE asset_key = ?", [key]
         if partition is not None:

@@ -237,18 +237,23 @@ class Workspace:
         )
 
     def _lost_artifacts(self, latest: Mapping[str, Latest]) -> frozenset[str]:
-        """Units whose latest successful artifact is gone from a local store, or named by a uri that
-        leaves it (without importing fsspec; remote stores are not checked)."""
-        url = self.project.config.artifacts_url
-        if "://" in url and not url.startswith("file://"):
-            return frozenset()
+        """Units whose latest successful artifact is gone from a local store, or named by a uri that leaves it."""
         uris = {
             unit: found.success.artifact_uri
             for unit, found in latest.items()
             if found.success is not None and found.success.artifact_uri
         }
-        present = present_files(url.removeprefix("file://"), uris.values())
-        return frozenset(unit for unit, uri in uris.items() if uri not in present)
+        missing = self.missing_artifacts(uris.values())
+        return frozenset(unit for unit, uri in uris.items() if uri in missing) if missing else frozenset()
+
+    def missing_artifacts(self, uris: Iterable[str]) -> set[str]:
+        """The `uris` with no file in a local store, or that leave it (without importing fsspec;
+        remote stores are not checked: none)."""
+        url = self.project.config.artifacts_url
+        if "://" in url and not url.startswith("file://"):
+            return set()
+        wanted = set(uris)
+        return wanted - present_files(url.removeprefix("file://"), wanted)
 
     def select(self, expression: str | None, status: Mapping[str, Status] | None = None) -> tuple[str, ...]:
         """The keys `expression` selects; `status:` filters read `status` (computed when not given).

@@ -95,8 +95,14 @@ def status(selection: tuple[str, ...], automation: bool, as_json: bool, project:
     from workbench.cli import automation as shown
     from workbench.cli import views
     from workbench.core.units import units_of
+    from workbench.status_cache import StatusCache
 
     ws = _workspace(project)
+    cache = StatusCache.of(ws) if not selection and not automation else None
+    kept = cache.rows() if cache is not None else None
+    if kept is not None:
+        _print_status_texts(kept, as_json)
+        return 0
     with _lasting():
         states = ws.status()
         keys = ws.select(" ".join(selection) or None, states)
@@ -121,11 +127,29 @@ def status(selection: tuple[str, ...], automation: bool, as_json: bool, project:
         if row["key"] in ws.unmatched:
             row["unmatched"] = ws.unmatched[row["key"]]
             row["reasons"].append(f"{len(row['unmatched'])} file(s) name no partition: {', '.join(row['unmatched'][:3])}")
-    if as_json:
+    if cache is not None:  # no automation either: its rows are all that is printed
+        texts = [json.dumps(row, default=str) for row in rows]
+        cache.keep(texts, states)
+        _print_status_texts(texts, as_json)
+    elif as_json:
         _emit_json(rows)
     else:
         views.print_status(rows, shown.automation_note if found else None)
     return 0
+
+
+def _print_status_texts(texts: list[str], as_json: bool) -> None:
+    """Status rows given as JSON texts: joined as `json.dumps` joins a list (for a program), else rendered."""
+    from workbench.cli import views
+
+    if as_json and not sys.stdout.isatty():
+        click.echo(f"[{', '.join(texts)}]")
+        return
+    rows = json.loads(f"[{','.join(texts)}]")
+    if as_json:
+        _emit_json(rows)
+    else:
+        views.print_status(rows)
 
 
 @cli.command()

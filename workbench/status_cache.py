@@ -1,0 +1,137 @@
+"""The rows of `wb status` kept between commands, under a key over everything that decides them.
+
+At 100,000 assets, reading the newest records, judging every asset and building its row costs
+seconds of Python per command, while a project and its store rarely change between two looks.
+The key covers every input of the answer, taken afresh each time: the graph as imported now
+(each node's key, kind, group, parents and source path), every code version, the ids of each
+asset's newest record and newest successful record (records are immutable, so the ids fix every
+value shown), the sources' data versions and unmatched files, and this workbench's own code.
+Whether the artifacts the rows rely on are still in the store is checked again on every look.
+Any difference is a miss: the rows are computed as before, and kept under the new key. Projects
+with checks, partitions, schedules, freshness limits or `stale_on_library_change` are not kept:
+their answer also depends on check results, the clock or installed libraries. The file is signed
+with the user's key, so one planted in the project is ignored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import xxhash
+
+from workbench.core.staleness import R_ARTIFACT_MISSING, Status
+from workbench.versioning.loader import user_key
+from workbench.workspace import Workspace
+
+__all__ = ["StatusCache"]
+
+FORMAT = "status-rows-1"
+
+
+class StatusCache:
+    """The kept rows of one project's `wb status`, as JSON texts in graph order."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+        self.path = ws.project.config.cache_dir / "status-rows.msgpack"
+
+    @classmethod
+    def of(cls, ws: Workspace) -> StatusCache | None:
+        """The cache of `ws`, or None when its answer depends on more than the key covers."""
+        graph = ws.graph
+        plain = not ws.project.config.stale_on_library_change and not any(graph.checks.values())
+        if plain and all(
+            n.partitions is None and getattr(n, "schedule", None) is None and getattr(n, "freshness", None) is None
+            for n in graph.nodes.values()
+        ):
+            return cls(ws)
+        return None
+
+    def rows(self) -> list[str] | None:
+        """The kept rows if every input is as it was when they were kept, else None."""
+        sources = {unit: found.data_version for unit, found in self.ws.observe_sources().items()}
+        newest = {key: ids for (key, partition), ids in self.ws.metadata.newest_ids().items() if not partition}
+        kept = self._load()
+        if kept is None or kept[0] != self._key(newest, sources):
+            return None
+        _, texts, uris, missing = kept
+        return texts if self.ws.missing_artifacts(uris) == set(missing) else None
+
+    def keep(self, texts: list[str], status: Mapping[str, Status]) -> None:
+        """Keep `texts`, the rows computed from `status` (the inputs are read back from it)."""
+        newest = {st.key: (st.last.id, st.record.id if st.record else None) for st in status.values() if st.last}
+        sources = {st.key: st.data_version for st in status.values() if self.ws.graph.is_source(st.key)}
+        built = {st.record.artifact_uri: st for st in status.values() if st.record is not None and st.record.artifact_uri}
+        uris = sorted(built)
+        missing = sorted(uri for uri, st in built.items() if any(r.kind == R_ARTIFACT_MISSING for r in st.reasons))
+        secret = user_key()
+        if secret is None:
+            return
+        body = msgspec.msgpack.encode([texts, uris, missing])
+        header = json.dumps({"format": FORMAT, "key": self._key(newest, sources), "mac": _mac(secret, body)}).encode()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=self.path.name, suffix=".tmp")
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    f.write(header + b"\n" + body)
+                os.replace(tmp, self.path)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        except OSError:
+            pass  # a read-only store: computed each time
+
+    def _key(self, newest: Mapping[str, Any], sources: Mapping[str, str | None]) -> str:
+        graph, codes = self.ws.graph, self.ws.code_versions
+        nodes = [graph.nodes[key] for key in graph.order]
+        parts = [
+            FORMAT,
+            _own_code(),
+            [(n.key, n.kind, n.group, graph.parents[n.key], getattr(n, "shown", "")) for n in nodes],
+            [codes.get(key) for key in graph.order],
+            [newest.get(key) for key in graph.order],
+            [sources.get(key) for key in graph.order if graph.is_source(key)],
+            sorted(self.ws.unmatched.items()),
+        ]
+        return xxhash.xxh3_128_hexdigest(json.dumps(parts).encode())
+
+    def _load(self) -> tuple[str, list[str], list[str], list[str]] | None:
+        secret = user_key()
+        try:
+            fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            with os.fdopen(fd, "rb") as f:
+                header, _, body = f.read().partition(b"\n")
+            head = json.loads(header)
+            if secret is None or head.get("format") != FORMAT or not hmac.compare_digest(str(head.get("mac")), _mac(secret, body)):
+                return None
+            texts, uris, missing = msgspec.msgpack.decode(body)
+        except (OSError, ValueError, TypeError, AttributeError, msgspec.DecodeError):
+            return None
+        return str(head.get("key")), texts, uris, missing
+
+
+def _own_code() -> list[tuple[str, int, int]]:
+    """This workbench's version and the stamp of each of its source files (an edited checkout counts)."""
+    import workbench.storage
+
+    found = [(workbench.__version__, 0, 0)]
+    for package in (workbench.__file__, workbench.storage.__file__):
+        for folder, _, files in os.walk(Path(str(package)).parent):
+            for name in sorted(files):
+                if name.endswith(".py"):
+                    stat = os.stat(os.path.join(folder, name))
+                    found.append((os.path.join(folder, name), stat.st_mtime_ns, stat.st_size))
+    return sorted(found)
+
+
+def _mac(key: bytes, body: bytes) -> str:
+    return hashlib.blake2b(body, key=key, digest_size=32).hexdigest()
