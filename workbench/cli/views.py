@@ -76,7 +76,7 @@ Cell = tuple[str, str]  # (text, rich style)
 def print_plain_table(lines: list[tuple[Cell, ...]], fold: int) -> None:
     """Columns aligned by two spaces, styled on a terminal; on one, column `fold` is cut with an
     ellipsis so that every line fits its width (in a pipe lines are kept whole)."""
-    widths = [max(cell_len(line[i][0]) for line in lines) for i in range(len(lines[0]))]
+    widths = [max(_cells(line[i][0]) for line in lines) for i in range(len(lines[0]))]
     if console.is_terminal:
         room = console.width - sum(widths) - 2 * (len(widths) - 1) + widths[fold]
         widths[fold] = min(widths[fold], max(room, 20))
@@ -85,11 +85,16 @@ def print_plain_table(lines: list[tuple[Cell, ...]], fold: int) -> None:
     for line in lines:
         cells = []
         for (text, style), width in zip(line, widths, strict=True):
-            if cell_len(text) > width:
+            if _cells(text) > width:
                 text = set_cell_size(text, width - 1) + "…"
-            cells.append(paint(text, style) + " " * (width - cell_len(text)))
+            cells.append(paint(text, style) + " " * (width - _cells(text)))
         out.append("  ".join(cells).rstrip())
     console.file.write("\n".join(out) + "\n")
+
+
+def _cells(text: str) -> int:
+    """The width of `text` on a terminal: its length when it is printable ASCII (most cells, 5x faster)."""
+    return len(text) if text.isascii() and text.isprintable() else cell_len(text)
 
 
 def _painter() -> Callable[[str, str], str]:
