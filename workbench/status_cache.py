@@ -22,11 +22,11 @@ import os
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import msgspec
 import xxhash
 
+from workbench.core.spec import SourceSpec
 from workbench.core.staleness import R_ARTIFACT_MISSING, Status
 from workbench.versioning.loader import user_key
 from workbench.workspace import Workspace
@@ -58,7 +58,8 @@ class StatusCache:
     def rows(self) -> list[str] | None:
         """The kept rows if every input is as it was when they were kept, else None."""
         sources = {unit: found.data_version for unit, found in self.ws.observe_sources().items()}
-        newest = {key: ids for (key, partition), ids in self.ws.metadata.newest_ids().items() if not partition}
+        ids = self.ws.metadata.newest_ids()
+        newest = [ids.get((key, "")) for key in self.ws.graph.order]
         kept = self._load()
         if kept is None or kept[0] != self._key(newest, sources):
             return None
@@ -67,7 +68,8 @@ class StatusCache:
 
     def keep(self, texts: list[str], status: Mapping[str, Status]) -> None:
         """Keep `texts`, the rows computed from `status` (the inputs are read back from it)."""
-        newest = {st.key: (st.last.id, st.record.id if st.record else None) for st in status.values() if st.last}
+        found = {st.key: (st.last.id, st.record.id if st.record else None) for st in status.values() if st.last}
+        newest = [found.get(key) for key in self.ws.graph.order]
         sources = {st.key: st.data_version for st in status.values() if self.ws.graph.is_source(st.key)}
         built = {st.record.artifact_uri: st for st in status.values() if st.record is not None and st.record.artifact_uri}
         uris = sorted(built)
@@ -90,16 +92,21 @@ class StatusCache:
         except OSError:
             pass  # a read-only store: computed each time
 
-    def _key(self, newest: Mapping[str, Any], sources: Mapping[str, str | None]) -> str:
+    def _key(self, newest: list[tuple[str, str | None] | None], sources: Mapping[str, str | None]) -> str:
+        """`newest`: the ids of each node's newest record and newest successful one, in graph order."""
         graph, codes = self.ws.graph, self.ws.code_versions
-        nodes = [graph.nodes[key] for key in graph.order]
+        order, nodes = graph.order, graph.nodes
+        shown = [(key, source.shown) for key, source in nodes.items() if isinstance(source, SourceSpec)]
         parts = [
             FORMAT,
             _own_code(),
-            [(n.key, n.kind, n.group, graph.parents[n.key], getattr(n, "shown", "")) for n in nodes],
-            [codes.get(key) for key in graph.order],
-            [newest.get(key) for key in graph.order],
-            [sources.get(key) for key in graph.order if graph.is_source(key)],
+            order,
+            [graph.parents[key] for key in order],
+            [nodes[key].group for key in order],
+            shown,
+            [codes.get(key) for key in order],
+            newest,
+            [sources.get(key) for key, _ in shown],
             sorted(self.ws.unmatched.items()),
         ]
         return xxhash.xxh3_128_hexdigest(json.dumps(parts).encode())
