@@ -98,9 +98,16 @@ def _inside(path: Path, root: Path) -> Path:
     return path
 
 
-def _parent_made(path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path
+def _into(move: Callable[[Path, Path], None], source: Path, dest: Path) -> None:
+    """`move(source, dest)`, making `dest`'s folder first when it is missing (tried first: most
+    folders exist, and a folder `wb gc` emptied and removed between two runs is made again)."""
+    try:
+        move(source, dest)
+    except FileNotFoundError:
+        if not source.exists():
+            raise
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        move(source, dest)
 
 
 class ArtifactStore:
@@ -116,13 +123,16 @@ class ArtifactStore:
         base = Path(self.root) if self.is_local else self.cache_dir
         self.scratch_dir = base / "tmp"
         self._scratch_prefix = uuid.uuid4().hex[:12]  # names the scratch files of this object
+        self._scratch_made = False
 
     def __repr__(self) -> str:
         return f"ArtifactStore({self.url!r})"
 
     def scratch_path(self, suffix: str) -> Path:
         """A fresh local path (not yet created) to serialize into before `put_file`."""
-        self.scratch_dir.mkdir(parents=True, exist_ok=True)
+        if not self._scratch_made:  # nothing removes the folder itself (`clean_scratch` removes files)
+            self.scratch_dir.mkdir(parents=True, exist_ok=True)
+            self._scratch_made = True
         return self.scratch_dir / f"{self._scratch_prefix}-{uuid.uuid4().hex}{suffix}"
 
     def discard_scratch(self) -> int:
@@ -134,17 +144,18 @@ class ArtifactStore:
             removed += 1
         return removed
 
-    def put_file(self, local: Path, ext: str) -> tuple[str, str, int]:
-        """Move `local` to its content address; returns (uri, data_version, size)."""
-        data_version = file_digest(local)
-        size = local.stat().st_size
+    def put_file(self, local: Path, ext: str, digest: tuple[str, int] | None = None) -> tuple[str, str, int]:
+        """Move `local` to its content address; returns (uri, data_version, size).
+
+        `digest`: the file's (xxh3-128 hex digest, size) when the caller hashed its bytes as it wrote them."""
+        data_version, size = digest or (file_digest(local), local.stat().st_size)
         name = f"{data_version}.{ext.lstrip('.')}" if ext.strip(".") else data_version
         uri = self._check(f"objects/{data_version[:2]}/{name}")
         path = self._path(uri)
         if self.exists(uri):
             local.unlink()
         elif self.is_local:
-            self._io(lambda: _move(local, _parent_made(Path(path))), uri)
+            self._io(lambda: _into(_move, local, Path(path)), uri)
         else:
             self._io(lambda: self.fs.put_file(str(local), path), uri)  # an object store publishes it whole
             local.unlink()
@@ -168,7 +179,7 @@ class ArtifactStore:
         if not cached.is_file() or not uri.startswith("objects/"):  # only objects are immutable
             temp = self.scratch_path(cached.suffix)
             self._io(lambda: self.fs.get_file(self._path(uri), str(temp)), uri)
-            os.replace(temp, _parent_made(cached))
+            _into(os.replace, temp, cached)
         return cached
 
     def reachable(self) -> bool:
@@ -276,7 +287,7 @@ class ArtifactStore:
 
         def publish() -> None:
             temp.write_bytes(data)
-            os.replace(temp, _parent_made(Path(path)))
+            _into(os.replace, temp, Path(path))
 
         self._io(publish, uri)
 

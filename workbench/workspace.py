@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Iterable, Mapping
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -142,7 +142,12 @@ class Workspace:
 
     def libraries_of(self, key: str) -> dict[str, str]:
         """Versions of the installed distributions that the code of asset `key` reaches."""
-        return self._libraries.versions(self.code[key].modules)
+        return dict(self._library_versions(self.code[key].modules))
+
+    @cached_property
+    def _library_versions(self) -> Callable[[tuple[str, ...]], dict[str, str]]:
+        """`Libraries.versions`, once per set of modules (many assets reach the same ones)."""
+        return lru_cache(maxsize=None)(self._libraries.versions)
 
     def vary(self, selection: str | None, overrides: Mapping[str, Any]) -> None:
         """Run the assets `selection` names with `overrides` of their params (`--param`), from now on."""

@@ -11,6 +11,7 @@ import polars as pl
 import pyarrow as pa
 import pytest
 
+from workbench.core.hashing import file_digest
 from workbench.core.kinds import kind_of_annotation
 from workbench.core.spec import source
 from workbench.errors import SerializationError
@@ -78,8 +79,9 @@ def test_kind_by_value_and_annotation() -> None:
 def test_round_trips(tmp_path: Path) -> None:
     frame = pl.DataFrame({"a": [1, 2], "b": ["x", None]})
     path = tmp_path / "t.parquet"
-    kind, rows, facts = serializers.write(frame, "parquet", path)
+    kind, rows, facts, digest = serializers.write(frame, "parquet", path)
     assert (kind, rows, facts["columns"]) == ("parquet", 2, 2)
+    assert digest == (file_digest(path), path.stat().st_size)  # hashed as written, not read back
     assert serializers.read(path, "parquet").equals(frame)
     assert isinstance(serializers.read(path, "parquet", "pl.LazyFrame"), pl.LazyFrame)
     assert serializers.read(path, "parquet", pa.Table).num_rows == 2
@@ -87,7 +89,7 @@ def test_round_trips(tmp_path: Path) -> None:
     assert serializers.write(frame.lazy(), "parquet", lazy_path)[1] == 2
 
     j = tmp_path / "v.json"
-    assert serializers.write({"k": [1, 2]}, "json", j)[0] == "json"
+    assert serializers.write({"k": [1, 2]}, "json", j)[::3] == ("json", (file_digest(j), j.stat().st_size))
     assert serializers.read(j, "json") == {"k": [1, 2]}
     odd = tmp_path / "odd"
     assert serializers.write({"k": object}, "json", odd)[0] == "pickle"  # not JSON: falls back

@@ -28,6 +28,7 @@ class Handoff:
         self._frames: OrderedDict[str, tuple[Any, int]] = OrderedDict()
         self._size = 0
         self._lock = threading.Lock()
+        self._read_back: dict[tuple[tuple[str, Any], ...], bool] = {}  # frame schema -> the file gives it back
 
     def exact(self, value: Any, path: Path) -> Any | None:
         """A copy of `value`, just written to `path`, if it is a frame that the file gives back exactly."""
@@ -35,7 +36,11 @@ class Handoff:
 
         if not isinstance(value, pl.DataFrame) or not _exact(value.schema) or value.estimated_size() > self.budget:
             return None
-        return value.clone() if list(pl.read_parquet_schema(path).items()) == list(value.schema.items()) else None
+        schema = tuple(value.schema.items())
+        same = self._read_back.get(schema)
+        if same is None:  # the same schema is always written (and read back) alike: looked at once a run
+            same = self._read_back[schema] = tuple(pl.read_parquet_schema(path).items()) == schema
+        return value.clone() if same else None
 
     def keep(self, uri: str, frame: Any) -> None:
         """Keep `frame` (from `exact`) as the value of artifact `uri`."""

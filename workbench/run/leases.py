@@ -124,6 +124,7 @@ class Leases:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+        self._folder_checked = False  # not a symbolic link: looked at once, not for every lease
 
     def path(self, unit: str) -> Path:
         return self.folder / f"{digest('lease', unit)[:32]}.lock"
@@ -134,10 +135,11 @@ class Leases:
             return Lease(unit, None)
         path = self.path(unit)
         try:
-            fd = _open_lock(path, os.O_RDWR | os.O_CREAT)
+            fd = _open_lock(path, os.O_RDWR | os.O_CREAT, folder_checked=self._folder_checked)
         except FileNotFoundError:
             self.folder.mkdir(parents=True, exist_ok=True)
             fd = _open_lock(path, os.O_RDWR | os.O_CREAT)
+        self._folder_checked = True
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -213,9 +215,10 @@ def store_lock(folder: Path, *, exclusive: bool, on_wait: Callable[[], None] | N
 _STORE_POLL = 0.05
 
 
-def _open_lock(path: Path, flags: int) -> int:
-    """Open a lock or journal file, never through a symbolic link (nor in a linked folder)."""
-    if path.parent.is_symlink():
+def _open_lock(path: Path, flags: int, *, folder_checked: bool = False) -> int:
+    """Open a lock or journal file, never through a symbolic link (nor in a linked folder, unless
+    the caller looked at the folder already)."""
+    if not folder_checked and path.parent.is_symlink():
         raise StoreError(f"{path.parent} is a symbolic link: refusing to write through it")
     try:
         return os.open(path, flags | getattr(os, "O_NOFOLLOW", 0), 0o644)

@@ -9,7 +9,7 @@ import traceback
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -50,11 +50,25 @@ class RunContext:
 
 def parameter_annotations(fn: Any) -> dict[str, Any]:
     """Parameter annotations, evaluated when possible and left as strings otherwise."""
+    return dict(_parameters(fn)[1])
+
+
+def _parameters(fn: Any) -> tuple[frozenset[str], tuple[tuple[str, Any], ...]]:
+    """The names of `fn`'s parameters, and their annotations (evaluated when possible)."""
+    try:
+        return _signature_of(fn)
+    except TypeError:  # an unhashable callable: not cached
+        return _signature_of.__wrapped__(fn)
+
+
+@lru_cache(maxsize=4096)  # an asset's function is the same object for every unit of a run
+def _signature_of(fn: Any) -> tuple[frozenset[str], tuple[tuple[str, Any], ...]]:
     try:
         sig = inspect.signature(fn, eval_str=True)
     except Exception:  # unresolvable string annotations: fall back to the raw ones
         sig = inspect.signature(fn)
-    return {name: p.annotation for name, p in sig.parameters.items() if p.annotation is not p.empty}
+    annotated = tuple((name, p.annotation) for name, p in sig.parameters.items() if p.annotation is not p.empty)
+    return frozenset(sig.parameters), annotated
 
 
 def versions_read(inputs: Mapping[str, InputRef], upstream: Mapping[str, Status]) -> dict[str, str]:
@@ -157,7 +171,7 @@ def _compute_and_store(
             for param, ref in inputs.items()
             if param in spec.params
         }
-        params = inspect.signature(spec.fn).parameters
+        params = _parameters(spec.fn)[0]
         asset_ctx = AssetContext(
             spec.key,
             ctx.run_id,
@@ -188,10 +202,10 @@ def _compute_and_store(
         else:
             scratch = artifacts.scratch_path(f".{serializers.EXTENSIONS[kind]}")
             try:
-                kind, rows, facts = serializers.write(value, kind, scratch, explicit=spec.io is not None)
+                kind, rows, facts, digest = serializers.write(value, kind, scratch, explicit=spec.io is not None)
                 handoff = ctx.handoff if kind == "parquet" else None
                 kept = handoff.exact(value, scratch) if handoff is not None else None
-                uri, data_version, size = artifacts.put_file(scratch, serializers.EXTENSIONS[kind])
+                uri, data_version, size = artifacts.put_file(scratch, serializers.EXTENSIONS[kind], digest)
                 if handoff is not None and kept is not None:
                     handoff.keep(uri, kept)
             finally:

@@ -7,7 +7,7 @@ import json
 import pickle
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import xxhash
 
@@ -36,14 +36,24 @@ def kind_of_value(value: Any) -> str:
     return "pickle"
 
 
-def write(value: Any, kind: str, path: Path, *, explicit: bool = False) -> tuple[str, int | None, dict[str, Any]]:
-    """Write `value` to `path`; returns (kind actually used, rows, table facts for the record).
+class Written(NamedTuple):
+    """What `write` wrote: the kind actually used, rows and table facts for the record, and the
+    file's (xxh3-128 digest, size), hashed from the bytes as they were written."""
+
+    kind: str
+    rows: int | None
+    facts: dict[str, Any]
+    digest: tuple[str, int] | None
+
+
+def write(value: Any, kind: str, path: Path, *, explicit: bool = False) -> Written:
+    """Write `value` to `path`.
 
     A dict/list that is not JSON-serializable falls back to pickle, unless the asset chose JSON
     (`explicit`, from `io="json"`): then the value cannot be stored as asked, a `SerializationError`.
     """
     if kind == "parquet":
-        return kind, *_write_table(value, path)
+        return _write_table(value, path)
     if kind == "json":
         try:
             text = json.dumps(value, sort_keys=True, indent=1, allow_nan=True)
@@ -54,17 +64,20 @@ def write(value: Any, kind: str, path: Path, *, explicit: bool = False) -> tuple
                     " strings, numbers, booleans and None, or choose io='pickle'"
                 ) from exc
             return write(value, "pickle", path)
-        path.write_text(text, encoding="utf-8")
-        return kind, None, {}
+        return _written(path, text.encode("utf-8"), kind)
     if kind == "bytes":
         if isinstance(value, str):
             value = value.encode()
         if not isinstance(value, (bytes, bytearray, memoryview)):
             raise SerializationError(f"io='bytes' needs a bytes value, got {type(value).__name__}")
-        path.write_bytes(bytes(value))
-        return kind, None, {}
-    path.write_bytes(pickled(value))
-    return "pickle", None, {}
+        return _written(path, bytes(value), kind)
+    return _written(path, pickled(value), "pickle")
+
+
+def _written(path: Path, data: bytes | memoryview, kind: str, rows: int | None = None, facts: dict[str, Any] | None = None) -> Written:
+    """Write `data` to `path`, hashing it on the way."""
+    path.write_bytes(data)
+    return Written(kind, rows, facts or {}, (xxhash.xxh3_128_hexdigest(data), len(data)))
 
 
 def pickled(value: Any) -> bytes:
@@ -72,30 +85,31 @@ def pickled(value: Any) -> bytes:
     return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def _write_table(value: Any, path: Path) -> tuple[int, dict[str, Any]]:
+def _write_table(value: Any, path: Path) -> Written:
     import polars as pl
 
     module = type(value).__module__.split(".", 1)[0]
     if isinstance(value, pl.LazyFrame):
         value.sink_parquet(path)
         frame = pl.scan_parquet(path)
-        rows = frame.select(pl.len()).collect().item()
         schema = frame.collect_schema()
-    else:
-        if module == "duckdb":
-            value = value.pl()
-        elif module == "pyarrow":
-            value = pl.from_arrow(value)
-        if not isinstance(value, pl.DataFrame):
-            raise SerializationError(f"cannot write {type(value).__name__} as parquet")
-        if value.estimated_size() < IN_MEMORY:  # Polars writing a small file itself costs 4x (~1.7 ms)
-            buffer = io.BytesIO()
-            value.write_parquet(buffer)
-            path.write_bytes(buffer.getbuffer())
-        else:
-            value.write_parquet(path)
-        rows, schema = value.height, value.schema
-    return rows, {"columns": len(schema), "schema": {k: str(v) for k, v in schema.items()}}
+        return Written("parquet", frame.select(pl.len()).collect().item(), _facts(schema), None)
+    if module == "duckdb":
+        value = value.pl()
+    elif module == "pyarrow":
+        value = pl.from_arrow(value)
+    if not isinstance(value, pl.DataFrame):
+        raise SerializationError(f"cannot write {type(value).__name__} as parquet")
+    if value.estimated_size() < IN_MEMORY:  # Polars writing a small file itself costs 4x (~1.7 ms)
+        buffer = io.BytesIO()
+        value.write_parquet(buffer)
+        return _written(path, buffer.getbuffer(), "parquet", value.height, _facts(value.schema))
+    value.write_parquet(path)
+    return Written("parquet", value.height, _facts(value.schema), None)
+
+
+def _facts(schema: Any) -> dict[str, Any]:
+    return {"columns": len(schema), "schema": {k: str(v) for k, v in schema.items()}}
 
 
 def reads_frame(annotation: Any) -> bool:
