@@ -63,6 +63,7 @@ class _Engine:
         if self._conn is None or self._pid != os.getpid():
             self._conn = duckdb.connect(":memory:")
             self._conn.execute("SET TimeZone = 'UTC'")
+            self._conn.execute("SET enable_progress_bar = false")  # a long query would print it over `--json` output
             self._pid = os.getpid()
         return self._conn
 
