@@ -20,7 +20,7 @@ import hmac
 import json
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import msgspec
@@ -33,11 +33,12 @@ from workbench.workspace import Workspace
 
 __all__ = ["StatusCache"]
 
-FORMAT = "status-rows-1"
+FORMAT = "status-rows-2"
 
 
 class StatusCache:
-    """The kept rows of one project's `wb status`, as JSON texts in graph order."""
+    """The kept rows of one project's `wb status`, in graph order: as JSON texts, and as the cells
+    of its table (lists of text, as the front end gives them)."""
 
     def __init__(self, ws: Workspace) -> None:
         self.ws = ws
@@ -55,19 +56,19 @@ class StatusCache:
             return cls(ws)
         return None
 
-    def rows(self) -> list[str] | None:
-        """The kept rows if every input is as it was when they were kept, else None."""
+    def rows(self) -> tuple[list[str], list[list[str]]] | None:
+        """The kept rows (texts, cells) if every input is as it was when they were kept, else None."""
         sources = {unit: found.data_version for unit, found in self.ws.observe_sources().items()}
         ids = self.ws.metadata.newest_ids()
         newest = [ids.get((key, "")) for key in self.ws.graph.order]
         kept = self._load()
         if kept is None or kept[0] != self._key(newest, sources):
             return None
-        _, texts, uris, missing = kept
-        return texts if self.ws.missing_artifacts(uris) == set(missing) else None
+        _, texts, cells, uris, missing = kept
+        return (texts, cells) if self.ws.missing_artifacts(uris) == set(missing) else None
 
-    def keep(self, texts: list[str], status: Mapping[str, Status]) -> None:
-        """Keep `texts`, the rows computed from `status` (the inputs are read back from it)."""
+    def keep(self, texts: list[str], cells: Sequence[Sequence[str]], status: Mapping[str, Status]) -> None:
+        """Keep the rows computed from `status` (the inputs are read back from it)."""
         found = {st.key: (st.last.id, st.record.id if st.record else None) for st in status.values() if st.last}
         newest = [found.get(key) for key in self.ws.graph.order]
         sources = {st.key: st.data_version for st in status.values() if self.ws.graph.is_source(st.key)}
@@ -77,7 +78,7 @@ class StatusCache:
         secret = user_key()
         if secret is None:
             return
-        body = msgspec.msgpack.encode([texts, uris, missing])
+        body = msgspec.msgpack.encode([texts, cells, uris, missing])
         header = json.dumps({"format": FORMAT, "key": self._key(newest, sources), "mac": _mac(secret, body)}).encode()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -111,7 +112,7 @@ class StatusCache:
         ]
         return xxhash.xxh3_128_hexdigest(json.dumps(parts).encode())
 
-    def _load(self) -> tuple[str, list[str], list[str], list[str]] | None:
+    def _load(self) -> tuple[str, list[str], list[list[str]], list[str], list[str]] | None:
         secret = user_key()
         try:
             fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
@@ -120,10 +121,10 @@ class StatusCache:
             head = json.loads(header)
             if secret is None or head.get("format") != FORMAT or not hmac.compare_digest(str(head.get("mac")), _mac(secret, body)):
                 return None
-            texts, uris, missing = msgspec.msgpack.decode(body)
+            texts, cells, uris, missing = msgspec.msgpack.decode(body)
         except (OSError, ValueError, TypeError, AttributeError, msgspec.DecodeError):
             return None
-        return str(head.get("key")), texts, uris, missing
+        return str(head.get("key")), texts, cells, uris, missing
 
 
 def _own_code() -> list[tuple[str, int, int]]:

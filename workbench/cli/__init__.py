@@ -6,7 +6,7 @@ import gc as collector
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TextIO
 
@@ -101,7 +101,7 @@ def status(selection: tuple[str, ...], automation: bool, as_json: bool, project:
     cache = StatusCache.of(ws) if not selection and not automation else None
     kept = cache.rows() if cache is not None else None
     if kept is not None:
-        _print_status_texts(kept, as_json)
+        _print_kept_status(*kept, as_json)
         return 0
     with _lasting():
         states = ws.status()
@@ -128,9 +128,10 @@ def status(selection: tuple[str, ...], automation: bool, as_json: bool, project:
             row["unmatched"] = ws.unmatched[row["key"]]
             row["reasons"].append(f"{len(row['unmatched'])} file(s) name no partition: {', '.join(row['unmatched'][:3])}")
     if cache is not None:  # no automation either: its rows are all that is printed
-        texts = [json.dumps(row, default=str) for row in rows]
-        cache.keep(texts, states)
-        _print_status_texts(texts, as_json)
+        encode = json.JSONEncoder(default=str).encode  # json.dumps(row, default=str) builds one per call
+        texts, cells = [encode(row) for row in rows], [views.status_cells(row) for row in rows]
+        cache.keep(texts, cells, states)
+        _print_kept_status(texts, cells, as_json)
     elif as_json:
         _emit_json(rows)
     else:
@@ -138,18 +139,16 @@ def status(selection: tuple[str, ...], automation: bool, as_json: bool, project:
     return 0
 
 
-def _print_status_texts(texts: list[str], as_json: bool) -> None:
-    """Status rows given as JSON texts: joined as `json.dumps` joins a list (for a program), else rendered."""
+def _print_kept_status(texts: list[str], cells: Sequence[Sequence[str]], as_json: bool) -> None:
+    """Status rows as JSON texts (joined as `json.dumps` joins a list) and as table cells."""
     from workbench.cli import views
 
-    if as_json and not sys.stdout.isatty():
-        click.echo(f"[{', '.join(texts)}]")
-        return
-    rows = json.loads(f"[{','.join(texts)}]")
-    if as_json:
-        _emit_json(rows)
+    if not as_json:
+        views.print_status_cells(cells)
+    elif sys.stdout.isatty():
+        _emit_json(json.loads(f"[{','.join(texts)}]"))
     else:
-        views.print_status(rows)
+        click.echo(f"[{', '.join(texts)}]")
 
 
 @cli.command()
