@@ -10,16 +10,13 @@ Whether the artifacts the rows rely on are still in the store is checked again o
 Any difference is a miss: the rows are computed as before, and kept under the new key. Projects
 with checks, partitions, schedules, freshness limits or `stale_on_library_change` are not kept:
 their answer also depends on check results, the clock or installed libraries. The file is signed
-with the user's key, so one planted in the project is ignored.
+with the user's key (`workbench.versioning.signed`), so one planted in the project is ignored.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -28,7 +25,7 @@ import xxhash
 
 from workbench.core.spec import SourceSpec
 from workbench.core.staleness import R_ARTIFACT_MISSING, Status
-from workbench.versioning.loader import user_key
+from workbench.versioning import signed
 from workbench.workspace import Workspace
 
 __all__ = ["StatusCache"]
@@ -61,10 +58,13 @@ class StatusCache:
         sources = {unit: found.data_version for unit, found in self.ws.observe_sources().items()}
         ids = self.ws.metadata.newest_ids()
         newest = [ids.get((key, "")) for key in self.ws.graph.order]
-        kept = self._load()
-        if kept is None or kept[0] != self._key(newest, sources):
+        body = signed.read(self.path, FORMAT, self._key(newest, sources))
+        if body is None:
             return None
-        _, texts, cells, uris, missing = kept
+        try:
+            texts, cells, uris, missing = msgspec.msgpack.decode(body)
+        except (ValueError, TypeError, msgspec.DecodeError):
+            return None
         return (texts, cells) if self.ws.missing_artifacts(uris) == set(missing) else None
 
     def keep(self, texts: list[str], cells: Sequence[Sequence[str]], status: Mapping[str, Status]) -> None:
@@ -75,23 +75,8 @@ class StatusCache:
         built = {st.record.artifact_uri: st for st in status.values() if st.record is not None and st.record.artifact_uri}
         uris = sorted(built)
         missing = sorted(uri for uri, st in built.items() if any(r.kind == R_ARTIFACT_MISSING for r in st.reasons))
-        secret = user_key()
-        if secret is None:
-            return
         body = msgspec.msgpack.encode([texts, cells, uris, missing])
-        header = json.dumps({"format": FORMAT, "key": self._key(newest, sources), "mac": _mac(secret, body)}).encode()
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=self.path.name, suffix=".tmp")
-            try:
-                with os.fdopen(fd, "wb") as f:
-                    f.write(header + b"\n" + body)
-                os.replace(tmp, self.path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
-        except OSError:
-            pass  # a read-only store: computed each time
+        signed.write(self.path, FORMAT, body, self._key(newest, sources))
 
     def _key(self, newest: list[tuple[str, str | None] | None], sources: Mapping[str, str | None]) -> str:
         """`newest`: the ids of each node's newest record and newest successful one, in graph order."""
@@ -112,20 +97,6 @@ class StatusCache:
         ]
         return xxhash.xxh3_128_hexdigest(json.dumps(parts).encode())
 
-    def _load(self) -> tuple[str, list[str], list[list[str]], list[str], list[str]] | None:
-        secret = user_key()
-        try:
-            fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-            with os.fdopen(fd, "rb") as f:
-                header, _, body = f.read().partition(b"\n")
-            head = json.loads(header)
-            if secret is None or head.get("format") != FORMAT or not hmac.compare_digest(str(head.get("mac")), _mac(secret, body)):
-                return None
-            texts, cells, uris, missing = msgspec.msgpack.decode(body)
-        except (OSError, ValueError, TypeError, AttributeError, msgspec.DecodeError):
-            return None
-        return str(head.get("key")), texts, cells, uris, missing
-
 
 def _own_code() -> list[tuple[str, int, int]]:
     """This workbench's version and the stamp of each of its source files (an edited checkout counts)."""
@@ -139,7 +110,3 @@ def _own_code() -> list[tuple[str, int, int]]:
                     stat = os.stat(os.path.join(folder, name))
                     found.append((os.path.join(folder, name), stat.st_mtime_ns, stat.st_size))
     return sorted(found)
-
-
-def _mac(key: bytes, body: bytes) -> str:
-    return hashlib.blake2b(body, key=key, digest_size=32).hexdigest()
