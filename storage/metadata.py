@@ -63,7 +63,10 @@ class _Engine:
         if self._conn is None or self._pid != os.getpid():
             self._conn = duckdb.connect(":memory:")
             self._conn.execute("SET TimeZone = 'UTC'")
-            self._conn.execute("SET enable_progress_bar = false")  # a long query would print it over `--json` output
+            try:  # a query past 2 s drew a progress bar on stdout, over `--json` output
+                self._conn.execute("SET enable_progress_bar = false")
+            except duckdb.InvalidInputException:  # in Jupyter without ipywidgets it cannot be changed (nor drawn)
+                pass
             self._pid = os.getpid()
         return self._conn
 
