@@ -52,6 +52,6 @@ class RecordCache:
         columns: list[list[Any]] = [[getattr(m, name) for m in values] for name in _NAMES]
         try:
             body = msgspec.msgpack.encode([_NAMES, columns])
-        except (msgspec.EncodeError, OverflowError, TypeError):  # e.g. an integer in metadata beyond 64 bits
+        except (msgspec.EncodeError, OverflowError, TypeError, ValueError):  # an integer past 64 bits, a lone surrogate
             return
         signed.write(self.path, FORMAT, body)

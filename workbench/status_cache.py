@@ -75,7 +75,10 @@ class StatusCache:
         built = {st.record.artifact_uri: st for st in status.values() if st.record is not None and st.record.artifact_uri}
         uris = sorted(built)
         missing = sorted(uri for uri, st in built.items() if any(r.kind == R_ARTIFACT_MISSING for r in st.reasons))
-        body = msgspec.msgpack.encode([texts, cells, uris, missing])
+        try:
+            body = msgspec.msgpack.encode([texts, cells, uris, missing])
+        except ValueError:  # text msgpack cannot hold (a lone surrogate from user code): computed each time
+            return
         signed.write(self.path, FORMAT, body, self._key(newest, sources))
 
     def _key(self, newest: list[tuple[str, str | None] | None], sources: Mapping[str, str | None]) -> str:

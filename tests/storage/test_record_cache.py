@@ -63,3 +63,10 @@ def test_a_file_not_signed_by_this_user_is_ignored(tmp_path: Path, damage: str) 
         path.write_bytes(header.replace(b"schema-", b"schema-0") + b"\n" + body)
 
     assert store(tmp_path).latest_all()[("a", "")].last.code_version == "code1"  # type: ignore[union-attr]
+
+
+def test_records_msgpack_cannot_hold_are_read_from_the_index(tmp_path: Path) -> None:
+    store(tmp_path).add(record("a1", "a", 1, metadata={"text": "\ud800", "big": 2**70}))
+
+    assert store(tmp_path).latest_all()[("a", "")].last.metadata == {"text": "\ud800", "big": 2**70}  # type: ignore[union-attr]
+    assert store(tmp_path).latest_all()[("a", "")].last.metadata == {"text": "\ud800", "big": 2**70}  # type: ignore[union-attr]
