@@ -71,11 +71,11 @@ def print_status_cells(rows: Sequence[Sequence[str]], notes: list[Cell] | None =
             (terminal_safe(why), ""),
             (version, "dim"),
             (when, "dim"),
-            *((notes[i],) if notes else ()),
+            *((notes[i],) if notes is not None else ()),
         )
         for i, (key, kind, state, why, version, when) in enumerate(rows)
     ]
-    names = ("asset", "state", "why", "data version", "materialized", *(("automation",) if notes else ()))
+    names = ("asset", "state", "why", "data version", "materialized", *(("automation",) if notes is not None else ()))
     header = tuple((name, "bold") for name in names)
     counts: dict[str, int] = {}
     for row in rows:
