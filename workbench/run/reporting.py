@@ -58,6 +58,7 @@ class PlainReporter(NullReporter):
     def __init__(self, stream: TextIO | None = None, stamp: str = "%H:%M:%S") -> None:
         self.stream = stream or sys.stderr
         self.stamp = stamp  # a strftime format: `wb watch` adds the date
+        self._second: tuple[int, str] = (-1, "")  # the stamp of the current second, made once
 
     def planned(self, plan: Plan) -> None:
         if plan.to_run:
@@ -71,7 +72,10 @@ class PlainReporter(NullReporter):
         self._line(f"{outcome:<12} {key} ({seconds:.2f}s){suffix}")
 
     def _line(self, text: str) -> None:
-        self.stream.write(f"{time.strftime(self.stamp)} {text}\n")
+        now = int(time.time())
+        if now != self._second[0]:
+            self._second = (now, time.strftime(self.stamp, time.localtime(now)))
+        self.stream.write(f"{self._second[1]} {text}\n")
         self.stream.flush()
 
 
