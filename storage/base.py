@@ -26,6 +26,9 @@ class MetadataStore(Protocol):
     def latest_all(self) -> dict[tuple[str, str], Latest]:
         """The same for every (asset key, partition), unpartitioned ones under partition ''."""
 
+    def newest_ids(self) -> dict[tuple[str, str], tuple[str, str | None]]:
+        """The ids of what `latest_all` returns: (latest record, latest successful one) by (key, partition)."""
+
     def history(self, key: str, partition: str | None = None, limit: int | None = None) -> list[Materialization]:
         """Records of `key` (of one partition, or all when None), newest first."""
 

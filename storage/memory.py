@@ -54,6 +54,9 @@ class InMemoryMetadataStore:
                 success.setdefault((m.asset_key, m.partition), m)
         return {unit: Latest(success=success.get(unit), last=m) for unit, m in last.items()}
 
+    def newest_ids(self) -> dict[tuple[str, str], tuple[str, str | None]]:
+        return {u: (f.last.id, f.success.id if f.success else None) for u, f in self.latest_all().items() if f.last}
+
     def history(self, key: str, partition: str | None = None, limit: int | None = None) -> list[Materialization]:
         found = _newest_first(
             [m for m in self._records.values() if m.asset_key == key and partition in (None, m.partition)]

@@ -20,6 +20,7 @@ from pathlib import Path
 import duckdb
 from workbench.storage.base import SCHEMA_VERSION
 from workbench.storage.memory import current_aliases
+from workbench.storage.record_cache import RecordCache
 from workbench.storage.rows import ALIAS_EVENTS, CHECKS, ISO, MATERIALIZATIONS, OBSERVATIONS, RUNS, TICKS, Codec, T, paused_gc
 
 from workbench.core.records import SUCCESS, AliasEvent, CheckRecord, Latest, Materialization, Run, SourceObservation, TickRecord
@@ -40,6 +41,7 @@ _COMPLETE = "complete"  # schema_meta key: the index holds every record of its s
 _FIRST_DELAY, _MAX_DELAY = 0.002, 0.05  # seconds; a short cap keeps readers from starving behind writers
 _NEWEST = "ended_at DESC, id DESC"
 _MAT = f"SELECT {MATERIALIZATIONS.projection} FROM {_DB}.materializations"
+CACHED_FROM = 1000  # newest records: from this many, a `cache` file keeps them (fewer read in < 50 ms)
 ARROW_FROM = 64  # rows: a larger insert goes through a pyarrow table (VALUES cost ~1 ms a row)
 _NEWEST_KEY = "(ended_at, id)"  # the order of _NEWEST as one value, for arg_max
 # One hash aggregate, not a window over sorted rows: 6x faster on a million records.
@@ -61,6 +63,10 @@ class _Engine:
         if self._conn is None or self._pid != os.getpid():
             self._conn = duckdb.connect(":memory:")
             self._conn.execute("SET TimeZone = 'UTC'")
+            try:  # a query past 2 s drew a progress bar on stdout, over `--json` output
+                self._conn.execute("SET enable_progress_bar = false")
+            except duckdb.InvalidInputException:  # in Jupyter without ipywidgets it cannot be changed (nor drawn)
+                pass
             self._pid = os.getpid()
         return self._conn
 
@@ -91,12 +97,14 @@ os.register_at_fork(after_in_child=_ENGINE.after_fork)
 class DuckDBMetadataStore:
     """Metadata store in one DuckDB file, created with its schema on first use."""
 
-    def __init__(self, path: Path, *, busy_timeout: float = 15.0) -> None:
+    def __init__(self, path: Path, *, busy_timeout: float = 15.0, cache: Path | None = None) -> None:
+        """`cache`: a file that keeps the newest records between processes (`RecordCache`)."""
         self.path = Path(path).expanduser().absolute()
         self.busy_timeout = busy_timeout
         self._ready = False
         self._complete = False  # the file's `complete` mark, read with its schema version
         self._seen: dict[str, Materialization] = {}  # the records the last `latest()` returned, by id
+        self._cache = None if cache is None else RecordCache(cache)
 
     def __repr__(self) -> str:
         return f"DuckDBMetadataStore({str(self.path)!r})"
@@ -132,25 +140,36 @@ class DuckDBMetadataStore:
         return self._latest(None)
 
     def _latest(self, partition: str | None) -> dict[tuple[str, str], Latest]:
-        """One window query picks the ids; only records not seen by the previous call are read.
+        """One aggregate query picks the ids; only records not seen before are read as rows.
 
-        Records are immutable, so a refresh loop (TUI, watch) skips rebuilding them: ~3x cheaper.
-        """
+        Records are immutable, so a refresh loop (TUI, watch) skips rebuilding them: ~3x cheaper;
+        with a `cache` file, a new process skips it too once many are wanted."""
         with self._session() as conn, paused_gc():
             picks = conn.execute(_PICK_LATEST, [partition, partition]).fetchall()
             wanted = {rid for pair in picks for rid in pair if rid is not None}
             seen = self._seen
+            cache = self._cache if partition is None and len(wanted) >= CACHED_FROM else None
+            if cache is not None and not seen:
+                seen = cache.load()
             missing = [rid for rid in wanted if rid not in seen]
             if missing:
                 found = _read(conn, MATERIALIZATIONS, f"{_MAT} WHERE id IN (SELECT unnest(?::VARCHAR[]))", [missing])
                 seen = {**seen, **{m.id: m for m in found}}
+            changed = missing or len(seen) != len(wanted)
             self._seen = {rid: seen[rid] for rid in wanted}
             out: dict[tuple[str, str], Latest] = {}
             for last_id, success_id in picks:
                 last = self._seen[last_id]
                 success = self._seen[success_id] if success_id is not None else None
                 out[(last.asset_key, last.partition)] = Latest(success=success, last=last)
-            return out
+        if cache is not None and changed:
+            cache.save(self._seen)
+        return out
+
+    def newest_ids(self) -> dict[tuple[str, str], tuple[str, str | None]]:
+        sql = _PICK_LATEST.replace("SELECT ", 'SELECT asset_key, "partition", ', 1)
+        with self._session() as conn:
+            return {(key, partition): (last, success) for key, partition, last, success in conn.execute(sql, [None, None]).fetchall()}
 
     def history(self, key: str, partition: str | None = None, limit: int | None = None) -> list[Materialization]:
         sql, params = f"{_MAT} WHERE asset_key = ?", [key]

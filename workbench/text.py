@@ -15,6 +15,8 @@ _CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x00, 0x09), *range(0x0B, 0x20), 
 
 def terminal_safe(text: str) -> str:
     """`text` with control characters other than tab and newline written as `\\xNN`."""
+    if text.isascii() and text.isprintable():  # most text: 10x faster than translating it
+        return text
     return text.translate(_CONTROLS)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -69,7 +69,8 @@ class Workspace:
             from workbench.versioning.gitinfo import ignore_in_git
 
             ignore_in_git(self.project.config.home)
-            self._metadata = DuckDBMetadataStore(self.project.config.metadata_path)
+            config = self.project.config
+            self._metadata = DuckDBMetadataStore(config.metadata_path, cache=config.cache_dir / "newest-records.msgpack")
         return self._metadata
 
     def recover(self) -> Workspace:
@@ -241,22 +242,23 @@ class Workspace:
         )
 
     def _lost_artifacts(self, latest: Mapping[str, Latest]) -> frozenset[str]:
-        """Units whose latest successful artifact is gone from a local store, or named by a uri that
-        leaves it (one `stat` each, without importing fsspec; remote stores are not checked)."""
+        """Units whose latest successful artifact is gone from a local store, or named by a uri that leaves it."""
+        uris = {
+            unit: found.success.artifact_uri
+            for unit, found in latest.items()
+            if found.success is not None and found.success.artifact_uri
+        }
+        missing = self.missing_artifacts(uris.values())
+        return frozenset(unit for unit, uri in uris.items() if uri in missing) if missing else frozenset()
+
+    def missing_artifacts(self, uris: Iterable[str]) -> set[str]:
+        """The `uris` with no file in a local store, or that leave it (without importing fsspec;
+        remote stores are not checked: none)."""
         url = self.project.config.artifacts_url
         if "://" in url and not url.startswith("file://"):
-            return frozenset()
-        root = url.removeprefix("file://")
-
-        def lost(uri: str) -> bool:
-            inside = not os.path.isabs(uri) and ".." not in uri.replace("\\", "/").split("/")
-            return not (inside and os.path.isfile(os.path.join(root, uri)))
-
-        return frozenset(
-            unit
-            for unit, found in latest.items()
-            if found.success is not None and found.success.artifact_uri and lost(found.success.artifact_uri)
-        )
+            return set()
+        wanted = set(uris)
+        return wanted - present_files(url.removeprefix("file://"), wanted)
 
     def select(self, expression: str | None, status: Mapping[str, Status] | None = None) -> tuple[str, ...]:
         """The keys `expression` selects; `status:` filters read `status` (computed when not given).
@@ -341,3 +343,38 @@ def _in_background(work: Callable[[], object]) -> Callable[[], None]:
             raise failed[0]
 
     return wait
+
+
+LISTED_FROM = 16  # wanted names in one folder: from this many, one listing is cheaper than a `stat` each
+
+
+def present_files(root: str, uris: Iterable[str]) -> set[str]:
+    """The `uris` that name a file inside `root` (relative, no `..`; links followed, as `isfile`).
+
+    A folder holding many of them (content-addressed objects fan out into 256) is listed once
+    instead of a `stat` per file: 100,000 artifacts cost 257 listings."""
+    by_folder: dict[str, list[str]] = {}
+    for uri in set(uris):
+        folder, sep, name = uri.rpartition("/")
+        if (name == ".." or "\\" in name) and _outside(uri):
+            continue
+        by_folder.setdefault(folder + sep, []).append(uri)
+    found: set[str] = set()
+    for folder, wanted in by_folder.items():
+        if _outside(folder):
+            continue
+        if len(wanted) < LISTED_FROM:
+            found.update(uri for uri in wanted if os.path.isfile(os.path.join(root, uri)))
+            continue
+        try:
+            with os.scandir(os.path.join(root, folder)) as entries:
+                files = {folder + entry.name for entry in entries if entry.is_file()}
+        except OSError:  # gone, or not a folder
+            continue
+        found.update(files.intersection(wanted))
+    return found
+
+
+def _outside(uri: str) -> bool:
+    """Whether a uri (or the folder part of one) is absolute or climbs out with `..`."""
+    return os.path.isabs(uri) or ".." in uri.replace("\\", "/").split("/")

@@ -29,7 +29,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> MetadataStore:
 
 def test_both_stores_have_the_protocol_signatures() -> None:
     names = [n for n in vars(MetadataStore) if not n.startswith("_")]
-    assert len(names) == 22
+    assert len(names) == 23
     for cls in (InMemoryMetadataStore, DuckDBMetadataStore):
         for name in names:
             assert inspect.signature(getattr(cls, name)) == inspect.signature(getattr(MetadataStore, name)), name
@@ -98,6 +98,16 @@ def test_latest_tells_success_from_last(store: MetadataStore, make_record: MakeR
         "b": Latest(success=None, last=only_failed[0]),
         "c": Latest(success=failed_then_ok[1], last=failed_then_ok[1]),
     }
+
+
+def test_newest_ids_are_the_ids_latest_all_returns(store: MetadataStore, make_record: MakeRecord) -> None:
+    store.add_many([
+        make_record("a1", key="a", second=1), make_record("a2", key="a", second=2, status=FAILED),
+        make_record("b1", key="b", second=1, status=FAILED), make_record("d1", key="d", partition="x"),
+    ])  # fmt: skip
+    assert store.newest_ids() == {("a", ""): ("a2", "a1"), ("b", ""): ("b1", None), ("d", "x"): ("d1", "d1")}
+    store.add(make_record("b2", key="b", second=2))
+    assert store.newest_ids() == {("a", ""): ("a2", "a1"), ("b", ""): ("b2", "b2"), ("d", "x"): ("d1", "d1")}
 
 
 def test_latest_follows_new_records_between_calls(store: MetadataStore, make_record: MakeRecord) -> None:

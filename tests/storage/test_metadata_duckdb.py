@@ -181,3 +181,11 @@ def test_a_version_4_store_gets_the_check_log_columns(tmp_path: Path) -> None:
         conn.execute("UPDATE schema_meta SET value = '4' WHERE key = 'schema_version'")
     (found,) = DuckDBMetadataStore(path).latest_checks().values()
     assert (found.id, found.passed, found.log, found.traceback) == ("c1", True, "", None)
+
+
+def test_a_long_query_prints_no_progress_bar(tmp_path: Path) -> None:
+    """DuckDB draws a progress bar on stdout for a query past 2 s, over a command's `--json` output."""
+    store = DuckDBMetadataStore(tmp_path / "metadata.duckdb")
+    with store._session() as conn:  # noqa: SLF001 - the session every store operation runs in
+        row = conn.execute("SELECT current_setting('enable_progress_bar')").fetchone()
+    assert row is not None and row[0] is False

@@ -24,6 +24,7 @@ LAYERS: list[tuple[str, str, int]] = [
     ("workbench/watch", "workbench.watch", 4),
     ("workbench/kube", "workbench.kube", 4),
     ("workbench/present.py", "workbench.present", 5),
+    ("workbench/status_cache.py", "workbench.status_cache", 5),
     ("workbench/api.py", "workbench.api", 5),
     ("workbench/__init__.py", "workbench", 5),
     ("workbench/cli", "workbench.cli", 6),

@@ -6,7 +6,7 @@ import gc as collector
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TextIO
 
@@ -94,8 +94,14 @@ def status(selection: tuple[str, ...], automation: bool, as_json: bool, project:
     from workbench import present
     from workbench.cli import automation as shown
     from workbench.core.units import units_of
+    from workbench.status_cache import StatusCache
 
     ws = _workspace(project)
+    cache = StatusCache.of(ws) if not selection and not automation else None
+    kept = cache.rows() if cache is not None else None
+    if kept is not None:
+        _print_kept_status(*kept, as_json)
+        return 0
     with _lasting():
         states = ws.status()
         keys = ws.select(" ".join(selection) or None, states)
@@ -120,13 +126,30 @@ def status(selection: tuple[str, ...], automation: bool, as_json: bool, project:
         if row["key"] in ws.unmatched:
             row["unmatched"] = ws.unmatched[row["key"]]
             row["reasons"].append(f"{len(row['unmatched'])} file(s) name no partition: {', '.join(row['unmatched'][:3])}")
-    if as_json:
+    if cache is not None:  # no automation either: its rows are all that is printed
+        encode = json.JSONEncoder(default=str).encode  # json.dumps(row, default=str) builds one per call
+        texts, cells = [encode(row) for row in rows], [views.status_cells(row) for row in rows]
+        cache.keep(texts, cells, states)
+        _print_kept_status(texts, cells, as_json)
+    elif as_json:
         _emit_json(rows)
     else:
         from workbench.cli import views
 
         views.print_status(rows, shown.automation_note if found else None)
     return 0
+
+
+def _print_kept_status(texts: list[str], cells: Sequence[Sequence[str]], as_json: bool) -> None:
+    """Status rows as JSON texts (joined as `json.dumps` joins a list) and as table cells."""
+    from workbench.cli import views
+
+    if not as_json:
+        views.print_status_cells(cells)
+    elif sys.stdout.isatty():
+        _emit_json(json.loads(f"[{','.join(texts)}]"))
+    else:
+        click.echo(f"[{', '.join(texts)}]")
 
 
 @cli.command()

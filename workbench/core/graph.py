@@ -65,7 +65,7 @@ class AssetGraph:
                 continue
             ins: dict[str, str] = {}
             for param in spec.params:
-                parent = _resolve_param(param, nodes)
+                parent = param if param in nodes else _resolve_param(param, nodes)
                 if parent is None:
                     raise DefinitionError(
                         f"asset {key!r} at {spec.location}: parameter {param!r} names no asset or source"

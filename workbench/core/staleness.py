@@ -199,37 +199,38 @@ def asset_status(
         if libraries is not None:
             reasons += [Reason(R_LIBRARY, detail=change) for change in changed_libraries(success.libraries, libraries)]
         recorded = success.input_versions
-        added = [p for p in parents if p not in recorded]
-        removed = sorted(set(recorded) - set(parents))
-        if added or removed:
-            parts = [f"added {units_text(added, parents)}"] if added else []
-            parts += [f"removed {units_text(removed, sorted(recorded))}"] if removed else []
-            reasons.append(Reason(R_DEPS, detail="; ".join(parts)))
+        if recorded.keys() != set(parents):
+            reasons += _changed_dependencies(recorded, parents)
         for p in parents:
             if p in recorded and upstream[p].data_version is not None and recorded[p] != upstream[p].data_version:
                 reasons.append(Reason(R_UPSTREAM_CHANGED, upstream=p))
     for p in parents:
-        if not upstream[p].fresh:
+        up = upstream[p]
+        if up.state != FRESH:
             reasons.append(Reason(R_UPSTREAM_STALE, upstream=p))
-        elif (check := upstream[p].failed_blocking_check) is not None:
+        elif up.checks and (check := up.failed_blocking_check) is not None:
             reasons.append(Reason(R_CHECK_FAILED, upstream=p, detail=check))
-    reasons = summarize(reasons, parents)
+    if reasons:
+        reasons = summarize(reasons, parents)
     if failed_last:
         state = FAILED
     elif success is None:
         state = MISSING
     else:
         state = STALE if reasons else FRESH
-    return Status(
-        key=key,
-        state=state,
-        reasons=tuple(reasons),
-        code_version=code_version,
-        data_version=success.data_version if success else None,
-        record=success,
-        last=last,
-        partition=partition,
-    )
+    data_version = success.data_version if success else None
+    return Status(key, state, tuple(reasons), code_version, data_version, success, last, partition)
+
+
+def _changed_dependencies(recorded: Mapping[str, str], parents: tuple[str, ...]) -> list[Reason]:
+    """`dependencies changed` when the parents differ from the inputs the record was built from."""
+    added = [p for p in parents if p not in recorded]
+    removed = sorted(set(recorded) - set(parents))
+    if not added and not removed:
+        return []
+    parts = [f"added {units_text(added, parents)}"] if added else []
+    parts += [f"removed {units_text(removed, sorted(recorded))}"] if removed else []
+    return [Reason(R_DEPS, detail="; ".join(parts))]
 
 
 def changed_libraries(recorded: Mapping[str, str], current: Mapping[str, str]) -> list[str]:

@@ -38,9 +38,9 @@ def check_mappings(graph: AssetGraph) -> None:
         for name in spec.partition_mappings:
             if name not in graph.parents[spec.key] and name not in graph.inputs[spec.key]:
                 raise DefinitionError(f"asset {spec.key!r} at {spec.location}: partition_mappings names {name!r}, not a parent")
-        for parent in graph.parents[spec.key]:
+        for parent in graph.parents[spec.key] if spec.partitions else ():
             theirs = graph.nodes[parent].partitions
-            if not (theirs and spec.partitions and theirs != spec.partitions):
+            if not (theirs and theirs != spec.partitions):
                 continue  # the same partitions (or none) on both sides: any mapping fits
             if isinstance(_mapping(graph, spec, parent), SamePartition):
                 raise DefinitionError(
