@@ -256,3 +256,12 @@ def _plain(value: object, style: str = "") -> Text:
     from rich.text import Text
 
     return Text("" if value is None else terminal_safe(str(value)), style=style)
+
+
+StatusCells = tuple[str, str, str, str, str, str]  # key, kind, state, why, data version, materialized
+
+
+def status_cells(row: Mapping[str, Any]) -> StatusCells:
+    """What the status table shows of one row, unstyled (kept with the rows, so no renderer is needed to keep them)."""
+    why = "; ".join(row["reasons"] + check_notes(row))
+    return row["key"], row["kind"], row["state"], why, short(row["data_version"]), (row["materialized_at"] or "")[:19].replace("T", " ")

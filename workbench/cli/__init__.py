@@ -128,7 +128,7 @@ def status(selection: tuple[str, ...], automation: bool, as_json: bool, project:
             row["reasons"].append(f"{len(row['unmatched'])} file(s) name no partition: {', '.join(row['unmatched'][:3])}")
     if cache is not None:  # no automation either: its rows are all that is printed
         encode = json.JSONEncoder(default=str).encode  # json.dumps(row, default=str) builds one per call
-        texts, cells = [encode(row) for row in rows], [views.status_cells(row) for row in rows]
+        texts, cells = [encode(row) for row in rows], [present.status_cells(row) for row in rows]
         cache.keep(texts, cells, states)
         _print_kept_status(texts, cells, as_json)
     elif as_json:
@@ -142,9 +142,9 @@ def status(selection: tuple[str, ...], automation: bool, as_json: bool, project:
 
 def _print_kept_status(texts: list[str], cells: Sequence[Sequence[str]], as_json: bool) -> None:
     """Status rows as JSON texts (joined as `json.dumps` joins a list) and as table cells."""
-    from workbench.cli import views
-
     if not as_json:
+        from workbench.cli import views
+
         views.print_status_cells(cells)
     elif sys.stdout.isatty():
         _emit_json(json.loads(f"[{','.join(texts)}]"))

@@ -25,7 +25,7 @@ from workbench.core.partitions import unit_id
 from workbench.core.records import CheckRecord, Materialization
 from workbench.errors import StoreError
 from workbench.ops.doctor import OK, PROBLEM, REPAIRED
-from workbench.present import artifact_text, check_notes, checks_of, diff_text, human_size, metric_text, param_text, short, version_label
+from workbench.present import artifact_text, checks_of, diff_text, human_size, metric_text, param_text, short, status_cells, version_label
 from workbench.text import terminal_safe
 
 if TYPE_CHECKING:
@@ -43,15 +43,6 @@ console = Console(highlight=False, soft_wrap=False, width=PIPE_WIDTH)
 
 def _t(value: object, style: str = "") -> Text:
     return Text("" if value is None else terminal_safe(str(value)), style=style)
-
-
-StatusCells = tuple[str, str, str, str, str, str]  # key, kind, state, why, data version, materialized
-
-
-def status_cells(row: Mapping[str, Any]) -> StatusCells:
-    """What the status table shows of one row, unstyled."""
-    why = "; ".join(row["reasons"] + check_notes(row))
-    return row["key"], row["kind"], row["state"], why, short(row["data_version"]), (row["materialized_at"] or "")[:19].replace("T", " ")
 
 
 def print_status(rows: list[dict[str, Any]], automation: Callable[[Mapping[str, Any]], str] | None = None) -> None:
