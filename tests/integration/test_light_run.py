@@ -24,7 +24,7 @@ def b(a: dict) -> dict:
 """
 
 # pyarrow: only a large index write; sqlalchemy/sqlmodel: only creating or migrating the index;
-# fsspec: only stores that are not a local folder; rich: only a terminal; gitpython: never; the
+# fsspec: only stores that are not a local folder; rich: only a terminal; gitpython: only in a git work tree; the
 # selection language (15 dataclasses): only a selection to parse.
 HEAVY = (
     "pyarrow", "sqlalchemy", "sqlmodel", "fsspec", "rich", "git", "textual", "kubernetes", "polars", "asyncio",

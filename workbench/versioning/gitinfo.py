@@ -27,19 +27,23 @@ class GitInfo:
 
 
 def git_info(path: Path, store: Path | None = None) -> GitInfo:
-    """The commit checked out at `path` and whether anything but `store` differs from it: one
-    `git status` inside a work tree, no process at all outside one."""
+    """The commit checked out at `path` and whether anything but `store` differs from it, read with
+    GitPython (its `git status`); outside a git work tree nothing is imported or run."""
     top = _work_tree(path)
     if top is None:
         return GitInfo(None, None)
+    import git
+
     try:
-        out = _git(top, "status", "--porcelain=v2", "--branch", "-z", "--untracked-files=normal")
-    except (OSError, subprocess.CalledProcessError):  # no git binary, or git refuses the repository
-        return GitInfo(None, None)
-    commit, changed = _parse_status(out)
-    if commit is None:  # no commit yet
-        return GitInfo(None, None)
-    return GitInfo(commit, any(not _inside(top / name, store) for name in changed))
+        repo = git.Repo(top)
+        try:
+            commit = repo.head.commit.hexsha
+            out = repo.git.status("--porcelain", "-z", "--untracked-files=normal", strip_newline_in_stdout=False)
+        finally:
+            repo.close()
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError, git.GitCommandError, ValueError, OSError):
+        return GitInfo(None, None)  # not a repository git accepts, no commit yet, or no git binary
+    return GitInfo(commit, any(not _inside(top / name, store) for name in _changed(out)))
 
 
 def _work_tree(path: Path) -> Path | None:
@@ -51,24 +55,16 @@ def _work_tree(path: Path) -> Path | None:
     return None
 
 
-def _parse_status(out: bytes) -> tuple[str | None, list[str]]:
-    """The commit (`# branch.oid`) and the changed paths (the new name of a rename) of
-    `git status --porcelain=v2 --branch -z`."""
-    commit, changed = None, []
-    fields = iter(out.split(b"\0"))
+def _changed(out: str) -> list[str]:
+    """The paths `git status --porcelain -z` lists (unquoted; the new name of a rename or copy)."""
+    names: list[str] = []
+    fields = iter(out.split("\0"))
     for entry in fields:
-        kind = entry[:1]
-        if entry.startswith(b"# branch.oid "):
-            oid = entry.removeprefix(b"# branch.oid ").decode()
-            commit = None if oid == "(initial)" else oid
-        elif kind in (b"1", b"2", b"u"):
-            path = entry.split(b" ", {b"1": 8, b"2": 9, b"u": 10}[kind])[-1]
-            changed.append(os.fsdecode(path))
-            if kind == b"2":
+        if len(entry) > 3:
+            names.append(entry[3:])
+            if entry[0] in "RC":
                 next(fields, None)  # the name it had before
-        elif kind in (b"?", b"!"):
-            changed.append(os.fsdecode(entry[2:]))
-    return commit, changed
+    return names
 
 
 def uncommitted_patch(path: Path, store: Path | None = None) -> bytes | None:
