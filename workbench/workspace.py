@@ -136,9 +136,9 @@ class Workspace:
 
     @cached_property
     def _libraries(self) -> Libraries:
-        from workbench.versioning.libraries import Libraries
+        from workbench.versioning.libraries import Libraries, user_cache_file
 
-        return Libraries(self.project.config.cache_dir / "libraries.json")
+        return Libraries(user_cache_file())
 
     def libraries_of(self, key: str) -> dict[str, str]:
         """Versions of the installed distributions that the code of asset `key` reaches."""

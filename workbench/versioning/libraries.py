@@ -1,12 +1,14 @@
 """Which installed distributions (and versions) the third-party modules an asset reaches come from.
 
-`importlib.metadata.packages_distributions()` reads every installed distribution (~0.15 s), so
-its answer is cached in the project's cache folder, keyed by the modification times of the
+`importlib.metadata.packages_distributions()` reads every installed distribution (~0.15-0.2 s), so
+its answer is cached per Python environment in the user's cache folder (`user_cache_file`: a new
+or deleted project store does not scan again), keyed by the modification times of the
 `site-packages` folders: installing, upgrading or removing a distribution changes them.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
@@ -17,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from functools import cache
 from pathlib import Path
 
-__all__ = ["Libraries"]
+__all__ = ["Libraries", "user_cache_file"]
 
 FORMAT = 1
 
@@ -55,8 +57,23 @@ class Libraries:
         return self._table
 
 
+def user_cache_file() -> Path | None:
+    """Where the table of this Python environment (its prefix and `site-packages` folders) is kept;
+    None without a home folder (then every process scans)."""
+    try:
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    except (RuntimeError, KeyError):  # no HOME and no password entry
+        return None
+    where = json.dumps([sys.prefix, _folders()]).encode()
+    return base / "workbench" / f"libraries-{hashlib.sha256(where).hexdigest()[:16]}.json"
+
+
+def _folders() -> list[str]:
+    return sorted({*site.getsitepackages(), site.getusersitepackages(), *(p for p in sys.path if p.endswith("-packages"))})
+
+
 def _stamp() -> list[object]:
-    folders = sorted({*site.getsitepackages(), site.getusersitepackages(), *(p for p in sys.path if p.endswith("-packages"))})
+    folders = _folders()
     out: list[object] = [sys.version]
     for folder in folders:
         try:
