@@ -254,6 +254,8 @@ class Workspace:
     def missing_artifacts(self, uris: Iterable[str]) -> set[str]:
         """The `uris` with no file in a local store, or that leave it (without importing fsspec;
         remote stores are not checked: none)."""
+        from workbench.storage.artifacts import present_files
+
         url = self.project.config.artifacts_url
         if "://" in url and not url.startswith("file://"):
             return set()
@@ -344,37 +346,3 @@ def _in_background(work: Callable[[], object]) -> Callable[[], None]:
 
     return wait
 
-
-LISTED_FROM = 16  # wanted names in one folder: from this many, one listing is cheaper than a `stat` each
-
-
-def present_files(root: str, uris: Iterable[str]) -> set[str]:
-    """The `uris` that name a file inside `root` (relative, no `..`; links followed, as `isfile`).
-
-    A folder holding many of them (content-addressed objects fan out into 256) is listed once
-    instead of a `stat` per file: 100,000 artifacts cost 257 listings."""
-    by_folder: dict[str, list[str]] = {}
-    for uri in set(uris):
-        folder, sep, name = uri.rpartition("/")
-        if (name == ".." or "\\" in name) and _outside(uri):
-            continue
-        by_folder.setdefault(folder + sep, []).append(uri)
-    found: set[str] = set()
-    for folder, wanted in by_folder.items():
-        if _outside(folder):
-            continue
-        if len(wanted) < LISTED_FROM:
-            found.update(uri for uri in wanted if os.path.isfile(os.path.join(root, uri)))
-            continue
-        try:
-            with os.scandir(os.path.join(root, folder)) as entries:
-                files = {folder + entry.name for entry in entries if entry.is_file()}
-        except OSError:  # gone, or not a folder
-            continue
-        found.update(files.intersection(wanted))
-    return found
-
-
-def _outside(uri: str) -> bool:
-    """Whether a uri (or the folder part of one) is absolute or climbs out with `..`."""
-    return os.path.isabs(uri) or ".." in uri.replace("\\", "/").split("/")

@@ -6,14 +6,13 @@ import os
 from pathlib import Path
 
 import pytest
-
-from workbench import workspace
-from workbench.workspace import present_files
+from workbench.storage import artifacts
+from workbench.storage.artifacts import present_files
 
 
 @pytest.mark.parametrize("listed_from", [1, 10_000])  # every folder listed / every file stat'ed
 def test_present_files_match_isfile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, listed_from: int) -> None:
-    monkeypatch.setattr(workspace, "LISTED_FROM", listed_from)
+    monkeypatch.setattr(artifacts, "LISTED_FROM", listed_from)
     root = tmp_path / "store"
     for name in ("objects/ab/x.json", "objects/ab/y.bin", "objects/cd/z.json", "top.json"):
         (root / name).parent.mkdir(parents=True, exist_ok=True)

@@ -223,11 +223,9 @@ def asset_status(
 
 
 def _changed_dependencies(recorded: Mapping[str, str], parents: tuple[str, ...]) -> list[Reason]:
-    """`dependencies changed` when the parents differ from the inputs the record was built from."""
+    """`dependencies changed`: the parents differ from the inputs the record was built from."""
     added = [p for p in parents if p not in recorded]
     removed = sorted(set(recorded) - set(parents))
-    if not added and not removed:
-        return []
     parts = [f"added {units_text(added, parents)}"] if added else []
     parts += [f"removed {units_text(removed, sorted(recorded))}"] if removed else []
     return [Reason(R_DEPS, detail="; ".join(parts))]

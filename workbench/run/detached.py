@@ -1,5 +1,5 @@
 """Threads this process will not wait for: timed-out assets, assets a second Ctrl+C stopped, an
-import that hangs while `wb watch` loads the project.
+import that hangs while `wb watch` loads the project, background index reads, pod log followers.
 
 Python cannot kill a thread, and letting the interpreter finalize while one still runs is unsafe:
 a daemon thread that wakes inside a C extension (DuckDB, Polars) during shutdown aborts the whole
