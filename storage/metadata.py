@@ -330,7 +330,11 @@ class DuckDBMetadataStore:
                     f"metadata store {self.path} has schema version {version}, newer than this workbench"
                     f" understands ({SCHEMA_VERSION}); upgrade workbench"
                 )
-            if version < SCHEMA_VERSION and write:
+            if version == 0 and write:
+                from workbench.storage.ddl import create
+
+                create(conn, _DB)
+            elif version < SCHEMA_VERSION and write:
                 from workbench.storage.schema import migrate
 
                 migrate(conn, _DB, version)

@@ -5,7 +5,8 @@ each record (`_table`: column for column, mappings as JSON text, `partition` '' 
 unpartitioned); a new field there is a new column here, added to older files by a numbered step. Keys are text or UUID strings: DuckDB needs an explicit
 Sequence for integer autoincrement, so there is none. The DDL is compiled from these models with
 the duckdb_engine dialect and run on a raw DuckDB connection; this module is imported only when a
-file needs creating or migrating, so the hot path never pays for importing SQLModel.
+file needs migrating or its DDL compiling (`storage/ddl.py` keeps the compiled statements), so the
+hot path never pays for importing SQLModel.
 
 A new file gets the current schema from these models. An older file is upgraded by `UPGRADES`,
 one step per version, in one transaction. DuckDB cannot drop, rename or retype a column of a table
@@ -27,7 +28,7 @@ import duckdb_engine
 from sqlalchemy import BigInteger, Boolean, Column, DateTime, Index, Integer, Table
 from sqlalchemy.schema import CreateIndex, CreateTable
 from sqlmodel import AutoString, Field, SQLModel
-from workbench.storage.base import SCHEMA_VERSION
+from workbench.storage.ddl import in_transaction
 
 from workbench.core.records import AliasEvent, BigInt, CheckRecord, Materialization, Run, SourceObservation, TickRecord, is_mapping
 
@@ -164,22 +165,11 @@ UPGRADES: tuple[Step, ...] = (
 
 
 def migrate(conn: duckdb.DuckDBPyConnection, catalog: str, current: int) -> None:
-    """Bring the attached `catalog` from version `current` (0: empty) to `SCHEMA_VERSION`, atomically."""
-    conn.execute("BEGIN TRANSACTION")
-    conn.execute(f"USE {catalog}")
-    try:
-        if current == 0:
-            for statement in ddl():
-                conn.execute(statement)
-        else:
-            for step in UPGRADES[current - 1 :]:
-                step(conn)
-        conn.execute(
-            "INSERT OR REPLACE INTO schema_meta (key, value) VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
-        )
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    finally:
-        conn.execute("USE memory")
+    """Bring the attached `catalog` from version `current` (>= 1) to `SCHEMA_VERSION`, atomically
+    (an empty file is given the current schema by `ddl.create`)."""
+
+    def upgrade(conn: duckdb.DuckDBPyConnection) -> None:
+        for step in UPGRADES[current - 1 :]:
+            step(conn)
+
+    in_transaction(conn, catalog, upgrade)

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from functools import cache
 from pathlib import Path
 
-__all__ = ["Libraries", "user_cache_file"]
+__all__ = ["Libraries", "stamp", "user_cache_file", "user_cache_folder", "write_atomically"]
 
 FORMAT = 1
 
@@ -42,37 +42,46 @@ class Libraries:
     def _load(self) -> Mapping[str, dict[str, str]]:
         if self._table is not None:
             return self._table
-        stamp = _stamp()
+        found = stamp()
         if self.cache_file is not None:
             try:
                 data = json.loads(self.cache_file.read_text(encoding="utf-8"))
-                if data.get("format") == FORMAT and data.get("stamp") == stamp and isinstance(data.get("table"), dict):
+                if data.get("format") == FORMAT and data.get("stamp") == found and isinstance(data.get("table"), dict):
                     self._table = data["table"]
                     return self._table
             except (OSError, ValueError, AttributeError):
                 pass
         self._table = _scan()
         if self.cache_file is not None:
-            _write(self.cache_file, {"format": FORMAT, "stamp": stamp, "table": self._table})
+            write_atomically(self.cache_file, {"format": FORMAT, "stamp": found, "table": self._table})
         return self._table
+
+
+def user_cache_folder() -> Path | None:
+    """Workbench's folder in the user's cache folder; None without a home folder."""
+    try:
+        return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "workbench"
+    except (RuntimeError, KeyError):  # no HOME and no password entry
+        return None
 
 
 def user_cache_file() -> Path | None:
     """Where the table of this Python environment (its prefix and `site-packages` folders) is kept;
     None without a home folder (then every process scans)."""
-    try:
-        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    except (RuntimeError, KeyError):  # no HOME and no password entry
+    base = user_cache_folder()
+    if base is None:
         return None
     where = json.dumps([sys.prefix, _folders()]).encode()
-    return base / "workbench" / f"libraries-{hashlib.sha256(where).hexdigest()[:16]}.json"
+    return base / f"libraries-{hashlib.sha256(where).hexdigest()[:16]}.json"
 
 
 def _folders() -> list[str]:
     return sorted({*site.getsitepackages(), site.getusersitepackages(), *(p for p in sys.path if p.endswith("-packages"))})
 
 
-def _stamp() -> list[object]:
+def stamp() -> list[object]:
+    """What changes when a distribution is installed, upgraded or removed: the Python version and the
+    modification times of the `site-packages` folders."""
     folders = _folders()
     out: list[object] = [sys.version]
     for folder in folders:
@@ -97,7 +106,9 @@ def _scan() -> dict[str, dict[str, str]]:
     return table
 
 
-def _write(path: Path, data: object) -> None:
+def write_atomically(path: Path, data: object) -> None:
+    """Write `data` as JSON to `path` through a temporary file; a folder that cannot be written to
+    is left alone (the next process computes it again)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
@@ -105,4 +116,4 @@ def _write(path: Path, data: object) -> None:
             json.dump(data, f)
         os.replace(tmp, path)
     except OSError:
-        pass  # a read-only store: scan again next time
+        pass
