@@ -20,6 +20,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+import xxhash
+
 from workbench.core.dynamic import PartitionEvent
 from workbench.core.hashing import digest, file_digest
 from workbench.core.records import AliasEvent, CheckRecord, Materialization, TickRecord
@@ -176,14 +178,34 @@ class ArtifactStore:
 
         `digest`: the file's (xxh3-128 hex digest, size) when the caller hashed its bytes as it wrote them."""
         data_version, size = digest or (file_digest(local), local.stat().st_size)
+        return self._put(local, None, ext, data_version, size)
+
+    def put_bytes(self, data: bytes | memoryview, ext: str, digest: tuple[str, int] | None = None) -> tuple[str, str, int]:
+        """Store `data` at its content address, writing nothing when the store holds it already;
+        returns (uri, data_version, size). `digest`: as `put_file`'s."""
+        data_version, size = digest or (xxhash.xxh3_128_hexdigest(data), len(data))
+        return self._put(None, data, ext, data_version, size)
+
+    def _put(self, local: Path | None, data: bytes | memoryview | None, ext: str, data_version: str, size: int) -> tuple[str, str, int]:
+        """Publish a file (`local`) or bytes not written yet (`data`) as the object `data_version`."""
         name = f"{data_version}.{ext.lstrip('.')}" if ext.strip(".") else data_version
         uri = self._check(f"objects/{data_version[:2]}/{name}")
         path = self._path(uri)
         if self.exists(uri):
-            local.unlink()
-        elif self.is_local:
+            if local is not None:
+                local.unlink()
+            return uri, data_version, size
+        if data is not None and not self.is_local:
+            self._io(lambda: self.fs.pipe_file(path, bytes(data)), uri)  # an object store publishes it whole
+        elif data is not None:
+            scratch = self.scratch_path(f".{ext.lstrip('.')}")
+            try:
+                self._io(lambda: (scratch.write_bytes(data), _into(_move, scratch, Path(path))), uri)
+            finally:
+                scratch.unlink(missing_ok=True)  # moved: nothing left to remove
+        elif local is not None and self.is_local:
             self._io(lambda: _into(_move, local, Path(path)), uri)
-        else:
+        elif local is not None:
             self._io(lambda: self.fs.put_file(str(local), path), uri)  # an object store publishes it whole
             local.unlink()
         return uri, data_version, size

@@ -97,16 +97,19 @@ def arm(point: str, nth: int, rng: random.Random) -> None:
     elif point == "line":
         trace_lines(nth)
     elif point == "artifact":
-        real_write = workbench.run.serializers.write
+        real_serialize = workbench.run.serializers.serialize
 
-        def write(value: Any, kind: str, path: Path, **options: Any) -> Any:
-            out = real_write(value, kind, path, **options)
-            if hit():
-                os.truncate(path, int(path.stat().st_size * rng.random()))
+        def serialize(value: Any, kind: str, path: Path, **options: Any) -> Any:
+            out = real_serialize(value, kind, path, **options)
+            if hit():  # killed halfway through writing the artifact's scratch file
+                if out.data is not None:
+                    path.write_bytes(bytes(out.data)[: int(len(out.data) * rng.random())])
+                else:
+                    os.truncate(path, int(path.stat().st_size * rng.random()))
                 die()
             return out
 
-        workbench.run.serializers.write = write  # type: ignore[assignment]
+        workbench.run.serializers.serialize = serialize  # type: ignore[assignment]
     elif point == "publish":
         real_move = artifacts_module._move
         before = rng.random() < 0.5

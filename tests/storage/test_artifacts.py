@@ -56,6 +56,31 @@ def test_equal_content_is_stored_once(store: ArtifactStore, tmp_path: Path) -> N
     assert list((tmp_path / "artifacts" / "tmp").iterdir()) == []
 
 
+@pytest.mark.parametrize("where", ["local", "memory"])
+def test_bytes_are_written_only_when_the_store_lacks_them(
+    where: str, store: ArtifactStore, memory_store: ArtifactStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = store if where == "local" else memory_store
+    uri, version, size = target.put_bytes(b"made in memory", "bin")
+    assert (uri, size) == (f"objects/{version[:2]}/{version}.bin", 14) and target.read_bytes(uri) == b"made in memory"
+    assert target.put_bytes(memoryview(b"made in memory"), "bin", (version, 14)) == (uri, version, 14)
+    monkeypatch.setattr(target, "scratch_path", lambda suffix: pytest.fail("wrote the bytes again"))
+    monkeypatch.setattr(target.fs, "pipe_file", lambda *a, **k: pytest.fail("wrote the bytes again"))
+    assert target.put_bytes(b"made in memory", "bin") == (uri, version, 14)  # held already: nothing written
+    if where == "local":
+        assert [p.name for p in target.scratch_dir.iterdir()] == []
+
+
+def test_a_failed_publish_of_bytes_leaves_no_scratch_file(store: ArtifactStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    def crash(src: object, dst: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("workbench.storage.artifacts.os.replace", crash)
+    with pytest.raises(StoreError, match="No space left"):
+        store.put_bytes(b"never published", "bin")
+    assert list(store.scratch_dir.iterdir()) == [] and not (Path(store.root) / "objects").exists()
+
+
 def test_a_failed_publish_leaves_nothing_at_the_address(
     store: ArtifactStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

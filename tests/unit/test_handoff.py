@@ -53,3 +53,9 @@ def test_the_budget_drops_the_least_recently_used(tmp_path: Path) -> None:
     assert handoff.take("one") is not None and handoff.take("three") is not None
     assert handoff.exact(frame, written(tmp_path, frame)) is not None
     assert Handoff(budget=size - 1).exact(frame, written(tmp_path, frame)) is None
+
+
+def test_bytes_made_in_memory_are_read_back_like_a_file(tmp_path: Path) -> None:
+    frame, other = pl.DataFrame({"a": [1, 2]}), pl.DataFrame({"a": [1.5]})
+    assert Handoff().exact(frame, memoryview(written(tmp_path, frame).read_bytes())) is not None
+    assert Handoff().exact(frame, written(tmp_path, other, "o").read_bytes()) is None

@@ -10,6 +10,7 @@ from pathlib import Path
 import polars as pl
 import pyarrow as pa
 import pytest
+import xxhash
 
 from workbench.core.hashing import file_digest
 from workbench.core.kinds import kind_of_annotation
@@ -76,30 +77,45 @@ def test_kind_by_value_and_annotation() -> None:
     assert kind_of_annotation(None) is None
 
 
+def _kept(written: serializers.Written, path: Path) -> Path:
+    """Where the artifact's bytes are: a small value is serialized in memory, not written."""
+    assert written.data is not None and not path.exists()
+    assert written.digest == (xxhash.xxh3_128_hexdigest(written.data), len(written.data))  # hashed as made
+    path.write_bytes(written.data)
+    return path
+
+
 def test_round_trips(tmp_path: Path) -> None:
     frame = pl.DataFrame({"a": [1, 2], "b": ["x", None]})
-    path = tmp_path / "t.parquet"
-    kind, rows, facts, digest = serializers.write(frame, "parquet", path)
-    assert (kind, rows, facts["columns"]) == ("parquet", 2, 2)
-    assert digest == (file_digest(path), path.stat().st_size)  # hashed as written, not read back
+    written = serializers.serialize(frame, "parquet", tmp_path / "t.parquet")
+    assert (written.kind, written.rows, written.facts["columns"]) == ("parquet", 2, 2)
+    path = _kept(written, tmp_path / "t.parquet")
     assert serializers.read(path, "parquet").equals(frame)
     assert isinstance(serializers.read(path, "parquet", "pl.LazyFrame"), pl.LazyFrame)
     assert serializers.read(path, "parquet", pa.Table).num_rows == 2
     lazy_path = tmp_path / "l.parquet"
-    assert serializers.write(frame.lazy(), "parquet", lazy_path)[1] == 2
+    lazy = serializers.serialize(frame.lazy(), "parquet", lazy_path)  # streamed to the file
+    assert lazy.rows == 2 and lazy.data is None and serializers.read(lazy_path, "parquet").equals(frame)
 
-    j = tmp_path / "v.json"
-    assert serializers.write({"k": [1, 2]}, "json", j)[::3] == ("json", (file_digest(j), j.stat().st_size))
+    j = _kept(serializers.serialize({"k": [1, 2]}, "json", tmp_path / "v.json"), tmp_path / "v.json")
     assert serializers.read(j, "json") == {"k": [1, 2]}
-    odd = tmp_path / "odd"
-    assert serializers.write({"k": object}, "json", odd)[0] == "pickle"  # not JSON: falls back
-    assert serializers.read(odd, "pickle") == {"k": object}
+    odd = serializers.serialize({"k": object}, "json", tmp_path / "odd")
+    assert odd.kind == "pickle"  # not JSON: falls back
+    assert serializers.read(_kept(odd, tmp_path / "odd"), "pickle") == {"k": object}
     with pytest.raises(SerializationError, match="io='json' cannot hold this dict"):
-        serializers.write({"k": object}, "json", odd, explicit=True)  # the asset chose JSON: no silent pickle
+        serializers.serialize({"k": object}, "json", tmp_path / "odd2", explicit=True)  # the asset chose JSON: no silent pickle
+
+
+def test_a_large_frame_is_written_to_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(serializers, "IN_MEMORY", 8)
+    frame = pl.DataFrame({"a": list(range(100))})
+    written = serializers.serialize(frame, "parquet", tmp_path / "big.parquet")
+    assert written.data is None and written.rows == 100
+    assert serializers.read(tmp_path / "big.parquet", "parquet").equals(frame)
 
 
 def test_parquet_bytes_are_deterministic(tmp_path: Path) -> None:
     frame = pl.DataFrame({"a": list(range(100))})
-    serializers.write(frame, "parquet", tmp_path / "1.parquet")
-    serializers.write(frame.clone(), "parquet", tmp_path / "2.parquet")
-    assert (tmp_path / "1.parquet").read_bytes() == (tmp_path / "2.parquet").read_bytes()
+    one = serializers.serialize(frame, "parquet", tmp_path / "1.parquet").data
+    two = serializers.serialize(frame.clone(), "parquet", tmp_path / "2.parquet").data
+    assert one is not None and two is not None and bytes(one) == bytes(two)

@@ -30,8 +30,9 @@ class Handoff:
         self._lock = threading.Lock()
         self._read_back: dict[tuple[tuple[str, Any], ...], bool] = {}  # frame schema -> the file gives it back
 
-    def exact(self, value: Any, path: Path) -> Any | None:
-        """A copy of `value`, just written to `path`, if it is a frame that the file gives back exactly."""
+    def exact(self, value: Any, written: Path | bytes | memoryview) -> Any | None:
+        """A copy of `value`, just serialized (to a file, or to these bytes), if it is a frame that
+        reading them gives back exactly."""
         import polars as pl
 
         if not isinstance(value, pl.DataFrame) or not _exact(value.schema) or value.estimated_size() > self.budget:
@@ -39,7 +40,8 @@ class Handoff:
         schema = tuple(value.schema.items())
         same = self._read_back.get(schema)
         if same is None:  # the same schema is always written (and read back) alike: looked at once a run
-            same = self._read_back[schema] = tuple(pl.read_parquet_schema(path).items()) == schema
+            source = bytes(written) if isinstance(written, memoryview) else written
+            same = self._read_back[schema] = tuple(pl.read_parquet_schema(source).items()) == schema
         return value.clone() if same else None
 
     def keep(self, uri: str, frame: Any) -> None:

@@ -202,10 +202,14 @@ def _compute_and_store(
         else:
             scratch = artifacts.scratch_path(f".{serializers.EXTENSIONS[kind]}")
             try:
-                kind, rows, facts, digest = serializers.write(value, kind, scratch, explicit=spec.io is not None)
+                kind, rows, facts, digest, data = serializers.serialize(value, kind, scratch, explicit=spec.io is not None)
+                ext = serializers.EXTENSIONS[kind]
                 handoff = ctx.handoff if kind == "parquet" else None
-                kept = handoff.exact(value, scratch) if handoff is not None else None
-                uri, data_version, size = artifacts.put_file(scratch, serializers.EXTENSIONS[kind], digest)
+                kept = handoff.exact(value, scratch if data is None else data) if handoff is not None else None
+                if data is None:
+                    uri, data_version, size = artifacts.put_file(scratch, ext, digest)
+                else:
+                    uri, data_version, size = artifacts.put_bytes(data, ext, digest)
                 if handoff is not None and kept is not None:
                     handoff.keep(uri, kept)
             finally:

@@ -37,18 +37,22 @@ def kind_of_value(value: Any) -> str:
 
 
 class Written(NamedTuple):
-    """What `write` wrote: the kind actually used, rows and table facts for the record, and the
-    file's (xxh3-128 digest, size), hashed from the bytes as they were written."""
+    """What `serialize` made: the kind actually used, rows and table facts for the record, the
+    artifact's (xxh3-128 digest, size), hashed from the bytes as they were made, and the bytes
+    themselves when they were made in memory (`data`; else they are in the file)."""
 
     kind: str
     rows: int | None
     facts: dict[str, Any]
     digest: tuple[str, int] | None
+    data: bytes | memoryview | None = None
 
 
-def write(value: Any, kind: str, path: Path, *, explicit: bool = False) -> Written:
-    """Write `value` to `path`.
+def serialize(value: Any, kind: str, path: Path, *, explicit: bool = False) -> Written:
+    """Serialize `value`: in memory (`data`), or into the file `path` when it is a large frame or lazy.
 
+    Bytes made in memory are not written anywhere yet: the store writes them only when it does not
+    hold an object with their digest already (`ArtifactStore.put_bytes`).
     A dict/list that is not JSON-serializable falls back to pickle, unless the asset chose JSON
     (`explicit`, from `io="json"`): then the value cannot be stored as asked, a `SerializationError`.
     """
@@ -63,21 +67,19 @@ def write(value: Any, kind: str, path: Path, *, explicit: bool = False) -> Writt
                     f"io='json' cannot hold this {type(value).__name__}: {exc}; return only dicts, lists,"
                     " strings, numbers, booleans and None, or choose io='pickle'"
                 ) from exc
-            return write(value, "pickle", path)
-        return _written(path, text.encode("utf-8"), kind)
+            return serialize(value, "pickle", path)
+        return _in_memory(text.encode("utf-8"), kind)
     if kind == "bytes":
         if isinstance(value, str):
             value = value.encode()
         if not isinstance(value, (bytes, bytearray, memoryview)):
             raise SerializationError(f"io='bytes' needs a bytes value, got {type(value).__name__}")
-        return _written(path, bytes(value), kind)
-    return _written(path, pickled(value), "pickle")
+        return _in_memory(bytes(value), kind)
+    return _in_memory(pickled(value), "pickle")
 
 
-def _written(path: Path, data: bytes | memoryview, kind: str, rows: int | None = None, facts: dict[str, Any] | None = None) -> Written:
-    """Write `data` to `path`, hashing it on the way."""
-    path.write_bytes(data)
-    return Written(kind, rows, facts or {}, (xxhash.xxh3_128_hexdigest(data), len(data)))
+def _in_memory(data: bytes | memoryview, kind: str, rows: int | None = None, facts: dict[str, Any] | None = None) -> Written:
+    return Written(kind, rows, facts or {}, (xxhash.xxh3_128_hexdigest(data), len(data)), data)
 
 
 def pickled(value: Any) -> bytes:
@@ -103,7 +105,7 @@ def _write_table(value: Any, path: Path) -> Written:
     if value.estimated_size() < IN_MEMORY:  # Polars writing a small file itself costs 4x (~1.7 ms)
         buffer = io.BytesIO()
         value.write_parquet(buffer)
-        return _written(path, buffer.getbuffer(), "parquet", value.height, _facts(value.schema))
+        return _in_memory(buffer.getbuffer(), "parquet", value.height, _facts(value.schema))
     value.write_parquet(path)
     return Written("parquet", value.height, _facts(value.schema), None)
 
