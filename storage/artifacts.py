@@ -1,7 +1,8 @@
 """The artifact store: content-addressed artifacts and immutable JSON records on any fsspec URL.
 
 Layout under the root: `objects/<2 hex>/<data_version>.<ext>`, `records/<asset_key>/<time>-<id>.json`
-and `tmp/` (scratch). URIs handed out are relative to the root, so a store can move. Local stores
+(and `checks/...` for check results), `logs/<time>-<run id>.jsonl` (a local run's records, one per
+line: `storage/run_log.py`) and `tmp/` (scratch). URIs handed out are relative to the root, so a store can move. Local stores
 write into `tmp/` and rename, which is atomic on one filesystem; remote object stores publish each
 object whole.
 """
@@ -29,6 +30,7 @@ from workbench.errors import StoreError, WorkbenchError
 
 if TYPE_CHECKING:
     import fsspec
+    from workbench.storage.run_log import RunLog
 
 __all__ = ["ArtifactStore", "RecordProblem", "present_files"]
 
@@ -96,6 +98,18 @@ def _parse(uri: str, content: bytes | Exception | None, parse: Callable[[str], R
         return parse(content.decode("utf-8"))
     except (ValueError, TypeError) as exc:
         return RecordProblem(uri, f"not a valid record: {exc}")
+
+
+def _stamp(when: datetime) -> str:
+    """The UTC time that starts a record file's name."""
+    return f"{when.astimezone(timezone.utc) if when.tzinfo else when:%Y%m%dT%H%M%S%f}"
+
+
+def _log_items(uri: str, content: bytes) -> Iterator[Materialization | CheckRecord | RecordProblem]:
+    from workbench.storage.run_log import parse
+
+    for number, item in parse(content):
+        yield RecordProblem(f"{uri}:{number}", item) if isinstance(item, str) else item
 
 
 _SCRATCH = re.compile(r"([0-9a-f]{12}-)?[0-9a-f]{32}(\.[A-Za-z0-9]+)?(\.tmp)?")  # [store object's prefix-]uuid
@@ -199,8 +213,13 @@ class ArtifactStore:
             self._io(lambda: self.fs.pipe_file(path, bytes(data)), uri)  # an object store publishes it whole
         elif data is not None:
             scratch = self.scratch_path(f".{ext.lstrip('.')}")
+
+            def publish() -> None:
+                scratch.write_bytes(data)
+                _into(_move, scratch, Path(path))
+
             try:
-                self._io(lambda: (scratch.write_bytes(data), _into(_move, scratch, Path(path))), uri)
+                self._io(publish, uri)
             finally:
                 scratch.unlink(missing_ok=True)  # moved: nothing left to remove
         elif local is not None and self.is_local:
@@ -258,12 +277,44 @@ class ArtifactStore:
         """Write the record's JSON once (a record is immutable); returns its uri."""
         return self._write_once(self.record_uri(m), m.to_json)
 
+    def open_log(self, run_id: str, started: datetime) -> RunLog | None:
+        """The log a run appends its records to (made on its first record); None on a store that
+        cannot append (an object store), where each record is a file of its own."""
+        if not self.is_local:
+            return None
+        from workbench.storage.run_log import RunLog
+
+        uri = self._uri("logs", "", started, run_id).removesuffix(".json") + ".jsonl"
+        return RunLog(Path(self._path(uri)), uri)
+
+    def read_log(self, uri: str) -> list[Materialization | CheckRecord | RecordProblem]:
+        """The records in a run log; raises `StoreError` when it cannot be read."""
+        if not uri.startswith("logs/") or not uri.endswith(".jsonl"):
+            raise StoreError(f"{uri!r} does not name a run log")
+        return list(_log_items(uri, self.read_bytes(uri)))
+
+    def read_record(self, uri: str, id: str) -> Materialization:
+        """The record `id`, from its file or from the run log that holds it; `StoreError` when it is
+        not there, `ValueError` when it does not parse."""
+        if not uri.endswith(".jsonl"):
+            return Materialization.from_json(self.read_text(uri))
+        found = next((r for r in self.read_log(uri) if isinstance(r, Materialization) and r.id == id), None)
+        if found is None:
+            raise StoreError(f"record {id} is not in the run log {uri}")
+        return found
+
     def iter_records(self, key: str | None = None, since: str = "") -> Iterator[Materialization | RecordProblem]:
-        """Every record in the store (or under `key`'s folder), in path order; unreadable ones come as
-        `RecordProblem`. A key's folder also holds the folders of keys it prefixes (`a` holds `a/b`).
-        `since`: only the files whose name (`<UTC time>-<id>.json`) sorts at or after it."""
+        """Every record in the store (or under `key`'s folder), files in path order, then the run
+        logs'; unreadable ones come as `RecordProblem`. A key's folder also holds the folders of keys
+        it prefixes (`a` holds `a/b`), and so does its part of the logs.
+        `since`: only the records whose `<UTC end time>-<id>` (a file's name) sorts at or after it."""
         folder = "records" if key is None else self._check(f"records/{key}")
-        return self._iter_json(folder, Materialization.from_json, since)
+        yield from self._iter_json(folder, Materialization.from_json, since)
+        for item in self._iter_logs(since):
+            if isinstance(item, RecordProblem):
+                yield item
+            elif isinstance(item, Materialization) and (key is None or item.asset_key == key or item.asset_key.startswith(f"{key}/")):
+                yield item
 
     def write_alias_event(self, event: AliasEvent) -> str:
         """Write an alias event's JSON once; the DuckDB alias table is rebuilt from these."""
@@ -295,12 +346,13 @@ class ArtifactStore:
         return self._write_once(self.check_record_uri(result), result.to_json)
 
     def iter_check_records(self, since: str = "") -> Iterator[CheckRecord | RecordProblem]:
-        return self._iter_json("checks", CheckRecord.from_json, since)
+        """Every check result, files then run logs (whose unreadable lines `iter_records` reports)."""
+        yield from self._iter_json("checks", CheckRecord.from_json, since)
+        yield from (item for item in self._iter_logs(since) if isinstance(item, CheckRecord))
 
     def _uri(self, folder: str, key: str, when: datetime, id: str) -> str:
-        """`folder/<key>/<UTC time>-<id>.json`."""
-        stamp = when.astimezone(timezone.utc) if when.tzinfo else when
-        return self._check(f"{folder}/{key}/{stamp:%Y%m%dT%H%M%S%f}-{id}.json")
+        """`folder/<key>/<UTC time>-<id>.json` (`folder/<UTC time>-<id>.json` without a key)."""
+        return self._check(f"{folder}/{f'{key}/' if key else ''}{_stamp(when)}-{id}.json")
 
     def _write_once(self, uri: str, text: Callable[[], str]) -> str:
         """Write `uri` atomically unless it exists (these files are immutable)."""
@@ -309,18 +361,37 @@ class ArtifactStore:
         return uri
 
     def _iter_json(self, folder: str, parse: Callable[[str], R], since: str = "") -> Iterator[R | RecordProblem]:
+        paths = sorted(p for p in self._find(folder) if p.endswith(".json") and p.rsplit("/", 1)[-1] >= since)
+        for path, content in self._contents(paths):
+            yield _parse(self._relative(path), content, parse)
+
+    def _iter_logs(self, since: str = "") -> Iterator[Materialization | CheckRecord | RecordProblem]:
+        """The records of every run log (those ending at or after `since`, as `iter_records`)."""
+        paths = sorted(p for p in self._find("logs") if p.endswith(".jsonl"))
+        for path, content in self._contents(paths):
+            uri = self._relative(path)
+            if not isinstance(content, bytes):
+                yield RecordProblem(uri, f"cannot read: {content}")
+                continue
+            for item in _log_items(uri, content):
+                if isinstance(item, RecordProblem) or not since or f"{_stamp(item.ended_at)}-{item.id}" >= since:
+                    yield item
+
+    def _find(self, folder: str) -> list[str]:
+        """The files under `folder` (none when it does not exist), listed afresh."""
         if not self.is_local:
             self.fs.invalidate_cache()  # other processes write here: list afresh, not from a cached listing
         try:
-            found = self.fs.find(f"{self.root}/{folder}")
+            return list(self.fs.find(f"{self.root}/{folder}"))
         except FileNotFoundError:
-            return
-        paths = sorted(p for p in found if p.endswith(".json") and p.rsplit("/", 1)[-1] >= since)
+            return []
+
+    def _contents(self, paths: list[str]) -> Iterator[tuple[str, bytes | Exception | None]]:
         for start in range(0, len(paths), _READ_BATCH):
             batch = paths[start : start + _READ_BATCH]
             contents = self.fs.cat(batch, on_error="return")  # concurrent on async stores (s3, gcs)
             for path in batch:
-                yield _parse(self._relative(path), contents.get(path), parse)
+                yield path, contents.get(path)
 
     def write_text(self, uri: str, text: str) -> None:
         """Write a small text file atomically, replacing any previous one."""

@@ -184,6 +184,10 @@ class DuckDBMetadataStore:
         found = self._materializations(f"{_MAT} WHERE id = ?", [id])
         return found[0] if found else None
 
+    def of_run(self, run_id: str) -> list[Materialization]:
+        """The records of one run, oldest first."""
+        return self._materializations(f"{_MAT} WHERE run_id = ? ORDER BY ended_at, id", [run_id])
+
     def find_versions(self, key: str, prefix: str) -> list[Materialization]:
         sql = f"{_MAT} WHERE asset_key = ? AND status = '{SUCCESS}' AND starts_with(data_version, ?) ORDER BY {_NEWEST}"
         return self._materializations(sql, [key, prefix])

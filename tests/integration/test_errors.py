@@ -78,17 +78,17 @@ def test_a_selection_that_matches_nothing_is_bad_input(make_project, args: tuple
     out = run_wb(project, *args)
     assert out.returncode == 2, out.stdout + out.stderr
     one_line(out.stderr, f"error: the selection {args[-1]!r} matched no asset")
-    assert not (project / ".workbench" / "artifacts" / "records").exists()  # nothing ran
+    assert not [p for p in ("records", "logs") if (project / ".workbench" / "artifacts" / p).exists()]  # nothing ran
 
 
 def test_a_store_error_in_a_worker_exits_3(make_project) -> None:  # type: ignore[no-untyped-def]
     project = make_project({"pipeline.py": SMALL})
-    records = project / ".workbench" / "artifacts" / "records"
-    records.parent.mkdir(parents=True)
-    records.write_text("not a folder")  # every record write fails
+    logs = project / ".workbench" / "artifacts" / "logs"
+    logs.parent.mkdir(parents=True)
+    logs.write_text("not a folder")  # the run's record log cannot be made
     out = run_wb(project, "materialize", "a")
     assert out.returncode == 3, out.stderr
-    assert out.stderr.strip().splitlines()[-1].startswith("error: artifact store"), out.stderr
+    assert out.stderr.strip().splitlines()[-1].startswith("error: cannot create the run log"), out.stderr
 
 
 def test_an_internal_error_exits_4_with_one_line(make_project, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]

@@ -10,14 +10,15 @@ never by a timer, so every trial is the kill it claims to be (the seed picks n a
             kills the process when the environment names that asset)
   artifact  the n-th artifact's scratch file is cut short while written, then the process dies
   publish   just before or just after the n-th artifact is renamed to its content address
-  record    while the store writes the n-th JSON record's bytes (cut short), or just after its rename
+  record    while the run log appends the n-th job's records (cut short), or just after
   index     inside the index session: after the INSERT, before the DuckDB file is released
   line      at the n-th line the run executes (any thread) in the code that runs assets and writes
             the store (`workbench/run/`, `storage/`), n drawn from the lines a forced run executes
             there: a kill anywhere on the write path, where no point was armed
 
 After every kill: `wb status` must work; no file at an artifact's final name is partial; every
-record file parses and no successful record points at a missing or partial artifact; the next
+record parses (a run log's last line may be cut short) and no successful record points at a
+missing or partial artifact; the next
 `wb materialize` succeeds and leaves every asset fresh.
 """
 
@@ -40,6 +41,8 @@ from typing import Any
 
 import workbench.storage.artifacts as artifacts_module
 import workbench.storage.metadata as metadata_module
+import workbench.storage.run_log as run_log_module
+from workbench.storage.artifacts import ArtifactStore, RecordProblem
 
 import workbench.cli
 import workbench.cli.views
@@ -126,25 +129,17 @@ def arm(point: str, nth: int, rng: random.Random) -> None:
 
         artifacts_module._move = move
     elif point == "record":
-        real_text = artifacts_module.ArtifactStore.write_text
+        real_write = run_log_module.RunLog._write
         partial = rng.random() < 0.5
 
-        def cut_short(path: Path, data: bytes) -> int:
-            """The store's own write of the record, killed after a part of its bytes."""
-            with path.open("wb") as f:
-                f.write(data[: rng.randrange(len(data))])
-            die()
-            return 0
-
-        def write_text(self: Any, uri: str, text: str) -> None:
-            if uri.startswith("records/") and hit():
-                if partial:  # the store's real write path, killed while it writes the bytes
-                    Path.write_bytes = cut_short  # type: ignore[method-assign]
-                real_text(self, uri, text)
+        def write(self: Any, data: bytes) -> None:
+            """The run log's own append of the n-th job's records, killed after a part of its bytes or just after."""
+            if hit():
+                real_write(self, data[: rng.randrange(len(data))] if partial else data)
                 die()
-            real_text(self, uri, text)
+            real_write(self, data)
 
-        artifacts_module.ArtifactStore.write_text = write_text  # type: ignore[method-assign]
+        run_log_module.RunLog._write = write  # type: ignore[method-assign]
     elif point == "index":
         real_insert = metadata_module._insert_many
 
@@ -222,11 +217,9 @@ class Store:
                     found.append(f"partial artifact at its final name: {path.relative_to(self.root)}")
                 else:
                     self.verified.add(str(path))
-        for path in sorted((self.root / "records").rglob("*.json")):
-            try:
-                record = Materialization.from_json(path.read_text(encoding="utf-8"))
-            except (ValueError, TypeError) as exc:
-                found.append(f"unreadable record {path.name}: {exc}")
+        for record in ArtifactStore(str(self.root)).iter_records():
+            if isinstance(record, RecordProblem):
+                found.append(f"unreadable record {record.uri}: {record.message}")
                 continue
             if record.ok and str(self.root / (record.artifact_uri or "-")) not in self.verified:
                 target = self.root / (record.artifact_uri or "-")
@@ -238,9 +231,10 @@ class Store:
 
 
 def counts(store: Store) -> tuple[int, int]:
-    """(record files, scratch files) in the store."""
+    """(records, scratch files) in the store."""
     scratch = store.root / "tmp"
-    return len(list(store.root.glob("records/**/*.json"))), len(list(scratch.iterdir())) if scratch.is_dir() else 0
+    written = sum(isinstance(r, Materialization) for r in ArtifactStore(str(store.root)).iter_records())
+    return written, len(list(scratch.iterdir())) if scratch.is_dir() else 0
 
 
 def trial(project: Path, store: Store, point: str, rng: random.Random, lines: int) -> dict[str, Any]:

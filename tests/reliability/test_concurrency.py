@@ -14,6 +14,7 @@ from collections import Counter
 from itertools import combinations
 from pathlib import Path
 
+from workbench.storage.artifacts import ArtifactStore
 from workbench.storage.metadata import DuckDBMetadataStore
 
 from tests.conftest import WB, run_wb
@@ -113,11 +114,11 @@ def race(project: Path, selections: list[list[str]]) -> tuple[list[dict[str, lis
 
 
 def records(project: Path) -> tuple[list[Materialization], list[Materialization]]:
-    """(indexed records, JSON record files) of every asset."""
+    """(indexed records, JSON records: run logs and record files) of every asset."""
     store = DuckDBMetadataStore(project / ".workbench" / "metadata.duckdb")
     indexed = [m for key in KEYS for m in store.history(key)]
-    files = (project / ".workbench" / "artifacts").glob("records/**/*.json")
-    return indexed, [Materialization.from_json(p.read_text()) for p in files]
+    written = ArtifactStore(str(project / ".workbench" / "artifacts")).iter_records()
+    return indexed, [m for m in written if isinstance(m, Materialization)]
 
 
 def test_overlapping_writers_and_a_reader(make_project) -> None:  # type: ignore[no-untyped-def]

@@ -17,6 +17,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from workbench.storage.artifacts import ArtifactStore
 from workbench.storage.metadata import DuckDBMetadataStore
 
 from tests.conftest import run_wb
@@ -90,9 +91,9 @@ def test_kill_9_at_21_armed_points_loses_and_corrupts_nothing(make_project, tmp_
         assert t["recover"] == "ok", t  # the next `wb materialize` succeeds ...
         assert t["status_after"] == "ok" and t["stale_after"] == [], t  # ... and leaves all fresh
 
-    # The index never holds a record without its JSON file, nor one whose artifact is missing or partial.
+    # The index never holds a record without its JSON (a run log's line), nor one whose artifact is missing or partial.
     root = project / ".workbench" / "artifacts"
-    on_disk = {m.id: m for m in (Materialization.from_json(p.read_text()) for p in root.glob("records/**/*.json"))}
+    on_disk = {m.id: m for m in ArtifactStore(str(root)).iter_records() if isinstance(m, Materialization)}
     store = DuckDBMetadataStore(project / ".workbench" / "metadata.duckdb")
     indexed = {m.id: m for key in ("blob", "table", "summary", "report") for m in store.history(key)}
     assert set(indexed) <= set(on_disk)

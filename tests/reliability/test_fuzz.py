@@ -315,6 +315,26 @@ def test_the_store_reads_garbage_records_as_problems(tmp_path: Path, docs: list[
     metadata.add_many([m for m in found if isinstance(m, Materialization)])  # the index takes whatever parsed
 
 
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(record_docs(), min_size=1, max_size=5), st.binary(max_size=40))
+def test_the_store_reads_garbage_run_log_lines_as_problems(tmp_path: Path, docs: list[str], tail: bytes) -> None:
+    """A run log of arbitrary lines (and an arbitrary cut-short last one): one record or one problem
+    per line, never an exception, and the tail without its newline is not read."""
+    store = ArtifactStore(str(tmp_path / f"store{next(_counter)}"))
+    lines = [f'{{"materialization": {doc}}}'.replace("\n", " ") for doc in docs]
+    path = Path(store.root) / "logs" / "20260101T000000000000-run.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes("\n".join(lines).encode() + b"\n" + tail.replace(b"\n", b""))
+    found = list(store.iter_records())
+    assert len(found) == len(docs)
+    for item, text in zip(found, lines, strict=True):
+        if isinstance(item, RecordProblem):
+            assert item.uri.startswith("logs/20260101T000000000000-run.jsonl:")
+        else:
+            _well_typed(item)
+            assert item == Materialization.from_json(json.dumps(json.loads(text)["materialization"]))
+
+
 @settings(max_examples=150, deadline=None)
 @given(
     st.builds(

@@ -7,10 +7,13 @@ import sys
 import time
 from pathlib import Path
 
-from workbench.storage.artifacts import ArtifactStore
+import pytest
+from workbench.storage.artifacts import ArtifactStore, RecordProblem
 from workbench.storage.memory import InMemoryMetadataStore
+from workbench.storage.run_log import line
 
-from workbench.core.records import SUCCESS, Materialization, utcnow
+from workbench.core.records import SUCCESS, CheckRecord, Materialization, utcnow
+from workbench.errors import StoreError
 from workbench.run.leases import Leases, RunJournal, recover
 
 HOLD = """
@@ -27,6 +30,12 @@ def record(id: str) -> Materialization:
     now = utcnow()
     return Materialization(id=id, asset_key="a", status=SUCCESS, code_version="c", run_id="r", trigger="cli",
                            started_at=now, ended_at=now, data_version="ab" * 16)  # fmt: skip
+
+
+def check_record(id: str) -> CheckRecord:
+    now = utcnow()
+    return CheckRecord(id=id, check_key="a:positive", asset_key="a", partition="", passed=True, blocking=False,
+                       asset_data_version="ab" * 16, code_version="c", run_id="r", started_at=now, ended_at=now)  # fmt: skip
 
 
 def test_a_lease_excludes_everyone_else_until_its_process_dies(tmp_path: Path) -> None:
@@ -125,6 +134,31 @@ def test_a_journal_stays_until_every_record_it_lists_is_indexed(tmp_path: Path) 
     assert recover(folder, artifacts, metadata) == 1
     assert list(folder.iterdir()) == []
     assert {m.id for m in metadata.history("a")} == {"r1", "r2"}
+
+
+def test_a_dead_runs_log_is_indexed_but_for_its_cut_short_last_line(tmp_path: Path) -> None:
+    artifacts = ArtifactStore(str(tmp_path / "artifacts"))
+    metadata = InMemoryMetadataStore()
+    folder = tmp_path / "journal"
+    journal = RunJournal(folder, "run")
+    log = artifacts.open_log("run", utcnow())
+    assert log is not None
+    journal.wrote([log.uri, "logs/19700101T000000000000-gone.jsonl"])
+    log.append(record("r1"))
+    log.append(record("r2"), [check_record("c1")])
+    log.close()
+    with open(tmp_path / "artifacts" / log.uri, "ab") as f:
+        f.write(line(record("r3")).encode()[:-30])  # killed while it appended r3
+    journal.close()  # as a killed run leaves it: its log named, nothing indexed
+
+    assert recover(folder, artifacts, metadata) == 3  # r1, r2 and the check result; the missing log is dropped
+    assert {m.id for m in metadata.history("a")} == {"r1", "r2"}
+    assert [c.id for c in metadata.check_history("a")] == ["c1"]
+    assert list(folder.iterdir()) == []
+    assert artifacts.read_record(log.uri, "r2").id == "r2"  # what a lease's next holder reads
+    with pytest.raises(StoreError, match="not in the run log"):
+        artifacts.read_record(log.uri, "r3")
+    assert not [p for p in artifacts.iter_records() if isinstance(p, RecordProblem)]  # a cut-short last line is no problem
 
 
 HOLDER = """

@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 from wbcall import Wb
+from workbench.storage.artifacts import ArtifactStore, RecordProblem
 
 from tests.conftest import run_wb
+from workbench.core.records import Materialization
 
 PIPELINE = """
 from workbench import asset
@@ -88,8 +90,34 @@ def test_a_garbage_write_ahead_log_is_ignored(project: Path, wb: Wb) -> None:
     assert wb(project, "doctor")[0] == 0
 
 
+def log_line(project: Path, key: str) -> tuple[Path, int]:
+    """The run log (one run made a, b and c) and the number of the line holding `key`'s record."""
+    (log,) = (home(project) / "artifacts" / "logs").glob("*.jsonl")
+    lines = log.read_bytes().split(b"\n")
+    return log, next(n for n, text in enumerate(lines, 1) if f'"asset_key": "{key}"'.encode() in text)
+
+
+def damage_line(project: Path, key: str, garbage: bytes) -> str:
+    """Replace `key`'s line of the log; returns the uri doctor names it by."""
+    log, number = log_line(project, key)
+    lines = log.read_bytes().split(b"\n")
+    lines[number - 1] = garbage
+    log.write_bytes(b"\n".join(lines))
+    return f"logs/{log.name}:{number}"
+
+
+def as_record_file(project: Path, key: str) -> Path:
+    """Move `key`'s record out of the run log into a record file of its own (as pods and sync write)."""
+    log, number = log_line(project, key)
+    lines = log.read_bytes().split(b"\n")
+    record = Materialization.from_json(json.dumps(json.loads(lines.pop(number - 1))["materialization"]))
+    log.write_bytes(b"\n".join(lines))
+    uri = ArtifactStore(str(home(project) / "artifacts")).write_record(record)
+    return home(project) / "artifacts" / uri
+
+
 def test_a_corrupt_json_record_is_rewritten_from_the_index(project: Path, wb: Wb) -> None:
-    (record,) = (home(project) / "artifacts" / "records" / "b").glob("*.json")
+    record = as_record_file(project, "b")
     record.write_text('{"id": "x", "asset_key": ')
     code, out, _ = wb(project, "doctor")
     assert code == 0 and "rewrote the unreadable record records/b/" in out
@@ -97,13 +125,30 @@ def test_a_corrupt_json_record_is_rewritten_from_the_index(project: Path, wb: Wb
     assert wb(project, "doctor")[1].count("repaired") == 0
 
 
-def test_a_corrupt_record_the_index_lacks_is_named_with_the_fix(project: Path, wb: Wb) -> None:
-    (record,) = (home(project) / "artifacts" / "records" / "b").glob("*.json")
-    record.write_bytes(b"\x00\xff garbage")
+def test_a_corrupt_run_log_line_is_rewritten_from_the_index(project: Path, wb: Wb) -> None:
+    uri = damage_line(project, "b", b'{"materialization": {"id": "x", "asset_key": ')
+    code, out, _ = wb(project, "doctor")
+    assert code == 0 and f"rewrote 1 unreadable record(s) of {uri.rsplit(':', 1)[0]} from the index" in out
+    store = ArtifactStore(str(home(project) / "artifacts"))
+    assert sorted(r.asset_key for r in store.iter_records() if isinstance(r, Materialization)) == ["a", "b", "c"]
+    assert not [r for r in store.iter_records() if isinstance(r, RecordProblem)]
+    assert wb(project, "doctor")[1].count("repaired") == 0
+    (home(project) / "metadata.duckdb").unlink()  # the log alone rebuilds the index, b included
+    assert states(wb, project) == {"a": "fresh", "b": "fresh", "c": "fresh"}
+
+
+@pytest.mark.parametrize("where", ["log", "file"])
+def test_a_corrupt_record_the_index_lacks_is_named_with_the_fix(project: Path, wb: Wb, where: str) -> None:
+    if where == "file":
+        record = as_record_file(project, "b")
+        record.write_bytes(b"\x00\xff garbage")
+        uri = f"records/b/{record.name}"
+    else:
+        uri = damage_line(project, "b", b"\x00\xff garbage")
     (home(project) / "metadata.duckdb").write_bytes(b"not a database")
     code, out, _ = wb(project, "doctor", "--rebuild")
     assert code == 1
-    assert f"unreadable record records/b/{record.name}" in out and "delete it, or put back a copy" in out
+    assert f"unreadable record {uri}" in out and "delete it, or put back a copy" in out
     assert "rebuilt metadata.duckdb: 2 record(s)" in out
     assert states(wb, project) == {"a": "fresh", "b": "missing", "c": "stale"}
     assert wb(project, "materialize")[0] == 0  # the lost version is simply built again

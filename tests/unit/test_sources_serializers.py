@@ -12,7 +12,6 @@ import pyarrow as pa
 import pytest
 import xxhash
 
-from workbench.core.hashing import file_digest
 from workbench.core.kinds import kind_of_annotation
 from workbench.core.spec import source
 from workbench.errors import SerializationError

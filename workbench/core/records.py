@@ -58,8 +58,14 @@ def _decode(text: str | bytes, kind: type[R], what: str) -> R:
     """Parse and check one record against its dataclass's type hints; `ValueError` on anything malformed.
 
     Python's JSON reader first: record files may hold `NaN` and `Infinity` (a metric can be either)."""
+    return convert(json.loads(text), kind, what)
+
+
+def convert(document: object, kind: type[R], what: str) -> R:
+    """Check one parsed JSON record (`json.loads`) against its dataclass's type hints; `ValueError`
+    on anything malformed."""
     try:
-        value = msgspec.convert(json.loads(text), type=kind)
+        value = msgspec.convert(document, type=kind)
     except msgspec.ValidationError as exc:  # "Expected `str`, got `int` - at `$.id`"
         raise ValueError(f"malformed {what}: {exc}") from exc
     times = {name: getattr(value, name) for name in _TIME_FIELDS[kind]}

@@ -1,7 +1,7 @@
 """`wb doctor`: check the store, repair what can be repaired, rebuild the index from the records.
 
-Plain `doctor` indexes the JSON records, check results and alias events the index lacks, rewrites
-a damaged JSON record from the index, cleans old scratch files, and names what it cannot repair
+Plain `doctor` indexes the JSON records (files and run logs), check results and alias events the
+index lacks, rewrites a damaged JSON record (or run log line) from the index, cleans old scratch files, and names what it cannot repair
 (unreadable records, missing artifacts). `doctor --rebuild` builds a new index from the JSON files
 alone, for an index file that is damaged, and moves the old one aside. `catch_up` is what every
 command does by itself when it finds the index missing or behind.
@@ -71,24 +71,34 @@ def _stores(config: ProjectConfig) -> tuple[ArtifactStore, DuckDBMetadataStore]:
     return ArtifactStore(config.artifacts_url), DuckDBMetadataStore(config.metadata_path)
 
 
-def _read_records(artifacts: ArtifactStore, report: Report, index: Any = None) -> list[Materialization]:
-    """The readable JSON records; an unreadable one is rewritten from `index` if that still holds it."""
+def _read_records(artifacts: ArtifactStore, report: Report, index: Any = None, locks: Path | None = None) -> list[Materialization]:
+    """The readable records; an unreadable one is rewritten from `index` if that still holds it
+    (`locks`: the store's lock folder, for rewriting a run log while no run writes)."""
     from workbench.storage.artifacts import RecordProblem
 
     records: list[Materialization] = []
+    damaged: dict[str, list[RecordProblem]] = {}  # run log -> its unreadable lines
     for item in artifacts.iter_records():
         if not isinstance(item, RecordProblem):
             records.append(item)
+        elif item.uri.startswith("logs/"):
+            damaged.setdefault(item.uri.rsplit(":", 1)[0], []).append(item)
         elif (restored := _restore(artifacts, index, item.uri)) is not None:
             records.append(restored)
             report.add(REPAIRED, f"rewrote the unreadable record {item.uri} from the index")
         else:
-            report.add(
-                PROBLEM,
-                f"unreadable record {item.uri}: {item.message}; it is ignored (delete it, or put back a copy from a backup)",
-            )
+            _unreadable(report, item)
+    known = {r.id for r in records}
+    for log, lines in damaged.items():
+        records += _restore_log(artifacts, index, locks, log, lines, known, report)
     report.add(OK, f"{len(records)} JSON record(s) read from {artifacts.url}")
     return records
+
+
+def _unreadable(report: Report, item: RecordProblem) -> None:
+    report.add(
+        PROBLEM, f"unreadable record {item.uri}: {item.message}; it is ignored (delete it, or put back a copy from a backup)"
+    )
 
 
 def _restore(artifacts: ArtifactStore, index: Any, uri: str) -> Materialization | None:
@@ -105,6 +115,34 @@ def _restore(artifacts: ArtifactStore, index: Any, uri: str) -> Materialization 
     return record
 
 
+def _restore_log(
+    artifacts: ArtifactStore, index: Any, locks: Path | None, log: str, lines: list[RecordProblem], known: set[str], report: Report
+) -> list[Materialization]:
+    """The records of the log's run that the index holds and no readable record does, written back
+    into the log (while no run writes), in place of its unreadable lines when they account for all."""
+    missing: list[Materialization] = []
+    cut: set[int] = set()
+    if index is not None and locks is not None:
+        from workbench.run.leases import store_lock
+        from workbench.storage.run_log import line, run_of
+
+        try:
+            missing = [m for m in index.of_run(run_of(log)) if m.id not in known]
+            if missing:
+                cut = {int(p.uri.rsplit(":", 1)[1]) for p in lines} if len(missing) >= len(lines) else set()
+                with store_lock(locks, exclusive=True):
+                    kept = artifacts.read_bytes(log).split(b"\n")[:-1]  # without a last line cut short
+                    data = b"".join(text + b"\n" for n, text in enumerate(kept, 1) if n not in cut)
+                    artifacts.write_bytes(log, data + "".join(line(m) for m in missing).encode())
+                report.add(REPAIRED, f"rewrote {len(missing)} unreadable record(s) of {log} from the index")
+        except StoreError:  # the index is damaged too, or the store refuses the write
+            missing, cut = [], set()
+    for item in lines:
+        if not cut:
+            _unreadable(report, item)
+    return missing
+
+
 def _readable(items: Iterable[T | RecordProblem], what: str, report: Report) -> list[T]:
     """The parsed items; each unreadable file becomes a reported problem (left in place)."""
     from workbench.storage.artifacts import RecordProblem
@@ -119,11 +157,11 @@ def _readable(items: Iterable[T | RecordProblem], what: str, report: Report) -> 
 
 
 def index_store(
-    artifacts: ArtifactStore, metadata: DuckDBMetadataStore, report: Report, index: Any = None
+    artifacts: ArtifactStore, metadata: DuckDBMetadataStore, report: Report, index: Any = None, locks: Path | None = None
 ) -> tuple[list[Materialization], Indexed]:
     """Every readable JSON record, check result and alias event into `metadata` (stored ids are
     skipped); returns the records read and how many of each kind were new to the index."""
-    records = _read_records(artifacts, report, index)
+    records = _read_records(artifacts, report, index, locks)
     return records, _index(artifacts, metadata, records, report)
 
 
@@ -195,7 +233,8 @@ def check(config: ProjectConfig, *, verify: bool = False) -> Report:
     """
     report = Report()
     artifacts, metadata = _stores(config)
-    records = _read_records(artifacts, report, index=metadata if config.metadata_path.exists() else None)
+    index = metadata if config.metadata_path.exists() else None
+    records = _read_records(artifacts, report, index, config.home / "locks")
     try:
         added = _index(artifacts, metadata, records, report)
         held = metadata.count()
@@ -224,7 +263,7 @@ def rebuild(config: ProjectConfig) -> Report:
     for leftover in (fresh, Path(f"{fresh}.wal")):
         leftover.unlink(missing_ok=True)
     metadata = DuckDBMetadataStore(fresh)
-    records, added = index_store(artifacts, metadata, report, old_index if path.exists() else None)
+    records, added = index_store(artifacts, metadata, report, old_index if path.exists() else None, config.home / "locks")
     for run in _runs_of(records):
         metadata.record_run(run)
     metadata.mark_complete()

@@ -128,34 +128,43 @@ class Done:
 
     record: Materialization | None
     checks: tuple[CheckRecord, ...] = ()
-    written: tuple[str, ...] = ()  # uris of the JSON files written for it, the record's first
+    written: tuple[str, ...] = ()  # uris of the files written for it, the record's (or the run log) first
 
 
 class _Recorder:
-    """JSON records at once (they are the durable truth); index rows in batches.
+    """Records written at once (they are the durable truth); index rows in batches.
 
-    One DuckDB write opens, writes and checkpoints the file (~12-40 ms whatever its size), so
-    records are indexed at most `interval` seconds after they were written, many at a time,
-    instead of once per asset (a second: ~4x fewer writes than a quarter, still live for another
-    process's `wb status`). The run's journal lists the
-    records written and not yet indexed, for the next command to index should this run be killed.
+    On a local store a run appends its records to its log (`storage/run_log.py`), else it writes a
+    file per record. One DuckDB write opens, writes and checkpoints the file (~12-40 ms whatever
+    its size), so records are indexed at most `interval` seconds after they were written, many at a
+    time, instead of once per asset (a second: ~4x fewer writes than a quarter, still live for
+    another process's `wb status`). The run's journal names the log, or the record files written
+    and not indexed yet, for the next command to index should this run be killed.
     """
 
-    def __init__(self, ws: RunTarget, journal: RunJournal, interval: float = 1.0) -> None:
+    def __init__(self, ws: RunTarget, journal: RunJournal, run: Run, interval: float = 1.0) -> None:
         self.ws = ws
         self.journal = journal
         self.interval = interval
+        self.log = ws.artifacts.open_log(run.run_id, run.started_at)
+        self.logged = False  # the journal names the log
         self.pending: list[Materialization] = []
         self.pending_checks: list[CheckRecord] = []
         self.pending_uris: list[str] = []
         self.since = 0.0
 
     def write(self, done: Done) -> Done:
-        """Write the JSON records (in the asset's worker thread, so file I/O overlaps).
+        """Write the records (in the asset's worker thread, so file I/O overlaps).
 
         The journal names them first: a kill in between leaves a line that `recover` drops (no
-        file), never a record that no journal lists.
+        file, or nothing in the log), never a record that no journal names.
         """
+        if self.log is not None:
+            if not self.logged:
+                self.journal.wrote([self.log.uri])
+                self.logged = True
+            self.log.append(done.record, done.checks)
+            return replace(done, written=(self.log.uri,))
         artifacts = self.ws.artifacts
         uris = [artifacts.record_uri(done.record)] if done.record is not None else []
         uris += [artifacts.check_record_uri(check) for check in done.checks]
@@ -173,7 +182,8 @@ class _Recorder:
         if done.record is not None:
             self.pending.append(done.record)
         self.pending_checks.extend(done.checks)
-        self.pending_uris.extend(done.written)
+        if self.log is None:  # a log stays in the journal until the run ends (`close`)
+            self.pending_uris.extend(done.written)
 
     def flush(self, *, due_only: bool = False) -> None:
         if due_only and time.monotonic() - self.since < self.interval:
@@ -187,6 +197,17 @@ class _Recorder:
         if self.pending_uris:
             self.journal.indexed(self.pending_uris)
             self.pending_uris = []
+
+    def close(self) -> None:
+        """Sync the log to disk and let go of the journal: removed when every record is indexed,
+        else kept for the next command's `recover`."""
+        try:
+            if self.log is not None:
+                self.log.close()
+                if self.logged and not self.pending and not self.pending_checks:
+                    self.journal.indexed([self.log.uri])
+        finally:
+            self.journal.close()
 
 
 def execute(
@@ -219,14 +240,14 @@ def execute(
     home = ws.project.config.home
     ctx = RunContext(run.run_id, trigger, _git_state(ws), ws.root, checkpoints=home / "checkpoints", handoff=Handoff())
     with store_lock(home / "locks", exclusive=False), interrupts.counted() as presses:  # gc waits for the run
-        apply = _Apply(ws, plan, status, reporter, ctx, reuse, presses)
+        apply = _Apply(ws, plan, status, reporter, ctx, reuse, presses, run)
         try:
             apply.run(max(1, jobs))
         finally:
             try:
                 apply.recorder.flush()
             finally:
-                apply.recorder.journal.close()  # kept for the next command if the index lacks records
+                apply.recorder.close()  # the journal is kept for the next command if the index lacks records
             reporter.closed()
             result = apply.result()
             ok = result.ok and len(apply.outcome) == len(apply.units)
@@ -262,12 +283,12 @@ class _Apply:
 
     def __init__(
         self, ws: RunTarget, plan: Plan, status: Mapping[str, Status], reporter: Reporter, ctx: RunContext, reuse: bool,
-        presses: interrupts.Presses,
+        presses: interrupts.Presses, run: Run,
     ) -> None:  # fmt: skip
         self.ws, self.plan, self.reporter, self.ctx, self.presses = ws, plan, reporter, ctx, presses
         self.graph = ws.graph
         self.states = dict(status)
-        self.recorder = _Recorder(ws, RunJournal(ws.project.config.home / "journal", ctx.run_id))
+        self.recorder = _Recorder(ws, RunJournal(ws.project.config.home / "journal", ctx.run_id), run)
         self.outcome: dict[str, str] = {}
         self.records: dict[str, Materialization] = {}
         self.checks: list[CheckRecord] = []
@@ -486,7 +507,7 @@ class _Apply:
         if noted is None or any(m.id == noted[0] for m in known):
             return None
         try:
-            theirs = Materialization.from_json(self.ws.artifacts.read_text(noted[1]))
+            theirs = self.ws.artifacts.read_record(noted[1], noted[0])
         except (WorkbenchError, ValueError, TypeError):  # unreadable: judge on what the index said
             return None
         newer = all(theirs.ended_at > m.ended_at for m in known)

@@ -8,8 +8,8 @@ can judge on what the other process just produced, before the batched index has 
 notes in the lock file the id and uri of the record it wrote. While an asset runs, its holder also
 says there who it is (`Holder`: pid, trigger, run), so that `wb tui` can show runs of other processes.
 
-A run journal, `<home>/journal/<run id>`, lists the JSON records a run wrote and has not indexed
-yet (the index is written in batches). A run killed in between leaves its journal unlocked; the
+A run journal, `<home>/journal/<run id>`, names the run's log (or the record files it wrote) while
+the index may lack some of its records (the index is written in batches). A run killed in between leaves its journal unlocked; the
 next command indexes those records (`recover`), so a kill loses no record from the index.
 
 Platforms without `fcntl` (Windows) get neither: every acquire succeeds and nothing is journaled.
@@ -299,6 +299,10 @@ def recover(folder: Path, artifacts: ArtifactStore, metadata: MetadataStore) -> 
                         records.append(Materialization.from_json(artifacts.read_text(uri)))
                     elif uri.startswith("checks/"):
                         checks.append(CheckRecord.from_json(artifacts.read_text(uri)))
+                    elif uri.startswith("logs/"):  # every whole line of a run's log; the index skips those it has
+                        logged = artifacts.read_log(uri)
+                        records += (r for r in logged if isinstance(r, Materialization))
+                        checks += (r for r in logged if isinstance(r, CheckRecord))
                 except (WorkbenchError, ValueError, TypeError, KeyError):
                     if not _gone(artifacts, uri):  # unreadable now (a store error, a damaged file): try again later
                         unread.append(uri)
