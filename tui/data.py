@@ -116,23 +116,21 @@ def store_stamp(ws: Workspace) -> tuple[object, ...] | None:
 def held(ws: Workspace) -> dict[str, Holder]:
     """The assets other processes are running now (one of its partitions, for a partitioned one), by who runs them.
 
-    Read from the unit leases (`workbench.run.leases`): one small file read per unit, ~20 us each,
-    and only while a run is going on: every run keeps a journal (`RunJournal`) from before it takes
-    a lease until it has released them all, so no journal means no holder.
+    Read from the notes the unit leases' holders leave (`workbench.run.leases`), and only while a
+    run is going on: every run keeps a journal (`RunJournal`) from before it takes a lease until it
+    has released them all, so no journal means no holder.
     """
-    from workbench.core.units import units_of
+    from workbench.core.partitions import split_unit
 
     home = ws.project.config.home
     leases = Leases(home / "locks")
     if not leases.folder.is_dir() or not _any_entry(home / "journal"):
         return {}
     out: dict[str, Holder] = {}
-    for key in ws.graph.order:
-        if ws.graph.is_source(key):
-            continue
-        holder = next((h for u in units_of(ws.partition_keys, key) if (h := leases.holder(u)) is not None), None)
-        if holder is not None:
-            out[key] = holder
+    for unit, holder in leases.holders().items():
+        key = split_unit(unit)[0]
+        if key in ws.graph.nodes and not ws.graph.is_source(key):
+            out.setdefault(key, holder)
     return out
 
 

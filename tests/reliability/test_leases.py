@@ -14,7 +14,7 @@ from workbench.storage.run_log import line
 
 from workbench.core.records import SUCCESS, CheckRecord, Materialization, utcnow
 from workbench.errors import StoreError
-from workbench.run.leases import Leases, RunJournal, recover
+from workbench.run.leases import Leases, RunJournal, recover, store_lock
 
 HOLD = """
 import sys, time
@@ -75,9 +75,25 @@ def test_the_next_holder_learns_the_record_and_garbage_teaches_nothing(tmp_path:
     lease = leases.acquire("a")
     assert lease is not None and lease.noted() == ("id2", "records/a/b.json")
     lease.release()
-    leases.path("a").write_bytes(b'{"id": "x", "uri": ')
-    lease = leases.acquire("a")
-    assert lease is not None and lease.noted() is None
+    with open(tmp_path / "notes.jsonl", "ab") as f:  # garbage lines, and one cut short
+        f.write(b'{"unit": "a", "id": 3, "uri": null}\n[1, 2]\n\x00\xff\n{"unit": "a", "id": "x", "uri": ')
+    lease = Leases(tmp_path).acquire("a")  # another process's view, from the start of the file
+    assert lease is not None and lease.noted() == ("id2", "records/a/b.json")
+    lease.release()
+
+
+def test_notes_are_followed_across_processes_and_forgotten_when_no_run_is_going_on(tmp_path: Path) -> None:
+    mine, theirs = Leases(tmp_path), Leases(tmp_path)
+    lease = theirs.acquire("a")
+    assert lease is not None and mine.noted("a") is None
+    lease.note("r1", "logs/x.jsonl")
+    assert mine.noted("a") == ("r1", "logs/x.jsonl")  # read from where it last read
+    lease.release()
+    with store_lock(tmp_path, exclusive=False):  # a run is going on: its notes stay
+        Leases(tmp_path).forget_if_alone()
+        assert Leases(tmp_path).noted("a") == ("r1", "logs/x.jsonl")
+    Leases(tmp_path).forget_if_alone()
+    assert not (tmp_path / "notes.jsonl").exists() and mine.noted("a") is None
 
 
 DIE_WITH_A_JOURNAL = """
@@ -186,13 +202,13 @@ def test_a_holder_says_who_runs_the_unit_until_it_releases_or_dies(tmp_path: Pat
     assert other.stdin is not None and other.stdout is not None
     try:
         assert other.stdout.readline().strip() == "holding"
-        holder = leases.holder("a[eu]")
+        holder = leases.holders().get("a[eu]")
         assert holder is not None and (holder.pid, holder.trigger, holder.run_id) == (other.pid, "watch", "run1")
-        assert str(holder) == f"pid {other.pid} (watch)" and leases.holder("a[us]") is None
+        assert str(holder) == f"pid {other.pid} (watch)" and list(leases.holders()) == ["a[eu]"]
         other.stdin.write("\n")
         other.stdin.flush()
         assert other.stdout.readline().strip() == "released"
-        assert leases.holder("a[eu]") is None  # released: no holder, while its process still lives
+        assert leases.holders() == {}  # released: no holder, while its process still lives
         lease = leases.acquire("a[eu]")
         assert lease is not None and lease.noted() == ("rec1", "records/a/rec1.json")  # the note survives holding
         lease.release()
@@ -207,4 +223,4 @@ def test_a_holder_is_not_shown_once_its_process_died(tmp_path: Path) -> None:
     assert other.stdout.readline().strip() == "holding"
     other.kill()  # SIGKILL: the holder's note stays in the file
     other.wait()
-    assert Leases(tmp_path).holder("a[eu]") is None
+    assert Leases(tmp_path).holders() == {}

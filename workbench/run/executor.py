@@ -239,6 +239,7 @@ def execute(
 
     home = ws.project.config.home
     ctx = RunContext(run.run_id, trigger, _git_state(ws), ws.root, checkpoints=home / "checkpoints", handoff=Handoff())
+    Leases(home / "locks").forget_if_alone()
     with store_lock(home / "locks", exclusive=False), interrupts.counted() as presses:  # gc waits for the run
         apply = _Apply(ws, plan, status, reporter, ctx, reuse, presses, run)
         try:
@@ -248,6 +249,7 @@ def execute(
                 apply.recorder.flush()
             finally:
                 apply.recorder.close()  # the journal is kept for the next command if the index lacks records
+                apply.leases.close()
             reporter.closed()
             result = apply.result()
             ok = result.ok and len(apply.outcome) == len(apply.units)

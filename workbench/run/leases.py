@@ -1,16 +1,24 @@
-"""Files held with `flock` for as long as their process lives: unit leases and run journals.
+"""Locks held for as long as their process lives: unit leases and run journals.
 
-A lease is an exclusive, non-blocking `flock` on `<home>/locks/<digest of the unit>.lock`: two
-processes never materialize the same asset (or partition) at the same time. The kernel drops it
-when the holder's process dies, so a crash never leaves a stale lock behind. A process that finds a
-unit leased tries again shortly and then judges the unit again, as early cutoff does. So that it
-can judge on what the other process just produced, before the batched index has it, every holder
-notes in the lock file the id and uri of the record it wrote. While an asset runs, its holder also
-says there who it is (`Holder`: pid, trigger, run), so that `wb tui` can show runs of other processes.
+A lease is an exclusive, non-blocking lock on one unit: two processes never materialize the same
+asset (or partition) at the same time. On Linux it is an open-file-description lock (`F_OFD_SETLK`)
+on one byte of `<home>/locks/units.lock`, at an offset drawn from the unit's digest (the file stays
+empty: a lock may lie past its end), so a lease makes no file; elsewhere it is a `flock` on a file of
+its own, `<home>/locks/<digest of the unit>.lock`. Either way the kernel drops it when the holder's
+process dies, so a crash never leaves a stale lock behind. A process that finds a unit leased tries
+again shortly and then judges the unit again, as early cutoff does.
+
+So that it can judge on what the other process just produced, before the batched index has it,
+every holder notes the id and uri of the record it wrote in `<home>/locks/notes.jsonl`, one
+appended line per event; while an asset runs, its holder also says there who it is (`Holder`: pid,
+trigger, run), so that `wb tui` can show runs of other processes. Readers follow the file from
+where they last read. A run that finds no other run going on (it gets the store lock alone) removes
+the file: every note in it is indexed by then.
 
 A run journal, `<home>/journal/<run id>`, names the run's log (or the record files it wrote) while
-the index may lack some of its records (the index is written in batches). A run killed in between leaves its journal unlocked; the
-next command indexes those records (`recover`), so a kill loses no record from the index.
+the index may lack some of its records (the index is written in batches). A run killed in between
+leaves its journal unlocked; the next command indexes those records (`recover`), so a kill loses no
+record from the index.
 
 Platforms without `fcntl` (Windows) get neither: every acquire succeeds and nothing is journaled.
 """
@@ -20,6 +28,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import struct
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -60,80 +69,67 @@ class Holder:
 class Lease:
     """A held lock on one unit; `release()` is idempotent (and implied when the process dies)."""
 
-    def __init__(self, unit: str, fd: int | None) -> None:
+    def __init__(self, unit: str, fd: int | None, leases: Leases) -> None:
         self.unit = unit
         self._fd = fd
-        self._size = -1  # bytes in the file, when known
-        self._kept: dict[str, str] | None = None  # the file without its holder, while `hold()` says who holds it
+        self._leases = leases
+        self._holding = False  # `hold()` said who holds it, and nothing was noted since
 
     def noted(self) -> tuple[str, str] | None:
-        """(record id, record uri) of the last record a holder wrote, if any was noted legibly."""
-        if self._fd is None:
-            return None
-        try:
-            data = os.pread(self._fd, 4096, 0)
-            self._size = len(data)
-            doc = json.loads(data) if data else None
-            if not (isinstance(doc, dict) and isinstance(doc.get("id"), str) and isinstance(doc.get("uri"), str)):
-                return None
-            return doc["id"], doc["uri"]
-        except (OSError, ValueError):  # a holder killed mid-note: nothing to learn
-            return None
+        """(record id, record uri) of the last record a holder of this unit noted, if any."""
+        return self._leases.noted(self.unit)
 
     def hold(self, trigger: str, run_id: str) -> None:
-        """Say who holds the lease (this process, for a run), keeping the previous holder's note."""
-        if self._fd is None:
-            return
-        noted = self.noted()
-        kept: dict[str, str] = {"unit": self.unit, **({"id": noted[0], "uri": noted[1]} if noted else {})}
+        """Say who holds the lease (this process, for a run)."""
         holder = {"pid": os.getpid(), "trigger": trigger, "run_id": run_id, "since": utcnow().isoformat()}
         try:
-            self._write(self._fd, {**kept, "holder": holder})
-            self._kept = kept
+            self._leases.tell({"unit": self.unit, "holder": holder})
+            self._holding = True
         except OSError:  # only a display for others: the run goes on without it
             pass
 
     def note(self, record_id: str, uri: str) -> None:
         """Tell the next holder which record this one wrote."""
-        if self._fd is None:
-            return
-        self._kept = None
-        self._write(self._fd, {"unit": self.unit, "id": record_id, "uri": uri})
-
-    def _write(self, fd: int, doc: Mapping[str, object]) -> None:
-        data = json.dumps(doc).encode()
-        os.pwrite(fd, data, 0)
-        if self._size != len(data):  # a shorter text leaves the old one's tail: cut it
-            os.ftruncate(fd, len(data))
-            self._size = len(data)
+        self._holding = False
+        self._leases.tell({"unit": self.unit, "id": record_id, "uri": uri})
 
     def release(self) -> None:
         fd, self._fd = self._fd, None
-        if fd is not None:
-            try:
-                if self._kept is not None:  # held and nothing noted: no one holds it any more
-                    self._write(fd, self._kept)
-            except OSError:  # a dead pid is not shown as a holder anyway
-                pass
-            finally:
-                os.close(fd)  # closing the last descriptor drops the flock
+        try:
+            if self._holding:  # held and nothing noted: no one holds it any more
+                self._holding = False
+                self._leases.tell({"unit": self.unit})
+        except OSError:  # a dead pid is not shown as a holder anyway
+            pass
+        finally:
+            if fd is not None:
+                os.close(fd)  # closing the descriptor drops the lock
 
 
 class Leases:
-    """The lock files of one workbench home."""
+    """The unit locks of one workbench home, and the notes their holders leave."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self._folder_checked = False  # not a symbolic link: looked at once, not for every lease
+        self._lock = threading.Lock()
+        self._out: int | None = None  # the notes file, opened for appending
+        self._read: tuple[int, int] | None = None  # (device, inode) of the notes file read so far
+        self._offset = 0
+        self._mine = 0  # bytes this object appended since it last read the file
+        self._notes: dict[str, tuple[str, str]] = {}  # unit -> (record id, uri), the last noted
+        self._holders: dict[str, Holder] = {}  # unit -> who said it holds it, not released since
 
     def path(self, unit: str) -> Path:
+        """The lock file of `unit` where a lease is a `flock` on a file of its own."""
         return self.folder / f"{digest('lease', unit)[:32]}.lock"
 
     def acquire(self, unit: str) -> Lease | None:
         """The lease on `unit`, or None when another process (or another run here) holds it."""
         if fcntl is None:  # pragma: no cover
-            return Lease(unit, None)
-        path = self.path(unit)
+            return Lease(unit, None, self)
+        ranged = _OFD_SETLK
+        path = self.folder / UNITS if ranged is not None else self.path(unit)
         try:
             fd = _open_lock(path, os.O_RDWR | os.O_CREAT, folder_checked=self._folder_checked)
         except FileNotFoundError:
@@ -141,35 +137,132 @@ class Leases:
             fd = _open_lock(path, os.O_RDWR | os.O_CREAT)
         self._folder_checked = True
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+            if ranged is not None:
+                fcntl.fcntl(fd, ranged, struct.pack("hhqqi4x", fcntl.F_WRLCK, os.SEEK_SET, _offset(unit), 1, 0))
+            else:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
             os.close(fd)
-            return None
+            if exc.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                return None
+            raise
         except BaseException:
             os.close(fd)
             raise
-        return Lease(unit, fd)
+        return Lease(unit, fd, self)
 
-    def holder(self, unit: str) -> Holder | None:
-        """Who runs `unit` now, when that is another process that is alive."""
+    def tell(self, note: Mapping[str, object]) -> None:
+        """Append one line to the notes file (in one write: lines of several threads and processes never mix)."""
+        data = (json.dumps(note) + "\n").encode()
+        with self._lock:
+            if self._out is None:
+                try:
+                    self._out = _open_lock(self.folder / NOTES, os.O_WRONLY | os.O_CREAT | os.O_APPEND, folder_checked=self._folder_checked)
+                except FileNotFoundError:
+                    self.folder.mkdir(parents=True, exist_ok=True)
+                    self._out = _open_lock(self.folder / NOTES, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+            os.write(self._out, data)
+            self._mine += len(data)
+            self._learn(note)  # what reading the line back would teach
+
+    def noted(self, unit: str) -> tuple[str, str] | None:
+        """(record id, record uri) of the last record a holder of `unit` noted, if any was noted legibly."""
+        with self._lock:
+            self._follow()
+            return self._notes.get(unit)
+
+    def holders(self) -> dict[str, Holder]:
+        """Who runs each unit now, for the units other processes that are alive hold."""
+        with self._lock:
+            self._follow()
+            held = dict(self._holders)
+        return {u: h for u, h in held.items() if h.pid != os.getpid() and _alive(h.pid)}
+
+    def close(self) -> None:
+        with self._lock:
+            fd, self._out = self._out, None
+        if fd is not None:
+            os.close(fd)
+
+    def forget_if_alone(self) -> None:
+        """Remove the notes when no run is going on (the store lock is free): all they say is indexed."""
+        if fcntl is None:  # pragma: no cover
+            return
         try:
-            fd = os.open(self.path(unit), os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-        except OSError:
-            return None
+            fd = _open_lock(self.folder / "store.lock", os.O_RDWR | os.O_CREAT)
+        except OSError:  # no locks folder yet: no notes either
+            return
         try:
-            doc = json.loads(os.pread(fd, 4096, 0) or b"null")
-        except (OSError, ValueError):  # being rewritten: the next look sees it
-            return None
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            (self.folder / NOTES).unlink(missing_ok=True)
+        except BlockingIOError:  # a run (or gc) holds the store: its notes stay
+            pass
         finally:
             os.close(fd)
-        held = doc.get("holder") if isinstance(doc, dict) else None
-        if not isinstance(held, dict):
-            return None
+
+    def _follow(self) -> None:
+        """Read what others appended to the notes file since the last look (all of it, if it was
+        replaced); this object's own lines were learnt as they were written, and are skipped."""
         try:
-            holder = Holder(int(held["pid"]), str(held["trigger"]), str(held["run_id"]), str(held["since"]))
-        except (KeyError, TypeError, ValueError):
-            return None
-        return holder if holder.pid != os.getpid() and _alive(holder.pid) else None
+            info = os.stat(self.folder / NOTES, follow_symlinks=False)
+        except OSError:  # none yet, or removed: nothing is noted
+            self._reset(None)
+            return
+        if self._read != (info.st_dev, info.st_ino) or info.st_size < self._offset:
+            self._reset((info.st_dev, info.st_ino))
+        if info.st_size - self._offset == self._mine:  # nothing but this object's own lines
+            self._offset, self._mine = info.st_size, 0
+            return
+        try:
+            fd = os.open(self.folder / NOTES, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except OSError:
+            return
+        try:
+            data = os.pread(fd, info.st_size - self._offset, self._offset)
+        finally:
+            os.close(fd)
+        whole = data[: data.rfind(b"\n") + 1]  # a line still being written is read next time
+        self._offset, self._mine = self._offset + len(whole), 0
+        for line in whole.splitlines():
+            self._take(line)
+
+    def _reset(self, file: tuple[int, int] | None) -> None:
+        self._read, self._offset, self._mine = file, 0, 0
+        self._notes.clear()
+        self._holders.clear()
+
+    def _take(self, line: bytes) -> None:
+        try:
+            doc = json.loads(line)
+        except ValueError:  # garbage: nothing to learn
+            return
+        if isinstance(doc, dict):
+            self._learn(doc)
+
+    def _learn(self, doc: Mapping[str, object]) -> None:
+        unit = doc.get("unit")
+        if not isinstance(unit, str):
+            return
+        self._holders.pop(unit, None)
+        record_id, uri, held = doc.get("id"), doc.get("uri"), doc.get("holder")
+        if isinstance(record_id, str) and isinstance(uri, str):
+            self._notes[unit] = (record_id, uri)
+        if isinstance(held, dict):
+            try:
+                self._holders[unit] = Holder(int(held["pid"]), str(held["trigger"]), str(held["run_id"]), str(held["since"]))
+            except (KeyError, TypeError, ValueError):
+                pass
+
+
+UNITS = "units.lock"  # the file the unit leases lock a byte of (Linux)
+NOTES = "notes.jsonl"
+_OFD_SETLK: int | None = getattr(fcntl, "F_OFD_SETLK", None) if fcntl is not None else None
+
+
+def _offset(unit: str) -> int:
+    """The byte of `units.lock` that stands for `unit`: 62 bits of its digest (two units share one
+    with odds of 1 in 4.6e18; then one waits for the other)."""
+    return int(digest("lease", unit)[:16], 16) >> 2
 
 
 def _alive(pid: int) -> bool:
