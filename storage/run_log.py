@@ -70,14 +70,17 @@ class RunLog:
 
     def _open(self) -> int:
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+        if self.path.parent.is_symlink():  # never write records through a link out of the store
+            raise StoreError(f"{self.path.parent} is a symbolic link: refusing to write through it")
         try:
             try:
-                return os.open(self.path, flags, 0o644)
+                fd = os.open(self.path, flags, 0o644)
             except FileNotFoundError:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                return os.open(self.path, flags, 0o644)
+                fd = os.open(self.path, flags, 0o644)
         except OSError as exc:
             raise StoreError(f"cannot create the run log {self.path}: {exc}") from exc
+        return fd
 
 
 def line(record: Materialization | CheckRecord) -> str:

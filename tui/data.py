@@ -10,6 +10,7 @@ import os
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -123,15 +124,20 @@ def held(ws: Workspace) -> dict[str, Holder]:
     from workbench.core.partitions import split_unit
 
     home = ws.project.config.home
-    leases = Leases(home / "locks")
-    if not leases.folder.is_dir() or not _any_entry(home / "journal"):
+    if not (home / "locks").is_dir() or not _any_entry(home / "journal"):
         return {}
     out: dict[str, Holder] = {}
-    for unit, holder in leases.holders().items():
+    for unit, holder in _leases(home / "locks").holders().items():
         key = split_unit(unit)[0]
         if key in ws.graph.nodes and not ws.graph.is_source(key):
             out.setdefault(key, holder)
     return out
+
+
+@cache
+def _leases(folder: Path) -> Leases:
+    """One reader of a store's notes per process, so each poll reads only what was appended since the last."""
+    return Leases(folder)
 
 
 def _any_entry(folder: Path) -> bool:

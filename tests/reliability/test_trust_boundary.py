@@ -90,13 +90,28 @@ def test_a_symlinked_lock_file_is_not_followed(project: Path, tmp_path: Path) ->
     victim = tmp_path / "victim.txt"
     victim.write_text("precious")
     locks = project / ".workbench" / "locks"
-    for lock in locks.glob("*.lock"):
+    for lock in [*locks.glob("*.lock"), locks / "notes.jsonl"]:
         lock.unlink()
         lock.symlink_to(victim)
     (project / "pipeline.py").write_text(PIPELINE.replace("{1, 2, 3}", "{1, 2}"))
     ran = run_wb(project, "materialize")
     assert ran.returncode != 0 and "symbolic link" in ran.stderr, ran.stdout + ran.stderr
     assert victim.read_text() == "precious"
+
+
+def test_a_symlinked_run_log_folder_is_not_written_through(project: Path, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    logs = project / ".workbench" / "artifacts" / "logs"
+    for log in logs.iterdir():
+        os.replace(log, elsewhere / log.name)
+    logs.rmdir()
+    logs.symlink_to(elsewhere, target_is_directory=True)
+    (project / "pipeline.py").write_text(PIPELINE.replace("{1, 2, 3}", "{1, 2}"))
+    before = sorted(p.name for p in elsewhere.iterdir())
+    ran = run_wb(project, "materialize")
+    assert ran.returncode == 3 and "symbolic link" in ran.stderr, ran.stdout + ran.stderr
+    assert sorted(p.name for p in elsewhere.iterdir()) == before
 
 
 def test_doctor_cleans_only_its_own_scratch_files(tmp_path: Path) -> None:
