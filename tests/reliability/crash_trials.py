@@ -102,13 +102,19 @@ def arm(point: str, nth: int, rng: random.Random) -> None:
     elif point == "artifact":
         real_serialize = workbench.run.serializers.serialize
 
-        def serialize(value: Any, kind: str, path: Path, **options: Any) -> Any:
-            out = real_serialize(value, kind, path, **options)
+        def serialize(value: Any, kind: str, file: Callable[[str], Path], **options: Any) -> Any:
+            made: list[Path] = []
+
+            def tracked(ext: str) -> Path:
+                made.append(file(ext))
+                return made[-1]
+
+            out = real_serialize(value, kind, tracked, **options)
             if hit():  # killed halfway through writing the artifact's scratch file
                 if out.data is not None:
-                    path.write_bytes(bytes(out.data)[: int(len(out.data) * rng.random())])
+                    file("bin").write_bytes(bytes(out.data)[: int(len(out.data) * rng.random())])
                 else:
-                    os.truncate(path, int(path.stat().st_size * rng.random()))
+                    os.truncate(made[-1], int(made[-1].stat().st_size * rng.random()))
                 die()
             return out
 

@@ -76,6 +76,10 @@ def test_kind_by_value_and_annotation() -> None:
     assert kind_of_annotation(None) is None
 
 
+def never(ext: str) -> Path:
+    raise AssertionError("a small value is serialized in memory, not to a file")
+
+
 def _kept(written: serializers.Written, path: Path) -> Path:
     """Where the artifact's bytes are: a small value is serialized in memory, not written."""
     assert written.data is not None and not path.exists()
@@ -86,35 +90,35 @@ def _kept(written: serializers.Written, path: Path) -> Path:
 
 def test_round_trips(tmp_path: Path) -> None:
     frame = pl.DataFrame({"a": [1, 2], "b": ["x", None]})
-    written = serializers.serialize(frame, "parquet", tmp_path / "t.parquet")
+    written = serializers.serialize(frame, "parquet", never)
     assert (written.kind, written.rows, written.facts["columns"]) == ("parquet", 2, 2)
     path = _kept(written, tmp_path / "t.parquet")
     assert serializers.read(path, "parquet").equals(frame)
     assert isinstance(serializers.read(path, "parquet", "pl.LazyFrame"), pl.LazyFrame)
     assert serializers.read(path, "parquet", pa.Table).num_rows == 2
     lazy_path = tmp_path / "l.parquet"
-    lazy = serializers.serialize(frame.lazy(), "parquet", lazy_path)  # streamed to the file
+    lazy = serializers.serialize(frame.lazy(), "parquet", lambda ext: lazy_path)  # streamed to the file
     assert lazy.rows == 2 and lazy.data is None and serializers.read(lazy_path, "parquet").equals(frame)
 
-    j = _kept(serializers.serialize({"k": [1, 2]}, "json", tmp_path / "v.json"), tmp_path / "v.json")
+    j = _kept(serializers.serialize({"k": [1, 2]}, "json", never), tmp_path / "v.json")
     assert serializers.read(j, "json") == {"k": [1, 2]}
-    odd = serializers.serialize({"k": object}, "json", tmp_path / "odd")
+    odd = serializers.serialize({"k": object}, "json", never)
     assert odd.kind == "pickle"  # not JSON: falls back
     assert serializers.read(_kept(odd, tmp_path / "odd"), "pickle") == {"k": object}
     with pytest.raises(SerializationError, match="io='json' cannot hold this dict"):
-        serializers.serialize({"k": object}, "json", tmp_path / "odd2", explicit=True)  # the asset chose JSON: no silent pickle
+        serializers.serialize({"k": object}, "json", never, explicit=True)  # the asset chose JSON: no silent pickle
 
 
 def test_a_large_frame_is_written_to_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(serializers, "IN_MEMORY", 8)
     frame = pl.DataFrame({"a": list(range(100))})
-    written = serializers.serialize(frame, "parquet", tmp_path / "big.parquet")
+    written = serializers.serialize(frame, "parquet", lambda ext: tmp_path / f"big.{ext}")
     assert written.data is None and written.rows == 100
     assert serializers.read(tmp_path / "big.parquet", "parquet").equals(frame)
 
 
 def test_parquet_bytes_are_deterministic(tmp_path: Path) -> None:
     frame = pl.DataFrame({"a": list(range(100))})
-    one = serializers.serialize(frame, "parquet", tmp_path / "1.parquet").data
-    two = serializers.serialize(frame.clone(), "parquet", tmp_path / "2.parquet").data
+    one = serializers.serialize(frame, "parquet", never).data
+    two = serializers.serialize(frame.clone(), "parquet", never).data
     assert one is not None and two is not None and bytes(one) == bytes(two)

@@ -6,6 +6,7 @@ import io
 import json
 import pickle
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -48,8 +49,9 @@ class Written(NamedTuple):
     data: bytes | memoryview | None = None
 
 
-def serialize(value: Any, kind: str, path: Path, *, explicit: bool = False) -> Written:
-    """Serialize `value`: in memory (`data`), or into the file `path` when it is a large frame or lazy.
+def serialize(value: Any, kind: str, file: Callable[[str], Path], *, explicit: bool = False) -> Written:
+    """Serialize `value`: in memory (`data`), or into the file `file(extension)` names when it is a
+    large frame or lazy (asked for only then).
 
     Bytes made in memory are not written anywhere yet: the store writes them only when it does not
     hold an object with their digest already (`ArtifactStore.put_bytes`).
@@ -57,7 +59,7 @@ def serialize(value: Any, kind: str, path: Path, *, explicit: bool = False) -> W
     (`explicit`, from `io="json"`): then the value cannot be stored as asked, a `SerializationError`.
     """
     if kind == "parquet":
-        return _write_table(value, path)
+        return _write_table(value, file)
     if kind == "json":
         try:
             text = json.dumps(value, sort_keys=True, indent=1, allow_nan=True)
@@ -67,7 +69,7 @@ def serialize(value: Any, kind: str, path: Path, *, explicit: bool = False) -> W
                     f"io='json' cannot hold this {type(value).__name__}: {exc}; return only dicts, lists,"
                     " strings, numbers, booleans and None, or choose io='pickle'"
                 ) from exc
-            return serialize(value, "pickle", path)
+            return serialize(value, "pickle", file)
         return _in_memory(text.encode("utf-8"), kind)
     if kind == "bytes":
         if isinstance(value, str):
@@ -87,11 +89,12 @@ def pickled(value: Any) -> bytes:
     return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def _write_table(value: Any, path: Path) -> Written:
+def _write_table(value: Any, file: Callable[[str], Path]) -> Written:
     import polars as pl
 
     module = type(value).__module__.split(".", 1)[0]
     if isinstance(value, pl.LazyFrame):
+        path = file("parquet")
         value.sink_parquet(path)
         frame = pl.scan_parquet(path)
         schema = frame.collect_schema()
@@ -106,7 +109,7 @@ def _write_table(value: Any, path: Path) -> Written:
         buffer = io.BytesIO()
         value.write_parquet(buffer)
         return _in_memory(buffer.getbuffer(), "parquet", value.height, _facts(value.schema))
-    value.write_parquet(path)
+    value.write_parquet(file("parquet"))
     return Written("parquet", value.height, _facts(value.schema), None)
 
 
