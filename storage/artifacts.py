@@ -379,6 +379,8 @@ class ArtifactStore:
 
     def _find(self, folder: str) -> list[str]:
         """The files under `folder` (none when it does not exist), listed afresh."""
+        if self.is_local and not os.path.isdir(f"{self.root}/{folder}"):  # a new store: fsspec not even imported
+            return []
         if not self.is_local:
             self.fs.invalidate_cache()  # other processes write here: list afresh, not from a cached listing
         try:

@@ -20,6 +20,7 @@ from workbench.core.checks import CheckSpec, check_of
 from workbench.core.graph import AssetGraph, Node
 from workbench.core.spec import spec_of
 from workbench.errors import ProjectError, WorkbenchError
+from workbench.versioning.libraries import user_cache_folder
 from workbench.versioning.loader import activate, forget_imported
 
 HOME_ENV = "WORKBENCH_HOME"
@@ -131,7 +132,7 @@ def load_project(config: ProjectConfig, *, fresh: bool = True) -> Project:
 def collect_specs(config: ProjectConfig, *, fresh: bool = True) -> tuple[list[Node], list[CheckSpec]]:
     """The asset/source specs and the checks that the project's modules define."""
     forget_imported(config.root, changed_only=not fresh)
-    activate(config.root, config.cache_dir)
+    activate(config.root, user_cache_folder())
     specs: dict[int, Node] = {}
     checks: dict[int, CheckSpec] = {}
     for module in _import_all(config):

@@ -180,7 +180,7 @@ def test_garbage_in_lock_journal_and_cache_files_is_harmless(project: Path, wb: 
     journals.mkdir(exist_ok=True)
     (journals / "deadbeef").write_text("records/../../etc/passwd\nnot a uri\n\x00\xff\n")
     caches = [p for p in (home(project) / "cache").rglob("*") if p.is_file()]
-    assert any(p.suffix == ".pyc" for p in caches)  # the hash-checked bytecode is garbled too
+    assert caches  # code versions, kept status rows (the signed bytecode lives in the user's cache folder)
     for cache in caches:
         cache.write_bytes(os.urandom(100))
     assert states(wb, project) == {"a": "fresh", "b": "fresh", "c": "fresh"}

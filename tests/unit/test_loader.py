@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import run_wb, write_files
 from workbench.versioning import loader
 
@@ -26,14 +28,15 @@ def test_library_files_are_told_from_project_files(tmp_path: Path) -> None:
     assert loader.is_library_file(str(tmp_path / ".venv" / "lib" / "python3.11" / "site-packages" / "x.py"))
 
 
-def test_planted_bytecode_is_never_run(tmp_path: Path) -> None:
+def test_planted_bytecode_is_never_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # the user's cache folder, where bytecode is kept
     root = tmp_path / "proj"
     write_files(root, {
         "pyproject.toml": '[tool.workbench]\nmodules = ["pipeline"]\n',
         "pipeline.py": "from workbench import asset\n\n@asset\ndef a() -> int:\n    return 1\n",
     })
     assert run_wb(root, "status").returncode == 0
-    (cached,) = (root / ".workbench" / "cache" / "pyc").glob("*.pyc")
+    (cached,) = (tmp_path / "cache" / "workbench" / "pyc").glob("*.pyc")
     data = cached.read_bytes()
     marker = tmp_path / "pwned"
     evil = compile(f"open({str(marker)!r}, 'w').close()\nfrom workbench import asset\n", str(root / "pipeline.py"), "exec")
@@ -43,6 +46,24 @@ def test_planted_bytecode_is_never_run(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     assert not marker.exists()
     assert cached.read_bytes() == data  # recompiled and signed again
+
+
+def test_a_new_store_does_not_compile_the_project_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    root = tmp_path / "proj"
+    write_files(root, {
+        "pyproject.toml": '[tool.workbench]\nmodules = ["pipeline"]\n',
+        "pipeline.py": "from workbench import asset\n\n@asset\ndef a() -> int:\n    return 1\n",
+    })
+    assert run_wb(root, "status").returncode == 0
+    (cached,) = (tmp_path / "cache" / "workbench" / "pyc").glob("*.pyc")
+    written = cached.stat().st_mtime_ns
+    subprocess.run(["rm", "-rf", str(root / ".workbench")], check=True)
+    assert run_wb(root, "materialize").returncode == 0
+    assert cached.stat().st_mtime_ns == written  # read back, not compiled and written again
+    (root / "pipeline.py").write_text("from workbench import asset\n\n@asset\ndef a() -> int:\n    return 2\n")
+    assert run_wb(root, "status").returncode == 0
+    assert cached.stat().st_mtime_ns != written  # another source: compiled again
 
 
 def test_bytecode_cache_round_trip_and_refusals(tmp_path: Path) -> None:

@@ -112,8 +112,9 @@ class Leases:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self._folder_checked = False  # not a symbolic link: looked at once, not for every lease
-        self._lock = threading.Lock()
-        self._out: int | None = None  # the notes file, opened for appending
+        self._lock = threading.Lock()  # what was read and learnt
+        self._writing = threading.Lock()  # the notes file, opened for appending
+        self._out: int | None = None
         self._read: tuple[int, int] | None = None  # (device, inode) of the notes file read so far
         self._offset = 0
         self._mine = 0  # bytes this object appended since it last read the file
@@ -154,7 +155,7 @@ class Leases:
     def tell(self, note: Mapping[str, object]) -> None:
         """Append one line to the notes file (in one write: lines of several threads and processes never mix)."""
         data = (json.dumps(note) + "\n").encode()
-        with self._lock:
+        with self._writing:  # not `_lock`: a reader in another thread does not wait for the disk
             if self._out is None:
                 try:
                     self._out = _open_lock(self.folder / NOTES, os.O_WRONLY | os.O_CREAT | os.O_APPEND, folder_checked=self._folder_checked)
@@ -162,6 +163,7 @@ class Leases:
                     self.folder.mkdir(parents=True, exist_ok=True)
                     self._out = _open_lock(self.folder / NOTES, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
             os.write(self._out, data)
+        with self._lock:
             self._mine += len(data)
             self._learn(note)  # what reading the line back would teach
 
@@ -179,7 +181,7 @@ class Leases:
         return {u: h for u, h in held.items() if h.pid != os.getpid() and _alive(h.pid)}
 
     def close(self) -> None:
-        with self._lock:
+        with self._writing:
             fd, self._out = self._out, None
         if fd is not None:
             os.close(fd)

@@ -5,10 +5,11 @@ distribution (`site-packages`) or Workbench itself. While a project is active, a
 imports such files with `_ProjectLoader`, which keeps the exact bytes it compiled (`source_of`), so
 that code versions describe the code that runs even when a file changes after the import.
 
-Bytecode is cached per source file under `.workbench/cache/pyc`, keyed by the source's digest and
-signed with a per-user key kept outside the project (`~/.cache/workbench/bytecode.key`): a file
-planted in a checkout's `.workbench/` fails the check and is recompiled, never run. Third-party
-imports are untouched and use their own `__pycache__`.
+Bytecode is cached per source file in the user's cache folder (`~/.cache/workbench/pyc`, outside
+every checkout, so a new or deleted `.workbench/` does not compile the project again), keyed by
+the source's digest and signed with a per-user key (`~/.cache/workbench/bytecode.key`): a file
+planted there fails the check and is recompiled, never run. Third-party imports are untouched and
+use their own `__pycache__`.
 """
 
 from __future__ import annotations
@@ -92,7 +93,8 @@ def _library_roots() -> tuple[str, ...]:
 
 
 def activate(root: Path, cache_dir: Path | None) -> None:
-    """Import project code through the capturing loader from now on, with `root` importable."""
+    """Import project code through the capturing loader from now on, with `root` importable;
+    bytecode is kept in `cache_dir/pyc` (none: compiled every time)."""
     for finder in sys.meta_path:
         if isinstance(finder, _ProjectFinder):
             sys.meta_path.remove(finder)
