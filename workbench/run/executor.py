@@ -13,12 +13,13 @@ are discarded, and every record already written is indexed before `KeyboardInter
 from __future__ import annotations
 
 import os
+import queue
 import threading
 import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
@@ -316,6 +317,8 @@ class _Apply:
         self.stopped = False  # a second Ctrl+C: running jobs write nothing more
         self.published: set[str] = set()  # units whose records are written
         self.threads: dict[str, threading.Thread] = {}  # the worker running each unit
+        self.completed: queue.SimpleQueue[Future[Done]] = queue.SimpleQueue()  # futures of jobs that ended
+        self.started: deque[tuple[float, str]] = deque()  # (when, unit) of the jobs submitted, not yet announced
         self.cpus = CpuBudget(ws.project.config.cpus or os.cpu_count() or 1)
         self.checks_only = frozenset(plan.check_only)
 
@@ -338,16 +341,19 @@ class _Apply:
                     if job is not None:
                         self.cpus.take(unit, need)
                         self.reporter.started(unit)
-                        running[pool.submit(job)] = (unit, time.perf_counter())
+                        future = pool.submit(job)
+                        running[future] = (unit, time.perf_counter())
+                        future.add_done_callback(self.completed.put)
+                        self.started.append((running[future][1], unit))
                 self.ready = later
                 poll = _LEASE_POLL if self.busy else _WAKE
                 if running:
-                    done, _ = wait(running, timeout=poll, return_when=FIRST_COMPLETED)
-                    for future in done:
+                    for future in self._done(running, poll):
                         unit, t0 = running.pop(future)
                         self._finished(unit, future.result(), time.perf_counter() - t0)
                 elif self.busy:
                     time.sleep(poll)
+                self._announce()
                 self.recorder.flush(due_only=True)
             if self.presses.count:
                 self._interrupted(running)
@@ -365,14 +371,37 @@ class _Apply:
         if running:
             interrupts.say(f"finishing {len(running)} running asset(s); Ctrl+C again to stop them")
         while running and self.presses.count < 2:
-            done, _ = wait(running, timeout=_STOP_POLL, return_when=FIRST_COMPLETED)
-            for future in done:
+            for future in self._done(running, _STOP_POLL):
                 unit, t0 = running.pop(future)
                 self._finished(unit, future.result(), time.perf_counter() - t0)
             self.recorder.flush(due_only=True)
         if running:
             self._stop(running)
         raise KeyboardInterrupt
+
+    def _announce(self) -> None:
+        """Say in the lease notes who runs the jobs started `_ANNOUNCE` seconds ago or more that have
+        not ended (for `wb tui` in other processes, which looks about once a second): a short job
+        writes no such note."""
+        now = time.perf_counter()
+        while self.started and now - self.started[0][0] >= _ANNOUNCE:
+            _, unit = self.started.popleft()
+            if unit not in self.outcome and unit in self.held:
+                self.held[unit].hold(self.ctx.trigger, self.ctx.run_id)
+
+    def _done(self, running: dict[Future[Done], tuple[str, float]], timeout: float) -> list[Future[Done]]:
+        """The jobs of `running` that ended, waiting up to `timeout` seconds for the first (each job
+        puts its future in `completed` as it ends: cheaper than `wait`, which sets up a waiter on
+        every running future each time)."""
+        try:
+            ended = [self.completed.get(timeout=timeout)]
+        except queue.Empty:
+            return []
+        while True:
+            try:
+                ended.append(self.completed.get_nowait())
+            except queue.Empty:
+                return [future for future in ended if future in running]
 
     def _stop(self, running: dict[Future[Done], tuple[str, float]]) -> None:
         """Stop the running jobs: they write no record from now on and their scratch files go. A job
@@ -492,7 +521,6 @@ class _Apply:
         def job() -> Done:
             self.threads[lease.unit] = threading.current_thread()
             try:
-                lease.hold(self.ctx.trigger, self.ctx.run_id)  # for `wb tui` in other processes
                 done = work()
                 if done.record is not None:
                     lease.note(done.record.id, done.written[0])
@@ -583,6 +611,7 @@ class _Apply:
 
 _LEASE_POLL = 0.05  # seconds between tries for a unit another process holds
 _WAKE = 0.25  # seconds the scheduler waits for a job at most: it then indexes what is due and sees Ctrl+C
+_ANNOUNCE = 0.2  # seconds a job runs before its lease says who runs it
 _STOP_POLL = 0.1  # seconds between looks at the presses while running assets finish
 
 

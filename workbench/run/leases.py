@@ -10,8 +10,9 @@ again shortly and then judges the unit again, as early cutoff does.
 
 So that it can judge on what the other process just produced, before the batched index has it,
 every holder notes the id and uri of the record it wrote in `<home>/locks/notes.jsonl`, one
-appended line per event; while an asset runs, its holder also says there who it is (`Holder`: pid,
-trigger, run), so that `wb tui` can show runs of other processes. Readers follow the file from
+appended line per event; once an asset has run for a moment (0.2 s: the executor's `_ANNOUNCE`),
+its holder also says there who it is (`Holder`: pid, trigger, run), so that `wb tui` can show runs of
+other processes. Readers follow the file from
 where they last read. A run that finds no other run going on (it gets the store lock alone) removes
 the file: every note in it is indexed by then.
 
@@ -73,37 +74,45 @@ class Lease:
         self.unit = unit
         self._fd = fd
         self._leases = leases
+        self._lock = threading.Lock()  # `hold` (the scheduler) and `note`/`release` (the job) may race
         self._holding = False  # `hold()` said who holds it, and nothing was noted since
+        self._ended = False  # noted or released: no one is to be said to hold it any more
 
     def noted(self) -> tuple[str, str] | None:
         """(record id, record uri) of the last record a holder of this unit noted, if any."""
         return self._leases.noted(self.unit)
 
     def hold(self, trigger: str, run_id: str) -> None:
-        """Say who holds the lease (this process, for a run)."""
+        """Say who holds the lease (this process, for a run), unless its job has ended already."""
         holder = {"pid": os.getpid(), "trigger": trigger, "run_id": run_id, "since": utcnow().isoformat()}
-        try:
-            self._leases.tell({"unit": self.unit, "holder": holder})
-            self._holding = True
-        except OSError:  # only a display for others: the run goes on without it
-            pass
+        with self._lock:
+            if self._ended:
+                return
+            try:
+                self._leases.tell({"unit": self.unit, "holder": holder})
+                self._holding = True
+            except OSError:  # only a display for others: the run goes on without it
+                pass
 
     def note(self, record_id: str, uri: str) -> None:
         """Tell the next holder which record this one wrote."""
-        self._holding = False
-        self._leases.tell({"unit": self.unit, "id": record_id, "uri": uri})
+        with self._lock:
+            self._ended, self._holding = True, False
+            self._leases.tell({"unit": self.unit, "id": record_id, "uri": uri})
 
     def release(self) -> None:
-        fd, self._fd = self._fd, None
-        try:
-            if self._holding:  # held and nothing noted: no one holds it any more
-                self._holding = False
-                self._leases.tell({"unit": self.unit})
-        except OSError:  # a dead pid is not shown as a holder anyway
-            pass
-        finally:
-            if fd is not None:
-                os.close(fd)  # closing the descriptor drops the lock
+        with self._lock:
+            fd, self._fd = self._fd, None
+            self._ended = True
+            try:
+                if self._holding:  # held and nothing noted: no one holds it any more
+                    self._holding = False
+                    self._leases.tell({"unit": self.unit})
+            except OSError:  # a dead pid is not shown as a holder anyway
+                pass
+            finally:
+                if fd is not None:
+                    os.close(fd)  # closing the descriptor drops the lock
 
 
 class Leases:
