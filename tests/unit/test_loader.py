@@ -28,8 +28,10 @@ def test_library_files_are_told_from_project_files(tmp_path: Path) -> None:
     assert loader.is_library_file(str(tmp_path / ".venv" / "lib" / "python3.11" / "site-packages" / "x.py"))
 
 
-def test_planted_bytecode_is_never_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # the user's cache folder, where bytecode is kept
+@pytest.fixture
+def compiled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    """A one-asset project after its first `wb status`, and its bytecode in the user's cache folder."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     root = tmp_path / "proj"
     write_files(root, {
         "pyproject.toml": '[tool.workbench]\nmodules = ["pipeline"]\n',
@@ -37,6 +39,11 @@ def test_planted_bytecode_is_never_run(tmp_path: Path, monkeypatch: pytest.Monke
     })
     assert run_wb(root, "status").returncode == 0
     (cached,) = (tmp_path / "cache" / "workbench" / "pyc").glob("*.pyc")
+    return root, cached
+
+
+def test_planted_bytecode_is_never_run(tmp_path: Path, compiled: tuple[Path, Path]) -> None:
+    root, cached = compiled
     data = cached.read_bytes()
     marker = tmp_path / "pwned"
     evil = compile(f"open({str(marker)!r}, 'w').close()\nfrom workbench import asset\n", str(root / "pipeline.py"), "exec")
@@ -48,15 +55,8 @@ def test_planted_bytecode_is_never_run(tmp_path: Path, monkeypatch: pytest.Monke
     assert cached.read_bytes() == data  # recompiled and signed again
 
 
-def test_a_new_store_does_not_compile_the_project_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    root = tmp_path / "proj"
-    write_files(root, {
-        "pyproject.toml": '[tool.workbench]\nmodules = ["pipeline"]\n',
-        "pipeline.py": "from workbench import asset\n\n@asset\ndef a() -> int:\n    return 1\n",
-    })
-    assert run_wb(root, "status").returncode == 0
-    (cached,) = (tmp_path / "cache" / "workbench" / "pyc").glob("*.pyc")
+def test_a_new_store_does_not_compile_the_project_again(compiled: tuple[Path, Path]) -> None:
+    root, cached = compiled
     written = cached.stat().st_mtime_ns
     subprocess.run(["rm", "-rf", str(root / ".workbench")], check=True)
     assert run_wb(root, "materialize").returncode == 0
