@@ -54,6 +54,9 @@ def is_time(f: Field[Any]) -> bool:
     return str(f.type).startswith("datetime")
 
 
+_ENCODE = json.JSONEncoder(sort_keys=True, default=str).encode  # what json.dumps(..., sort_keys=True, default=str) makes, without a new encoder per call
+
+
 def _decode(text: str | bytes, kind: type[R], what: str) -> R:
     """Parse and check one record against its dataclass's type hints; `ValueError` on anything malformed.
 
@@ -119,7 +122,7 @@ class Materialization:
         return out
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), sort_keys=True, default=str)
+        return _ENCODE(self.to_dict())
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Materialization:
@@ -215,7 +218,7 @@ class CheckRecord:
         doc = {f.name: getattr(self, f.name) for f in fields(self)}
         doc["metadata"] = dict(self.metadata)
         doc["started_at"], doc["ended_at"] = self.started_at.isoformat(), self.ended_at.isoformat()
-        return json.dumps(doc, sort_keys=True, default=str)
+        return _ENCODE(doc)
 
     @classmethod
     def from_json(cls, text: str | bytes) -> CheckRecord:

@@ -111,8 +111,7 @@ class Lease:
             except OSError:  # a dead pid is not shown as a holder anyway
                 pass
             finally:
-                if fd is not None:
-                    os.close(fd)  # closing the descriptor drops the lock
+                self._leases.unlock(self.unit, fd)
 
 
 class Leases:
@@ -129,37 +128,80 @@ class Leases:
         self._mine = 0  # bytes this object appended since it last read the file
         self._notes: dict[str, tuple[str, str]] = {}  # unit -> (record id, uri), the last noted
         self._holders: dict[str, Holder] = {}  # unit -> who said it holds it, not released since
+        self._locking = threading.Lock()  # `units.lock` and the units this object holds there
+        self._units: int | None = None
+        self._held: set[str] = set()
+        self._closing = False
 
     def path(self, unit: str) -> Path:
         """The lock file of `unit` where a lease is a `flock` on a file of its own."""
         return self.folder / f"{digest('lease', unit)[:32]}.lock"
 
     def acquire(self, unit: str) -> Lease | None:
-        """The lease on `unit`, or None when another process (or another run here) holds it."""
+        """The lease on `unit`, or None when another process (or another run here) holds it.
+
+        With range locks, the leases of one `Leases` (one run) share one open file description of
+        `units.lock`: a lease costs one `fcntl` to take and one to give back, and another `Leases`
+        (another run, here or in another process) has a description of its own, which they exclude."""
         if fcntl is None:  # pragma: no cover
             return Lease(unit, None, self)
-        ranged = _OFD_SETLK
-        path = self.folder / UNITS if ranged is not None else self.path(unit)
+        if _OFD_SETLK is None:
+            return self._flock(unit)
+        with self._locking:
+            if unit in self._held:  # this run holds it already
+                return None
+            if self._units is None:
+                self._units = self._open(self.folder / UNITS)
+            try:
+                fcntl.fcntl(self._units, _OFD_SETLK, _range(fcntl.F_WRLCK, unit))
+            except OSError as exc:
+                if exc.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                    return None
+                raise
+            self._held.add(unit)
+        return Lease(unit, None, self)
+
+    def unlock(self, unit: str, fd: int | None) -> None:
+        """Give back a lease: close its own lock file, or unlock its byte of `units.lock`."""
+        if fd is not None:
+            os.close(fd)  # closing the descriptor drops the lock
+            return
+        with self._locking:
+            if unit not in self._held or self._units is None or _OFD_SETLK is None:
+                return
+            self._held.discard(unit)
+            try:
+                fcntl.fcntl(self._units, _OFD_SETLK, _range(fcntl.F_UNLCK, unit))
+            finally:
+                if self._closing and not self._held:
+                    self._close_units()
+
+    def _flock(self, unit: str) -> Lease | None:
+        """A lease as an exclusive `flock` on a file of the unit's own."""
+        fd = self._open(self.path(unit))
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return None
+        except BaseException:
+            os.close(fd)
+            raise
+        return Lease(unit, fd, self)
+
+    def _open(self, path: Path) -> int:
         try:
             fd = _open_lock(path, os.O_RDWR | os.O_CREAT, folder_checked=self._folder_checked)
         except FileNotFoundError:
             self.folder.mkdir(parents=True, exist_ok=True)
             fd = _open_lock(path, os.O_RDWR | os.O_CREAT)
         self._folder_checked = True
-        try:
-            if ranged is not None:
-                fcntl.fcntl(fd, ranged, struct.pack("hhqqi4x", fcntl.F_WRLCK, os.SEEK_SET, _offset(unit), 1, 0))
-            else:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
+        return fd
+
+    def _close_units(self) -> None:
+        fd, self._units = self._units, None
+        if fd is not None:
             os.close(fd)
-            if exc.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
-                return None
-            raise
-        except BaseException:
-            os.close(fd)
-            raise
-        return Lease(unit, fd, self)
 
     def tell(self, note: Mapping[str, object]) -> None:
         """Append one line to the notes file (in one write: lines of several threads and processes never mix)."""
@@ -190,10 +232,16 @@ class Leases:
         return {u: h for u, h in held.items() if h.pid != os.getpid() and _alive(h.pid)}
 
     def close(self) -> None:
+        """Close the notes file, and `units.lock` once no lease of this object is held (a job a
+        second Ctrl+C stopped may still hold one; it closes it as it gives it back)."""
         with self._writing:
             fd, self._out = self._out, None
         if fd is not None:
             os.close(fd)
+        with self._locking:
+            self._closing = True
+            if not self._held:
+                self._close_units()
 
     def forget_if_alone(self) -> None:
         """Remove the notes when no run is going on (the store lock is free): all they say is indexed."""
@@ -268,6 +316,11 @@ class Leases:
 UNITS = "units.lock"  # the file the unit leases lock a byte of (Linux)
 NOTES = "notes.jsonl"
 _OFD_SETLK: int | None = getattr(fcntl, "F_OFD_SETLK", None) if fcntl is not None else None
+
+
+def _range(kind: int, unit: str) -> bytes:
+    """The `struct flock` of `unit`'s byte: `kind` (F_WRLCK or F_UNLCK), from the start, one byte, l_pid 0."""
+    return struct.pack("hhqqi4x", kind, os.SEEK_SET, _offset(unit), 1, 0)
 
 
 def _offset(unit: str) -> int:
