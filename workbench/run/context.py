@@ -37,6 +37,7 @@ class AssetContext:
     metrics: dict[str, float] = field(default_factory=dict)
     series: dict[str, list[list[float]]] = field(default_factory=dict)  # metric -> [[step, value], ...]
     metadata: dict[str, Any] = field(default_factory=dict)
+    checkpointed: bool = field(default=False, repr=False)  # `checkpoint_dir` was asked for
 
     @property
     def checkpoint_dir(self) -> Path:
@@ -48,6 +49,7 @@ class AssetContext:
         if self.checkpoint_root is None:
             raise WorkbenchError(f"asset {self.key!r} has no checkpoint folder in this run")
         self.checkpoint_root.mkdir(parents=True, exist_ok=True)
+        self.checkpointed = True
         return self.checkpoint_root
 
     def log_metric(self, name: str, value: float, step: int | None = None) -> None:

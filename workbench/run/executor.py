@@ -239,7 +239,8 @@ def execute(
         import pyarrow  # noqa: F401
 
     home = ws.project.config.home
-    ctx = RunContext(run.run_id, trigger, _git_state(ws), ws.root, checkpoints=home / "checkpoints", handoff=Handoff())
+    checkpoints = home / "checkpoints"  # an attempt's checkpoints outlive a failed run: look for them only where they can be
+    ctx = RunContext(run.run_id, trigger, _git_state(ws), ws.root, checkpoints=checkpoints, resumable=checkpoints.is_dir(), handoff=Handoff())
     Leases(home / "locks").forget_if_alone()
     with store_lock(home / "locks", exclusive=False), interrupts.counted() as presses:  # gc waits for the run
         apply = _Apply(ws, plan, status, reporter, ctx, reuse, presses, run)

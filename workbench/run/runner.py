@@ -6,7 +6,7 @@ import inspect
 import shutil
 import time
 import traceback
-import uuid
+import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from functools import lru_cache, partial
@@ -45,6 +45,7 @@ class RunContext:
     root: Path
     partition: str = ""
     checkpoints: Path | None = None  # where assets keep checkpoints across failed attempts
+    resumable: bool = True  # `checkpoints` may hold folders of earlier attempts (False: it did not exist when the run began)
     handoff: Handoff | None = None  # tables written in this run, handed on in memory
 
 
@@ -95,7 +96,7 @@ def restore(
     now = utcnow()
     return replace(
         previous,
-        id=uuid.uuid4().hex,
+        id=secrets.token_hex(16),
         code_version=code_version,
         run_id=ctx.run_id,
         trigger=ctx.trigger,
@@ -129,7 +130,7 @@ def run_asset(
     input_versions = versions_read(inputs, upstream)
     record = partial(
         Materialization,
-        id=uuid.uuid4().hex,
+        id=secrets.token_hex(16),
         asset_key=spec.key,
         code_version=code_version,
         run_id=ctx.run_id,
@@ -194,8 +195,9 @@ def _compute_and_store(
             kwargs["context"] = asset_ctx
         with running(asset_ctx):
             value = spec.fn(**kwargs)
-        if asset_ctx.checkpoint_root is not None and asset_ctx.checkpoint_root.is_dir():  # made now, or by an earlier attempt
-            shutil.rmtree(asset_ctx.checkpoint_root, ignore_errors=True)
+        root = asset_ctx.checkpoint_root
+        if root is not None and (asset_ctx.checkpointed or ctx.resumable) and root.is_dir():  # made now, or by an earlier attempt
+            shutil.rmtree(root, ignore_errors=True)
         metadata: dict[str, Any] = {**spec.metadata, **asset_ctx.metadata}
         metrics: dict[str, float] = dict(asset_ctx.metrics)
         if isinstance(value, Output):
