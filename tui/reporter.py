@@ -44,5 +44,8 @@ class TuiReporter:
     def finished(self, key: str, outcome: str, seconds: float, detail: str = "") -> None:
         self.target.post_message(self.Progress(key, outcome, detail, seconds))
 
+    def flush(self) -> None:
+        pass
+
     def closed(self) -> None:
         pass

@@ -126,6 +126,7 @@ class Progress:
         if unit not in self.started:
             self.started[unit] = time.monotonic()
             self.reporter.started(unit)
+            self.reporter.flush()  # events come one at a time here: show each at once
         state = DELETED if event == "DELETED" else job_state(job)
         if state == SUCCEEDED:
             self._settle(unit, FRESH if unit in self.checking else MATERIALIZED)  # checked: its checks passed
@@ -157,6 +158,7 @@ class Progress:
         self.outcome[unit] = outcome
         seconds = time.monotonic() - self.started[unit] if unit in self.started else 0.0
         self.reporter.finished(unit, outcome, seconds, detail)
+        self.reporter.flush()
 
     def result(self) -> Result:
         units, outcome = self.run.all_units, self.outcome

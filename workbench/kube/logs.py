@@ -42,6 +42,9 @@ class LogReporter:
             follower[0].join(timeout=_JOIN_SECONDS)
         self.inner.finished(key, outcome, seconds, detail)
 
+    def flush(self) -> None:
+        self.inner.flush()
+
     def closed(self) -> None:
         for _, done in self.followers.values():
             done.set()

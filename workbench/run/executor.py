@@ -332,15 +332,25 @@ class _Apply:
                 self.ready.extend(self.busy)
                 self.busy.clear()
                 later: deque[str] = deque()  # units whose declared CPUs do not fit in the budget now
-                while self.ready:
-                    unit = self.ready.popleft()
-                    need = self._cpus(unit)
-                    if not self.cpus.fits(need):
-                        later.append(unit)
-                        continue
-                    job = self._job(unit)
-                    if job is not None:
-                        self.cpus.take(unit, need)
+                while self.ready:  # units a fresh one settles come back here
+                    leased: list[tuple[str, Lease]] = []
+                    while self.ready:
+                        unit = self.ready.popleft()
+                        need = self._cpus(unit)
+                        if not self.cpus.fits(need):
+                            later.append(unit)
+                            continue
+                        lease = self._lease(unit)
+                        if lease is not None:
+                            self.cpus.take(unit, need)
+                            leased.append((unit, lease))
+                    if leased:  # one look at the holders' notes, after every lease of this pass was taken
+                        self.leases.follow()
+                    for unit, lease in leased:
+                        job = self._job(unit, lease)
+                        if job is None:
+                            self.cpus.release(unit)
+                            continue
                         self.reporter.started(unit)
                         future = pool.submit(job)
                         running[future] = (unit, time.perf_counter())
@@ -348,6 +358,7 @@ class _Apply:
                         self.started.append((running[future][1], unit))
                 self.ready = later
                 poll = _LEASE_POLL if self.busy else _WAKE
+                self.reporter.flush()  # what this pass reported, in one write, before the scheduler waits
                 if running:
                     for future in self._done(running, poll):
                         unit, t0 = running.pop(future)
@@ -369,9 +380,11 @@ class _Apply:
 
     def _interrupted(self, running: dict[Future[Done], tuple[str, float]]) -> None:
         """Ctrl+C: let the running jobs finish (recorded and indexed); a second press stops them."""
+        self.reporter.flush()
         if running:
             interrupts.say(f"finishing {len(running)} running asset(s); Ctrl+C again to stop them")
         while running and self.presses.count < 2:
+            self.reporter.flush()
             for future in self._done(running, _STOP_POLL):
                 unit, t0 = running.pop(future)
                 self._finished(unit, future.result(), time.perf_counter() - t0)
@@ -419,6 +432,7 @@ class _Apply:
         stopped = [unit for unit, _ in running.values()]
         detached.detach(self.threads[u] for u in stopped if u in self.threads)  # they cannot be joined
         self.ws.artifacts.discard_scratch()
+        self.reporter.flush()
         interrupts.say(f"stopped {len(stopped)} running asset(s): {', '.join(stopped)}; their partial outputs are discarded")
         running.clear()
 
@@ -430,11 +444,9 @@ class _Apply:
             self.published.add(unit)
             return self.recorder.write(done)
 
-    def _job(self, unit: str) -> Callable[[], Done] | None:
-        """The work for `unit`, or None when it is blocked or (judged again now) fresh."""
-        key, partition = split_unit(unit)
-        parents = self.parents[unit]
-        bad = next((p for p in parents if self._blocking(p)), None)
+    def _lease(self, unit: str) -> Lease | None:
+        """The lease on `unit`, or None when it is blocked (settled so) or another process holds it."""
+        bad = next((p for p in self.parents[unit] if self._blocking(p)), None)
         if bad is not None:
             self.blocked[unit] = self.blocked.get(bad, bad)
             self._settle(unit, BLOCKED, 0.0, self._blocking(bad))
@@ -444,6 +456,13 @@ class _Apply:
             self.busy.append(unit)
             return None
         self.held[unit] = lease
+        return lease
+
+    def _job(self, unit: str, lease: Lease) -> Callable[[], Done] | None:
+        """The work for leased `unit`, or None when it is (judged again now) fresh. The holders'
+        notes were read after the lease was taken (`Leases.follow`)."""
+        key, partition = split_unit(unit)
+        parents = self.parents[unit]
         before = self.states[unit]
         spec = self.graph.nodes[key]
         assert isinstance(spec, AssetSpec)
@@ -533,7 +552,7 @@ class _Apply:
 
     def _noted(self, before: Status, lease: Lease) -> Materialization | None:
         """The record the lease's previous holder noted, when it is newer than what `before` knows."""
-        noted = lease.noted()
+        noted = lease.noted(follow=False)
         known = [m for m in (before.last, before.record) if m is not None]
         if noted is None or any(m.id == noted[0] for m in known):
             return None

@@ -78,9 +78,10 @@ class Lease:
         self._holding = False  # `hold()` said who holds it, and nothing was noted since
         self._ended = False  # noted or released: no one is to be said to hold it any more
 
-    def noted(self) -> tuple[str, str] | None:
-        """(record id, record uri) of the last record a holder of this unit noted, if any."""
-        return self._leases.noted(self.unit)
+    def noted(self, *, follow: bool = True) -> tuple[str, str] | None:
+        """(record id, record uri) of the last record a holder of this unit noted, if any (`follow`:
+        reading the notes first; else as `Leases.follow` last read them)."""
+        return self._leases.noted(self.unit, follow=follow)
 
     def hold(self, trigger: str, run_id: str) -> None:
         """Say who holds the lease (this process, for a run), unless its job has ended already."""
@@ -218,11 +219,17 @@ class Leases:
             self._mine += len(data)
             self._learn(note)  # what reading the line back would teach
 
-    def noted(self, unit: str) -> tuple[str, str] | None:
+    def noted(self, unit: str, *, follow: bool = True) -> tuple[str, str] | None:
         """(record id, record uri) of the last record a holder of `unit` noted, if any was noted legibly."""
         with self._lock:
-            self._follow()
+            if follow:
+                self._follow()
             return self._notes.get(unit)
+
+    def follow(self) -> None:
+        """Read what other processes noted since the last look."""
+        with self._lock:
+            self._follow()
 
     def holders(self) -> dict[str, Holder]:
         """Who runs each unit now, for the units other processes that are alive hold."""

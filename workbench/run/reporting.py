@@ -22,6 +22,7 @@ class Reporter(Protocol):
     def planned(self, plan: Plan) -> None: ...
     def started(self, key: str) -> None: ...
     def finished(self, key: str, outcome: str, seconds: float, detail: str = "") -> None: ...
+    def flush(self) -> None: ...  # the run is about to wait: show what it reported
     def closed(self) -> None: ...
 
 
@@ -33,6 +34,9 @@ class NullReporter:
         pass
 
     def finished(self, key: str, outcome: str, seconds: float, detail: str = "") -> None:
+        pass
+
+    def flush(self) -> None:
         pass
 
     def closed(self) -> None:
@@ -53,16 +57,19 @@ class ListReporter(NullReporter):
 
 
 class PlainReporter(NullReporter):
-    """One line per event; for pipes, CI logs and `wb watch`."""
+    """One line per event; for pipes, CI logs and `wb watch`. The lines of one pass of the
+    scheduler are written together when it is about to wait (`flush`): one write, not one a line."""
 
     def __init__(self, stream: TextIO | None = None, stamp: str = "%H:%M:%S") -> None:
         self.stream = stream or sys.stderr
         self.stamp = stamp  # a strftime format: `wb watch` adds the date
         self._second: tuple[int, str] = (-1, "")  # the stamp of the current second, made once
+        self._pending: list[str] = []
 
     def planned(self, plan: Plan) -> None:
         if plan.to_run:
             self._line(f"plan: {len(plan.to_run)} to run, {len(plan.fresh)} fresh")
+            self.flush()
 
     def started(self, key: str) -> None:
         self._line(f"start  {key}")
@@ -71,12 +78,20 @@ class PlainReporter(NullReporter):
         suffix = f": {terminal_safe(detail)}" if detail else ""
         self._line(f"{outcome:<12} {key} ({seconds:.2f}s){suffix}")
 
+    def flush(self) -> None:
+        if self._pending:
+            text, self._pending = "".join(self._pending), []
+            self.stream.write(text)
+            self.stream.flush()
+
+    def closed(self) -> None:
+        self.flush()
+
     def _line(self, text: str) -> None:
         now = int(time.time())
         if now != self._second[0]:
             self._second = (now, time.strftime(self.stamp, time.localtime(now)))
-        self.stream.write(f"{self._second[1]} {text}\n")
-        self.stream.flush()
+        self._pending.append(f"{self._second[1]} {text}\n")
 
 
 def progress_reporter(enabled: bool | None = None) -> Reporter:

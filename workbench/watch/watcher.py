@@ -115,6 +115,9 @@ class _PassReporter:
         self.log("asset", f"{outcome} {key}", asset=key, outcome=outcome, seconds=round(seconds, 3), detail=detail)
         self.inner.finished(key, outcome, seconds, detail)
 
+    def flush(self) -> None:
+        self.inner.flush()
+
     def closed(self) -> None:
         self.inner.closed()
 
