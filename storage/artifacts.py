@@ -209,19 +209,8 @@ class ArtifactStore:
             if local is not None:
                 local.unlink()
             return uri, data_version, size
-        if data is not None and not self.is_local:
-            self._io(lambda: self.fs.pipe_file(path, bytes(data)), uri)  # an object store publishes it whole
-        elif data is not None:
-            scratch = self.scratch_path(f".{ext.lstrip('.')}")
-
-            def publish() -> None:
-                scratch.write_bytes(data)
-                _into(_move, scratch, Path(path))
-
-            try:
-                self._io(publish, uri)
-            finally:
-                scratch.unlink(missing_ok=True)  # moved: nothing left to remove
+        if data is not None:
+            self._write(uri, data, _move)
         elif local is not None and self.is_local:
             self._io(lambda: _into(_move, local, Path(path)), uri)
         elif local is not None:
@@ -401,17 +390,24 @@ class ArtifactStore:
 
     def write_bytes(self, uri: str, data: bytes) -> None:
         """Write a file atomically (an object store publishes it whole), replacing any previous one."""
+        self._write(uri, data, os.replace)
+
+    def _write(self, uri: str, data: bytes | memoryview, move: Callable[[Path, Path], None]) -> None:
+        """Write `data` at `uri`: a scratch file `move`d into place, or an object store's whole object."""
         path = self._path(uri)
         if not self.is_local:
-            self._io(lambda: self.fs.pipe_file(path, data), uri)
+            self._io(lambda: self.fs.pipe_file(path, bytes(data)), uri)
             return
         temp = self.scratch_path(".tmp")
 
         def publish() -> None:
             temp.write_bytes(data)
-            _into(os.replace, temp, Path(path))
+            _into(move, temp, Path(path))
 
-        self._io(publish, uri)
+        try:
+            self._io(publish, uri)
+        finally:
+            temp.unlink(missing_ok=True)  # moved: nothing left to remove
 
     def read_text(self, uri: str) -> str:
         return self.read_bytes(uri).decode("utf-8")

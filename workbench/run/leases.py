@@ -190,12 +190,13 @@ class Leases:
             raise
         return Lease(unit, fd, self)
 
-    def _open(self, path: Path) -> int:
+    def _open(self, path: Path, flags: int = os.O_RDWR | os.O_CREAT) -> int:
+        """A file of the locks folder, never through a link; the folder is made when missing."""
         try:
-            fd = _open_lock(path, os.O_RDWR | os.O_CREAT, folder_checked=self._folder_checked)
+            fd = _open_lock(path, flags, folder_checked=self._folder_checked)
         except FileNotFoundError:
             self.folder.mkdir(parents=True, exist_ok=True)
-            fd = _open_lock(path, os.O_RDWR | os.O_CREAT)
+            fd = _open_lock(path, flags)
         self._folder_checked = True
         return fd
 
@@ -209,11 +210,7 @@ class Leases:
         data = (json.dumps(note) + "\n").encode()
         with self._writing:  # not `_lock`: a reader in another thread does not wait for the disk
             if self._out is None:
-                try:
-                    self._out = _open_lock(self.folder / NOTES, os.O_WRONLY | os.O_CREAT | os.O_APPEND, folder_checked=self._folder_checked)
-                except FileNotFoundError:
-                    self.folder.mkdir(parents=True, exist_ok=True)
-                    self._out = _open_lock(self.folder / NOTES, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+                self._out = self._open(self.folder / NOTES, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
             os.write(self._out, data)
         with self._lock:
             self._mine += len(data)

@@ -34,6 +34,8 @@ from types import CodeType, ModuleType
 
 import xxhash
 
+from workbench.versioning.libraries import user_cache_folder
+
 __all__ = [
     "activate", "forget_imported", "import_project_module", "importing", "is_library_file", "scoped", "source_of",
 ]  # fmt: skip
@@ -266,8 +268,10 @@ class _BytecodeCache:
 
 def user_key() -> bytes | None:
     """This user's bytecode-signing key, created on first use; None when it cannot be kept."""
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    path = base / "workbench" / "bytecode.key"
+    folder = user_cache_folder()
+    if folder is None:
+        return None
+    path = folder / "bytecode.key"
     for _ in range(2):
         try:
             fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
