@@ -42,7 +42,6 @@ _FIRST_DELAY, _MAX_DELAY = 0.002, 0.05  # seconds; a short cap keeps readers fro
 _NEWEST = "ended_at DESC, id DESC"
 _MAT = f"SELECT {MATERIALIZATIONS.projection} FROM {_DB}.materializations"
 CACHED_FROM = 1000  # newest records: from this many, a `cache` file keeps them (fewer read in < 50 ms)
-ARROW_FROM = 64  # rows: a larger insert goes through a pyarrow table (VALUES cost ~1 ms a row)
 _NEWEST_KEY = "(ended_at, id)"  # the order of _NEWEST as one value, for arg_max
 # One hash aggregate, not a window over sorted rows: 6x faster on a million records.
 _PICK_LATEST = f"""
@@ -407,25 +406,11 @@ def _insert(verb: str, codec: Codec[T]) -> str:
 
 
 def _insert_many(conn: duckdb.DuckDBPyConnection, verb: str, codec: Codec[T], values: Sequence[T]) -> int:
-    """Insert `values`: fewer than `ARROW_FROM` rows in one multi-row VALUES statement (no pyarrow
-    import: ~0.25 s of a small run), more through a pyarrow table (10k rows in ~0.3 s, where
-    executemany takes seconds)."""
-    if len(values) >= ARROW_FROM:
-        return _insert_arrow(conn, verb, codec, values)
-    rows = ", ".join([f"({codec.placeholders})"] * len(values))
-    sql = f"INSERT {verb} INTO {_DB}.{codec.table} ({codec.columns}) VALUES {rows}"
-    row = conn.execute(sql, [cell for value in values for cell in codec.to_row(value)]).fetchone()
-    return int(row[0]) if row else 0
+    """Insert `values` in one statement: each column is one list parameter, unnested by DuckDB.
 
-
-def _insert_arrow(conn: duckdb.DuckDBPyConnection, verb: str, codec: Codec[T], values: Sequence[T]) -> int:
-    import pyarrow as pa
-
-    columns = zip(*(codec.to_row(value) for value in values), strict=True)
-    conn.register("incoming", pa.table({name: list(column) for name, column in zip(codec.names, columns, strict=True)}))
-    sql = f"INSERT {verb} INTO {_DB}.{codec.table} ({codec.columns}) SELECT {codec.columns} FROM incoming"
-    try:
-        row = conn.execute(sql).fetchone()
-    finally:
-        conn.unregister("incoming")
+    1,000 rows take ~35 ms. A multi-row VALUES statement costs ~1 ms a row, and a pyarrow table
+    first imports pyarrow (~0.25 s, and in the middle of a run, while assets import modules too)."""
+    columns = [list(column) for column in zip(*(codec.to_row(value) for value in values), strict=True)]
+    sql = f"INSERT {verb} INTO {_DB}.{codec.table} ({codec.columns}) SELECT {codec.columns} FROM (SELECT {codec.unnested})"
+    row = conn.execute(sql, columns).fetchone()
     return int(row[0]) if row else 0

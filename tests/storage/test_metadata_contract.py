@@ -62,6 +62,22 @@ def test_failed_record_round_trips(store: MetadataStore, make_record: MakeRecord
     assert store.get("f1") == m
 
 
+def test_a_batch_of_mixed_records_round_trips(store: MetadataStore, make_record: MakeRecord) -> None:
+    """`add_many` sends each column as one list: optional fields set in some rows and not others,
+    and times in several zones, come back as they went in."""
+    local = timezone(timedelta(hours=-5))
+    batch = [
+        make_record("full", size=5_000_000_000, rows=42, metadata={"n": [1, 2.5]}, metrics={"auc": 0.9, "n": 3}, git_dirty=True),
+        make_record("failed", status=FAILED, data_version=None, artifact_uri=None, error="boom 'quoted'", git_dirty=None),
+        make_record("zoned", started_at=T0.astimezone(local), ended_at=(T0 + timedelta(seconds=1)).astimezone(local), log="é\n✓"),
+        *(make_record(f"r{i}", partition=f"p{i}", rows=None if i % 2 else i) for i in range(70)),
+    ]
+    assert store.add_many(batch) == len(batch)
+    for m in batch:
+        assert store.get(m.id) == m
+    assert store.add_many(batch) == 0  # ids it has are skipped
+
+
 def test_times_in_other_zones_keep_their_instant(store: MetadataStore, make_record: MakeRecord) -> None:
     local = timezone(timedelta(hours=2))
     store.add(make_record("z1", started_at=T0.astimezone(local), ended_at=T0.astimezone(local)))

@@ -231,13 +231,6 @@ def execute(
     if plan.empty:
         return Result(run.run_id, skipped=plan.fresh)
     ws.metadata.record_run(run)
-    from workbench.storage.metadata import ARROW_FROM
-
-    if sum(1 + len(ws.graph.checks.get(split_unit(u)[0], ())) for u in plan.to_run) >= ARROW_FROM:
-        # An index write this large imports pyarrow. Import it before any asset runs: libraries that
-        # assets use (scikit-learn, polars) look it up in sys.modules and failed on a half-imported module.
-        import pyarrow  # noqa: F401
-
     home = ws.project.config.home
     checkpoints = home / "checkpoints"  # an attempt's checkpoints outlive a failed run: look for them only where they can be
     ctx = RunContext(run.run_id, trigger, _git_state(ws), ws.root, checkpoints=checkpoints, resumable=checkpoints.is_dir(), handoff=Handoff())

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import inspect
+import secrets
 import shutil
 import time
 import traceback
-import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from functools import lru_cache, partial
