@@ -13,13 +13,12 @@ are discarded, and every record already written is indexed before `KeyboardInter
 from __future__ import annotations
 
 import os
-import queue
 import threading
 import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
@@ -311,79 +310,133 @@ class _Apply:
         self.stopped = False  # a second Ctrl+C: running jobs write nothing more
         self.published: set[str] = set()  # units whose records are written
         self.threads: dict[str, threading.Thread] = {}  # the worker running each unit
-        self.completed: queue.SimpleQueue[Future[Done]] = queue.SimpleQueue()  # futures of jobs that ended
+        self.pool: ThreadPoolExecutor  # made by `run`
+        self.lock = threading.Lock()  # the state above; a job settles itself under it in its worker thread
+        self.running: dict[str, float] = {}  # unit -> when its job was submitted
+        self.changed = threading.Event()  # nothing runs any more, or a job failed: the scheduling thread looks
+        self.failure: BaseException | None = None  # what a job raised, for the scheduling thread to raise
+        self.closing = False  # the pool shuts down: nothing more starts
+        self.shown = 0.0  # when progress lines were last written
         self.started: deque[tuple[float, str]] = deque()  # (when, unit) of the jobs submitted, not yet announced
         self.cpus = CpuBudget(ws.project.config.cpus or os.cpu_count() or 1)
         self.checks_only = frozenset(plan.check_only)
 
     def run(self, jobs: int) -> None:
-        running: dict[Future[Done], tuple[str, float]] = {}
+        """Start the ready units. Each job, as it ends, settles itself and starts what that made ready,
+        in its own worker thread (`_ended`): no hand-off to this thread and back per asset. This
+        thread waits: it retries units another process holds, says who runs the long jobs, indexes
+        what is due and sees Ctrl+C."""
         self.reporter.planned(self.plan)
-        pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="wb-asset")
+        self.pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="wb-asset")
         try:
-            while (self.ready or running or self.busy) and not self.presses.count:
-                self.ready.extend(self.busy)
-                self.busy.clear()
-                later: deque[str] = deque()  # units whose declared CPUs do not fit in the budget now
-                while self.ready:  # units a fresh one settles come back here
-                    leased: list[tuple[str, Lease]] = []
-                    while self.ready:
-                        unit = self.ready.popleft()
-                        need = self._cpus(unit)
-                        if not self.cpus.fits(need):
-                            later.append(unit)
-                            continue
-                        lease = self._lease(unit)
-                        if lease is not None:
-                            self.cpus.take(unit, need)
-                            leased.append((unit, lease))
-                    if leased:  # one look at the holders' notes, after every lease of this pass was taken
-                        self.leases.follow()
-                    for unit, lease in leased:
-                        job = self._job(unit, lease)
-                        if job is None:
-                            self.cpus.release(unit)
-                            continue
-                        self.reporter.started(unit)
-                        future = pool.submit(job)
-                        running[future] = (unit, time.perf_counter())
-                        future.add_done_callback(self.completed.put)
-                        self.started.append((running[future][1], unit))
-                self.ready = later
-                poll = _LEASE_POLL if self.busy else _WAKE
-                self.reporter.flush()  # what this pass reported, in one write, before the scheduler waits
-                if running:
-                    for future in self._done(running, poll):
-                        unit, t0 = running.pop(future)
-                        self._finished(unit, future.result(), time.perf_counter() - t0)
-                elif self.busy:
-                    time.sleep(poll)
-                self._announce()
+            with self.lock:
+                self._dispatch()
+            while not self.presses.count:
+                self.changed.clear()
+                with self.lock:
+                    self._raise_failure()
+                    if not (self.ready or self.running or self.busy):
+                        break
+                    if self.busy:
+                        self.ready.extend(self.busy)
+                        self.busy.clear()
+                        self._dispatch()
+                    self._announce()
+                    self.reporter.flush()
                 self.recorder.flush(due_only=True)
+                self.changed.wait(_LEASE_POLL if self.busy else _WAKE)
             if self.presses.count:
-                self._interrupted(running)
+                self._interrupted()
         finally:  # on an error: queued assets never start; running ones finish and are recorded
-            pool.shutdown(wait=not self.stopped, cancel_futures=True)
-            for unit, lease in self.held.items():  # those of cancelled jobs; the others are released already
-                if unit not in self.threads:  # a stopped job releases its own when it ends
-                    lease.release()
-            for future, (unit, t0) in running.items():
-                if future.done() and not future.cancelled() and future.exception() is None:
-                    self._finished(unit, future.result(), time.perf_counter() - t0)
+            with self.lock:
+                self.closing = True
+            self.pool.shutdown(wait=not self.stopped, cancel_futures=True)
+            with self.lock:
+                for unit, lease in self.held.items():  # those of cancelled jobs; the others are released already
+                    if unit not in self.threads:  # a stopped job releases its own when it ends
+                        lease.release()
+                self.reporter.flush()
 
-    def _interrupted(self, running: dict[Future[Done], tuple[str, float]]) -> None:
+    def _dispatch(self) -> None:
+        """Lease and start the ready units whose CPUs fit (under `lock`); a unit judged fresh again
+        settles at once, and the units it makes ready are started in the same call."""
+        if self.presses.count or self.closing:
+            return
+        later: deque[str] = deque()  # units whose declared CPUs do not fit in the budget now
+        while self.ready:  # units a fresh one settles come back here
+            leased: list[tuple[str, Lease]] = []
+            while self.ready:
+                unit = self.ready.popleft()
+                need = self._cpus(unit)
+                if not self.cpus.fits(need):
+                    later.append(unit)
+                    continue
+                lease = self._lease(unit)
+                if lease is not None:
+                    self.cpus.take(unit, need)
+                    leased.append((unit, lease))
+            if leased:  # one look at the holders' notes, after every lease of this pass was taken
+                self.leases.follow()
+            for unit, lease in leased:
+                job = self._job(unit, lease)
+                if job is None:
+                    self.cpus.release(unit)
+                    continue
+                self.reporter.started(unit)
+                now = time.perf_counter()
+                self.running[unit] = now  # before the job can end: it settles under `lock`, held here
+                self.pool.submit(job)
+                self.started.append((now, unit))
+        self.ready = later
+
+    def _ended(self, unit: str, done: Done) -> None:
+        """A job ended (in its worker thread): settle it and start what that made ready."""
+        with self.lock:
+            try:
+                t0 = self.running.pop(unit, None)
+                if t0 is None or (self.stopped and unit not in self.published):  # stopped: its output is discarded
+                    return
+                self._finished(unit, done, time.perf_counter() - t0)
+                self._dispatch()
+                if time.perf_counter() - self.shown >= _SHOW:
+                    self.reporter.flush()
+                    self.shown = time.perf_counter()
+            except BaseException as exc:  # for the scheduling thread to raise
+                self.failure = self.failure or exc
+            finally:
+                if self.failure is not None or not self.running:
+                    self.changed.set()
+
+    def _failed(self, unit: str, error: BaseException) -> None:
+        """A job raised (not the asset: the workbench, writing its records): the run stops with it."""
+        with self.lock:
+            self.running.pop(unit, None)
+            self.failure = self.failure or error
+            self.changed.set()
+
+    def _raise_failure(self) -> None:
+        if self.failure is not None:
+            raise self.failure
+
+    def _interrupted(self) -> None:
         """Ctrl+C: let the running jobs finish (recorded and indexed); a second press stops them."""
-        self.reporter.flush()
-        if running:
-            interrupts.say(f"finishing {len(running)} running asset(s); Ctrl+C again to stop them")
-        while running and self.presses.count < 2:
+        with self.lock:
             self.reporter.flush()
-            for future in self._done(running, _STOP_POLL):
-                unit, t0 = running.pop(future)
-                self._finished(unit, future.result(), time.perf_counter() - t0)
-            self.recorder.flush(due_only=True)
+            running = len(self.running)
         if running:
-            self._stop(running)
+            interrupts.say(f"finishing {running} running asset(s); Ctrl+C again to stop them")
+        while self.presses.count < 2:
+            self.changed.clear()
+            with self.lock:
+                self._raise_failure()
+                if not self.running:
+                    break
+                self.reporter.flush()
+            self.recorder.flush(due_only=True)
+            self.changed.wait(_STOP_POLL)
+        with self.lock:
+            if self.running:
+                self._stop()
         raise KeyboardInterrupt
 
     def _announce(self) -> None:
@@ -396,38 +449,25 @@ class _Apply:
             if unit not in self.outcome and unit in self.held:
                 self.held[unit].hold(self.ctx.trigger, self.ctx.run_id)
 
-    def _done(self, running: dict[Future[Done], tuple[str, float]], timeout: float) -> list[Future[Done]]:
-        """The jobs of `running` that ended, waiting up to `timeout` seconds for the first (each job
-        puts its future in `completed` as it ends: cheaper than `wait`, which sets up a waiter on
-        every running future each time)."""
-        try:
-            ended = [self.completed.get(timeout=timeout)]
-        except queue.Empty:
-            return []
-        while True:
-            try:
-                ended.append(self.completed.get_nowait())
-            except queue.Empty:
-                return [future for future in ended if future in running]
-
-    def _stop(self, running: dict[Future[Done], tuple[str, float]]) -> None:
-        """Stop the running jobs: they write no record from now on and their scratch files go. A job
-        that wrote its records just before is waited for, so that they are indexed with the rest."""
+    def _stop(self) -> None:
+        """Stop the running jobs (under `lock`): they write no record from now on and their scratch
+        files go. A job that wrote its records just before is waited for, so that they are indexed
+        with the rest."""
         with self.publishing:
             self.stopped = True
-        for future, (unit, t0) in list(running.items()):
-            if unit not in self.published:
-                continue
-            wait([future], timeout=_STOP_POLL * 10)  # it only notes its lease now
-            if future.done() and future.exception() is None:
-                self._finished(unit, future.result(), time.perf_counter() - t0)
-                del running[future]
-        stopped = [unit for unit, _ in running.values()]
+        deadline = time.perf_counter() + _STOP_POLL * 10
+        while any(u in self.published for u in self.running) and time.perf_counter() < deadline:
+            self.lock.release()  # it only notes its lease now, then settles under `lock`
+            try:
+                time.sleep(_STOP_POLL / 10)
+            finally:
+                self.lock.acquire()
+        stopped = list(self.running)
+        self.running.clear()
         detached.detach(self.threads[u] for u in stopped if u in self.threads)  # they cannot be joined
         self.ws.artifacts.discard_scratch()
         self.reporter.flush()
         interrupts.say(f"stopped {len(stopped)} running asset(s): {', '.join(stopped)}; their partial outputs are discarded")
-        running.clear()
 
     def _publish(self, unit: str, done: Done) -> Done:
         """Write the JSON records of a finished job (in its worker thread), unless the run stopped it."""
@@ -529,7 +569,8 @@ class _Apply:
         return self._stored
 
     def _leased(self, lease: Lease, work: Callable[[], Done]) -> Callable[[], Done]:
-        """`work` that notes its record in the lease and releases it when done (or failed)."""
+        """`work` that notes its record in the lease, releases it when done (or failed), then
+        settles its unit."""
 
         def job() -> Done:
             self.threads[lease.unit] = threading.current_thread()
@@ -537,9 +578,13 @@ class _Apply:
                 done = work()
                 if done.record is not None:
                     lease.note(done.record.id, done.written[0])
-                return done
-            finally:
+            except BaseException as exc:
                 lease.release()
+                self._failed(lease.unit, exc)
+                raise
+            lease.release()
+            self._ended(lease.unit, done)
+            return done
 
         return job
 
@@ -564,7 +609,8 @@ class _Apply:
         return f"upstream {unit} failed check {check}" if check else ""
 
     def _on_retry(self, key: str, n: int, error: str) -> None:
-        self.reporter.finished(key, RETRY, 0.0, f"attempt {n + 1}: {error.splitlines()[0] if error else ''}")
+        with self.lock:
+            self.reporter.finished(key, RETRY, 0.0, f"attempt {n + 1}: {error.splitlines()[0] if error else ''}")
 
     def _cpus(self, unit: str) -> float:
         """The CPUs `unit` declares (`Resources(cpu=...)`); 0 for none, or when it only runs checks."""
@@ -626,6 +672,7 @@ _LEASE_POLL = 0.05  # seconds between tries for a unit another process holds
 _WAKE = 0.25  # seconds the scheduler waits for a job at most: it then indexes what is due and sees Ctrl+C
 _ANNOUNCE = 0.2  # seconds a job runs before its lease says who runs it
 _STOP_POLL = 0.1  # seconds between looks at the presses while running assets finish
+_SHOW = 0.1  # seconds between writes of progress lines by the jobs that settle themselves
 
 
 def _latest(status: Status) -> Latest:
