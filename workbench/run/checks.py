@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import traceback
-import uuid
 from datetime import datetime
 from typing import Any
 
 from workbench.core.checks import CheckResult, CheckSpec
 from workbench.core.records import CheckRecord, utcnow
 from workbench.run.capture import captured, tail
+from workbench.run.ids import new_id
 
 
 def run_check(
@@ -33,7 +33,7 @@ def run_check(
             user_frames = exc.__traceback__.tb_next if exc.__traceback__ else None  # from the check's own frame on
             trace = "".join(traceback.format_exception(type(exc), exc, user_frames))
     return CheckRecord(
-        id=uuid.uuid4().hex,
+        id=new_id(),
         check_key=spec.key,
         asset_key=spec.asset,
         partition=partition,

@@ -164,7 +164,7 @@ class _Recorder:
                 self.journal.wrote([self.log.uri])
                 self.logged = True
             self.log.append(done.record, done.checks)
-            return replace(done, written=(self.log.uri,))
+            return Done(done.record, done.checks, (self.log.uri,))
         artifacts = self.ws.artifacts
         uris = [artifacts.record_uri(done.record)] if done.record is not None else []
         uris += [artifacts.check_record_uri(check) for check in done.checks]
@@ -173,7 +173,7 @@ class _Recorder:
             artifacts.write_record(done.record)
         for check in done.checks:
             artifacts.write_check_record(check)
-        return replace(done, written=tuple(uris))
+        return Done(done.record, done.checks, tuple(uris))
 
     def add(self, done: Done) -> None:
         """Queue already written records for the index."""
@@ -524,7 +524,7 @@ class _Apply:
         upstream = {p: self.states[p] for p in parents}
         inputs = unit_inputs(self.graph, self.ws.partition_keys, key, partition)
         nodes, version = self.graph.nodes, now.code_version or ""
-        ctx = replace(self.ctx, partition=partition)
+        ctx = self.ctx if partition == self.ctx.partition else replace(self.ctx, partition=partition)
         read = versions_read(inputs, upstream)
         previous = self._reusable(unit, version, read) if self.reuse and unit not in self.plan.forced else None
         installed = self.ws.libraries_of(key)
@@ -630,14 +630,15 @@ class _Apply:
             self._settle(unit, FAILED, seconds, self.errors[unit])
             return
         previous = self.states[unit]
-        if record is not None:
-            previous = Status(record.asset_key, "fresh", (), record.code_version, record.data_version, record, record, record.partition)
         ran = {c.check_key: c for c in done.checks}
         states = tuple(
             CheckState(c.key, c.blocking, CHECK_PASSED if ran[c.key].passed else CHECK_FAILED, ran[c.key]) if c.key in ran else c
-            for c in (previous.checks or self.states[unit].checks)
+            for c in previous.checks
         )
-        self.states[unit] = replace(previous, checks=states)
+        if record is None:
+            self.states[unit] = replace(previous, checks=states)
+        else:
+            self.states[unit] = Status(record.asset_key, "fresh", (), record.code_version, record.data_version, record, record, record.partition, states)
         self.checks.extend(done.checks)
         for c in done.checks:
             verdict = "passed" if c.passed else "FAILED" + (" (blocking)" if c.blocking else "")

@@ -35,13 +35,13 @@ class Handoff:
         reading them gives back exactly."""
         import polars as pl
 
-        if not isinstance(value, pl.DataFrame) or not _exact(value.schema) or value.estimated_size() > self.budget:
+        if not isinstance(value, pl.DataFrame) or value.estimated_size() > self.budget:
             return None
         schema = tuple(value.schema.items())
         same = self._read_back.get(schema)
         if same is None:  # the same schema is always written (and read back) alike: looked at once a run
             source = bytes(written) if isinstance(written, memoryview) else written
-            same = self._read_back[schema] = tuple(pl.read_parquet_schema(source).items()) == schema
+            same = self._read_back[schema] = _exact(schema) and tuple(pl.read_parquet_schema(source).items()) == schema
         return value.clone() if same else None
 
     def keep(self, uri: str, frame: Any) -> None:
@@ -66,7 +66,7 @@ class Handoff:
         return found[0].clone()
 
 
-def _exact(schema: Any) -> bool:
+def _exact(schema: tuple[tuple[str, Any], ...]) -> bool:
     """Whether Parquet stores every column's values exactly as Polars holds them."""
     import polars as pl
 
@@ -79,4 +79,4 @@ def _exact(schema: Any) -> bool:
             return all(plain(field.dtype) for field in dtype.fields)
         return True
 
-    return all(plain(dtype) for dtype in schema.values())
+    return all(plain(dtype) for _, dtype in schema)

@@ -131,7 +131,7 @@ class Leases:
         self._holders: dict[str, Holder] = {}  # unit -> who said it holds it, not released since
         self._locking = threading.Lock()  # `units.lock` and the units this object holds there
         self._units: int | None = None
-        self._held: set[str] = set()
+        self._held: dict[str, int] = {}  # unit -> its byte of `units.lock`
         self._closing = False
 
     def path(self, unit: str) -> Path:
@@ -153,13 +153,14 @@ class Leases:
                 return None
             if self._units is None:
                 self._units = self._open(self.folder / UNITS)
+            offset = _offset(unit)
             try:
-                fcntl.fcntl(self._units, _OFD_SETLK, _range(fcntl.F_WRLCK, unit))
+                fcntl.fcntl(self._units, _OFD_SETLK, _range(fcntl.F_WRLCK, offset))
             except OSError as exc:
                 if exc.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
                     return None
                 raise
-            self._held.add(unit)
+            self._held[unit] = offset
         return Lease(unit, None, self)
 
     def unlock(self, unit: str, fd: int | None) -> None:
@@ -170,9 +171,9 @@ class Leases:
         with self._locking:
             if unit not in self._held or self._units is None or _OFD_SETLK is None:
                 return
-            self._held.discard(unit)
+            offset = self._held.pop(unit)
             try:
-                fcntl.fcntl(self._units, _OFD_SETLK, _range(fcntl.F_UNLCK, unit))
+                fcntl.fcntl(self._units, _OFD_SETLK, _range(fcntl.F_UNLCK, offset))
             finally:
                 if self._closing and not self._held:
                     self._close_units()
@@ -322,9 +323,9 @@ NOTES = "notes.jsonl"
 _OFD_SETLK: int | None = getattr(fcntl, "F_OFD_SETLK", None) if fcntl is not None else None
 
 
-def _range(kind: int, unit: str) -> bytes:
-    """The `struct flock` of `unit`'s byte: `kind` (F_WRLCK or F_UNLCK), from the start, one byte, l_pid 0."""
-    return struct.pack("hhqqi4x", kind, os.SEEK_SET, _offset(unit), 1, 0)
+def _range(kind: int, offset: int) -> bytes:
+    """The `struct flock` of a unit's byte (`_offset`): `kind` (F_WRLCK or F_UNLCK), one byte, l_pid 0."""
+    return struct.pack("hhqqi4x", kind, os.SEEK_SET, offset, 1, 0)
 
 
 def _offset(unit: str) -> int:

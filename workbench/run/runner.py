@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import secrets
 import shutil
 import time
 import traceback
@@ -28,6 +27,7 @@ from workbench.run.checks import run_check
 from workbench.run.context import AssetContext, Upstream, running
 from workbench.run.deadline import within
 from workbench.run.handoff import Handoff
+from workbench.run.ids import new_id
 from workbench.versioning.gitinfo import GitInfo
 from workbench.versioning.sources import source_location
 
@@ -96,7 +96,7 @@ def restore(
     now = utcnow()
     return replace(
         previous,
-        id=secrets.token_hex(16),
+        id=new_id(),
         code_version=code_version,
         run_id=ctx.run_id,
         trigger=ctx.trigger,
@@ -130,7 +130,7 @@ def run_asset(
     input_versions = versions_read(inputs, upstream)
     record = partial(
         Materialization,
-        id=secrets.token_hex(16),
+        id=new_id(),
         asset_key=spec.key,
         code_version=code_version,
         run_id=ctx.run_id,
