@@ -69,11 +69,6 @@ class Codec(Generic[T]):
         return ", ".join("?" * len(self.names))
 
     @property
-    def unnested(self) -> str:
-        """A SELECT list of the columns from list parameters, one per column in order: `$1` the first."""
-        return ", ".join(f'unnest(${i}) AS "{name}"' for i, name in enumerate(self.names, start=1))
-
-    @property
     def projection(self) -> str:
         """The SELECT list whose rows `from_rows` converts."""
         times = {self.names[i] for i in self.time_indexes}
