@@ -18,7 +18,6 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
@@ -44,6 +43,7 @@ from workbench.run.handoff import Handoff
 from workbench.run.leases import Lease, Leases, RunJournal, store_lock
 from workbench.run.reporting import BLOCKED, CHECKED, FAILED, FRESH, MATERIALIZED, RETRY, Reporter
 from workbench.run.runner import RunContext, attempt, restore, run_asset, run_checks, versions_read
+from workbench.run.workers import Workers
 from workbench.versioning.gitinfo import GitInfo, git_info, uncommitted_patch
 
 if TYPE_CHECKING:
@@ -310,7 +310,7 @@ class _Apply:
         self.stopped = False  # a second Ctrl+C: running jobs write nothing more
         self.published: set[str] = set()  # units whose records are written
         self.threads: dict[str, threading.Thread] = {}  # the worker running each unit
-        self.pool: ThreadPoolExecutor  # made by `run`
+        self.pool: Workers  # made by `run`
         self.lock = threading.Lock()  # the state above; a job settles itself under it in its worker thread
         self.running: dict[str, float] = {}  # unit -> when its job was submitted
         self.changed = threading.Event()  # nothing runs any more, or a job failed: the scheduling thread looks
@@ -327,7 +327,7 @@ class _Apply:
         thread waits: it retries units another process holds, says who runs the long jobs, indexes
         what is due and sees Ctrl+C."""
         self.reporter.planned(self.plan)
-        self.pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="wb-asset")
+        self.pool = Workers(jobs, "wb-asset")
         try:
             with self.lock:
                 self._dispatch()
@@ -350,7 +350,7 @@ class _Apply:
         finally:  # on an error: queued assets never start; running ones finish and are recorded
             with self.lock:
                 self.closing = True
-            self.pool.shutdown(wait=not self.stopped, cancel_futures=True)
+            self.pool.shutdown(wait=not self.stopped)
             with self.lock:
                 for unit, lease in self.held.items():  # those of cancelled jobs; the others are released already
                     if unit not in self.threads:  # a stopped job releases its own when it ends
@@ -491,7 +491,7 @@ class _Apply:
         self.held[unit] = lease
         return lease
 
-    def _job(self, unit: str, lease: Lease) -> Callable[[], Done] | None:
+    def _job(self, unit: str, lease: Lease) -> Callable[[], None] | None:
         """The work for leased `unit`, or None when it is (judged again now) fresh. The holders'
         notes were read after the lease was taken (`Leases.follow`)."""
         key, partition = split_unit(unit)
@@ -568,11 +568,11 @@ class _Apply:
                 self._stored.setdefault(unit_id(record.asset_key, record.partition), []).append(record)
         return self._stored
 
-    def _leased(self, lease: Lease, work: Callable[[], Done]) -> Callable[[], Done]:
+    def _leased(self, lease: Lease, work: Callable[[], Done]) -> Callable[[], None]:
         """`work` that notes its record in the lease, releases it when done (or failed), then
-        settles its unit."""
+        settles its unit; what it raises (the workbench failing, not the asset) ends the run."""
 
-        def job() -> Done:
+        def job() -> None:
             self.threads[lease.unit] = threading.current_thread()
             try:
                 done = work()
@@ -581,10 +581,9 @@ class _Apply:
             except BaseException as exc:
                 lease.release()
                 self._failed(lease.unit, exc)
-                raise
+                return
             lease.release()
             self._ended(lease.unit, done)
-            return done
 
         return job
 
