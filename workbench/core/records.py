@@ -10,6 +10,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import Field, dataclass, field, fields, replace
 from datetime import datetime, timezone
+from operator import attrgetter
 from typing import Annotated, Any, TypeVar
 
 import msgspec
@@ -113,7 +114,7 @@ class Materialization:
         return self.status == SUCCESS
 
     def to_dict(self) -> dict[str, Any]:
-        out = {f.name: getattr(self, f.name) for f in fields(self)}  # asdict() deep-copies: 10x slower
+        out = dict(zip(_NAMES, _VALUES(self), strict=True))  # asdict() deep-copies: 10x slower
         for name in _MAPPINGS:
             out[name] = dict(out[name])
         out["started_at"] = self.started_at.isoformat()
@@ -130,6 +131,8 @@ class Materialization:
         return _decode(text, cls, "record")
 
 
+_NAMES = tuple(f.name for f in fields(Materialization))
+_VALUES = attrgetter(*_NAMES)  # every field's value, in one call
 _MAPPINGS = tuple(f.name for f in fields(Materialization) if is_mapping(f))
 
 

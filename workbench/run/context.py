@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -31,13 +32,18 @@ class AssetContext:
     key: str
     run_id: str
     partition: str = ""
-    checkpoint_root: Path | None = None
+    checkpoint_folder: Callable[[], Path | None] | None = field(default=None, repr=False)  # works out `checkpoint_root`
     params: Mapping[str, Any] = field(default_factory=dict)  # `@asset(params=)`, a grid cell's, `--param`
     upstream: Mapping[str, Mapping[str, Upstream]] = field(default_factory=dict)  # input -> partition -> facts
     metrics: dict[str, float] = field(default_factory=dict)
     series: dict[str, list[list[float]]] = field(default_factory=dict)  # metric -> [[step, value], ...]
     metadata: dict[str, Any] = field(default_factory=dict)
     checkpointed: bool = field(default=False, repr=False)  # `checkpoint_dir` was asked for
+
+    @cached_property
+    def checkpoint_root(self) -> Path | None:
+        """Where this asset's checkpoints go (None: nowhere in this run), worked out when first asked."""
+        return self.checkpoint_folder() if self.checkpoint_folder is not None else None
 
     @property
     def checkpoint_dir(self) -> Path:

@@ -120,6 +120,7 @@ class Leases:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+        self._notes_file = str(folder / NOTES)  # looked at on every pass of a run: made once
         self._folder_checked = False  # not a symbolic link: looked at once, not for every lease
         self._lock = threading.Lock()  # what was read and learnt
         self._writing = threading.Lock()  # the notes file, opened for appending
@@ -268,7 +269,7 @@ class Leases:
         """Read what others appended to the notes file since the last look (all of it, if it was
         replaced); this object's own lines were learnt as they were written, and are skipped."""
         try:
-            info = os.stat(self.folder / NOTES, follow_symlinks=False)
+            info = os.stat(self._notes_file, follow_symlinks=False)
         except OSError:  # none yet, or removed: nothing is noted
             self._reset(None)
             return
@@ -278,7 +279,7 @@ class Leases:
             self._offset, self._mine = info.st_size, 0
             return
         try:
-            fd = os.open(self.folder / NOTES, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            fd = os.open(self._notes_file, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
         except OSError:
             return
         try:

@@ -145,7 +145,7 @@ def run_asset(
     )
     with captured() as log:
         try:
-            checkpoint = _checkpoint_root(spec, ctx, code_version, input_versions)
+            checkpoint = partial(_checkpoint_root, spec, ctx, code_version, input_versions)
             compute = partial(_compute_and_store, spec, inputs, upstream, nodes, artifacts, ctx, checkpoint)
             fields = within(spec.timeout, compute, f"wb-asset-{spec.key}")  # abandoned when it runs too long
         except Exception as exc:
@@ -166,7 +166,7 @@ def _compute_and_store(
     nodes: Mapping[str, AssetSpec | SourceSpec],
     artifacts: ArtifactStore,
     ctx: RunContext,
-    checkpoint: Path | None,
+    checkpoint: Callable[[], Path | None],
 ) -> dict[str, Any]:
     annotations = parameter_annotations(spec.fn)
     connection = None
@@ -195,8 +195,8 @@ def _compute_and_store(
             kwargs["context"] = asset_ctx
         with running(asset_ctx):
             value = spec.fn(**kwargs)
-        root = asset_ctx.checkpoint_root
-        if root is not None and (asset_ctx.checkpointed or ctx.resumable) and root.is_dir():  # made now, or by an earlier attempt
+        root = asset_ctx.checkpoint_root if asset_ctx.checkpointed or ctx.resumable else None  # made now, or by an earlier attempt
+        if root is not None and root.is_dir():
             shutil.rmtree(root, ignore_errors=True)
         metadata: dict[str, Any] = {**spec.metadata, **asset_ctx.metadata}
         metrics: dict[str, float] = dict(asset_ctx.metrics)
