@@ -1,5 +1,10 @@
 """Applying a plan: topological, parallel, in-process; a failure blocks only its downstream.
 
+Jobs run on worker threads (`workbench.run.workers`). A job that ends settles its unit and starts
+the units it made ready, in its own thread under the run's lock; the thread that called
+`execute` only waits: it retries units another process holds, says who runs long jobs, indexes
+records and sees Ctrl+C.
+
 Before each asset starts, its staleness is judged again against what this run has produced so
 far, so an asset whose upstream rebuilt identical bytes is skipped (early cutoff). Each unit runs
 under a lease (`workbench.run.leases`): a unit another process is materializing waits for it, then is
@@ -152,6 +157,7 @@ class _Recorder:
         self.pending_checks: list[CheckRecord] = []
         self.pending_uris: list[str] = []
         self.since = 0.0
+        self._lock = threading.Lock()  # jobs queue records while the scheduling thread indexes them
 
     def write(self, done: Done) -> Done:
         """Write the records (in the asset's worker thread, so file I/O overlaps).
@@ -160,9 +166,10 @@ class _Recorder:
         file, or nothing in the log), never a record that no journal names.
         """
         if self.log is not None:
-            if not self.logged:
-                self.journal.wrote([self.log.uri])
-                self.logged = True
+            with self._lock:  # before any job appends
+                if not self.logged:
+                    self.journal.wrote([self.log.uri])
+                    self.logged = True
             self.log.append(done.record, done.checks)
             return Done(done.record, done.checks, (self.log.uri,))
         artifacts = self.ws.artifacts
@@ -176,27 +183,39 @@ class _Recorder:
         return Done(done.record, done.checks, tuple(uris))
 
     def add(self, done: Done) -> None:
-        """Queue already written records for the index."""
-        if not self.pending and not self.pending_checks:
-            self.since = time.monotonic()
-        if done.record is not None:
-            self.pending.append(done.record)
-        self.pending_checks.extend(done.checks)
-        if self.log is None:  # a log stays in the journal until the run ends (`close`)
-            self.pending_uris.extend(done.written)
+        """Queue already written records for the index (in the thread of the job that wrote them)."""
+        with self._lock:
+            if not self.pending and not self.pending_checks:
+                self.since = time.monotonic()
+            if done.record is not None:
+                self.pending.append(done.record)
+            self.pending_checks.extend(done.checks)
+            if self.log is None:  # a log stays in the journal until the run ends (`close`)
+                self.pending_uris.extend(done.written)
 
     def flush(self, *, due_only: bool = False) -> None:
-        if due_only and time.monotonic() - self.since < self.interval:
-            return
-        if self.pending:
-            self.ws.metadata.add_many(self.pending)
-            self.pending = []
-        if self.pending_checks:
-            self.ws.metadata.add_check_results(self.pending_checks)
-            self.pending_checks = []
-        if self.pending_uris:
-            self.journal.indexed(self.pending_uris)
-            self.pending_uris = []
+        """Index what is queued (`due_only`: once the oldest has waited `interval`). Jobs go on
+        queueing while the index is written: what it writes is taken out first, and put back when
+        the write fails, for the next flush."""
+        with self._lock:
+            if due_only and time.monotonic() - self.since < self.interval:
+                return
+            records, checks, uris = self.pending, self.pending_checks, self.pending_uris
+            self.pending, self.pending_checks, self.pending_uris = [], [], []
+        try:
+            if records:
+                self.ws.metadata.add_many(records)
+                records = []
+            if checks:
+                self.ws.metadata.add_check_results(checks)
+                checks = []
+            if uris:
+                self.journal.indexed(uris)
+                uris = []
+        finally:
+            if records or checks or uris:
+                with self._lock:
+                    self.pending[:0], self.pending_checks[:0], self.pending_uris[:0] = records, checks, uris
 
     def close(self) -> None:
         """Sync the log to disk and let go of the journal: removed when every record is indexed,
@@ -204,7 +223,9 @@ class _Recorder:
         try:
             if self.log is not None:
                 self.log.close()
-                if self.logged and not self.pending and not self.pending_checks:
+                with self._lock:
+                    indexed = self.logged and not self.pending and not self.pending_checks
+                if indexed:
                     self.journal.indexed([self.log.uri])
         finally:
             self.journal.close()
@@ -275,7 +296,7 @@ def _git_state(ws: RunTarget) -> GitInfo:
 
 
 class _Apply:
-    """The mutable state of one run, kept in the scheduling thread."""
+    """The mutable state of one run, changed under `lock` by the jobs that end and the scheduling thread."""
 
     def __init__(
         self, ws: RunTarget, plan: Plan, status: Mapping[str, Status], reporter: Reporter, ctx: RunContext, reuse: bool,

@@ -1,0 +1,68 @@
+"""The run's recorder: records queued by jobs while the scheduling thread writes the index are
+indexed by the next flush, never dropped (jobs settle in their own threads)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from workbench.storage.artifacts import ArtifactStore
+from workbench.storage.memory import InMemoryMetadataStore
+
+from workbench.core.records import SUCCESS, Materialization, Run, utcnow
+from workbench.run.executor import Done, _Recorder
+from workbench.run.leases import RunJournal
+
+
+class Index(InMemoryMetadataStore):
+    """An index whose next write first runs `during` (a job queueing a record meanwhile)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.during: list[Callable[[], None]] = []
+        self.fail = False
+
+    def add_many(self, ms: Sequence[Materialization]) -> int:
+        while self.during:
+            self.during.pop()()
+        if self.fail:
+            raise OSError("index busy")
+        return super().add_many(ms)
+
+
+def record(rid: str) -> Materialization:
+    now = utcnow()
+    return Materialization(id=rid, asset_key=rid, status=SUCCESS, code_version="c", run_id="r1", trigger="cli", started_at=now, ended_at=now)
+
+
+@pytest.mark.parametrize("local", [True, False], ids=["run log", "file per record"])
+def test_a_record_queued_while_the_index_is_written_is_indexed_next(tmp_path: Path, local: bool) -> None:
+    index = Index()
+    artifacts = ArtifactStore(str(tmp_path / "artifacts") if local else "memory://recorder-test")
+    recorder = _Recorder(SimpleNamespace(artifacts=artifacts, metadata=index), RunJournal(tmp_path / "journal", "r1"), Run("r1", "cli", "", utcnow()))  # type: ignore[arg-type]
+
+    def job(rid: str) -> None:
+        recorder.add(recorder.write(Done(record(rid))))
+
+    job("first")
+    index.during.append(lambda: job("second"))
+    recorder.flush()
+    assert [m.id for m in index.history("first")] == ["first"] and index.history("second") == []
+    recorder.flush()
+    assert [m.id for m in index.history("second")] == ["second"]
+    recorder.close()
+    assert not (tmp_path / "journal" / "r1").exists()  # every record indexed: nothing left to recover
+
+
+def test_a_failed_index_write_keeps_the_records_for_the_next_flush(tmp_path: Path) -> None:
+    index = Index()
+    recorder = _Recorder(SimpleNamespace(artifacts=ArtifactStore(str(tmp_path / "artifacts")), metadata=index), RunJournal(tmp_path / "journal", "r1"), Run("r1", "cli", "", utcnow()))  # type: ignore[arg-type]
+    recorder.add(recorder.write(Done(record("kept"))))
+    index.fail = True
+    with pytest.raises(OSError):
+        recorder.flush()
+    index.fail = False
+    recorder.flush()
+    assert [m.id for m in index.history("kept")] == ["kept"]
