@@ -131,8 +131,16 @@ def row_per_asset(tmp: Path, table: Table, args: argparse.Namespace) -> None:
 def row_large(tmp: Path, table: Table, args: argparse.Namespace) -> None:
     n = args.large
     folder = wb_project(tmp, f"wb-n{n}", "layered", "--n", str(n))
-    full = timed(f"{WB} materialize", folder)
-    table.add(f"full materialize, {n:,} assets", f"{full.seconds:.1f} s", "< 10 s")
+    first = timed(f"{WB} materialize", folder)  # a new project: its code is compiled too (then cached per user)
+    fresh = []
+    for _ in range(max(1, args.repeat - 1)):  # into an empty store again, as the per-asset row measures
+        reset(folder)()
+        fresh.append(timed(f"{WB} materialize", folder))
+    table.add(
+        f"full materialize, {n:,} assets, fresh store",
+        f"{best(fresh).seconds:.1f} s (the new project's first run, compiling its {n:,}-function module too: {first.seconds:.1f} s)",
+        "< 10 s",
+    )
     found = interleaved({"table": f"{WB} status", "json": f"{WB} status --json", "noop": f"{WB} materialize"}, folder, args.repeat)
     table.add(
         f"`wb status` table / `--json` / no-op `materialize`, {n:,} assets",
