@@ -68,6 +68,9 @@ def unit_inputs(graph: AssetGraph, keys: PartitionKeys, key: str, partition: str
             named[dep] = dep
     for name, parent in named.items():
         parent_keys = keys.get(parent, ())
+        if not partition and not parent_keys:  # nothing partitioned: the parent asset is the unit read
+            refs[name] = InputRef(parent, (parent,), False)
+            continue
         mapping = _mapping(graph, spec, parent)
         parts = parent_partitions(mapping, partition, parent_keys, spec.partitions, graph.nodes[parent].partitions)
         many = bool(parent_keys) and (not partition or not isinstance(mapping, SamePartition))
