@@ -172,11 +172,13 @@ class _ProjectFinder:
 
     def __init__(self, cache: _BytecodeCache | None) -> None:
         self.cache = cache
+        self._libraries: dict[str, bool] = {}  # top-level package -> it is a library's (its submodules are too)
 
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
     ) -> importlib.machinery.ModuleSpec | None:
-        if fullname.split(".", 1)[0] == OWN_PACKAGE:
+        top = fullname.split(".", 1)[0]
+        if top == OWN_PACKAGE or (top != fullname and self._library(top)):  # polars' 300 submodules: no search each
             return None
         spec = importlib.machinery.PathFinder.find_spec(fullname, path, target)
         if spec is None or type(spec.loader) is not importlib.machinery.SourceFileLoader or not spec.origin:
@@ -186,6 +188,16 @@ class _ProjectFinder:
         spec.loader = _ProjectLoader(fullname, spec.origin, self.cache)
         spec.cached = None
         return spec
+
+    def _library(self, top: str) -> bool:
+        """Whether the imported top-level package `top` is a library's (stdlib, installed)."""
+        found = self._libraries.get(top)
+        if found is None:
+            filename = getattr(sys.modules.get(top), "__file__", None)
+            if filename is None:  # not imported yet, or a namespace package: look at each module
+                return False
+            found = self._libraries[top] = is_library_file(filename)
+        return found
 
 
 class _ProjectLoader(importlib.machinery.SourceFileLoader):
