@@ -334,10 +334,12 @@ class ArtifactStore:
         """Write a check result's JSON once; the DuckDB check table is rebuilt from these."""
         return self._write_once(self.check_record_uri(result), result.to_json)
 
-    def iter_check_records(self, since: str = "") -> Iterator[CheckRecord | RecordProblem]:
-        """Every check result, files then run logs (whose unreadable lines `iter_records` reports)."""
+    def iter_run_records(self, since: str = "") -> Iterator[Materialization | CheckRecord | RecordProblem]:
+        """Every record and check result: their files (in path order, records first), then each run
+        log, read once for both; unreadable ones come as `RecordProblem`. `since`: as `iter_records`."""
+        yield from self._iter_json("records", Materialization.from_json, since)
         yield from self._iter_json("checks", CheckRecord.from_json, since)
-        yield from (item for item in self._iter_logs(since) if isinstance(item, CheckRecord))
+        yield from self._iter_logs(since)
 
     def _uri(self, folder: str, key: str, when: datetime, id: str) -> str:
         """`folder/<key>/<UTC time>-<id>.json` (`folder/<UTC time>-<id>.json` without a key)."""

@@ -47,7 +47,7 @@ def test_run_asset_reads_its_inputs_from_the_shared_records(project: Path, share
     checked = run_wb(project, "run-asset", "total", "--store", str(shared), "--run-id", "r1")
     assert checked.returncode == 1  # materialized, but its downstream must not run
     assert "check total:small: FAILED (blocking)" in checked.stderr and "materialized total" in checked.stderr
-    (result,) = [c for c in ArtifactStore(str(shared)).iter_check_records() if isinstance(c, CheckRecord)]
+    (result,) = [c for c in ArtifactStore(str(shared)).iter_run_records() if isinstance(c, CheckRecord)]
     assert not result.passed and result.blocking and result.run_id == "r1"
     found = records(shared)
     assert (found["numbers"].trigger, found["numbers"].run_id) == ("push", "r1")

@@ -199,3 +199,39 @@ def test_memory_store_works(memory_store: ArtifactStore, make_record: MakeRecord
     assert record in found and any(isinstance(p, RecordProblem) for p in found)
     memory_store.delete(uri)
     assert not memory_store.exists(uri)
+
+
+def test_run_records_read_each_log_once_for_records_and_checks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`wb doctor`, the catch-up of a lost index and `wb sync` take records and check results from
+    one pass: record files, check files, then every run log parsed once for both kinds."""
+    import workbench.storage.artifacts as artifacts_module
+
+    from workbench.core.records import SUCCESS, CheckRecord, utcnow
+
+    store = ArtifactStore(str(tmp_path / "artifacts"))
+    now = utcnow()
+
+    def record(rid: str) -> Materialization:
+        return Materialization(id=rid, asset_key="a", status=SUCCESS, code_version="c", run_id="r", trigger="cli", started_at=now, ended_at=now)
+
+    def check(cid: str) -> CheckRecord:
+        return CheckRecord(id=cid, check_key="a:ok", asset_key="a", partition="", passed=True, blocking=False,
+                           asset_data_version="ab", code_version="c", run_id="r", started_at=now, ended_at=now)  # fmt: skip
+
+    store.write_record(record("file"))
+    store.write_check_record(check("checkfile"))
+    log = store.open_log("r", now)
+    assert log is not None
+    log.append(record("logged"), [check("loggedcheck")])
+    log.close()
+    with open(tmp_path / "artifacts" / log.uri, "ab") as f:
+        f.write(b"not json\n")
+    parsed: list[str] = []
+    real = artifacts_module._log_items
+    monkeypatch.setattr(artifacts_module, "_log_items", lambda uri, content: (parsed.append(uri), real(uri, content))[1])
+
+    items = list(store.iter_run_records())
+    assert sorted(i.id for i in items if isinstance(i, Materialization)) == ["file", "logged"]
+    assert sorted(i.id for i in items if isinstance(i, CheckRecord)) == ["checkfile", "loggedcheck"]
+    assert [i.uri.rsplit(":", 1)[0] for i in items if isinstance(i, RecordProblem)] == [log.uri]
+    assert parsed == [log.uri]

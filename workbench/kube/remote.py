@@ -414,7 +414,7 @@ def sync(ws: Workspace, store_url: str) -> SyncReport:
     mark = str(marks.get(store_url) or "")
     records, checks, problems = [], [], []
     now = utcnow()
-    for item in (*shared.iter_records(since=_since(mark)), *shared.iter_check_records(since=_since(mark))):
+    for item in shared.iter_run_records(since=_since(mark)):
         if isinstance(item, RecordProblem):
             problems.append(f"unreadable record {item.uri}: {item.message} (skipped)")
             continue

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from workbench.core.hashing import file_digest
-from workbench.core.records import Materialization, Run
+from workbench.core.records import CheckRecord, Materialization, Run
 from workbench.errors import StoreError
 from workbench.project import ProjectConfig
 
@@ -71,18 +71,24 @@ def _stores(config: ProjectConfig) -> tuple[ArtifactStore, DuckDBMetadataStore]:
     return ArtifactStore(config.artifacts_url), DuckDBMetadataStore(config.metadata_path)
 
 
-def _read_records(artifacts: ArtifactStore, report: Report, index: Any = None, locks: Path | None = None) -> list[Materialization]:
-    """The readable records; an unreadable one is rewritten from `index` if that still holds it
-    (`locks`: the store's lock folder, for rewriting a run log while no run writes)."""
-    from workbench.storage.artifacts import RecordProblem
-
+def _read_records(
+    artifacts: ArtifactStore, report: Report, index: Any = None, locks: Path | None = None
+) -> tuple[list[Materialization], list[CheckRecord]]:
+    """The readable records and check results (run logs read once for both); an unreadable record
+    is rewritten from `index` if that still holds it (`locks`: the store's lock folder, for
+    rewriting a run log while no run writes)."""
     records: list[Materialization] = []
+    checks: list[CheckRecord] = []
     damaged: dict[str, list[RecordProblem]] = {}  # run log -> its unreadable lines
-    for item in artifacts.iter_records():
-        if not isinstance(item, RecordProblem):
+    for item in artifacts.iter_run_records():
+        if isinstance(item, Materialization):
             records.append(item)
+        elif isinstance(item, CheckRecord):
+            checks.append(item)
         elif item.uri.startswith("logs/"):
             damaged.setdefault(item.uri.rsplit(":", 1)[0], []).append(item)
+        elif item.uri.startswith("checks/"):
+            report.add(PROBLEM, f"unreadable check result {item.uri}: {item.message}")
         elif (restored := _restore(artifacts, index, item.uri)) is not None:
             records.append(restored)
             report.add(REPAIRED, f"rewrote the unreadable record {item.uri} from the index")
@@ -92,7 +98,7 @@ def _read_records(artifacts: ArtifactStore, report: Report, index: Any = None, l
     for log, lines in damaged.items():
         records += _restore_log(artifacts, index, locks, log, lines, known, report)
     report.add(OK, f"{len(records)} JSON record(s) read from {artifacts.url}")
-    return records
+    return records, checks
 
 
 def _unreadable(report: Report, item: RecordProblem) -> None:
@@ -161,13 +167,14 @@ def index_store(
 ) -> tuple[list[Materialization], Indexed]:
     """Every readable JSON record, check result and alias event into `metadata` (stored ids are
     skipped); returns the records read and how many of each kind were new to the index."""
-    records = _read_records(artifacts, report, index, locks)
-    return records, _index(artifacts, metadata, records, report)
+    records, checks = _read_records(artifacts, report, index, locks)
+    return records, _index(artifacts, metadata, records, checks, report)
 
 
-def _index(artifacts: ArtifactStore, metadata: DuckDBMetadataStore, records: list[Materialization], report: Report) -> Indexed:
+def _index(
+    artifacts: ArtifactStore, metadata: DuckDBMetadataStore, records: list[Materialization], checks: list[CheckRecord], report: Report
+) -> Indexed:
     aliases = _readable(artifacts.iter_alias_events(), "alias event", report)
-    checks = _readable(artifacts.iter_check_records(), "check result", report)
     ticks = _readable(artifacts.iter_ticks(), "automation tick", report)
     return Indexed(
         metadata.add_many(records), metadata.add_check_results(checks), metadata.add_alias_events(aliases),
@@ -234,9 +241,9 @@ def check(config: ProjectConfig, *, verify: bool = False) -> Report:
     report = Report()
     artifacts, metadata = _stores(config)
     index = metadata if config.metadata_path.exists() else None
-    records = _read_records(artifacts, report, index, config.home / "locks")
+    records, checks = _read_records(artifacts, report, index, config.home / "locks")
     try:
-        added = _index(artifacts, metadata, records, report)
+        added = _index(artifacts, metadata, records, checks, report)
         held = metadata.count()
         metadata.mark_complete()
     except StoreError as exc:
