@@ -410,7 +410,7 @@ def _insert_many(conn: duckdb.DuckDBPyConnection, verb: str, codec: Codec[T], va
     one value when every row has the same (a run's id, its commit, an empty mapping): turning Python
     values into DuckDB's is most of the cost, and holds the GIL.
 
-    1,000 records take ~25 ms. A multi-row VALUES statement costs ~1 ms a row, and a pyarrow table
+    1,000 records take ~40 ms. A multi-row VALUES statement costs ~1 ms a row, and a pyarrow table
     first imports pyarrow (~0.25 s, and in the middle of a run, while assets import modules too)."""
     columns = [list(column) for column in zip(*(codec.to_row(value) for value in values), strict=True)]
     params: list[object] = []

@@ -22,7 +22,7 @@ class Reporter(Protocol):
     def planned(self, plan: Plan) -> None: ...
     def started(self, key: str) -> None: ...
     def finished(self, key: str, outcome: str, seconds: float, detail: str = "") -> None: ...
-    def flush(self) -> None: ...  # the run is about to wait: show what it reported
+    def flush(self) -> None: ...  # show what was reported so far
     def closed(self) -> None: ...
 
 
@@ -57,8 +57,8 @@ class ListReporter(NullReporter):
 
 
 class PlainReporter(NullReporter):
-    """One line per event; for pipes, CI logs and `wb watch`. The lines of one pass of the
-    scheduler are written together when it is about to wait (`flush`): one write, not one a line."""
+    """One line per event; for pipes, CI logs and `wb watch`. Lines are written together at `flush`
+    (at most every 0.1 s while jobs end, and whenever the run waits): one write, not one a line."""
 
     def __init__(self, stream: TextIO | None = None, stamp: str = "%H:%M:%S") -> None:
         self.stream = stream or sys.stderr
