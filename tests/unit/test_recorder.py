@@ -3,6 +3,7 @@ indexed by the next flush, never dropped (jobs settle in their own threads)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import SimpleNamespace
@@ -66,3 +67,26 @@ def test_a_failed_index_write_keeps_the_records_for_the_next_flush(tmp_path: Pat
     index.fail = False
     recorder.flush()
     assert [m.id for m in index.history("kept")] == ["kept"]
+
+
+def test_a_slow_index_write_is_made_less_often(tmp_path: Path) -> None:
+    """Records wait `interval` for the index, or longer once a write took long: writing the index
+    takes at most `COST_SHARE` of the run (a big store's checkpoint, while many jobs run)."""
+    index = Index()
+    recorder = _Recorder(SimpleNamespace(artifacts=ArtifactStore(str(tmp_path / "artifacts")), metadata=index), RunJournal(tmp_path / "journal", "r1"), Run("r1", "cli", "", utcnow()), interval=0.05)  # type: ignore[arg-type]
+    recorder.add(recorder.write(Done(record("fast"))))
+    time.sleep(0.06)
+    recorder.flush(due_only=True)  # a quick write: due after the interval
+    assert [m.id for m in index.history("fast")] == ["fast"]
+    recorder.add(recorder.write(Done(record("slow"))))
+    index.during.append(lambda: time.sleep(0.1))
+    time.sleep(0.06)
+    recorder.flush(due_only=True)  # written, in 0.1 s: the next is due 0.1 / COST_SHARE = 2 s after its oldest record
+    assert [m.id for m in index.history("slow")] == ["slow"]
+    recorder.add(recorder.write(Done(record("waits"))))
+    time.sleep(0.2)
+    recorder.flush(due_only=True)
+    assert index.history("waits") == []
+    recorder.flush()  # the end of the run writes what is queued, due or not
+    assert [m.id for m in index.history("waits")] == ["waits"]
+    recorder.close()

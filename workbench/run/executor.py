@@ -136,15 +136,20 @@ class Done:
     written: tuple[str, ...] = ()  # uris of the files written for it, the record's (or the run log) first
 
 
+COST_SHARE = 0.05  # of a run's time, spent writing the index at most (once it takes longer than the interval allows)
+
+
 class _Recorder:
     """Records written at once (they are the durable truth); index rows in batches.
 
     On a local store a run appends its records to its log (`storage/run_log.py`), else it writes a
     file per record. One DuckDB write opens, writes and checkpoints the file (~12-40 ms whatever
-    its size), so records are indexed at most `interval` seconds after they were written, many at a
-    time, instead of once per asset (a second: ~4x fewer writes than a quarter, still live for
-    another process's `wb status`). The run's journal names the log, or the record files written
-    and not indexed yet, for the next command to index should this run be killed.
+    its size), so records are indexed many at a time, instead of once per asset: `interval` seconds
+    after the oldest was written (a second: ~4x fewer writes than a quarter, still live for another
+    process's `wb status`), or later when writing the index took long, so that it takes at most a
+    twentieth of the run (`COST_SHARE`: a big store's index, written while many jobs run). The run's
+    journal names the log, or the record files written and not indexed yet, for the next command to
+    index should this run be killed.
     """
 
     def __init__(self, ws: RunTarget, journal: RunJournal, run: Run, interval: float = 1.0) -> None:
@@ -157,6 +162,7 @@ class _Recorder:
         self.pending_checks: list[CheckRecord] = []
         self.pending_uris: list[str] = []
         self.since = 0.0
+        self.took = 0.0  # seconds the last index write took
         self._lock = threading.Lock()  # jobs queue records while the scheduling thread indexes them
 
     def write(self, done: Done) -> Done:
@@ -198,10 +204,11 @@ class _Recorder:
         queueing while the index is written: what it writes is taken out first, and put back when
         the write fails, for the next flush."""
         with self._lock:
-            if due_only and time.monotonic() - self.since < self.interval:
+            if due_only and time.monotonic() - self.since < max(self.interval, self.took / COST_SHARE):
                 return
             records, checks, uris = self.pending, self.pending_checks, self.pending_uris
             self.pending, self.pending_checks, self.pending_uris = [], [], []
+        start = time.monotonic()
         try:
             if records:
                 self.ws.metadata.add_many(records)
@@ -213,6 +220,7 @@ class _Recorder:
                 self.journal.indexed(uris)
                 uris = []
         finally:
+            self.took = time.monotonic() - start
             if records or checks or uris:
                 with self._lock:
                     self.pending[:0], self.pending_checks[:0], self.pending_uris[:0] = records, checks, uris
