@@ -82,3 +82,7 @@ class MetadataStore(Protocol):
 
     def newest_ticks(self) -> dict[tuple[str, str], datetime]:
         """The newest `due_at` per (key, kind)."""
+
+    def release(self) -> None:
+        """Let go of what is kept open between operations (a connection and its threads: before
+        the process forks); the next operation opens it again."""

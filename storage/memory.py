@@ -130,3 +130,6 @@ class InMemoryMetadataStore:
         for t in self._ticks.values():
             newest[(t.key, t.kind)] = max(t.due_at, newest.get((t.key, t.kind), t.due_at))
         return newest
+
+    def release(self) -> None:
+        """Nothing is open."""

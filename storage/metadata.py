@@ -293,6 +293,12 @@ class DuckDBMetadataStore:
         with self._session() as conn:
             return {(key, kind): datetime.fromisoformat(at) for key, kind, at in conn.execute(sql).fetchall()}
 
+    def release(self) -> None:
+        """Close the process's DuckDB connection: its worker threads end (a fork may copy no
+        thread pool); the next operation opens another."""
+        with _ENGINE.lock:
+            _ENGINE.reset()
+
     def _materializations(self, sql: str, params: Sequence[object]) -> list[Materialization]:
         with self._session() as conn:
             return _read(conn, MATERIALIZATIONS, sql, params)

@@ -37,6 +37,7 @@ class ProjectConfig:
     artifacts_url: str
     stale_on_library_change: bool = False  # a new version of a library the code reaches makes it stale
     cpus: float | None = None  # the local CPU budget of `Resources(cpu=...)` (default: the machine's)
+    processes: bool = True  # a run of many assets runs them in forked worker processes, when forking is safe
 
     @property
     def metadata_path(self) -> Path:
@@ -100,6 +101,9 @@ def _config(root: Path, table: dict[str, object]) -> ProjectConfig:
     on_library = table.get("stale_on_library_change", False)
     if not isinstance(on_library, bool):
         raise ProjectError(f"{root / 'pyproject.toml'}: [tool.workbench] stale_on_library_change must be true or false")
+    processes = table.get("processes", True)
+    if not isinstance(processes, bool):
+        raise ProjectError(f"{root / 'pyproject.toml'}: [tool.workbench] processes must be true or false")
     cpus = table.get("cpus")
     if cpus is not None and (isinstance(cpus, bool) or not isinstance(cpus, int | float) or cpus <= 0):
         raise ProjectError(f"{root / 'pyproject.toml'}: [tool.workbench] cpus must be a positive number")
@@ -110,6 +114,7 @@ def _config(root: Path, table: dict[str, object]) -> ProjectConfig:
         artifacts_url=artifacts,
         stale_on_library_change=on_library,
         cpus=cpus,
+        processes=processes,
     )
 
 

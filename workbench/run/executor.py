@@ -1,9 +1,11 @@
-"""Applying a plan: topological, parallel, in-process; a failure blocks only its downstream.
+"""Applying a plan: topological, parallel; a failure blocks only its downstream.
 
 Jobs run on worker threads (`workbench.run.workers`). A job that ends settles its unit and starts
 the units it made ready, in its own thread under the run's lock; the thread that called
 `execute` only waits: it retries units another process holds, says who runs long jobs, indexes
-records and sees Ctrl+C.
+records and sees Ctrl+C. In a run of many units, each worker thread hands its assets to a forked
+worker process of its own when forking is safe (`workbench.run.processes`), so that assets run on
+every core; everything else (leases, records, the index) stays in this process.
 
 Before each asset starts, its staleness is judged again against what this run has produced so
 far, so an asset whose upstream rebuilt identical bytes is skipped (early cutoff). Each unit runs
@@ -24,7 +26,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol, cast
 
 from workbench.core.partitions import split_unit, unit_id
 from workbench.core.records import CheckRecord, Latest, Materialization, Run, utcnow
@@ -40,14 +42,15 @@ from workbench.core.staleness import (
     changed_libraries,
 )  # fmt: skip
 from workbench.core.staleness import FAILED as STATE_FAILED
-from workbench.core.units import unit_inputs, unit_parents
+from workbench.core.units import InputRef, unit_inputs, unit_parents
 from workbench.errors import WorkbenchError
 from workbench.run import detached, interrupts
 from workbench.run.budget import CpuBudget
 from workbench.run.handoff import Handoff
 from workbench.run.leases import Lease, Leases, RunJournal, store_lock
+from workbench.run.processes import MANY, Child, ChildDied, fork_children, unsafe_to_fork
 from workbench.run.reporting import BLOCKED, CHECKED, FAILED, FRESH, MATERIALIZED, RETRY, Reporter
-from workbench.run.runner import RunContext, attempt, restore, run_asset, run_checks, versions_read
+from workbench.run.runner import RunContext, attempt, restore, run_asset, run_checks, unfinished, versions_read
 from workbench.run.workers import Workers
 from workbench.versioning.gitinfo import GitInfo, git_info, uncommitted_patch
 
@@ -134,6 +137,17 @@ class Done:
     record: Materialization | None
     checks: tuple[CheckRecord, ...] = ()
     written: tuple[str, ...] = ()  # uris of the files written for it, the record's (or the run log) first
+
+
+class _Asset(NamedTuple):
+    """What a worker process needs to run one unit (the project it has: it was forked with it)."""
+
+    key: str
+    inputs: Mapping[str, InputRef]
+    upstream: Mapping[str, Status]
+    code_version: str
+    partition: str
+    libraries: Mapping[str, str]
 
 
 COST_SHARE = 0.05  # of a run's time, spent writing the index at most (once it takes longer than the interval allows)
@@ -349,6 +363,9 @@ class _Apply:
         self.started: deque[tuple[float, str]] = deque()  # (when, unit) of the jobs submitted, not yet announced
         self.cpus = CpuBudget(ws.project.config.cpus or os.cpu_count() or 1)
         self.checks_only = frozenset(plan.check_only)
+        self.procs: list[Child] = []  # the worker processes, one per worker thread (none: assets run in the threads)
+        self._unclaimed: list[Child] = []  # those no worker thread has taken yet
+        self._mine = threading.local()  # a worker thread's process
 
     def run(self, jobs: int) -> None:
         """Start the ready units. Each job, as it ends, settles itself and starts what that made ready,
@@ -356,6 +373,7 @@ class _Apply:
         thread waits: it retries units another process holds, says who runs the long jobs, indexes
         what is due and sees Ctrl+C."""
         self.reporter.planned(self.plan)
+        self._fork(jobs)
         self.pool = Workers(jobs, "wb-asset")
         try:
             with self.lock:
@@ -380,11 +398,38 @@ class _Apply:
             with self.lock:
                 self.closing = True
             self.pool.shutdown(wait=not self.stopped)
+            for child in self.procs:
+                child.stop()
             with self.lock:
                 for unit, lease in self.held.items():  # those of cancelled jobs; the others are released already
                     if unit not in self.threads:  # a stopped job releases its own when it ends
                         lease.release()
                 self.reporter.flush()
+
+    def _fork(self, jobs: int) -> None:
+        """Fork a worker process per worker thread, for a run of many units when forking is safe
+        (the store's connection closed first: DuckDB's threads end with it)."""
+        if jobs < 2 or len(self.plan.to_run) < MANY or not self.ws.project.config.processes:
+            return
+        self.ws.metadata.release()
+        if not unsafe_to_fork():
+            self.procs = fork_children(jobs, self._in_child)
+            self._unclaimed = list(self.procs)
+
+    def _in_child(self, message: object) -> Materialization:
+        """Run one asset (in a worker process) as `_job`'s `once` would in this one."""
+        unit = cast(_Asset, message)
+        spec = self.graph.nodes[unit.key]
+        assert isinstance(spec, AssetSpec)
+        ctx = self.ctx if unit.partition == self.ctx.partition else replace(self.ctx, partition=unit.partition)
+        return run_asset(spec, unit.inputs, unit.upstream, self.graph.nodes, unit.code_version, self.ws.artifacts, ctx, unit.libraries)
+
+    def _child(self) -> Child | None:
+        """This worker thread's live worker process, if the run has them."""
+        child: Child | None = getattr(self._mine, "child", None)
+        if child is None and self._unclaimed:
+            child = self._mine.child = self._unclaimed.pop()  # one per thread: as many as threads
+        return child if child is not None and child.alive else None
 
     def _dispatch(self) -> None:
         """Lease and start the ready units whose CPUs fit (under `lock`); a unit judged fresh again
@@ -493,6 +538,8 @@ class _Apply:
                 self.lock.acquire()
         stopped = list(self.running)
         self.running.clear()
+        for child in self.procs:  # their threads get `ChildDied`, and end
+            child.kill()
         detached.detach(self.threads[u] for u in stopped if u in self.threads)  # they cannot be joined
         self.ws.artifacts.discard_scratch()
         self.reporter.flush()
@@ -561,7 +608,13 @@ class _Apply:
         def once() -> Materialization:
             if previous is not None:
                 return restore(previous, version, read, ctx, installed)
-            return run_asset(spec, inputs, upstream, nodes, version, artifacts, ctx, installed)
+            child = self._child()
+            if child is None:
+                return run_asset(spec, inputs, upstream, nodes, version, artifacts, ctx, installed)
+            try:
+                return cast(Materialization, child.call(_Asset(key, inputs, upstream, version, partition, installed)))
+            except ChildDied as exc:  # this thread runs its next assets itself
+                return unfinished(spec, inputs, upstream, version, ctx, installed, f"{exc} while it ran this asset")
 
         def job() -> Done:
             record = attempt(spec, once, self._on_retry)

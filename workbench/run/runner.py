@@ -126,23 +126,8 @@ def run_asset(
 
     `libraries`: the versions of the installed distributions the asset's code reaches.
     """
-    started = utcnow()
     input_versions = versions_read(inputs, upstream)
-    record = partial(
-        Materialization,
-        id=new_id(),
-        asset_key=spec.key,
-        code_version=code_version,
-        run_id=ctx.run_id,
-        trigger=ctx.trigger,
-        started_at=started,
-        partition=ctx.partition,
-        input_versions=input_versions,
-        git_commit=ctx.git.commit,
-        git_dirty=ctx.git.dirty,
-        git_patch=ctx.git.patch,
-        libraries=dict(libraries or {}),
-    )
+    record = _record(spec, input_versions, code_version, ctx, libraries)
     with captured() as log:
         try:
             checkpoint = partial(_checkpoint_root, spec, ctx, code_version, input_versions)
@@ -157,6 +142,40 @@ def run_asset(
                 log=tail(log.getvalue()),
             )
     return record(status=SUCCESS, ended_at=utcnow(), log=tail(log.getvalue()), **fields)
+
+
+def unfinished(
+    spec: AssetSpec,
+    inputs: Mapping[str, InputRef],
+    upstream: Mapping[str, Status],
+    code_version: str,
+    ctx: RunContext,
+    libraries: Mapping[str, str] | None,
+    error: str,
+) -> Materialization:
+    """The failed record of a run of `spec` that ended without one (its worker process died)."""
+    return _record(spec, versions_read(inputs, upstream), code_version, ctx, libraries)(status=FAILED, ended_at=utcnow(), error=error)
+
+
+def _record(
+    spec: AssetSpec, input_versions: dict[str, str], code_version: str, ctx: RunContext, libraries: Mapping[str, str] | None
+) -> partial[Materialization]:
+    """A record of `spec` starting now, to complete with its outcome."""
+    return partial(
+        Materialization,
+        id=new_id(),
+        asset_key=spec.key,
+        code_version=code_version,
+        run_id=ctx.run_id,
+        trigger=ctx.trigger,
+        started_at=utcnow(),
+        partition=ctx.partition,
+        input_versions=input_versions,
+        git_commit=ctx.git.commit,
+        git_dirty=ctx.git.dirty,
+        git_patch=ctx.git.patch,
+        libraries=dict(libraries or {}),
+    )
 
 
 def _compute_and_store(

@@ -1,0 +1,202 @@
+"""Worker processes: a run of many assets runs them in forked children of `wb` (one per worker
+thread), with the outcome a run in threads has; a child that dies fails its asset only; Ctrl+C and
+a killed `wb` leave no child behind; a process whose native thread pools run keeps its threads."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import TIMEOUT, WbProcess, run_wb, wait_for
+from workbench.run.processes import MANY
+
+pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="worker processes are forked on Linux only")
+
+HEAD = """
+import os
+import time
+from pathlib import Path
+
+from workbench import asset
+
+HERE = Path(__file__).parent
+
+
+def note() -> None:
+    with open(HERE / "pids.txt", "a") as f:  # one short append per asset: lines never mix
+        f.write(f"{os.getpid()} {os.getppid()}\\n")
+
+
+@asset
+def root() -> dict:
+    note()
+    return {"root": 1}
+"""
+
+ASSET = """
+
+@asset
+def a{i:02d}(root: dict) -> dict:
+    note()
+    return {{"n": {i}, "root": root["root"]}}
+"""
+
+
+def pipeline(extra: str = "", head: str = HEAD) -> str:
+    return head + "".join(ASSET.format(i=i) for i in range(MANY)) + extra
+
+
+def pids(root: Path) -> list[tuple[int, int]]:
+    """(pid, parent pid) of the process each asset ran in."""
+    lines = (root / "pids.txt").read_text().split()
+    return [(int(p), int(pp)) for p, pp in zip(lines[::2], lines[1::2], strict=True)]
+
+
+def data_versions(root: Path) -> dict[str, str]:
+    out = run_wb(root, "status", "--json")
+    assert out.returncode == 0, out.stderr
+    return {row["key"]: row["data_version"] for row in json.loads(out.stdout)}
+
+
+def gone(pid: int, timeout: float = TIMEOUT) -> bool:
+    """Whether process `pid` ends (or is a zombie nobody reaps yet) within `timeout`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, ProcessLookupError):
+            return True
+        if state == "Z":
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_a_run_of_many_assets_runs_them_in_worker_processes_with_the_same_outcome(make_project, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    root = make_project({"pipeline.py": pipeline()})
+    done = run_wb(root, "materialize", "--jobs", "2", "--json")
+    assert done.returncode == 0, done.stderr
+    assert len(json.loads(done.stdout)["materialized"]) == MANY + 1
+    ran = pids(root)
+    assert len({pid for pid, _ in ran}) == 2  # two workers, one process each
+    assert len({parent for _, parent in ran}) == 1 and ran[0][1] != os.getpid()  # children of `wb`, not of this test
+
+    threads = tmp_path / "threads"
+    threads.mkdir()
+    (threads / "pipeline.py").write_text(pipeline())
+    (threads / "pyproject.toml").write_text('[tool.workbench]\nmodules = ["pipeline"]\nprocesses = false\n')
+    assert run_wb(threads, "materialize", "--jobs", "2").returncode == 0
+    assert {pid for pid, _ in pids(threads)} == {pids(threads)[0][0]}  # in `wb` itself
+    assert pids(threads)[0][1] == os.getpid()
+    assert data_versions(threads) == data_versions(root)  # the same bytes, whichever ran them
+
+    again = run_wb(root, "materialize", "--json")  # and the same staleness: nothing to redo
+    assert again.returncode == 0 and json.loads(again.stdout)["materialized"] == []
+
+
+def test_a_worker_process_that_dies_fails_its_asset_only(make_project) -> None:  # type: ignore[no-untyped-def]
+    boom = """
+
+@asset
+def boom(root: dict) -> dict:
+    os._exit(3)  # the process ends under the asset: no exception, no record of its own
+
+
+@asset
+def after_boom(boom: dict) -> dict:
+    return boom
+"""
+    root = make_project({"pipeline.py": pipeline(boom)})
+    done = run_wb(root, "materialize", "--jobs", "2", "--json")
+    assert done.returncode != 0
+    result = json.loads(done.stdout)
+    assert result["failed"] == ["boom"]
+    assert "exited with code 3 while it ran this asset" in result["errors"]["boom"]
+    assert len(result["materialized"]) == MANY + 1  # every other asset, after the loss too
+    states = {row["key"]: row["state"] for row in json.loads(run_wb(root, "status", "--json").stdout)}
+    assert states["boom"] == "failed" and states["after_boom"] == "missing"
+    assert all(states[f"a{i:02d}"] == "fresh" for i in range(MANY))
+
+
+def test_a_process_running_a_native_thread_pool_keeps_its_threads(make_project) -> None:  # type: ignore[no-untyped-def]
+    pooled = HEAD.replace("from workbench import asset", "import polars as pl\n\nfrom workbench import asset\n\npl.DataFrame({'x': list(range(10_000))}).sum()  # starts Polars' thread pool")
+    root = make_project({"pipeline.py": pipeline(head=pooled)})
+    assert run_wb(root, "materialize", "--jobs", "2").returncode == 0
+    ran = pids(root)
+    assert len({pid for pid, _ in ran}) == 1 and ran[0][1] == os.getpid()  # no fork: in `wb`'s threads
+
+
+@pytest.mark.parametrize(
+    ("setup", "reason"),
+    [
+        ("", ""),
+        ("import duckdb; c = duckdb.connect(); c.execute('SELECT 1')", "native thread"),
+        ("import duckdb; c = duckdb.connect(); c.execute('SELECT 1'); c.close()", ""),
+        ("import polars as pl; pl.DataFrame({'x': list(range(10_000))}).sum()", "native thread"),
+        ("import threading, time; threading.Thread(target=time.sleep, args=(5,), daemon=True).start()", ""),
+    ],
+    ids=["nothing", "duckdb open", "duckdb closed", "polars pool", "a python thread"],
+)
+def test_forking_is_refused_while_a_native_thread_pool_runs(setup: str, reason: str) -> None:
+    code = f"import polars\n{setup}\nfrom workbench.run.processes import unsafe_to_fork\nprint(repr(unsafe_to_fork()))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=TIMEOUT)
+    assert out.returncode == 0, out.stderr
+    assert (reason in out.stdout) if reason else out.stdout.strip() == "''", out.stdout
+
+
+HOLD = f"""
+
+@asset
+def slow(root: dict, {", ".join(f"a{i:02d}: dict" for i in range(MANY))}) -> dict:  # after all the others
+    (HERE / f"slow.{{os.getpid()}}").touch()
+    while True:  # ended by the test
+        time.sleep(0.01)
+"""
+
+
+@pytest.fixture
+def running(make_project) -> Callable[[], tuple[Path, WbProcess, int]]:  # type: ignore[no-untyped-def]
+    started: list[WbProcess] = []
+
+    def start() -> tuple[Path, WbProcess, int]:
+        root = make_project({"pipeline.py": pipeline(HOLD)})
+        started.append(WbProcess(root, "materialize", "--jobs", "2"))
+        deadline = time.monotonic() + TIMEOUT
+        while not (found := list(root.glob("slow.*"))):
+            assert time.monotonic() < deadline, "slow did not start"
+            time.sleep(0.02)
+        return root, started[-1], int(found[0].suffix[1:])
+
+    yield start
+    for process in started:
+        process.kill()
+
+
+def test_a_second_ctrl_c_kills_the_worker_processes_and_leaves_none(running) -> None:  # type: ignore[no-untyped-def]
+    root, run, worker = running()
+    assert worker != run.proc.pid
+    run.proc.send_signal(signal.SIGINT)
+    run.expect(r"^finishing 1 running asset\(s\)")
+    run.proc.send_signal(signal.SIGINT)
+    run.expect(r"^stopped 1 running asset\(s\): slow")
+    assert run.proc.wait(timeout=TIMEOUT) == 130
+    assert gone(worker, timeout=1)  # killed, and reaped by `wb` before it exited
+    states = {row["key"]: row["state"] for row in json.loads(run_wb(root, "status", "--json").stdout)}
+    assert states["slow"] == "missing" and states["root"] == "fresh"
+    assert list((root / ".workbench" / "journal").glob("*")) == []
+
+
+def test_a_killed_wb_takes_its_worker_processes_with_it(running) -> None:  # type: ignore[no-untyped-def]
+    root, run, worker = running()
+    run.proc.kill()
+    run.proc.wait(timeout=TIMEOUT)
+    assert gone(worker)  # the kernel ends it with its parent (PR_SET_PDEATHSIG)
+    wait_for(root / "pids.txt")

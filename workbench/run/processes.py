@@ -1,0 +1,183 @@
+"""Worker processes: a run of many assets runs them in forked children, one per worker thread.
+
+A trivial asset costs well under a millisecond of Python; two worker threads then take turns at
+the GIL, and a run keeps about 1.2 of two cores busy. A child of its own per worker thread runs
+the asset (body, serialization, hash) while the thread waits on a pipe without the GIL, so the
+assets run on every core and the parent keeps scheduling, leasing and recording.
+
+Forking a process that has native thread pools running is unsafe: the child has the pools' state
+but not their threads (Polars' and BLAS pools, DuckDB's threads), and its first parallel operation
+can wait forever. Children are therefore made only when every other thread of the process is a
+Python thread or a native thread known to survive a fork (`_FORK_SAFE`), and only from the main
+thread, on Linux; else the run keeps its threads (`unsafe_to_fork` says why).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import os
+import pickle
+import signal
+import sys
+import threading
+import traceback
+from collections.abc import Callable
+from multiprocessing.connection import Connection, Pipe
+
+__all__ = ["Child", "ChildDied", "fork_children", "unsafe_to_fork"]
+
+MANY = 64  # units a run needs before it forks worker processes (a fork costs a few milliseconds)
+
+# native threads whose libraries make a fork safe: jemalloc's purging threads (it re-initializes in
+# the child), Polars' spill-file cleaner (idle until an out-of-core query spills)
+_FORK_SAFE = ("jemalloc_bg_thd", "polars-ooc-clea")
+
+
+class ChildDied(Exception):
+    """The worker process ended (killed, crashed, or the asset ended it) before it answered."""
+
+
+class Child:
+    """One forked worker process, and the parent's end of its pipe."""
+
+    def __init__(self, pid: int, conn: Connection) -> None:
+        self.pid = pid
+        self.conn = conn
+        self.alive = True
+        self.killed = False
+
+    def call(self, message: object) -> object:
+        """Send `message` to the child's handler and wait for its answer (the GIL released);
+        re-raises what the handler raised, `ChildDied` when the child is gone."""
+        try:
+            self.conn.send(message)
+            ok, answer = self.conn.recv()
+        except (EOFError, OSError) as exc:
+            self.alive = False
+            raise ChildDied(self._ended()) from exc
+        if not ok:
+            raise answer
+        return answer
+
+    def stop(self) -> None:
+        """Ask an idle child to exit, and reap it. A killed one is only reaped: its caller may
+        still be reading the pipe, which closes with the caller's `Child`."""
+        if not self.killed:
+            if self.alive:
+                with contextlib.suppress(OSError):
+                    self.conn.send(None)
+            self.conn.close()
+        self.alive = False
+        self._reap(block=True)
+
+    def kill(self) -> None:
+        """End the child now, whatever it runs (its caller gets `ChildDied`)."""
+        self.killed = True
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)
+
+    def _ended(self) -> str:
+        status = self._reap(block=True)
+        if status is None:
+            return f"worker process {self.pid} stopped answering"
+        if os.WIFSIGNALED(status):
+            return f"worker process {self.pid} was killed by signal {signal.Signals(os.WTERMSIG(status)).name}"
+        return f"worker process {self.pid} exited with code {os.waitstatus_to_exitcode(status)}"
+
+    def _reap(self, *, block: bool) -> int | None:
+        try:
+            pid, status = os.waitpid(self.pid, 0 if block else os.WNOHANG)
+        except ChildProcessError:  # reaped already
+            return None
+        return status if pid else None
+
+
+def unsafe_to_fork() -> str:
+    """Why this process should not fork worker processes now ('' when it may)."""
+    if sys.platform != "linux":
+        return "worker processes are forked on Linux only"
+    if threading.current_thread() is not threading.main_thread():
+        return "not in the main thread"
+    python = {t.native_id for t in threading.enumerate()}
+    try:
+        tids = os.listdir("/proc/self/task")
+    except OSError:
+        return "cannot list this process's threads"
+    for tid in tids:
+        if int(tid) in python:
+            continue
+        try:
+            with open(f"/proc/self/task/{tid}/comm") as f:
+                name = f.read().strip()
+        except OSError:  # it ended meanwhile
+            continue
+        if not name.startswith(_FORK_SAFE):
+            return f"native thread {name!r} runs (a library's thread pool)"
+    return ""
+
+
+def fork_children(n: int, handler: Callable[[object], object]) -> list[Child]:
+    """Fork `n` children that each answer messages with `handler` until told to stop (or their
+    pipe closes). The objects of this process are frozen for the children's garbage collector,
+    so that it does not copy every page it would scan."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    children: list[Child] = []
+    gc.freeze()
+    try:
+        for _ in range(n):
+            ours, theirs = Pipe()
+            pid = os.fork()
+            if pid == 0:  # the child
+                ours.close()
+                _serve(theirs, handler, [c.conn for c in children])
+            theirs.close()
+            children.append(Child(pid, ours))
+    finally:
+        gc.unfreeze()
+    return children
+
+
+def _serve(conn: Connection, handler: Callable[[object], object], siblings: list[Connection]) -> None:
+    """The child: answer each message with (True, answer) or (False, what the handler raised)."""
+    code = 0
+    try:
+        for sig in (signal.SIGINT, signal.SIGTERM):  # the parent's to act on: it stops the run, then us
+            signal.signal(sig, signal.SIG_IGN)
+        _die_with_parent()
+        for sibling in siblings:  # another child's pipe: its end of file is not ours to hold open
+            sibling.close()
+        while True:
+            try:
+                message = conn.recv()
+            except (EOFError, OSError):
+                break
+            if message is None:
+                break
+            try:
+                answer: tuple[bool, object] = (True, handler(message))
+            except BaseException as exc:  # noqa: BLE001 - the parent raises it, as a worker thread would
+                answer = (False, exc)
+            try:
+                conn.send(answer)
+            except (pickle.PicklingError, TypeError, AttributeError) as exc:
+                conn.send((False, RuntimeError(f"a worker process could not send back its answer: {exc}")))
+    except BaseException:  # noqa: BLE001 - nothing of the parent's may run in the child
+        traceback.print_exc()
+        code = 70
+    finally:
+        os._exit(code)  # no atexit handler, finalizer or buffer flush of the parent's runs twice
+
+
+def _die_with_parent() -> None:
+    """Have the kernel kill this child when the parent dies (a kill -9 of `wb` leaves no worker)."""
+    import ctypes
+
+    parent = os.getppid()
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    libc.prctl(15, b"wb-worker")  # PR_SET_NAME: what `ps` and `top` show
+    if os.getppid() != parent:  # it died before the line above
+        os._exit(0)
