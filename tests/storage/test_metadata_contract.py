@@ -29,7 +29,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> MetadataStore:
 
 def test_both_stores_have_the_protocol_signatures() -> None:
     names = [n for n in vars(MetadataStore) if not n.startswith("_")]
-    assert len(names) == 23
+    assert len(names) == 24
     for cls in (InMemoryMetadataStore, DuckDBMetadataStore):
         for name in names:
             assert inspect.signature(getattr(cls, name)) == inspect.signature(getattr(MetadataStore, name)), name
@@ -322,3 +322,11 @@ def test_a_tick_is_claimed_once_and_ended_with_its_run(store: MetadataStore) -> 
     assert store.ticks("orders") == [ended]
     assert store.ticks(limit=1) == [later]
     assert store.newest_ticks() == {("orders", "schedule"): T0, ("daily", "schedule"): T0 + timedelta(days=1)}
+
+
+def test_a_released_store_opens_again_on_its_next_operation(store: MetadataStore, make_record: MakeRecord) -> None:
+    """`release` (before a run forks its worker processes) closes what is open, and loses nothing."""
+    store.add(make_record("before"))
+    store.release()
+    store.add(make_record("after"))
+    assert {m.id for m in store.history("a")} == {"before", "after"}
