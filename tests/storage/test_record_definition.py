@@ -55,3 +55,50 @@ def test_a_record_file_is_checked_against_the_type_hints() -> None:
     ]:
         with pytest.raises(ValueError, match=message):
             Materialization.from_json(bad)
+
+
+def _record(**changes: object) -> Materialization:
+    from datetime import datetime, timezone
+
+    when = datetime(2026, 11, 29, 13, 5, 9, 166579, tzinfo=timezone.utc)
+    values: dict[str, object] = dict(id="x", asset_key="a", status="success", code_version="c", run_id="r", trigger="cli", started_at=when, ended_at=when)
+    return Materialization(**{**values, **changes})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("changes", "text"),
+    [
+        ({"metadata": {"columns": 2, "schema": {"i": "Int64"}, "ok": True, "none": None, "list": [1, "x"]}, "rows": 5_000_000_000}, None),
+        ({"log": "héllo \u2603 \"quoted\"\n", "input_versions": {"b": "v1", "a": "v2"}}, None),
+        ({"metrics": {"auc": float("nan"), "loss": float("inf")}}, "NaN"),
+        ({"metadata": {"big": 2**70}}, str(2**70)),
+        ({"metadata": {"when": __import__("datetime").date(2026, 1, 2)}}, '"2026-01-02"'),
+        ({"log": "lone \udc80 surrogate"}, "\\udc80"),
+    ],
+    ids=["plain", "text", "nan metrics", "int past 64 bits", "a date (str)", "lone surrogate"],
+)
+def test_a_record_writes_the_json_pythons_writer_would(changes: dict[str, object], text: str | None) -> None:
+    """Plain records go through msgspec (4x faster), the rest through Python's writer: both read
+    back as the same record, NaN and Infinity metrics kept, other values as their `str`."""
+    import json
+
+    record = _record(**changes)
+    written = record.to_json()
+    expected = json.dumps(record.to_dict(), sort_keys=True, default=str)
+    assert json.loads(written) == json.loads(expected)
+    assert list(json.loads(written)) == sorted(json.loads(written))
+    if text is None:  # plain: read back as it was
+        assert Materialization.from_json(written) == record
+    else:
+        assert text in written
+
+
+def test_records_and_states_pickle_to_equal_values() -> None:
+    import pickle
+
+    from workbench.core.staleness import Reason, Status
+
+    record = _record(metadata={"n": [1, 2.5]}, metrics={"auc": 0.5})
+    status = Status("a", "stale", (Reason("code_changed", "code changed"),), "c", "d", record, record, "2026-01-01")
+    assert pickle.loads(pickle.dumps(record)) == record
+    assert pickle.loads(pickle.dumps(status)) == status

@@ -56,6 +56,29 @@ def is_time(f: Field[Any]) -> bool:
 
 
 _ENCODE = json.JSONEncoder(sort_keys=True, default=str).encode  # what json.dumps(..., sort_keys=True, default=str) makes, without a new encoder per call
+_FAST_ENCODE = msgspec.json.Encoder(order="sorted").encode  # ~4x faster; the same JSON for plain values
+_PLAIN = (str, int, type(None))  # values both write alike (bool is an int); a float may be NaN, which msgspec writes as null
+_CANNOT = (msgspec.EncodeError, OverflowError, TypeError, ValueError)  # an integer past 64 bits, a lone surrogate
+
+
+def _plain(value: object) -> bool:
+    """Whether `value` holds only strings, integers, booleans, None, lists and string-keyed dicts."""
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_plain(v) for v in value)
+    return isinstance(value, _PLAIN)
+
+
+def _encode(doc: dict[str, Any], free: tuple[str, ...]) -> str:
+    """`doc` as JSON with sorted keys: by msgspec when its `free` fields (user values) are plain,
+    else by Python's writer (NaN and Infinity kept, anything else written as its `str`)."""
+    if all(_plain(doc[name]) for name in free):
+        try:
+            return _FAST_ENCODE(doc).decode()
+        except _CANNOT:
+            pass
+    return _ENCODE(doc)
 
 
 def _decode(text: str | bytes, kind: type[R], what: str) -> R:
@@ -123,7 +146,12 @@ class Materialization:
         return out
 
     def to_json(self) -> str:
-        return _ENCODE(self.to_dict())
+        return _encode(self.to_dict(), _FREE)
+
+    def __reduce__(self) -> tuple[type[Materialization], tuple[Any, ...]]:
+        """Pickled as its field values (a worker process sends records): the dataclass default
+        copies them one by one in Python, 2x slower."""
+        return Materialization, _VALUES(self)
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Materialization:
@@ -134,6 +162,7 @@ class Materialization:
 _NAMES = tuple(f.name for f in fields(Materialization))
 _VALUES = attrgetter(*_NAMES)  # every field's value, in one call
 _MAPPINGS = tuple(f.name for f in fields(Materialization) if is_mapping(f))
+_FREE = ("metadata", "metrics", "params", "series")  # the mappings of user values
 
 
 @dataclass(frozen=True, slots=True)

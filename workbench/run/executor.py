@@ -612,7 +612,8 @@ class _Apply:
             if child is None:
                 return run_asset(spec, inputs, upstream, nodes, version, artifacts, ctx, installed)
             try:
-                return cast(Materialization, child.call(_Asset(key, inputs, upstream, version, partition, installed)))
+                read_from = {u: _sent(s) for u, s in upstream.items()}
+                return cast(Materialization, child.call(_Asset(key, inputs, read_from, version, partition, installed)))
             except ChildDied as exc:  # this thread runs its next assets itself
                 return unfinished(spec, inputs, upstream, version, ctx, installed, f"{exc} while it ran this asset")
 
@@ -755,6 +756,12 @@ _WAKE = 0.25  # seconds the scheduler waits for a job at most: it then indexes w
 _ANNOUNCE = 0.2  # seconds a job runs before its lease says who runs it
 _STOP_POLL = 0.1  # seconds between looks at the presses while running assets finish
 _SHOW = 0.1  # seconds between writes of progress lines by the jobs that settle themselves
+
+
+def _sent(status: Status) -> Status:
+    """What a worker process needs of an input's state: its versions and record (no reasons, checks
+    or failed attempt: less to pickle)."""
+    return Status(status.key, status.state, (), status.code_version, status.data_version, status.record, None, status.partition)
 
 
 def _latest(status: Status) -> Latest:
