@@ -27,6 +27,7 @@ from multiprocessing.connection import Connection, Pipe
 
 __all__ = ["Child", "ChildDied", "fork_children", "unsafe_to_fork"]
 
+_PROTOCOL = pickle.HIGHEST_PROTOCOL  # by `pickle.dumps`: the connection's own pickler is a Python class, made anew per message
 MANY = 64  # units a run needs before it forks worker processes (a fork costs a few milliseconds)
 
 # native threads whose libraries make a fork safe: jemalloc's purging threads (it re-initializes in
@@ -51,8 +52,8 @@ class Child:
         """Send `message` to the child's handler and wait for its answer (the GIL released);
         re-raises what the handler raised, `ChildDied` when the child is gone."""
         try:
-            self.conn.send(message)
-            ok, answer = self.conn.recv()
+            self.conn.send_bytes(pickle.dumps(message, _PROTOCOL))
+            ok, answer = pickle.loads(self.conn.recv_bytes())
         except (EOFError, OSError) as exc:
             self.alive = False
             raise ChildDied(self._ended()) from exc
@@ -66,7 +67,7 @@ class Child:
         if not self.killed:
             if self.alive:
                 with contextlib.suppress(OSError):
-                    self.conn.send(None)
+                    self.conn.send_bytes(pickle.dumps(None, _PROTOCOL))
             self.conn.close()
         self.alive = False
         self._reap(block=True)
@@ -151,7 +152,7 @@ def _serve(conn: Connection, handler: Callable[[object], object], siblings: list
             sibling.close()
         while True:
             try:
-                message = conn.recv()
+                message = pickle.loads(conn.recv_bytes())
             except (EOFError, OSError):
                 break
             if message is None:
@@ -161,9 +162,10 @@ def _serve(conn: Connection, handler: Callable[[object], object], siblings: list
             except BaseException as exc:  # noqa: BLE001 - the parent raises it, as a worker thread would
                 answer = (False, exc)
             try:
-                conn.send(answer)
+                data = pickle.dumps(answer, _PROTOCOL)
             except (pickle.PicklingError, TypeError, AttributeError) as exc:
-                conn.send((False, RuntimeError(f"a worker process could not send back its answer: {exc}")))
+                data = pickle.dumps((False, RuntimeError(f"a worker process could not send back its answer: {exc}")), _PROTOCOL)
+            conn.send_bytes(data)
     except BaseException:  # noqa: BLE001 - nothing of the parent's may run in the child
         traceback.print_exc()
         code = 70
