@@ -200,3 +200,29 @@ def test_a_killed_wb_takes_its_worker_processes_with_it(running) -> None:  # typ
     run.proc.wait(timeout=TIMEOUT)
     assert gone(worker)  # the kernel ends it with its parent (PR_SET_PDEATHSIG)
     wait_for(root / "pids.txt")
+
+
+def test_a_worker_process_records_what_its_assets_print_and_raise(make_project) -> None:  # type: ignore[no-untyped-def]
+    from workbench.storage.metadata import DuckDBMetadataStore
+
+    more = """
+
+@asset
+def talker(root: dict) -> dict:
+    print("hello from", os.getpid())
+    return {"said": 1}
+
+
+@asset
+def raiser(root: dict) -> dict:
+    raise ValueError("no such thing")
+"""
+    root = make_project({"pipeline.py": pipeline(more)})
+    done = run_wb(root, "materialize", "--jobs", "2", "--json")
+    assert json.loads(done.stdout)["failed"] == ["raiser"]
+    store = DuckDBMetadataStore(root / ".workbench" / "metadata.duckdb")
+    said = store.history("talker")[0].log
+    assert said.startswith("hello from ") and int(said.split()[-1]) in {pid for pid, _ in pids(root)}
+    failed = store.history("raiser")[0]
+    assert failed.error == "ValueError: no such thing"
+    assert failed.traceback is not None and 'raise ValueError("no such thing")' in failed.traceback

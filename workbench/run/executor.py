@@ -412,9 +412,15 @@ class _Apply:
         if jobs < 2 or len(self.plan.to_run) < MANY or not self.ws.project.config.processes:
             return
         self.ws.metadata.release()
-        if not unsafe_to_fork():
+        if unsafe_to_fork():
+            return
+        if self.ctx.handoff is not None:  # each process keeps the tables it made: a share of the budget each
+            self.ctx.handoff.budget //= jobs
+        try:
             self.procs = fork_children(jobs, self._in_child)
-            self._unclaimed = list(self.procs)
+        except OSError:  # no memory or processes left to fork: the threads run the assets
+            return
+        self._unclaimed = list(self.procs)
 
     def _in_child(self, message: object) -> Materialization:
         """Run one asset (in a worker process) as `_job`'s `once` would in this one."""

@@ -22,6 +22,7 @@ import signal
 import sys
 import threading
 import traceback
+import warnings
 from collections.abc import Callable
 from multiprocessing.connection import Connection, Pipe
 
@@ -120,8 +121,9 @@ def unsafe_to_fork() -> str:
 
 def fork_children(n: int, handler: Callable[[object], object]) -> list[Child]:
     """Fork `n` children that each answer messages with `handler` until told to stop (or their
-    pipe closes). The objects of this process are frozen for the children's garbage collector,
-    so that it does not copy every page it would scan."""
+    pipe closes); `OSError` (no memory or processes left) once those forked are stopped. The
+    objects of this process are frozen for the children's garbage collector, so that it does not
+    copy every page it would scan."""
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):
             stream.flush()
@@ -130,12 +132,18 @@ def fork_children(n: int, handler: Callable[[object], object]) -> list[Child]:
     try:
         for _ in range(n):
             ours, theirs = Pipe()
-            pid = os.fork()
+            with warnings.catch_warnings():  # Python 3.12+ warns of any thread; `unsafe_to_fork` looked at them
+                warnings.simplefilter("ignore", DeprecationWarning)
+                pid = os.fork()
             if pid == 0:  # the child
                 ours.close()
                 _serve(theirs, handler, [c.conn for c in children])
             theirs.close()
             children.append(Child(pid, ours))
+    except OSError:
+        for child in children:
+            child.stop()
+        raise
     finally:
         gc.unfreeze()
     return children
