@@ -126,6 +126,26 @@ def after_boom(boom: dict) -> dict:
     assert all(states[f"a{i:02d}"] == "fresh" for i in range(MANY))
 
 
+def test_a_worker_process_that_closes_its_pipe_and_goes_on_is_killed(make_project) -> None:  # type: ignore[no-untyped-def]
+    hangs = """
+
+@asset
+def deaf(root: dict) -> dict:
+    (HERE / f"deaf.{os.getpid()}").touch()
+    os.closerange(3, 65536)  # the pipe to `wb` too: it can answer no more
+    time.sleep(600)
+    return {}
+"""
+    root = make_project({"pipeline.py": pipeline(hangs)})
+    done = run_wb(root, "materialize", "--jobs", "2", "--json", timeout=TIMEOUT)
+    result = json.loads(done.stdout)
+    assert result["failed"] == ["deaf"], result
+    assert "closed its pipe and was killed" in result["errors"]["deaf"], result["errors"]
+    assert len(result["materialized"]) == MANY + 1
+    (pid,) = (int(p.suffix[1:]) for p in root.glob("deaf.*"))
+    assert gone(pid, timeout=1)
+
+
 def test_a_process_running_a_native_thread_pool_keeps_its_threads(make_project) -> None:  # type: ignore[no-untyped-def]
     pooled = HEAD.replace("from workbench import asset", "import polars as pl\n\nfrom workbench import asset\n\npl.DataFrame({'x': list(range(10_000))}).sum()  # starts Polars' thread pool")
     root = make_project({"pipeline.py": pipeline(head=pooled)})

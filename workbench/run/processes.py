@@ -21,6 +21,7 @@ import pickle
 import signal
 import sys
 import threading
+import time
 import traceback
 import warnings
 from collections.abc import Callable
@@ -48,6 +49,7 @@ class Child:
         self.conn = conn
         self.alive = True
         self.killed = False
+        self.status: int | None = None  # its wait status, once reaped
 
     def call(self, message: object) -> object:
         """Send `message` to the child's handler and wait for its answer (the GIL released);
@@ -71,28 +73,41 @@ class Child:
                     self.conn.send_bytes(pickle.dumps(None, _PROTOCOL))
             self.conn.close()
         self.alive = False
-        self._reap(block=True)
+        self._reap()
 
     def kill(self) -> None:
         """End the child now, whatever it runs (its caller gets `ChildDied`)."""
         self.killed = True
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self.pid, signal.SIGKILL)
+        if self.status is None:  # not reaped: the pid is still the child's
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
 
     def _ended(self) -> str:
-        status = self._reap(block=True)
+        """How the child ended, once its pipe broke. One that closed its pipe and lives on is
+        killed after a second: it can answer no more."""
+        for _ in range(100):
+            if self._reap(os.WNOHANG) is not None:
+                break
+            time.sleep(0.01)
+        else:
+            self.kill()
+            self._reap()
+            return f"worker process {self.pid} closed its pipe and was killed"
+        status = self._reap()
         if status is None:
-            return f"worker process {self.pid} stopped answering"
+            return f"worker process {self.pid} ended"
         if os.WIFSIGNALED(status):
             return f"worker process {self.pid} was killed by signal {signal.Signals(os.WTERMSIG(status)).name}"
         return f"worker process {self.pid} exited with code {os.waitstatus_to_exitcode(status)}"
 
-    def _reap(self, *, block: bool) -> int | None:
-        try:
-            pid, status = os.waitpid(self.pid, 0 if block else os.WNOHANG)
-        except ChildProcessError:  # reaped already
-            return None
-        return status if pid else None
+    def _reap(self, flags: int = 0) -> int | None:
+        """The child's wait status once it ended (None while it runs, with `os.WNOHANG`)."""
+        if self.status is None:
+            with contextlib.suppress(ChildProcessError):  # not our child any more: nothing to wait for
+                pid, status = os.waitpid(self.pid, flags)
+                if pid:
+                    self.status = status
+        return self.status
 
 
 def unsafe_to_fork() -> str:
@@ -182,7 +197,8 @@ def _serve(conn: Connection, handler: Callable[[object], object], siblings: list
 
 
 def _die_with_parent() -> None:
-    """Have the kernel kill this child when the parent dies (a kill -9 of `wb` leaves no worker)."""
+    """Have the kernel kill this child when the parent dies (a kill -9 of `wb` leaves no worker).
+    The signal follows the thread that forked, which is the main thread (`unsafe_to_fork`)."""
     import ctypes
 
     parent = os.getppid()
