@@ -146,6 +146,104 @@ def deaf(root: dict) -> dict:
     assert gone(pid, timeout=1)
 
 
+def test_a_worker_that_dies_is_seen_at_once_though_a_process_it_started_holds_its_pipe(make_project) -> None:  # type: ignore[no-untyped-def]
+    orphan = """
+
+import multiprocessing
+
+
+def linger() -> None:
+    for fd in (1, 2):  # not the test's pipes: it reads them to their end
+        os.dup2(os.open(os.devnull, os.O_WRONLY), fd)
+    while not (HERE / "release").exists():
+        time.sleep(0.05)
+
+
+@asset
+def boom(root: dict) -> dict:
+    multiprocessing.get_context("fork").Process(target=linger).start()  # inherits the worker's end of the pipe
+    os._exit(3)
+"""
+    root = make_project({"pipeline.py": pipeline(orphan)})
+    try:
+        done = run_wb(root, "materialize", "--jobs", "2", "--json", timeout=TIMEOUT)  # waiting for `linger` would time out
+        result = json.loads(done.stdout)
+        assert result["failed"] == ["boom"] and "exited with code 3" in result["errors"]["boom"]
+        assert len(result["materialized"]) == MANY + 1
+    finally:
+        (root / "release").touch()
+
+
+def test_a_crashed_attempt_is_retried_in_another_worker_process(make_project) -> None:  # type: ignore[no-untyped-def]
+    flaky = """
+
+@asset(retries=1)
+def flaky(root: dict) -> dict:
+    note()
+    if not (HERE / "crashed").exists():
+        (HERE / "crashed").touch()
+        os._exit(3)  # the first attempt takes its worker down
+    return {"ok": 1}
+"""
+    root = make_project({"pipeline.py": pipeline(flaky)})
+    done = run_wb(root, "materialize", "--jobs", "2", "--json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "flaky" in json.loads(done.stdout)["materialized"]
+    ran = pids(root)
+    assert len({parent for _, parent in ran}) == 1 and ran[0][1] != os.getpid()  # every attempt in a worker, none in `wb`
+
+
+def test_an_unpicklable_record_comes_back_as_its_file_holds_it(make_project) -> None:  # type: ignore[no-untyped-def]
+    from workbench.storage.metadata import DuckDBMetadataStore
+
+    locked = """
+
+import threading
+
+from workbench import Output
+
+
+@asset
+def locked(root: dict) -> dict:
+    return Output({"x": 1}, metadata={"lock": threading.Lock()})  # pickle refuses a lock; the record file holds its str
+
+
+@asset
+def after_locked(locked: dict) -> dict:
+    return locked
+"""
+    root = make_project({"pipeline.py": pipeline(locked)})
+    done = run_wb(root, "materialize", "--jobs", "2", "--json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert {"locked", "after_locked"} <= set(json.loads(done.stdout)["materialized"])
+    (record,) = DuckDBMetadataStore(root / ".workbench" / "metadata.duckdb").history("locked")
+    assert str(record.metadata["lock"]).startswith("<unlocked _thread.lock")
+
+
+def test_a_worker_ends_the_processes_its_assets_started(make_project) -> None:  # type: ignore[no-untyped-def]
+    daemon = """
+
+import multiprocessing
+
+
+def forever() -> None:
+    while True:
+        time.sleep(0.05)
+
+
+@asset
+def starter(root: dict) -> dict:
+    helper = multiprocessing.get_context("fork").Process(target=forever, daemon=True)
+    helper.start()
+    (HERE / f"helper.{helper.pid}").touch()
+    return {"started": 1}
+"""
+    root = make_project({"pipeline.py": pipeline(daemon)})
+    assert run_wb(root, "materialize", "--jobs", "2").returncode == 0
+    (helper,) = (int(p.suffix[1:]) for p in root.glob("helper.*"))
+    assert gone(helper, timeout=5)  # terminated as Python's exit would (a daemonic process), not left holding the store
+
+
 def test_a_process_running_a_native_thread_pool_keeps_its_threads(make_project) -> None:  # type: ignore[no-untyped-def]
     pooled = HEAD.replace("from workbench import asset", "import polars as pl\n\nfrom workbench import asset\n\npl.DataFrame({'x': list(range(10_000))}).sum()  # starts Polars' thread pool")
     root = make_project({"pipeline.py": pipeline(head=pooled)})
@@ -174,7 +272,7 @@ def test_forking_is_refused_while_a_native_thread_pool_runs(setup: str, reason: 
 
 HOLD = f"""
 
-@asset
+@asset(retries=2)
 def slow(root: dict, {", ".join(f"a{i:02d}: dict" for i in range(MANY))}) -> dict:  # after all the others
     (HERE / f"slow.{{os.getpid()}}").touch()
     while True:  # ended by the test
@@ -208,6 +306,7 @@ def test_a_second_ctrl_c_kills_the_worker_processes_and_leaves_none(running) -> 
     run.proc.send_signal(signal.SIGINT)
     run.expect(r"^stopped 1 running asset\(s\): slow")
     assert run.proc.wait(timeout=TIMEOUT) == 130
+    assert not [line for line in run.seen + run.quiet(0.5) if "retry" in line]  # a stopped asset is not retried
     assert gone(worker, timeout=1)  # killed, and reaped by `wb` before it exited
     states = {row["key"]: row["state"] for row in json.loads(run_wb(root, "status", "--json").stdout)}
     assert states["slow"] == "missing" and states["root"] == "fresh"

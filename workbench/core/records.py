@@ -151,7 +151,7 @@ class Materialization:
     def __reduce__(self) -> tuple[type[Materialization], tuple[Any, ...]]:
         """Pickled as its field values (a worker process sends records): the dataclass default
         copies them one by one in Python, 2x slower."""
-        return Materialization, _VALUES(self)
+        return type(self), _VALUES(self)
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Materialization:

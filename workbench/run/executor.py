@@ -48,7 +48,7 @@ from workbench.run import detached, interrupts
 from workbench.run.budget import CpuBudget
 from workbench.run.handoff import Handoff
 from workbench.run.leases import Lease, Leases, RunJournal, store_lock
-from workbench.run.processes import MANY, Child, ChildDied, fork_children, unsafe_to_fork
+from workbench.run.processes import MANY, Child, ChildDied, Unsendable, fork_children, unsafe_to_fork
 from workbench.run.reporting import BLOCKED, CHECKED, FAILED, FRESH, MATERIALIZED, RETRY, Reporter
 from workbench.run.runner import RunContext, attempt, restore, run_asset, run_checks, unfinished, versions_read
 from workbench.run.workers import Workers
@@ -151,6 +151,7 @@ class _Asset(NamedTuple):
 
 
 COST_SHARE = 0.05  # of a run's time, spent writing the index at most (once it takes longer than the interval allows)
+_INDEX_WAIT = 10.0  # seconds a record waits for the index at most (a write that waited for another process's lock)
 
 
 class _Recorder:
@@ -218,7 +219,7 @@ class _Recorder:
         queueing while the index is written: what it writes is taken out first, and put back when
         the write fails, for the next flush."""
         with self._lock:
-            if due_only and time.monotonic() - self.since < max(self.interval, self.took / COST_SHARE):
+            if due_only and time.monotonic() - self.since < min(max(self.interval, self.took / COST_SHARE), _INDEX_WAIT):
                 return
             records, checks, uris = self.pending, self.pending_checks, self.pending_uris
             self.pending, self.pending_checks, self.pending_uris = [], [], []
@@ -417,7 +418,7 @@ class _Apply:
         if self.ctx.handoff is not None:  # each process keeps the tables it made: a share of the budget each
             self.ctx.handoff.budget //= jobs
         try:
-            self.procs = fork_children(jobs, self._in_child)
+            self.procs = fork_children(jobs, self._in_child, _portable)
         except OSError:  # no memory or processes left to fork: the threads run the assets
             return
         self._unclaimed = list(self.procs)
@@ -431,11 +432,14 @@ class _Apply:
         return run_asset(spec, unit.inputs, unit.upstream, self.graph.nodes, unit.code_version, self.ws.artifacts, ctx, unit.libraries)
 
     def _child(self) -> Child | None:
-        """This worker thread's live worker process, if the run has them."""
+        """This worker thread's worker process; once it died, another live one (taking turns with
+        its thread); None when the run has none left (the thread runs the asset itself)."""
         child: Child | None = getattr(self._mine, "child", None)
         if child is None and self._unclaimed:
             child = self._mine.child = self._unclaimed.pop()  # one per thread: as many as threads
-        return child if child is not None and child.alive else None
+        if child is not None and child.alive:
+            return child
+        return next((c for c in self.procs if c.alive), None)
 
     def _dispatch(self) -> None:
         """Lease and start the ready units whose CPUs fit (under `lock`); a unit judged fresh again
@@ -615,16 +619,18 @@ class _Apply:
             if previous is not None:
                 return restore(previous, version, read, ctx, installed)
             child = self._child()
-            if child is None:
-                return run_asset(spec, inputs, upstream, nodes, version, artifacts, ctx, installed)
-            try:
-                read_from = {u: _sent(s) for u, s in upstream.items()}
-                return cast(Materialization, child.call(_Asset(key, inputs, read_from, version, partition, installed)))
-            except ChildDied as exc:  # this thread runs its next assets itself
-                return unfinished(spec, inputs, upstream, version, ctx, installed, f"{exc} while it ran this asset")
+            if child is not None:
+                try:
+                    read_from = {u: _sent(s) for u, s in upstream.items()}
+                    return cast(Materialization, child.call(_Asset(key, inputs, read_from, version, partition, installed)))
+                except ChildDied as exc:  # the next attempt, and the thread's next assets, go to another
+                    return unfinished(spec, inputs, upstream, version, ctx, installed, f"{exc} while it ran this asset")
+                except Unsendable:  # an input's record made in this process holds a value pickle refuses
+                    pass
+            return run_asset(spec, inputs, upstream, nodes, version, artifacts, ctx, installed)
 
         def job() -> Done:
-            record = attempt(spec, once, self._on_retry)
+            record = attempt(spec, once, self._on_retry, again=lambda: not self.stopped)  # a stopped job is not retried
             results = run_checks(checks, record, artifacts, versions, run_id) if record.ok else []
             return self._publish(unit, Done(record, tuple(results)))
 
@@ -762,6 +768,13 @@ _WAKE = 0.25  # seconds the scheduler waits for a job at most: it then indexes w
 _ANNOUNCE = 0.2  # seconds a job runs before its lease says who runs it
 _STOP_POLL = 0.1  # seconds between looks at the presses while running assets finish
 _SHOW = 0.1  # seconds between writes of progress lines by the jobs that settle themselves
+
+
+def _portable(record: object) -> object:
+    """A record as its file holds it (a value pickle refuses, e.g. a lock in its metadata, written
+    as its `str`): what a worker process sends back when the record itself cannot be pickled."""
+    assert isinstance(record, Materialization)
+    return Materialization.from_json(record.to_json())
 
 
 def _sent(status: Status) -> Status:

@@ -25,11 +25,12 @@ import time
 import traceback
 import warnings
 from collections.abc import Callable
-from multiprocessing.connection import Connection, Pipe
+from multiprocessing.connection import Connection, Pipe, wait
 
-__all__ = ["Child", "ChildDied", "fork_children", "unsafe_to_fork"]
+__all__ = ["Child", "ChildDied", "Unsendable", "fork_children", "unsafe_to_fork"]
 
 _PROTOCOL = pickle.HIGHEST_PROTOCOL  # by `pickle.dumps`: the connection's own pickler is a Python class, made anew per message
+_UNPICKLABLE = (pickle.PicklingError, TypeError, AttributeError)  # what pickling an unpicklable value raises
 MANY = 64  # units a run needs before it forks worker processes (a fork costs a few milliseconds)
 
 # native threads whose libraries make a fork safe: jemalloc's purging threads (it re-initializes in
@@ -41,6 +42,10 @@ class ChildDied(Exception):
     """The worker process ended (killed, crashed, or the asset ended it) before it answered."""
 
 
+class Unsendable(Exception):
+    """A message that cannot be pickled (nothing was sent: the child is as it was)."""
+
+
 class Child:
     """One forked worker process, and the parent's end of its pipe."""
 
@@ -50,16 +55,30 @@ class Child:
         self.alive = True
         self.killed = False
         self.status: int | None = None  # its wait status, once reaped
+        self.lock = threading.Lock()  # one message at a time: its thread's, or another's whose child died
+        self._reaping = threading.Lock()
+        try:  # readable once the child ended, even when a process it started holds its end of the pipe open
+            self._pidfd: int | None = os.pidfd_open(pid)
+        except (AttributeError, OSError):  # Linux before 5.3
+            self._pidfd = None
 
     def call(self, message: object) -> object:
         """Send `message` to the child's handler and wait for its answer (the GIL released);
-        re-raises what the handler raised, `ChildDied` when the child is gone."""
+        re-raises what the handler raised, `ChildDied` when the child is gone, `Unsendable` when
+        `message` cannot be pickled."""
         try:
-            self.conn.send_bytes(pickle.dumps(message, _PROTOCOL))
-            ok, answer = pickle.loads(self.conn.recv_bytes())
-        except (EOFError, OSError) as exc:
-            self.alive = False
-            raise ChildDied(self._ended()) from exc
+            data = pickle.dumps(message, _PROTOCOL)
+        except _UNPICKLABLE as exc:
+            raise Unsendable(str(exc)) from exc
+        with self.lock:
+            try:
+                self.conn.send_bytes(data)
+                if self._pidfd is not None and self.conn not in wait([self.conn, self._pidfd]):
+                    raise EOFError  # it ended without a word
+                ok, answer = pickle.loads(self.conn.recv_bytes())
+            except (EOFError, OSError) as exc:
+                self.alive = False
+                raise ChildDied(self._ended()) from exc
         if not ok:
             raise answer
         return answer
@@ -74,13 +93,17 @@ class Child:
             self.conn.close()
         self.alive = False
         self._reap()
+        if self._pidfd is not None:
+            os.close(self._pidfd)
+            self._pidfd = None
 
     def kill(self) -> None:
         """End the child now, whatever it runs (its caller gets `ChildDied`)."""
         self.killed = True
-        if self.status is None:  # not reaped: the pid is still the child's
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.pid, signal.SIGKILL)
+        with self._reaping:
+            if self.status is None:  # not reaped: the pid is still the child's
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(self.pid, signal.SIGKILL)
 
     def _ended(self) -> str:
         """How the child ended, once its pipe broke. One that closed its pipe and lives on is
@@ -102,12 +125,13 @@ class Child:
 
     def _reap(self, flags: int = 0) -> int | None:
         """The child's wait status once it ended (None while it runs, with `os.WNOHANG`)."""
-        if self.status is None:
-            with contextlib.suppress(ChildProcessError):  # not our child any more: nothing to wait for
-                pid, status = os.waitpid(self.pid, flags)
-                if pid:
-                    self.status = status
-        return self.status
+        with self._reaping:  # a pid reaped is never signalled: the system may give it to another process
+            if self.status is None:
+                with contextlib.suppress(ChildProcessError):  # not our child any more: nothing to wait for
+                    pid, status = os.waitpid(self.pid, flags)
+                    if pid:
+                        self.status = status
+            return self.status
 
 
 def unsafe_to_fork() -> str:
@@ -134,11 +158,11 @@ def unsafe_to_fork() -> str:
     return ""
 
 
-def fork_children(n: int, handler: Callable[[object], object]) -> list[Child]:
+def fork_children(n: int, handler: Callable[[object], object], portable: Callable[[object], object]) -> list[Child]:
     """Fork `n` children that each answer messages with `handler` until told to stop (or their
-    pipe closes); `OSError` (no memory or processes left) once those forked are stopped. The
-    objects of this process are frozen for the children's garbage collector, so that it does not
-    copy every page it would scan."""
+    pipe closes), sending `portable(answer)` for an answer that cannot be pickled; `OSError` (no
+    memory or processes left) once those forked are stopped. The objects of this process are
+    frozen for the children's garbage collector, so that it does not copy every page it would scan."""
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):
             stream.flush()
@@ -152,7 +176,7 @@ def fork_children(n: int, handler: Callable[[object], object]) -> list[Child]:
                 pid = os.fork()
             if pid == 0:  # the child
                 ours.close()
-                _serve(theirs, handler, [c.conn for c in children])
+                _serve(theirs, handler, portable, [c.conn for c in children])
             theirs.close()
             children.append(Child(pid, ours))
     except OSError:
@@ -164,12 +188,13 @@ def fork_children(n: int, handler: Callable[[object], object]) -> list[Child]:
     return children
 
 
-def _serve(conn: Connection, handler: Callable[[object], object], siblings: list[Connection]) -> None:
+def _serve(conn: Connection, handler: Callable[[object], object], portable: Callable[[object], object], siblings: list[Connection]) -> None:
     """The child: answer each message with (True, answer) or (False, what the handler raised)."""
     code = 0
     try:
-        for sig in (signal.SIGINT, signal.SIGTERM):  # the parent's to act on: it stops the run, then us
-            signal.signal(sig, signal.SIG_IGN)
+        os.setpgid(0, 0)  # a group of its own: Ctrl+C and a group's SIGTERM are `wb`'s to act on (it stops the run, then us)
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # not `wb`'s counting handlers: a process an
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # asset starts must end when terminated
         _die_with_parent()
         for sibling in siblings:  # another child's pipe: its end of file is not ours to hold open
             sibling.close()
@@ -180,20 +205,45 @@ def _serve(conn: Connection, handler: Callable[[object], object], siblings: list
                 break
             if message is None:
                 break
-            try:
-                answer: tuple[bool, object] = (True, handler(message))
-            except BaseException as exc:  # noqa: BLE001 - the parent raises it, as a worker thread would
-                answer = (False, exc)
-            try:
-                data = pickle.dumps(answer, _PROTOCOL)
-            except (pickle.PicklingError, TypeError, AttributeError) as exc:
-                data = pickle.dumps((False, RuntimeError(f"a worker process could not send back its answer: {exc}")), _PROTOCOL)
-            conn.send_bytes(data)
+            conn.send_bytes(_answer(handler, portable, message))
     except BaseException:  # noqa: BLE001 - nothing of the parent's may run in the child
         traceback.print_exc()
         code = 70
     finally:
+        _end_started_processes()
         os._exit(code)  # no atexit handler, finalizer or buffer flush of the parent's runs twice
+
+
+def _answer(handler: Callable[[object], object], portable: Callable[[object], object], message: object) -> bytes:
+    """(True, the handler's answer) or (False, what it raised), pickled: the answer made portable
+    when it cannot be pickled (a record whose metadata holds a lock), an exception that cannot
+    be read back (pickled, it needs arguments it was not given) sent as a `RuntimeError`."""
+    try:
+        answer = handler(message)
+    except BaseException as exc:  # noqa: BLE001 - the parent raises it, as a worker thread would
+        try:
+            data = pickle.dumps((False, exc), _PROTOCOL)
+            pickle.loads(data)
+            return data
+        except Exception:  # noqa: BLE001 - any failure to make or read the pickle
+            return pickle.dumps((False, RuntimeError(f"{type(exc).__name__}: {exc}")), _PROTOCOL)
+    try:
+        return pickle.dumps((True, answer), _PROTOCOL)
+    except _UNPICKLABLE:
+        return pickle.dumps((True, portable(answer)), _PROTOCOL)
+
+
+def _end_started_processes() -> None:
+    """What Python does at exit for the processes an asset started with `multiprocessing`
+    (`os._exit` skips it): daemonic ones are terminated, the others waited for."""
+    import multiprocessing
+
+    children = multiprocessing.active_children()
+    for process in children:
+        if process.daemon:
+            process.terminate()
+    for process in children:
+        process.join()
 
 
 def _die_with_parent() -> None:

@@ -408,11 +408,12 @@ def attempt(
     run: Callable[[], Materialization],
     on_retry: Callable[[str, int, str], None],
     sleep: Callable[[float], None] = time.sleep,
+    again: Callable[[], bool] = lambda: True,
 ) -> Materialization:
-    """Call `run()` up to 1 + spec.retries times while it returns a failed record."""
+    """Call `run()` up to 1 + spec.retries times while it returns a failed record (and `again()`)."""
     record = run()
     for n, delay in enumerate(retry_delays(spec)):
-        if record.ok:
+        if record.ok or not again():
             break
         on_retry(spec.key, n + 1, record.error or "")
         sleep(delay)
