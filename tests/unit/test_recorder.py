@@ -90,3 +90,19 @@ def test_a_slow_index_write_is_made_less_often(tmp_path: Path) -> None:
     recorder.flush()  # the end of the run writes what is queued, due or not
     assert [m.id for m in index.history("waits")] == ["waits"]
     recorder.close()
+
+
+def test_a_record_waits_ten_seconds_at_most_for_the_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """However long the last write took (it may have waited for another process's lock), the next
+    is due `_INDEX_WAIT` after its oldest record at the latest: other processes see the run."""
+    import workbench.run.executor as executor
+
+    monkeypatch.setattr(executor, "_INDEX_WAIT", 0.1)
+    index = Index()
+    recorder = _Recorder(SimpleNamespace(artifacts=ArtifactStore(str(tmp_path / "artifacts")), metadata=index), RunJournal(tmp_path / "journal", "r1"), Run("r1", "cli", "", utcnow()), interval=0.05)  # type: ignore[arg-type]
+    recorder.took = 60.0  # a write that waited a minute: 1,200 s by the cost rule alone
+    recorder.add(recorder.write(Done(record("capped"))))
+    time.sleep(0.15)
+    recorder.flush(due_only=True)
+    assert [m.id for m in index.history("capped")] == ["capped"]
+    recorder.close()

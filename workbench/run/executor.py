@@ -48,7 +48,7 @@ from workbench.run import detached, interrupts
 from workbench.run.budget import CpuBudget
 from workbench.run.handoff import Handoff
 from workbench.run.leases import Lease, Leases, RunJournal, store_lock
-from workbench.run.processes import MANY, Child, ChildDied, Unsendable, fork_children, unsafe_to_fork
+from workbench.run.processes import MANY, Child, ChildDied, fork_children, unsafe_to_fork
 from workbench.run.reporting import BLOCKED, CHECKED, FAILED, FRESH, MATERIALIZED, RETRY, Reporter
 from workbench.run.runner import RunContext, attempt, restore, run_asset, run_checks, unfinished, versions_read
 from workbench.run.workers import Workers
@@ -625,8 +625,6 @@ class _Apply:
                     return cast(Materialization, child.call(_Asset(key, inputs, read_from, version, partition, installed)))
                 except ChildDied as exc:  # the next attempt, and the thread's next assets, go to another
                     return unfinished(spec, inputs, upstream, version, ctx, installed, f"{exc} while it ran this asset")
-                except Unsendable:  # an input's record made in this process holds a value pickle refuses
-                    pass
             return run_asset(spec, inputs, upstream, nodes, version, artifacts, ctx, installed)
 
         def job() -> Done:

@@ -27,7 +27,7 @@ import warnings
 from collections.abc import Callable
 from multiprocessing.connection import Connection, Pipe, wait
 
-__all__ = ["Child", "ChildDied", "Unsendable", "fork_children", "unsafe_to_fork"]
+__all__ = ["Child", "ChildDied", "fork_children", "unsafe_to_fork"]
 
 _PROTOCOL = pickle.HIGHEST_PROTOCOL  # by `pickle.dumps`: the connection's own pickler is a Python class, made anew per message
 _UNPICKLABLE = (pickle.PicklingError, TypeError, AttributeError)  # what pickling an unpicklable value raises
@@ -40,10 +40,6 @@ _FORK_SAFE = ("jemalloc_bg_thd", "polars-ooc-clea")
 
 class ChildDied(Exception):
     """The worker process ended (killed, crashed, or the asset ended it) before it answered."""
-
-
-class Unsendable(Exception):
-    """A message that cannot be pickled (nothing was sent: the child is as it was)."""
 
 
 class Child:
@@ -64,12 +60,8 @@ class Child:
 
     def call(self, message: object) -> object:
         """Send `message` to the child's handler and wait for its answer (the GIL released);
-        re-raises what the handler raised, `ChildDied` when the child is gone, `Unsendable` when
-        `message` cannot be pickled."""
-        try:
-            data = pickle.dumps(message, _PROTOCOL)
-        except _UNPICKLABLE as exc:
-            raise Unsendable(str(exc)) from exc
+        re-raises what the handler raised, `ChildDied` when the child is gone."""
+        data = pickle.dumps(message, _PROTOCOL)
         with self.lock:
             try:
                 self.conn.send_bytes(data)
@@ -192,7 +184,8 @@ def _serve(conn: Connection, handler: Callable[[object], object], portable: Call
     """The child: answer each message with (True, answer) or (False, what the handler raised)."""
     code = 0
     try:
-        os.setpgid(0, 0)  # a group of its own: Ctrl+C and a group's SIGTERM are `wb`'s to act on (it stops the run, then us)
+        with contextlib.suppress(OSError):  # a group of its own: Ctrl+C and a group's SIGTERM are `wb`'s to act on
+            os.setpgid(0, 0)  # (it stops the run, then us)
         signal.signal(signal.SIGINT, signal.default_int_handler)  # not `wb`'s counting handlers: a process an
         signal.signal(signal.SIGTERM, signal.SIG_DFL)  # asset starts must end when terminated
         _die_with_parent()
