@@ -25,7 +25,7 @@ import time
 import traceback
 import warnings
 from collections.abc import Callable
-from multiprocessing.connection import Connection, Pipe, wait
+from multiprocessing.connection import Connection, Pipe
 
 __all__ = ["Child", "ChildDied", "fork_children", "unsafe_to_fork"]
 
@@ -53,10 +53,6 @@ class Child:
         self.status: int | None = None  # its wait status, once reaped
         self.lock = threading.Lock()  # one message at a time: its thread's, or another's whose child died
         self._reaping = threading.Lock()
-        try:  # readable once the child ended, even when a process it started holds its end of the pipe open
-            self._pidfd: int | None = os.pidfd_open(pid)
-        except (AttributeError, OSError):  # Linux before 5.3
-            self._pidfd = None
 
     def call(self, message: object) -> object:
         """Send `message` to the child's handler and wait for its answer (the GIL released);
@@ -65,8 +61,6 @@ class Child:
         with self.lock:
             try:
                 self.conn.send_bytes(data)
-                if self._pidfd is not None and self.conn not in wait([self.conn, self._pidfd]):
-                    raise EOFError  # it ended without a word
                 ok, answer = pickle.loads(self.conn.recv_bytes())
             except (EOFError, OSError) as exc:
                 self.alive = False
@@ -85,9 +79,6 @@ class Child:
             self.conn.close()
         self.alive = False
         self._reap()
-        if self._pidfd is not None:
-            os.close(self._pidfd)
-            self._pidfd = None
 
     def kill(self) -> None:
         """End the child now, whatever it runs (its caller gets `ChildDied`)."""
@@ -191,6 +182,8 @@ def _serve(conn: Connection, handler: Callable[[object], object], portable: Call
         _die_with_parent()
         for sibling in siblings:  # another child's pipe: its end of file is not ours to hold open
             sibling.close()
+        os.register_at_fork(after_in_child=conn.close)  # nor is ours a process's an asset forks: `wb` sees
+        # this child's end by the end of its pipe, which such a process would hold open
         while True:
             try:
                 message = pickle.loads(conn.recv_bytes())
