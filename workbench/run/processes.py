@@ -25,7 +25,10 @@ import time
 import traceback
 import warnings
 from collections.abc import Callable
-from multiprocessing.connection import Connection, Pipe
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
 
 __all__ = ["Child", "ChildDied", "fork_children", "unsafe_to_fork"]
 
@@ -146,6 +149,8 @@ def fork_children(n: int, handler: Callable[[object], object], portable: Callabl
     pipe closes), sending `portable(answer)` for an answer that cannot be pickled; `OSError` (no
     memory or processes left) once those forked are stopped. The objects of this process are
     frozen for the children's garbage collector, so that it does not copy every page it would scan."""
+    from multiprocessing.connection import Pipe  # ~25 ms: imported by the runs that fork only
+
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):
             stream.flush()
