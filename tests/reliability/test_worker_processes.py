@@ -345,3 +345,10 @@ def raiser(root: dict) -> dict:
     failed = store.history("raiser")[0]
     assert failed.error == "ValueError: no such thing"
     assert failed.traceback is not None and 'raise ValueError("no such thing")' in failed.traceback
+
+
+def test_processes_must_be_true_or_false(make_project) -> None:  # type: ignore[no-untyped-def]
+    root = make_project({"pipeline.py": pipeline()})
+    (root / "pyproject.toml").write_text('[tool.workbench]\nmodules = ["pipeline"]\nprocesses = "no"\n')
+    out = run_wb(root, "materialize")
+    assert out.returncode == 2 and "processes must be true or false" in out.stderr and "Traceback" not in out.stderr
